@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Command 2 of the README: install everything, then run the whole suite
+#   1. lint and migration check,
+#   2. all tests on SQLite,
+#   3. all tests on a real PostgreSQL server started here (with the concurrency tests),
+#   4. the browser tests in headless Chromium.
+# Extra arguments go to every pytest run (e.g. scripts/test.sh -x -k login).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/system-deps.sh
+scripts/bootstrap.sh
+export LOUPAN_VAR_DIR="$(mktemp -d /tmp/loupan-var.XXXXXX)"
+PY=.venv/bin/python
+PGTMP=""
+cleanup() {
+  if [ -n "$PGTMP" ]; then scripts/pg.sh stop "$PGTMP"; fi
+  rm -rf "$LOUPAN_VAR_DIR"
+}
+trap cleanup EXIT
+
+echo "== lint (ruff) and migrations check"
+.venv/bin/ruff check src tests bench
+.venv/bin/loupan makemigrations --check --dry-run >/dev/null
+
+echo "== tests on SQLite"
+env -u DATABASE_URL "$PY" -m pytest -q -m "not postgres and not e2e" -p no:cacheprovider "$@"
+
+echo "== tests on PostgreSQL"
+eval "$(scripts/pg.sh start)"
+"$PY" -m pytest -q -m "not e2e" -p no:cacheprovider "$@"
+scripts/pg.sh stop "$PGTMP"; PGTMP=""
+unset DATABASE_URL
+
+echo "== browser tests (headless Chromium)"
+DJANGO_ALLOW_ASYNC_UNSAFE=true "$PY" -m pytest -q -m e2e -p no:cacheprovider "$@"

@@ -1,0 +1,15 @@
+"""The `loupan` command: `manage.py` for the installed package (`loupan migrate`, `loupan demo`, …)."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupan.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The one permission check (views, API, services, templates all call it).
+
+``has_perm(user, "project.change", project)`` is true when one of the user's roles on
+that project grants the code. The user's grants are loaded once per user object (one
+query) and cached on it.
+"""
+
+from collections import defaultdict
+
+from loupan.core.errors import ErrorCode, PermissionDenied
+
+_CACHE_ATTR = "_loupan_grants"
+
+
+def scope_of(obj):
+    """The project id that scopes ``obj`` (a Project, an id, or an object with a
+    ``project_id``); None for company-wide objects, which any project's grant covers."""
+    if obj is None or isinstance(obj, int):
+        return obj
+    if obj._meta.label == "inventory.Project":
+        return obj.pk
+    return getattr(obj, "project_id", None)
+
+
+_project_id = scope_of
+
+
+def grants(user) -> dict[int, set[str]]:
+    """``{project_id: {permission codes}}`` for an active user."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return {}
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    from .models import Membership
+
+    result: dict[int, set[str]] = defaultdict(set)
+    for project_id, perms in Membership.objects.filter(
+        user=user, project__is_active=True
+    ).values_list("project_id", "role__permissions"):
+        result[project_id].update(perms or [])
+    result = dict(result)
+    setattr(user, _CACHE_ATTR, result)
+    return result
+
+
+def clear_cache(user) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def perms_in(user, project) -> set[str]:
+    if user is not None and user.is_authenticated and user.is_superuser:
+        from .permissions import PERMISSIONS
+
+        return set(PERMISSIONS)
+    return grants(user).get(_project_id(project), set())
+
+
+def has_perm(user, code: str, project=None) -> bool:
+    """True when ``user`` holds ``code`` on ``project`` (on any project when None)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    project_id = scope_of(project)
+    if project_id is None:
+        return any(code in perms for perms in grants(user).values())
+    return code in grants(user).get(project_id, set())
+
+
+def projects_with(user, code: str) -> list[int]:
+    return sorted(pid for pid, perms in grants(user).items() if code in perms)
+
+
+def require_perm(user, code: str, project=None) -> None:
+    """Raise the domain's permission error (403) unless the user holds ``code``."""
+    if not has_perm(user, code, project):
+        from .permissions import label
+
+        raise PermissionDenied(f"{PermissionDenied(None).message}：{label(code)}")
+
+
+__all__ = [
+    "ErrorCode",
+    "grants",
+    "has_perm",
+    "perms_in",
+    "projects_with",
+    "require_perm",
+    "scope_of",
+]

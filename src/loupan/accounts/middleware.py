@@ -1,0 +1,115 @@
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import translation
+from django.utils.functional import SimpleLazyObject
+
+# Pages that stay reachable while a password change is pending or without login.
+_OPEN_PREFIXES = (
+    "/static/",
+    "/healthz",
+    "/accounts/login",
+    "/accounts/logout",
+    "/accounts/password",
+    "/accounts/language",
+    "/api/",
+    "/i18n/",
+)
+
+
+def _redirect(request, url):
+    if getattr(request, "htmx", False):
+        from django_htmx.http import HttpResponseClientRedirect
+
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+class IdleTimeoutMiddleware:
+    """Ends a web session after LOUPAN_IDLE_TIMEOUT_MINUTES without a request (seed 004)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated and "_auth_user_id" in request.session:
+            now = int(time.time())
+            last = request.session.get("last_activity")
+            timeout = settings.LOUPAN_IDLE_TIMEOUT_MINUTES * 60
+            if last is not None and timeout and now - int(last) > timeout:
+                logout(request)
+                messages.warning(
+                    request, translation.gettext("您长时间未操作，已自动退出，请重新登录。")
+                )
+                return _redirect(request, reverse("accounts:login"))
+            # Write the session at most once a minute, not on every request.
+            if last is None or now - int(last) >= 60:
+                request.session["last_activity"] = now
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """The interface speaks the language the user chose (Chinese by default)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """First login and expired passwords lead to the password change page only."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if (
+            user.is_authenticated
+            and not request.path.startswith(_OPEN_PREFIXES)
+            and user.needs_password_change()
+        ):
+            return _redirect(request, reverse("accounts:password_change"))
+        return self.get_response(request)
+
+
+class CurrentProjectMiddleware:
+    """``request.project``: the project the user works in now (kept in the session,
+    switched with the project switcher), always one the user belongs to."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.projects = SimpleLazyObject(lambda: _user_projects(request))
+        request.project = SimpleLazyObject(lambda: _current_project(request))
+        return self.get_response(request)
+
+
+def _user_projects(request):
+    from loupan.inventory.selectors import project_list
+
+    if not request.user.is_authenticated:
+        return []
+    return list(project_list(user=request.user).filter(is_active=True))
+
+
+def _current_project(request):
+    projects = request.projects
+    if not projects:
+        return None
+    wanted = request.session.get("project_id")
+    for project in projects:
+        if project.pk == wanted:
+            return project
+    return projects[0]

@@ -1,0 +1,34 @@
+"""The catalogue of permissions. A permission is a code ``<object>.<action>`` that a role
+grants on a project scope (PRODUCT.md: every permission is a role on a project scope).
+
+Later apps add their codes here, next to the objects they guard, and grant them to the
+system roles in ``roles.py``.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+PERMISSIONS: dict[str, str] = {
+    # projects and their presale permits
+    "project.view": _("查看项目"),
+    "project.add": _("新建项目"),
+    "project.change": _("修改项目与预售许可证"),
+    "project.delete": _("删除项目"),
+    # people
+    "user.view": _("查看项目成员"),
+    "user.manage": _("管理用户、角色授权与密码重置"),
+    "role.view": _("查看角色与权限"),
+    # audit trail
+    "audit.view": _("查看审计日志"),
+    "audit.export": _("导出审计日志"),
+}
+
+GROUPS: list[tuple[str, str]] = [
+    ("project", _("项目")),
+    ("user", _("用户")),
+    ("role", _("角色")),
+    ("audit", _("审计")),
+]
+
+
+def label(code: str) -> str:
+    return str(PERMISSIONS.get(code, code))

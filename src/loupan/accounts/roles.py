@@ -1,0 +1,104 @@
+"""The roles of PRODUCT.md ("Who uses it", seeds 001 and 003) and what each may do.
+
+System roles are data (``Role`` rows an administrator sees in the UI) whose permission
+sets follow this table after every ``migrate``. Least privilege (seed 004 四(一)): a role
+gets only what its job in the sales office needs.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+ALL_STAFF = ["project.view"]
+
+SYSTEM_ROLES: list[dict] = [
+    {
+        "code": "director",
+        "name": _("销售总监"),
+        "description": _("目标与策略，审批特殊合同条款和最大幅度的折扣"),
+        "permissions": ALL_STAFF + ["project.change", "user.view", "role.view", "audit.view"],
+    },
+    {
+        "code": "manager",
+        "name": _("销售经理"),
+        "description": _("销控计划、调价申请、合同审核、周例会数据、月度结佣"),
+        "permissions": ALL_STAFF + ["user.view"],
+    },
+    {
+        "code": "supervisor",
+        "name": _("销售主管"),
+        "description": _("排班、每日核查来电来访、检查销控、复核当日认购与签约、日报"),
+        "permissions": ALL_STAFF + ["user.view"],
+    },
+    {
+        "code": "consultant",
+        "name": _("置业顾问"),
+        "description": _("登记与跟进自己的客户，保留、认购、签约，催缴房款"),
+        "permissions": ALL_STAFF,
+    },
+    {
+        "code": "sales_admin",
+        "name": _("销售内勤"),
+        "description": _("销控表与保留、单据编号、合同台帐、客户档案"),
+        "permissions": ALL_STAFF,
+    },
+    {
+        "code": "finance",
+        "name": _("财务"),
+        "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
+        "permissions": ALL_STAFF,
+    },
+    {
+        "code": "planner",
+        "name": _("策划"),
+        "description": _("录入房源、制定价格方案、提出并执行调价"),
+        "permissions": ALL_STAFF,
+    },
+    {
+        "code": "service",
+        "name": _("客服"),
+        "description": _("交付、权证、投诉、满意度调查、业主档案"),
+        "permissions": ALL_STAFF,
+    },
+    {
+        "code": "sysadmin",
+        "name": _("系统管理员"),
+        "description": _("用户、角色、项目授权、备份"),
+        "permissions": ALL_STAFF
+        + [
+            "project.add",
+            "project.change",
+            "project.delete",
+            "user.view",
+            "user.manage",
+            "role.view",
+            "audit.view",
+        ],
+    },
+    {
+        "code": "auditor",
+        "name": _("审计"),
+        "description": _("只读查看看板与审计日志"),
+        "permissions": ALL_STAFF + ["user.view", "role.view", "audit.view", "audit.export"],
+    },
+]
+
+ROLE_CODES = [r["code"] for r in SYSTEM_ROLES]
+
+
+def sync_system_roles(**kwargs):
+    """Create or update the system roles from ``SYSTEM_ROLES`` (runs after migrate)."""
+    from django.utils import translation
+
+    from .models import Role
+
+    with translation.override("zh-hans"):
+        for order, spec in enumerate(SYSTEM_ROLES):
+            Role.objects.update_or_create(
+                code=spec["code"],
+                defaults={
+                    "name": str(spec["name"]),
+                    "description": str(spec["description"]),
+                    "permissions": sorted(set(spec["permissions"])),
+                    "is_system": True,
+                    "sort_order": order,
+                },
+            )

@@ -1,0 +1,298 @@
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loupan.audit.views import object_history
+from loupan.core.errors import DEFAULT_MESSAGES, DomainError, ErrorCode
+from loupan.core.views import form_error, paginate, query_without_page
+from loupan.inventory.selectors import project_list
+
+from . import access, services
+from .filters import UserFilterSet
+from .forms import LoginForm, MembershipForm, PasswordChangeForm, UserCreateForm, UserForm
+from .models import Membership, Role, User
+from .permissions import GROUPS, PERMISSIONS
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+def lockout_response(request, credentials=None, *args, **kwargs):
+    """What a locked-out account or address sees (django-axes calls this)."""
+    message = str(DEFAULT_MESSAGES[ErrorCode.LOCKED_OUT])
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "locked_out", "message": message, "fields": {}}, status=403)
+    form = LoginForm(request)
+    form.add_error(None, message)
+    return render(request, "accounts/login.html", {"form": form, "locked_out": True}, status=403)
+
+
+@login_required
+def password_change(request):
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_change_password(
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            request.user.refresh_from_db()
+            update_session_auth_hash(request, request.user)
+            messages.success(request, _("密码已修改。其他设备上的登录已全部退出。"))
+            return redirect("home")
+    reason = None
+    if request.user.must_change_password:
+        reason = _("首次登录或密码被重置后，须先设置自己的密码。")
+    elif request.user.password_expired():
+        reason = _("密码已过期，请设置新密码。")
+    return render(request, "accounts/password_change.html", {"form": form, "reason": reason})
+
+
+@require_POST
+@login_required
+def set_language(request):
+    try:
+        services.user_set_language(user=request.user, language=request.POST.get("language", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    nxt = request.POST.get("next") or "/"
+    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+
+
+@login_required
+def user_list(request):
+    if not access.has_perm(request.user, "user.view"):
+        raise Http404
+    qs = (
+        User.objects.restrict(request.user, "view")
+        .prefetch_related("memberships__role", "memberships__project")
+        .order_by("username")
+    )
+    filterset = UserFilterSet(request.GET, queryset=qs, request=request)
+    return render(
+        request,
+        "accounts/user_list.html",
+        {
+            "filter": filterset,
+            "page": paginate(request, filterset.qs),
+            "query": query_without_page(request),
+            "can_manage": access.has_perm(request.user, "user.manage"),
+        },
+    )
+
+
+def _visible_user(request, pk):
+    return get_object_or_404(User.objects.restrict(request.user, "view"), pk=pk)
+
+
+def _manageable_projects(user):
+    return project_list(user=user).filter(id__in=access.projects_with(user, "user.manage"))
+
+
+@login_required
+def user_detail(request, pk):
+    user = _visible_user(request, pk)
+    memberships = user.memberships.filter(
+        project__in=project_list(user=request.user)
+    ).select_related("project", "role")
+    can_manage = User.objects.restrict(request.user, "manage").filter(pk=user.pk).exists()
+    return render(
+        request,
+        "accounts/user_detail.html",
+        {
+            "object": user,
+            "memberships": memberships,
+            "can_manage": can_manage,
+            "membership_form": MembershipForm(projects=_manageable_projects(request.user)),
+            "manage_projects": set(access.projects_with(request.user, "user.manage")),
+        },
+    )
+
+
+@login_required
+def user_create(request):
+    projects = _manageable_projects(request.user)
+    if not projects.exists():
+        raise Http404
+    form = UserCreateForm(
+        request.POST or None,
+        projects=projects,
+        initial={"project": getattr(request.project, "pk", None)},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = {k: form.cleaned_data[k] for k in UserForm.Meta.fields}
+        try:
+            user = services.user_create(
+                actor=request.user,
+                data=data,
+                project=form.cleaned_data["project"],
+                role=form.cleaned_data["role"],
+                password=form.cleaned_data["password"],
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, _("已创建用户 %(user)s。") % {"user": user})
+            return redirect(user)
+    return render(request, "accounts/user_form.html", {"form": form, "creating": True})
+
+
+@login_required
+def user_edit(request, pk):
+    user = get_object_or_404(User.objects.restrict(request.user, "manage"), pk=pk)
+    form = UserForm(request.POST or None, instance=User.objects.get(pk=user.pk))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_update(actor=request.user, user=user, data=form.cleaned_data)
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, _("已保存。"))
+            return redirect(user)
+    return render(request, "accounts/user_form.html", {"form": form, "object": user})
+
+
+@require_POST
+@login_required
+def user_set_active(request, pk):
+    user = get_object_or_404(User.objects.restrict(request.user, "manage"), pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_set_active(actor=request.user, user=user, active=active)
+        messages.success(request, _("账号已启用。") if active else _("账号已停用。"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(user)
+
+
+@require_POST
+@login_required
+def user_reset_password(request, pk):
+    user = get_object_or_404(User.objects.restrict(request.user, "manage"), pk=pk)
+    temporary = services.user_reset_password(actor=request.user, user=user)
+    messages.warning(
+        request, _("临时密码：%(pw)s （请当面告知本人，登录后须立即修改）") % {"pw": temporary}
+    )
+    return redirect(user)
+
+
+@require_POST
+@login_required
+def membership_add(request, pk):
+    user = _visible_user(request, pk)
+    form = MembershipForm(request.POST, projects=_manageable_projects(request.user))
+    if form.is_valid():
+        try:
+            services.membership_grant(
+                actor=request.user,
+                user=user,
+                project=form.cleaned_data["project"],
+                role=form.cleaned_data["role"],
+            )
+            messages.success(request, _("已授权。"))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("请选择项目和角色。"))
+    return redirect(user)
+
+
+@require_POST
+@login_required
+def membership_revoke(request, pk):
+    membership = get_object_or_404(
+        Membership.objects.restrict(request.user, "manage").select_related("user", "role"), pk=pk
+    )
+    try:
+        services.membership_revoke(actor=request.user, membership=membership)
+        messages.success(request, _("已撤销授权。"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(membership.user)
+
+
+@login_required
+def user_history(request, pk):
+    user = _visible_user(request, pk)
+    return object_history(
+        request,
+        user,
+        allowed=access.has_perm(request.user, "audit.view")
+        or User.objects.restrict(request.user, "manage").filter(pk=pk).exists(),
+    )
+
+
+@login_required
+def role_list(request):
+    if not access.has_perm(request.user, "role.view"):
+        raise Http404
+    roles = list(Role.objects.all())
+    groups = [
+        (
+            label,
+            [(code, PERMISSIONS[code]) for code in PERMISSIONS if code.startswith(prefix + ".")],
+        )
+        for prefix, label in GROUPS
+    ]
+    return render(request, "accounts/role_list.html", {"roles": roles, "groups": groups})
+
+
+@login_required
+def role_detail(request, code):
+    if not access.has_perm(request.user, "role.view"):
+        raise Http404
+    role = get_object_or_404(Role, code=code)
+    members = (
+        Membership.objects.restrict(request.user, "view")
+        .filter(role=role)
+        .select_related("user", "project")
+    )
+    return render(
+        request,
+        "accounts/role_detail.html",
+        {
+            "object": role,
+            "perm_labels": [(c, PERMISSIONS.get(c, c)) for c in role.permissions],
+            "members": members,
+        },
+    )
+
+
+# What each role's home page offers, in the order of the role table (PRODUCT.md).
+HOME_SECTIONS = {
+    "consultant": _("今日跟进、即将过期的客户（客户模块上线后显示）"),
+    "supervisor": _("昨日来电来访核查、排班、当日认购与签约复核"),
+    "manager": _("销控计划、调价申请、合同审核、周报"),
+    "director": _("目标、策略、特殊条款与大额折扣审批"),
+    "sales_admin": _("销控表、保留、单据编号、合同台帐"),
+    "finance": _("定金与房款确认、收据、退款、日清日结"),
+    "planner": _("房源录入、价格方案、调价"),
+    "service": _("交付、权证、投诉、满意度调查"),
+    "sysadmin": _("用户、角色授权、项目设置、备份"),
+    "auditor": _("审计日志与只读看板"),
+}
+
+
+@login_required
+def home(request):
+    """Each role's start page in the current project."""
+    project = request.project if request.project else None
+    roles = []
+    if project is not None:
+        roles = [
+            m.role for m in request.user.memberships.filter(project=project).select_related("role")
+        ]
+    sections = [(role, HOME_SECTIONS.get(role.code, "")) for role in roles]
+    return render(request, "home.html", {"roles": roles, "sections": sections})

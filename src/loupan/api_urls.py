@@ -1,0 +1,25 @@
+"""REST API v1 (token authentication, one error shape, OpenAPI at /api/schema/)."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from loupan.accounts.api import views as accounts_api
+from loupan.audit.api import views as audit_api
+from loupan.inventory.api import views as inventory_api
+
+router = DefaultRouter()
+router.register("companies", inventory_api.CompanyViewSet, basename="company")
+router.register("projects", inventory_api.ProjectViewSet, basename="project")
+router.register("presale-permits", inventory_api.PresalePermitViewSet, basename="presalepermit")
+router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("memberships", accounts_api.MembershipViewSet, basename="membership")
+router.register("roles", accounts_api.RoleViewSet, basename="role")
+router.register("audit-entries", audit_api.AuditEntryViewSet, basename="auditentry")
+
+urlpatterns = [
+    path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
+    path("auth/password/", accounts_api.PasswordChangeView.as_view(), name="api-password"),
+    path("auth/language/", accounts_api.LanguageView.as_view(), name="api-language"),
+    path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path("", include(router.urls)),
+]

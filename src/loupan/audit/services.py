@@ -1,0 +1,126 @@
+"""Writing the audit trail. Services call these inside their own transaction, so an
+action and its entry are committed together or not at all."""
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from loupan.core import context
+from loupan.core.snapshot import diff, json_value, snapshot
+
+from .models import GENESIS_HASH, AuditAction, AuditEntry
+
+# Any constant: the key of the PostgreSQL advisory lock that orders appends to the chain.
+_CHAIN_LOCK_KEY = 0x4C4F5550  # "LOUP"
+
+
+def _lock_chain():
+    """Serialize appends so that every entry links to the one before it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+
+
+def object_label(obj) -> str:
+    return f"{obj._meta.app_label}.{obj._meta.model_name}"
+
+
+def project_of(obj):
+    """The project an object belongs to, if any (for scoping the trail)."""
+    if obj is None:
+        return None
+    if obj._meta.label == "inventory.Project":
+        return obj.pk
+    return getattr(obj, "project_id", None)
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    changes: dict | None = None,
+    extra: dict | None = None,
+    project_id=None,
+    object_type: str = "",
+    object_id="",
+    object_repr: str = "",
+    username: str = "",
+) -> AuditEntry:
+    """Append one entry to the hash chain, in the caller's transaction."""
+    info = context.current()
+    with transaction.atomic():
+        _lock_chain()
+        last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
+        actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
+        entry = AuditEntry(
+            created_at=timezone.now(),
+            actor=actor_obj,
+            actor_username=(actor_obj.get_username() if actor_obj else username)[:150],
+            ip=info.ip,
+            project_id=project_id if project_id is not None else project_of(obj),
+            action=str(action),
+            object_type=object_type or (object_label(obj) if obj is not None else ""),
+            object_id=str(object_id or (obj.pk if obj is not None else "")),
+            object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
+            changes=json_value(changes or {}),
+            extra=json_value(extra or {}),
+            prev_hash=last or GENESIS_HASH,
+        )
+        entry.hash = entry.compute_hash()
+        entry.save(force_insert=True)
+    return entry
+
+
+def audit_create(*, actor, obj, extra=None) -> AuditEntry:
+    return audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=obj,
+        changes=diff(None, snapshot(obj)),
+        extra=extra,
+    )
+
+
+def audit_update(*, actor, obj, before: dict, extra=None) -> AuditEntry | None:
+    """Record the changed fields; nothing is written when nothing changed."""
+    changes = diff(before, snapshot(obj))
+    if not changes:
+        return None
+    return audit_record(
+        actor=actor, action=AuditAction.UPDATE, obj=obj, changes=changes, extra=extra
+    )
+
+
+def audit_delete(*, actor, obj, before: dict, object_id, extra=None) -> AuditEntry:
+    return audit_record(
+        actor=actor,
+        action=AuditAction.DELETE,
+        obj=obj,
+        object_id=object_id,
+        changes=diff(before, None),
+        extra=extra,
+    )
+
+
+def audit_export(*, actor, what: str, count: int, project_id=None, filters: dict | None = None):
+    return audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        object_type=what,
+        project_id=project_id,
+        extra={"rows": count, "filters": filters or {}},
+    )
+
+
+def verify_chain(batch_size: int = 2000):
+    """Walk the chain in order; return ``(checked, first_broken_entry_id or None, reason)``."""
+    prev = GENESIS_HASH
+    checked = 0
+    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=batch_size):
+        if entry.prev_hash != prev:
+            return checked, entry.pk, "prev_hash"
+        if entry.compute_hash() != entry.hash:
+            return checked, entry.pk, "content"
+        prev = entry.hash
+        checked += 1
+    return checked, None, ""

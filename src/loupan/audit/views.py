@@ -1,0 +1,131 @@
+import csv
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loupan.accounts import access
+
+from .filters import AuditFilterSet
+from .models import AuditEntry
+from .services import audit_export, object_label, verify_chain
+
+EXPORT_LIMIT = 100_000
+EXPORT_HEADERS = [
+    "编号",
+    "时间",
+    "操作人",
+    "IP",
+    "项目",
+    "动作",
+    "对象类型",
+    "对象编号",
+    "对象",
+    "变更字段",
+    "附加信息",
+    "哈希",
+]
+
+
+def _entries(request):
+    if not access.has_perm(request.user, "audit.view"):
+        raise Http404
+    qs = AuditEntry.objects.restrict(request.user, "view").select_related("project")
+    return AuditFilterSet(request.GET or None, queryset=qs)
+
+
+@login_required
+def audit_list(request):
+    from loupan.core.views import paginate, query_without_page
+
+    filterset = _entries(request)
+    context = {
+        "filter": filterset,
+        "page": paginate(request, filterset.qs.order_by("-id")),
+        "query": query_without_page(request),
+        "can_export": access.has_perm(request.user, "audit.export"),
+    }
+    if request.GET.get("verify") == "1":
+        checked, broken, reason = verify_chain()
+        context["verify"] = {"checked": checked, "broken": broken, "reason": reason}
+    return render(request, "audit/audit_list.html", context)
+
+
+def _row(entry):
+    local = timezone.localtime(entry.created_at)
+    return [
+        entry.pk,
+        local.strftime("%Y-%m-%d %H:%M:%S"),
+        entry.actor_username,
+        entry.ip or "",
+        entry.project.name if entry.project_id and entry.project else "",
+        entry.get_action_display(),
+        entry.object_type,
+        entry.object_id,
+        entry.object_repr,
+        _json(entry.changes),
+        _json(entry.extra),
+        entry.hash,
+    ]
+
+
+def _json(value):
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
+
+
+@login_required
+def audit_export_view(request):
+    """The filtered log as xlsx (default) or csv; the export itself is audited."""
+    if not access.has_perm(request.user, "audit.export"):
+        raise Http404
+    filterset = _entries(request)
+    rows = [_row(e) for e in filterset.qs.order_by("id")[:EXPORT_LIMIT]]
+    fmt = request.GET.get("format", "xlsx")
+    filters = {k: v for k, v in request.GET.items() if k not in ("format", "page") and v}
+    audit_export(actor=request.user, what="audit.auditentry", count=len(rows), filters=filters)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_HEADERS)
+        writer.writerows(rows)
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+        return response
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("审计日志"))
+    ws.append(EXPORT_HEADERS)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    response = HttpResponse(
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.xlsx"'
+    return response
+
+
+def object_history(
+    request, obj, *, allowed: bool, template="audit/object_history.html", extra=None
+):
+    """The history tab of one object: its own audit entries, newest first."""
+    if not allowed:
+        raise Http404
+    from loupan.core.views import paginate
+
+    entries = AuditEntry.objects.filter(
+        object_type=object_label(obj), object_id=str(obj.pk)
+    ).order_by("-id")
+    return render(
+        request, template, {"object": obj, "page": paginate(request, entries), **(extra or {})}
+    )

@@ -1,0 +1,77 @@
+"""Create, update and delete for simple business objects, one transaction each.
+
+Objects whose life is more than edits (deals, units, customers) get their own services;
+the plain ones (projects, permits, …) share these so that every such write checks the
+permission, validates, locks and records its audit entry the same way.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+from loupan.accounts.access import require_perm, scope_of
+from loupan.audit.services import audit_create, audit_delete, audit_update
+from loupan.core.snapshot import snapshot
+
+from .errors import DomainError, ErrorCode
+
+
+def validate(obj, exclude=None) -> None:
+    """Model validation as the one domain error (field names and Chinese reasons)."""
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise DomainError.from_validation_error(exc) from exc
+
+
+def assign(obj, data: dict) -> None:
+    for name, value in data.items():
+        setattr(obj, name, value)
+
+
+def lock(obj):
+    """Re-read ``obj`` under a row lock (SELECT … FOR UPDATE) inside the transaction."""
+    return type(obj)._base_manager.select_for_update().get(pk=obj.pk)
+
+
+def object_create(*, actor, model: type[models.Model], data: dict, perm: str, project=None):
+    require_perm(actor, perm, project)
+    obj = model(**data)
+    validate(obj)
+    with transaction.atomic():
+        try:
+            obj.save(force_insert=True)
+        except IntegrityError as exc:
+            raise DomainError(ErrorCode.CONFLICT) from exc
+        audit_create(actor=actor, obj=obj)
+    return obj
+
+
+def object_update(*, actor, obj, data: dict, perm: str):
+    require_perm(actor, perm, scope_of(obj))
+    with transaction.atomic():
+        obj = lock(obj)
+        before = snapshot(obj)
+        assign(obj, data)
+        validate(obj)
+        try:
+            with transaction.atomic():
+                obj.save()
+        except IntegrityError as exc:
+            raise DomainError(ErrorCode.CONFLICT) from exc
+        audit_update(actor=actor, obj=obj, before=before)
+    return obj
+
+
+def object_delete(*, actor, obj, perm: str, extra: dict | None = None) -> None:
+    require_perm(actor, perm, scope_of(obj))
+    with transaction.atomic():
+        obj = lock(obj)
+        before = snapshot(obj)
+        pk = obj.pk
+        try:
+            with transaction.atomic():
+                obj.delete()
+        except (models.ProtectedError, models.RestrictedError, IntegrityError) as exc:
+            raise DomainError(ErrorCode.IN_USE) from exc
+        obj.pk = pk
+        audit_delete(actor=actor, obj=obj, before=before, object_id=pk, extra=extra)

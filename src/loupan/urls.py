@@ -1,0 +1,21 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from loupan.accounts.views import home
+from loupan.core.views import healthz
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("", include("loupan.accounts.urls")),
+    path("", include("loupan.inventory.urls")),
+    path("", include("loupan.audit.urls")),
+    path("api/v1/", include("loupan.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]
+
+handler403 = "loupan.core.views.permission_denied"
+handler404 = "loupan.core.views.page_not_found"
+handler500 = "loupan.core.views.server_error"

@@ -1,0 +1,59 @@
+"""Shared fixtures: the demo office, clients logged in as each demo role, API clients."""
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from loupan.accounts.models import User
+from loupan.core.demo import build_demo
+
+
+@pytest.fixture(autouse=True)
+def _demo_mode(settings):
+    """Tests run with demo mode off unless a test turns it on, so that the forced
+    first-login change applies; the fixtures below mark their users as changed."""
+    settings.LOUPAN_DEMO = False
+    settings.AXES_ENABLED = True
+
+
+@pytest.fixture
+def demo(db):
+    result = build_demo()
+    # The demo accounts have "changed" their password: no forced change in tests.
+    User.objects.filter(is_demo=True).update(must_change_password=False)
+    for user in result["users"].values():
+        user.refresh_from_db()
+    return result
+
+
+@pytest.fixture
+def demo_password():
+    return settings.LOUPAN_DEMO_PASSWORD
+
+
+@pytest.fixture
+def login(client, demo):
+    """``login("consultant")`` logs the Django test client in as that demo user."""
+
+    def _login(username):
+        client.force_login(
+            User.objects.get(username=username),
+            backend="loupan.accounts.backends.ProjectRoleBackend",
+        )
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api(demo):
+    """``api("auditor")`` returns an APIClient authenticated with that user's token."""
+    from rest_framework.authtoken.models import Token
+
+    def _api(username):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=User.objects.get(username=username))
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return _api
