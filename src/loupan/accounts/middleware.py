@@ -53,17 +53,30 @@ class IdleTimeoutMiddleware:
 
 
 class UserLanguageMiddleware:
-    """The interface speaks the language the user chose (Chinese by default)."""
+    """The interface speaks the language the user chose, Chinese by default.
+
+    Unlike Django's LocaleMiddleware the browser's Accept-Language is ignored: an office
+    PC with an English browser still shows Chinese until the user switches. Before login
+    the language cookie (set when a user switches) decides.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         user = request.user
-        if user.is_authenticated and user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language
-        return self.get_response(request)
+        supported = dict(settings.LANGUAGES)
+        if user.is_authenticated and user.language in supported:
+            language = user.language
+        else:
+            language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, settings.LANGUAGE_CODE)
+            if language not in supported:
+                language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
 
 
 class PasswordChangeRequiredMiddleware:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -68,7 +69,15 @@ def set_language(request):
     except DomainError as exc:
         messages.error(request, exc.message)
     nxt = request.POST.get("next") or "/"
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    response = redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    # The login page after logout keeps speaking the user's language.
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        request.user.language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+    )
+    return response
 
 
 @login_required
