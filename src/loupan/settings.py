@@ -172,7 +172,10 @@ AXES_LOCKOUT_CALLABLE = "loupan.accounts.views.lockout_response"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# One notion of "the client's address" for lockout and the audit trail.
+AXES_CLIENT_IP_CALLABLE = "loupan.core.context.client_ip"
+# Behind a reverse proxy that sets X-Forwarded-For, trust its first address.
+LOUPAN_TRUST_X_FORWARDED_FOR = env_bool("LOUPAN_TRUST_X_FORWARDED_FOR", False)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
