@@ -1,11 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
+from loupan.accounts.models import Role
 from loupan.audit.views import object_history
 from loupan.core.errors import DomainError
 from loupan.core.views import form_error
@@ -58,6 +60,17 @@ def project_detail(request, pk):
             else None,
         },
     )
+
+
+def _role_counts(project):
+    names = {r.pk: r.display_name for r in Role.objects.all()}
+    rows = (
+        project.memberships.filter(user__is_active=True)
+        .values("role_id", "role__sort_order")
+        .annotate(n=Count("id"))
+        .order_by("role__sort_order")
+    )
+    return [{"role_id": r["role_id"], "role_name": names[r["role_id"]], "n": r["n"]} for r in rows]
 
 
 @login_required
