@@ -16,6 +16,8 @@ import time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupan.settings")
 os.environ.setdefault("LOUPAN_VAR_DIR", tempfile.mkdtemp(prefix="loupan-bench-"))
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+# Its own database on PostgreSQL, never the test suite's.
+os.environ.setdefault("TEST_DATABASE_NAME", "loupan_bench")
 
 import django  # noqa: E402
 
@@ -82,6 +84,7 @@ def run(db_name):
 
     # 2. The permission check: first call loads grants (1 query), then it is cached.
     consultant = User.objects.get(username="consultant")
+    reset_queries()
     with CaptureQueriesContext(connection) as ctx:
         for _ in range(1000):
             access.has_perm(consultant, "project.view", office["main"])
