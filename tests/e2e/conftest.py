@@ -12,6 +12,10 @@ from playwright.sync_api import sync_playwright
 
 from loupan.core.demo import build_demo
 
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
+# make there are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM = os.environ.get("LOUPAN_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

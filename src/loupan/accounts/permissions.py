@@ -17,6 +17,17 @@ PERMISSIONS: dict[str, str] = {
     "user.view": _("查看项目成员"),
     "user.manage": _("管理用户、角色授权与密码重置"),
     "role.view": _("查看角色与权限"),
+    # inventory and the sales-control board (销控)
+    "unit.view": _("查看房源与销控表"),
+    "unit.view_floor_price": _("查看底价"),
+    "unit.change": _("录入与编辑房源（生成、导入、批量修改）"),
+    "unit.release": _("推盘（未推→可售）与设为未推"),
+    "unit.hold": _("销控保留与释放、释放计划"),
+    "unit.export": _("导出房源"),
+    "pricelist.view": _("查看价格方案"),
+    "pricelist.change": _("制定价格方案与调价"),
+    "pricelist.approve": _("审批价格方案（限额内）"),
+    "pricelist.approve_any": _("审批任何价格方案"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -26,6 +37,8 @@ GROUPS: list[tuple[str, str]] = [
     ("project", _("项目")),
     ("user", _("用户")),
     ("role", _("角色")),
+    ("unit", _("房源与销控")),
+    ("pricelist", _("价格方案")),
     ("audit", _("审计")),
 ]
 

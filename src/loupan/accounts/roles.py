@@ -8,49 +8,73 @@ gets only what its job in the sales office needs.
 from django.utils.translation import gettext_lazy as _
 
 ALL_STAFF = ["project.view"]
+# The board is confidential (seed 000): sales staff only, never customers.
+BOARD = ["unit.view"]
+PRICING = ["unit.view_floor_price", "pricelist.view"]
 
 SYSTEM_ROLES: list[dict] = [
     {
         "code": "director",
         "name": _("销售总监"),
         "description": _("目标与策略，审批特殊合同条款和最大幅度的折扣"),
-        "permissions": ALL_STAFF + ["project.change", "user.view", "role.view", "audit.view"],
+        "permissions": ALL_STAFF
+        + BOARD
+        + PRICING
+        + [
+            "project.change",
+            "user.view",
+            "role.view",
+            "audit.view",
+            "unit.release",
+            "unit.hold",
+            "unit.export",
+            "pricelist.approve",
+            "pricelist.approve_any",
+        ],
     },
     {
         "code": "manager",
         "name": _("销售经理"),
         "description": _("销控计划、调价申请、合同审核、周例会数据、月度结佣"),
-        "permissions": ALL_STAFF + ["user.view"],
+        "permissions": ALL_STAFF
+        + BOARD
+        + PRICING
+        + ["user.view", "unit.release", "unit.hold", "unit.export", "pricelist.approve"],
     },
     {
         "code": "supervisor",
         "name": _("销售主管"),
         "description": _("排班、每日核查来电来访、检查销控、复核当日认购与签约、日报"),
-        "permissions": ALL_STAFF + ["user.view"],
+        "permissions": ALL_STAFF + BOARD + ["user.view"],
     },
     {
         "code": "consultant",
         "name": _("置业顾问"),
         "description": _("登记与跟进自己的客户，保留、认购、签约，催缴房款"),
-        "permissions": ALL_STAFF,
+        "permissions": ALL_STAFF + BOARD,
     },
     {
         "code": "sales_admin",
         "name": _("销售内勤"),
         "description": _("销控表与保留、单据编号、合同台帐、客户档案"),
-        "permissions": ALL_STAFF,
+        "permissions": ALL_STAFF
+        + BOARD
+        + ["unit.release", "unit.hold", "unit.export", "pricelist.view"],
     },
     {
         "code": "finance",
         "name": _("财务"),
         "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
-        "permissions": ALL_STAFF,
+        "permissions": ALL_STAFF + BOARD,
     },
     {
         "code": "planner",
         "name": _("策划"),
         "description": _("录入房源、制定价格方案、提出并执行调价"),
-        "permissions": ALL_STAFF,
+        "permissions": ALL_STAFF
+        + BOARD
+        + PRICING
+        + ["unit.change", "unit.export", "pricelist.change"],
     },
     {
         "code": "service",
@@ -77,7 +101,7 @@ SYSTEM_ROLES: list[dict] = [
         "code": "auditor",
         "name": _("审计"),
         "description": _("只读查看看板与审计日志"),
-        "permissions": ALL_STAFF + ["user.view", "role.view", "audit.view", "audit.export"],
+        "permissions": ALL_STAFF + BOARD + ["user.view", "role.view", "audit.view", "audit.export"],
     },
 ]
 

@@ -138,3 +138,401 @@ class PresalePermit(models.Model):
 
     def get_absolute_url(self):
         return reverse("inventory:project_detail", args=[self.project_id])
+
+
+# --- phases, buildings, layouts, units (issue: Inventory) -----------------------------
+
+
+class UnitStatus(models.TextChoices):
+    """A unit's place in the sales process (PRODUCT.md "Unit status"). The colour is the
+    board's; ``SOLD`` are the statuses counted as sold in the statistics."""
+
+    NOT_RELEASED = "not_released", _("未推")
+    AVAILABLE = "available", _("可售")
+    HELD = "held", _("销控保留")
+    RESERVED = "reserved", _("预留")
+    SUBSCRIBED = "subscribed", _("认购")
+    CONTRACTED = "contracted", _("签约")
+    DELIVERED = "delivered", _("交付")
+
+
+UNIT_STATUS_COLORS = {
+    UnitStatus.NOT_RELEASED: "#adb5bd",
+    UnitStatus.AVAILABLE: "#198754",
+    UnitStatus.HELD: "#6f42c1",
+    UnitStatus.RESERVED: "#fd7e14",
+    UnitStatus.SUBSCRIBED: "#dc3545",
+    UnitStatus.CONTRACTED: "#842029",
+    UnitStatus.DELIVERED: "#212529",
+}
+SOLD_STATUSES = (UnitStatus.SUBSCRIBED, UnitStatus.CONTRACTED, UnitStatus.DELIVERED)
+# A price list or adjustment never touches units already promised to a buyer.
+LOCKED_PRICE_STATUSES = (UnitStatus.RESERVED, *SOLD_STATUSES)
+
+# The allowed status moves; services check every change against this table.
+UNIT_TRANSITIONS: dict[str, set[str]] = {
+    UnitStatus.NOT_RELEASED: {UnitStatus.AVAILABLE},
+    UnitStatus.AVAILABLE: {UnitStatus.HELD, UnitStatus.RESERVED, UnitStatus.NOT_RELEASED},
+    UnitStatus.HELD: {UnitStatus.AVAILABLE},
+    UnitStatus.RESERVED: {UnitStatus.AVAILABLE, UnitStatus.SUBSCRIBED},
+    UnitStatus.SUBSCRIBED: {UnitStatus.CONTRACTED, UnitStatus.AVAILABLE},
+    UnitStatus.CONTRACTED: {UnitStatus.DELIVERED, UnitStatus.AVAILABLE},
+    UnitStatus.DELIVERED: set(),
+}
+
+
+class UnitUse(models.TextChoices):
+    RESIDENTIAL = "residential", _("住宅")
+    SHOP = "shop", _("商铺")
+    PARKING = "parking", _("车位")
+    STORAGE = "storage", _("储藏室")
+    APARTMENT = "apartment", _("公寓")
+
+
+class Orientation(models.TextChoices):
+    SOUTH = "S", _("南")
+    NORTH = "N", _("北")
+    EAST = "E", _("东")
+    WEST = "W", _("西")
+    SOUTH_EAST = "SE", _("东南")
+    SOUTH_WEST = "SW", _("西南")
+    NORTH_EAST = "NE", _("东北")
+    NORTH_WEST = "NW", _("西北")
+    SOUTH_NORTH = "SN", _("南北通透")
+    EAST_WEST = "EW", _("东西")
+
+
+class FitOut(models.TextChoices):
+    SHELL = "shell", _("毛坯")
+    SIMPLE = "simple", _("简装")
+    FINE = "fine", _("精装")
+    LUXURY = "luxury", _("豪装")
+
+
+class ScopedModel(models.Model):
+    """A business object that belongs to one project (restricted by ``inventory`` rights)."""
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "unit"
+
+    class Meta:
+        abstract = True
+
+
+class Phase(ScopedModel):
+    """A sales phase 分期 of a project."""
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(_("分期"), max_length=50)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("分期")
+        verbose_name_plural = _("分期")
+        ordering = ["project_id", "sort_order", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="inventory_phase_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+class Layout(ScopedModel):
+    """A floor plan 户型 of the project's catalogue (e.g. A1 三室两厅两卫)."""
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="layouts")
+    name = models.CharField(_("户型"), max_length=50)
+    rooms = models.PositiveSmallIntegerField(_("室"), default=0)
+    halls = models.PositiveSmallIntegerField(_("厅"), default=0)
+    baths = models.PositiveSmallIntegerField(_("卫"), default=0)
+    plan = models.FileField(_("户型图"), upload_to="layouts/", blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("户型")
+        verbose_name_plural = _("户型")
+        ordering = ["project_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="inventory_layout_unique")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def shape(self) -> str:
+        return f"{self.rooms}室{self.halls}厅{self.baths}卫"
+
+
+class Building(ScopedModel):
+    """A building 楼栋: its shape (floors above and below ground, stairs 单元, units per
+    floor per stair) generates its units; it is sold under a presale permit."""
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="buildings")
+    phase = models.ForeignKey(Phase, verbose_name=_("分期"), null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="buildings")
+    name = models.CharField(_("楼栋"), max_length=30, help_text=_("如 3栋"))
+    floors_above = models.PositiveSmallIntegerField(_("地上层数"), default=1)
+    floors_below = models.PositiveSmallIntegerField(_("地下层数"), default=0)
+    stairs = models.PositiveSmallIntegerField(_("单元数"), default=1)
+    units_per_floor = models.PositiveSmallIntegerField(_("每单元每层户数"), default=1)
+    has_elevator = models.BooleanField(_("电梯"), default=True)
+    permit = models.ForeignKey(PresalePermit, verbose_name=_("预售许可证"), null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="permit_buildings")
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("楼栋")
+        verbose_name_plural = _("楼栋")
+        ordering = ["project_id", "sort_order", "name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="inventory_building_unique")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("inventory:board", args=[self.project_id]) + f"?building={self.pk}"
+
+
+class Unit(ScopedModel):
+    """A unit 房间 (home, shop, parking space, storage room, apartment).
+
+    Numbered as the office writes it (3栋2单元1502). Its prices are the current list;
+    a deal copies price and area when it is made, so later changes here never touch a
+    live deal. The status moves only along ``UNIT_TRANSITIONS`` through the services, with
+    a conditional UPDATE so that two people changing one unit at once cannot both win.
+    ``floor_price`` (底价) is visible only to roles holding ``unit.view_floor_price``.
+    """
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="units")
+    building = models.ForeignKey(Building, verbose_name=_("楼栋"), on_delete=models.PROTECT, related_name="units")
+    stair = models.PositiveSmallIntegerField(_("单元"), default=1)
+    floor = models.SmallIntegerField(_("楼层"))
+    room = models.CharField(_("房号"), max_length=10, help_text=_("如 02"))
+    number = models.CharField(_("房间编号"), max_length=50, help_text=_("如 3栋2单元1502"))
+    layout = models.ForeignKey(Layout, verbose_name=_("户型"), null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="units")
+    use = models.CharField(_("用途"), max_length=20, choices=UnitUse.choices, default=UnitUse.RESIDENTIAL)
+    gross_area = models.DecimalField(_("建筑面积（㎡）"), max_digits=10, decimal_places=2)
+    internal_area = models.DecimalField(_("套内面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True)
+    shared_area = models.DecimalField(_("分摊面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True)
+    orientation = models.CharField(_("朝向"), max_length=2, choices=Orientation.choices, blank=True)
+    view = models.CharField(_("景观"), max_length=50, blank=True)
+    fit_out = models.CharField(_("装修"), max_length=10, choices=FitOut.choices, default=FitOut.SHELL)
+    pricing_basis = models.CharField(_("计价方式"), max_length=20, choices=PricingBasis.choices,
+                                     default=PricingBasis.GROSS_AREA)
+    unit_price = models.DecimalField(_("单价（元/㎡）"), max_digits=14, decimal_places=2, null=True, blank=True)
+    list_price = models.DecimalField(_("表价（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
+    floor_price = models.DecimalField(_("底价（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=20, choices=UnitStatus.choices, default=UnitStatus.NOT_RELEASED,
+                              db_index=True)
+    sellable = models.BooleanField(_("可售"), default=True)
+    unsellable_reason = models.CharField(_("不可售原因"), max_length=200, blank=True)
+    attached_to = models.ForeignKey("self", verbose_name=_("附属于"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="attachments",
+                                    help_text=_("车位、储藏室随所附房屋一起成交"))
+    hold_reason = models.CharField(_("保留原因"), max_length=200, blank=True)
+    hold_until = models.DateTimeField(_("保留至"), null=True, blank=True)
+    held_by = models.ForeignKey("accounts.User", verbose_name=_("保留人"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(_("备注"), blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("房间")
+        verbose_name_plural = _("房间")
+        ordering = ["project_id", "building__sort_order", "building_id", "stair", "-floor", "room"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="inventory_unit_number_unique"),
+            models.UniqueConstraint(fields=["building", "stair", "floor", "room"], name="inventory_unit_position_unique"),
+            models.CheckConstraint(condition=Q(gross_area__gt=0), name="inventory_unit_gross_area_positive"),
+            models.CheckConstraint(condition=Q(internal_area__isnull=True) | Q(internal_area__lte=models.F("gross_area")),
+                                   name="inventory_unit_internal_le_gross"),
+        ]
+        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["building", "floor"])]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("inventory:unit_detail", args=[self.project_id, self.pk])
+
+    @property
+    def status_color(self) -> str:
+        return UNIT_STATUS_COLORS[self.status]
+
+    @property
+    def pricing_area(self):
+        """The area the unit price applies to (None for per-unit pricing)."""
+        if self.pricing_basis == PricingBasis.INTERNAL_AREA:
+            return self.internal_area
+        if self.pricing_basis == PricingBasis.GROSS_AREA:
+            return self.gross_area
+        return None
+
+    def can_move_to(self, status: str) -> bool:
+        return status in UNIT_TRANSITIONS[self.status]
+
+
+class UnitStatusChange(models.Model):
+    """One step of a unit's status history (who, when, why)."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("原状态"), max_length=20, choices=UnitStatus.choices)
+    to_status = models.CharField(_("新状态"), max_length=20, choices=UnitStatus.choices)
+    actor = models.ForeignKey("accounts.User", verbose_name=_("操作人"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("状态变更")
+        verbose_name_plural = _("状态变更")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.unit_id}: {self.from_status} → {self.to_status}"
+
+
+class UnitPriceChange(models.Model):
+    """One step of a unit's price history, with the price list that caused it."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="price_changes")
+    price_list = models.ForeignKey("PriceList", verbose_name=_("价格方案"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    old_unit_price = models.DecimalField(_("原单价"), max_digits=14, decimal_places=2, null=True)
+    new_unit_price = models.DecimalField(_("新单价"), max_digits=14, decimal_places=2, null=True)
+    old_list_price = models.DecimalField(_("原表价"), max_digits=14, decimal_places=2, null=True)
+    new_list_price = models.DecimalField(_("新表价"), max_digits=14, decimal_places=2, null=True)
+    old_floor_price = models.DecimalField(_("原底价"), max_digits=14, decimal_places=2, null=True)
+    new_floor_price = models.DecimalField(_("新底价"), max_digits=14, decimal_places=2, null=True)
+    actor = models.ForeignKey("accounts.User", verbose_name=_("操作人"), null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("价格变更")
+        verbose_name_plural = _("价格变更")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.unit_id}: {self.old_list_price} → {self.new_list_price}"
+
+
+# --- price lists 价格方案 -------------------------------------------------------------
+
+
+class PriceListKind(models.TextChoices):
+    PRICE_LIST = "price_list", _("价格方案")
+    ADJUSTMENT = "adjustment", _("调价")
+
+
+class PriceListStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("待审批")
+    APPROVED = "approved", _("已批准")
+    APPLIED = "applied", _("已执行")
+    REJECTED = "rejected", _("已驳回")
+
+
+PRICE_LIST_TRANSITIONS: dict[str, set[str]] = {
+    PriceListStatus.DRAFT: {PriceListStatus.SUBMITTED},
+    PriceListStatus.SUBMITTED: {PriceListStatus.APPROVED, PriceListStatus.REJECTED},
+    PriceListStatus.APPROVED: {PriceListStatus.APPLIED},
+    PriceListStatus.REJECTED: {PriceListStatus.DRAFT},
+    PriceListStatus.APPLIED: set(),
+}
+
+
+class PriceList(ScopedModel):
+    """A versioned set of prices for some or all units of a project (价格方案), or an
+    adjustment (调价). Planning drafts it; the sales manager (within their threshold) or
+    the director approves; applying writes the units and their price history in one
+    transaction, at once or at ``scheduled_at``."""
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="price_lists")
+    version = models.PositiveIntegerField(_("版本号"))
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=20, choices=PriceListKind.choices, default=PriceListKind.PRICE_LIST)
+    pricing_basis = models.CharField(_("计价方式"), max_length=20, choices=PricingBasis.choices,
+                                     default=PricingBasis.GROSS_AREA)
+    status = models.CharField(_("状态"), max_length=20, choices=PriceListStatus.choices,
+                              default=PriceListStatus.DRAFT, db_index=True)
+    parameters = models.JSONField(_("生成参数"), default=dict, blank=True)
+    scheduled_at = models.DateTimeField(_("计划执行时间"), null=True, blank=True)
+    required_approver = models.CharField(_("审批角色"), max_length=20, blank=True)
+    max_change_pct = models.DecimalField(_("最大调幅 %"), max_digits=7, decimal_places=2, null=True, blank=True)
+    created_by = models.ForeignKey("accounts.User", verbose_name=_("制定人"), null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
+    decided_by = models.ForeignKey("accounts.User", verbose_name=_("审批人"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
+    applied_at = models.DateTimeField(_("执行时间"), null=True, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+
+    scope_perm = "pricelist"
+
+    class Meta:
+        verbose_name = _("价格方案")
+        verbose_name_plural = _("价格方案")
+        ordering = ["project_id", "-version"]
+        constraints = [models.UniqueConstraint(fields=["project", "version"], name="inventory_pricelist_version_unique")]
+
+    def __str__(self):
+        return f"V{self.version} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("inventory:pricelist_detail", args=[self.project_id, self.pk])
+
+    def can_move_to(self, status: str) -> bool:
+        return status in PRICE_LIST_TRANSITIONS[self.status]
+
+
+class PriceListItem(models.Model):
+    """One unit's new price in a price list; ``skipped`` units (already reserved or sold
+    when the list is applied) keep their price and are listed with the reason."""
+
+    price_list = models.ForeignKey(PriceList, verbose_name=_("价格方案"), on_delete=models.CASCADE, related_name="items")
+    unit = models.ForeignKey(Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="+")
+    unit_price = models.DecimalField(_("单价"), max_digits=14, decimal_places=2, null=True)
+    list_price = models.DecimalField(_("表价"), max_digits=14, decimal_places=2)
+    floor_price = models.DecimalField(_("底价"), max_digits=14, decimal_places=2, null=True, blank=True)
+    old_list_price = models.DecimalField(_("原表价"), max_digits=14, decimal_places=2, null=True)
+    manual = models.BooleanField(_("手工调整"), default=False)
+    skipped = models.BooleanField(_("跳过"), default=False)
+    skip_reason = models.CharField(_("跳过原因"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("方案明细")
+        verbose_name_plural = _("方案明细")
+        ordering = ["price_list_id", "unit_id"]
+        constraints = [models.UniqueConstraint(fields=["price_list", "unit"], name="inventory_pricelistitem_unique")]
+
+    def __str__(self):
+        return f"{self.price_list_id}/{self.unit_id}: {self.list_price}"
+
+
+class ReleasePlan(ScopedModel):
+    """A rolling release 滚动释放 of held units at a date and time (seed 002 二.1(2));
+    it runs by itself when due."""
+
+    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="release_plans")
+    name = models.CharField(_("名称"), max_length=100)
+    release_at = models.DateTimeField(_("释放时间"), db_index=True)
+    units = models.ManyToManyField(Unit, verbose_name=_("房间"), related_name="release_plans")
+    created_by = models.ForeignKey("accounts.User", verbose_name=_("制定人"), null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    executed_at = models.DateTimeField(_("执行时间"), null=True, blank=True)
+    result = models.JSONField(_("执行结果"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("释放计划")
+        verbose_name_plural = _("释放计划")
+        ordering = ["project_id", "release_at"]
+
+    def __str__(self):
+        return self.name
