@@ -5,6 +5,8 @@ from rest_framework.routers import DefaultRouter
 
 from loupan.accounts.api import views as accounts_api
 from loupan.audit.api import views as audit_api
+from loupan.inventory.api import imports as imports_api
+from loupan.inventory.api import pricing as pricing_api
 from loupan.inventory.api import views as inventory_api
 
 router = DefaultRouter()
@@ -15,6 +17,8 @@ router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("memberships", accounts_api.MembershipViewSet, basename="membership")
 router.register("roles", accounts_api.RoleViewSet, basename="role")
 router.register("audit-entries", audit_api.AuditEntryViewSet, basename="auditentry")
+pricing_api.register(router)
+imports_api.register(router)
 
 urlpatterns = [
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),

@@ -1,0 +1,3 @@
+"""Unit import and export pages (included in the inventory namespace)."""
+
+urlpatterns = []
