@@ -1,0 +1,3 @@
+"""Price-list pages (included in the inventory namespace)."""
+
+urlpatterns = []
