@@ -7,6 +7,7 @@ from loupan.accounts.api import views as accounts_api
 from loupan.audit.api import views as audit_api
 from loupan.inventory.api import imports as imports_api
 from loupan.inventory.api import pricing as pricing_api
+from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
 
 router = DefaultRouter()
@@ -17,10 +18,13 @@ router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("memberships", accounts_api.MembershipViewSet, basename="membership")
 router.register("roles", accounts_api.RoleViewSet, basename="role")
 router.register("audit-entries", audit_api.AuditEntryViewSet, basename="auditentry")
+units_api.register(router)
 pricing_api.register(router)
 imports_api.register(router)
 
 urlpatterns = [
+    path("projects/<int:pk>/sales-control/", units_api.SalesControlViewSet.as_view({"get": "retrieve"}),
+         name="sales-control"),
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("auth/password/", accounts_api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/language/", accounts_api.LanguageView.as_view(), name="api-language"),

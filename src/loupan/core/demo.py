@@ -141,7 +141,86 @@ def build_demo(stdout=None) -> dict:
                         username="demo",
                         extra={"user": username, "role": code, "source": "demo"},
                     )
+    demo_inventory(main, users)
     return {"company": company, "main": main, "second": second, "users": users}
+
+
+# name, phase, floors above, stairs, homes per floor per stair, base unit price (yuan/㎡),
+# positions: (layout, gross area, internal area, orientation)
+DEMO_BUILDINGS = [
+    ("1栋", "一期", 26, 2, 2, 16800, [("A1", "89.36", "71.20", "S"), ("B1", "118.52", "95.10", "SN")]),
+    ("2栋", "一期", 26, 2, 2, 16900, [("A1", "89.36", "71.20", "S"), ("B1", "118.52", "95.10", "SN")]),
+    ("3栋", "一期", 33, 1, 4, 15800, [("A2", "78.90", "62.45", "SE"), ("A1", "89.36", "71.20", "S"),
+                                      ("A1", "89.36", "71.20", "S"), ("A2", "78.90", "62.45", "SW")]),
+    ("5栋", "二期", 13, 2, 2, 21500, [("C1", "143.80", "117.60", "SN"), ("C1", "143.80", "117.60", "SN")]),
+    ("6栋", "二期", 13, 2, 2, 21800, [("C1", "143.80", "117.60", "SN"), ("D1", "178.25", "146.30", "SN")]),
+    ("8栋", "二期", 33, 1, 4, 17200, [("B2", "105.66", "84.90", "SE"), ("B1", "118.52", "95.10", "S"),
+                                      ("B1", "118.52", "95.10", "S"), ("B2", "105.66", "84.90", "SW")]),
+]
+DEMO_LAYOUTS = [("A1", 2, 2, 1, "两室朝南"), ("A2", 2, 1, 1, "紧凑两室"), ("B1", 3, 2, 1, "南北通透三室"),
+                ("B2", 3, 2, 2, "三室双卫"), ("C1", 4, 2, 2, "洋房四室"), ("D1", 4, 2, 3, "洋房边户大四室")]
+
+
+def demo_inventory(project, users) -> None:
+    """Phases, layouts, six buildings (about 600 homes) and two basement floors of
+    parking, priced per floor, mostly released, with a few held units. Built only once:
+    a project that already has buildings is left alone."""
+    from decimal import Decimal
+
+    from loupan.core.money import money, round_to
+    from loupan.inventory import services as inv
+    from loupan.inventory.models import Building, Layout, Phase, Unit, UnitStatus, UnitUse
+
+    if Building.objects.filter(project=project).exists():
+        return
+    planner, salesadmin = users["planner"], users["salesadmin"]
+    phases = {name: Phase.objects.create(project=project, name=name, sort_order=i)
+              for i, name in enumerate(["一期", "二期"])}
+    layouts = {name: Layout.objects.create(project=project, name=name, rooms=r, halls=h, baths=b, note=note)
+               for name, r, h, b, note in DEMO_LAYOUTS}
+    permits = list(project.permits.order_by("issued_on"))
+    for order, (name, phase, floors, stairs, per_floor, base, positions) in enumerate(DEMO_BUILDINGS):
+        building = inv.building_create(actor=planner, project=project, data={
+            "phase": phases[phase], "name": name, "floors_above": floors, "floors_below": 2, "stairs": stairs,
+            "units_per_floor": per_floor, "has_elevator": True, "sort_order": order,
+            "permit": permits[0 if phase == "一期" else 1] if permits else None})
+        specs = [{"layout": layouts[lay], "gross_area": Decimal(g), "internal_area": Decimal(i),
+                  "shared_area": Decimal(g) - Decimal(i), "orientation": o, "fit_out": "fine"}
+                 for lay, g, i, o in positions]
+        inv.building_generate_units(actor=planner, building=building, positions=specs)
+        units = list(Unit.objects.filter(building=building))
+        for unit in units:
+            # 楼层差: +40 yuan/㎡ per floor above the 3rd, the top floor 300 less (roof heat).
+            price = Decimal(base) + Decimal(40) * max(unit.floor - 3, 0)
+            if unit.floor == floors:
+                price -= Decimal(300)
+            if unit.orientation == "SN":
+                price += Decimal(200)
+            unit.unit_price = money(price)
+            unit.list_price = round_to(unit.unit_price * unit.gross_area, 100)
+            unit.unit_price = money(unit.list_price / unit.gross_area)
+            unit.floor_price = round_to(unit.list_price * Decimal("0.95"), 100)
+        Unit.objects.bulk_update(units, ["unit_price", "list_price", "floor_price"])
+        # The top five floors of the high-rises stay unreleased (next push).
+        release = [u.pk for u in units if not (floors > 20 and u.floor > floors - 5)]
+        inv.units_release(actor=salesadmin, project=project, unit_ids=release, reason="首次开盘推盘")
+    garage = inv.building_create(actor=planner, project=project, data={
+        "name": "地下车库", "floors_above": 0, "floors_below": 2, "stairs": 1, "units_per_floor": 60,
+        "has_elevator": True, "sort_order": 99, "phase": phases["一期"]})
+    inv.building_generate_units(actor=planner, building=garage, floors=[-1, -2],
+                                positions=[{"use": UnitUse.PARKING, "gross_area": Decimal("12.50"),
+                                            "pricing_basis": "per_unit", "unit_price": Decimal("120000"),
+                                            "list_price": Decimal("120000"), "floor_price": Decimal("100000")}
+                                           for _ in range(60)])
+    inv.units_release(actor=salesadmin, project=project,
+                      unit_ids=list(Unit.objects.filter(building=garage).values_list("pk", flat=True)))
+    # A few units the office holds back (销控保留) for the second opening.
+    held = list(Unit.objects.filter(project=project, building__name="5栋", floor__in=[6, 7],
+                                    status=UnitStatus.AVAILABLE).values_list("pk", flat=True))
+    inv.units_hold(actor=salesadmin, project=project, unit_ids=held, reason="二次开盘加推预留")
+    view_units = list(Unit.objects.filter(project=project, building__name="1栋", floor=18,
+                                          status=UnitStatus.AVAILABLE).values_list("pk", flat=True))
+    inv.units_hold(actor=salesadmin, project=project, unit_ids=view_units, reason="领导关系户协调")
 
 
 def demo_accounts_table() -> str:
