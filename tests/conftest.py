@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from loupan.accounts.models import User
 from loupan.core.demo import build_demo
+from loupan.inventory.models import Company, Project
 
 
 @pytest.fixture(autouse=True)
@@ -16,14 +17,31 @@ def _demo_mode(settings):
     settings.AXES_ENABLED = True
 
 
-@pytest.fixture
-def demo(db):
-    result = build_demo()
+def _load_demo():
+    build_demo()
     # The demo accounts have "changed" their password: no forced change in tests.
     User.objects.filter(is_demo=True).update(must_change_password=False)
-    for user in result["users"].values():
-        user.refresh_from_db()
-    return result
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The demo office is built once per test database; every test's transaction rolls
+    back its own changes. (A transactional test flushes the database: ``demo`` then
+    builds it again.)"""
+    with django_db_blocker.unblock():
+        _load_demo()
+
+
+@pytest.fixture
+def demo(db):
+    if not Project.objects.filter(code="CHW").exists():
+        _load_demo()
+    return {
+        "company": Company.objects.get(name="锦城置业有限公司"),
+        "main": Project.objects.get(code="CHW"),
+        "second": Project.objects.get(code="YQF"),
+        "users": {u.username: u for u in User.objects.filter(is_demo=True)},
+    }
 
 
 @pytest.fixture
