@@ -23,14 +23,29 @@ def validate(obj, exclude=None) -> None:
         raise DomainError.from_validation_error(exc) from exc
 
 
+def coerce(obj, name: str, value):
+    """``value`` as the Python type of the model field (text from a form or JSON),
+    refused field by field when it does not parse."""
+    field = obj._meta.get_field(name)
+    if field.is_relation or value is None:
+        return value
+    try:
+        return field.to_python(value)
+    except ValidationError as exc:
+        raise DomainError(ErrorCode.INVALID, f"{field.verbose_name}：{exc.messages[0]}",
+                          {name: exc.messages}) from exc
+
+
 def assign(obj, data: dict) -> None:
     for name, value in data.items():
-        setattr(obj, name, value)
+        setattr(obj, name, coerce(obj, name, value))
 
 
 def lock(obj):
-    """Re-read ``obj`` under a row lock (SELECT … FOR UPDATE) inside the transaction."""
-    return type(obj)._base_manager.select_for_update().get(pk=obj.pk)
+    """Re-read ``obj`` under a row lock (SELECT … FOR UPDATE) inside the transaction.
+
+    ``obj._meta.model``, not ``type(obj)``: ``request.user`` is a lazy proxy."""
+    return obj._meta.model._base_manager.select_for_update().get(pk=obj.pk)
 
 
 def object_create(*, actor, model: type[models.Model], data: dict, perm: str, project=None):

@@ -34,6 +34,9 @@ class UnitFilterSet(django_filters.FilterSet):
         if project is not None:
             self.filters["building"].queryset = Building.objects.filter(project=project)
             self.filters["layout"].queryset = Layout.objects.filter(project=project)
+        elif self.request is not None:  # the API: any building or layout the caller may see
+            self.filters["building"].queryset = Building.objects.restrict(self.request.user, "view")
+            self.filters["layout"].queryset = Layout.objects.restrict(self.request.user, "view")
 
     def is_filtering(self) -> bool:
         """True when a filter other than the building narrows the units."""

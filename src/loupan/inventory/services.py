@@ -9,7 +9,7 @@ from loupan.accounts.models import Membership, Role
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_create, audit_record, audit_update
 from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
-from loupan.core.services import lock, object_create, object_delete, object_update, validate
+from loupan.core.services import coerce, lock, object_create, object_delete, object_update, validate
 from loupan.core.snapshot import snapshot
 
 from .models import (
@@ -253,7 +253,7 @@ def unit_update(*, actor, unit: Unit, data: dict) -> Unit:
         for name, value in data.items():
             if name not in UNIT_FIELDS:
                 raise DomainError(ErrorCode.INVALID, f"字段 {name} 不能在此修改。", {name: ["不能在此修改"]})
-            setattr(unit, name, value)
+            setattr(unit, name, coerce(unit, name, value))
         _check_unit(unit)
         validate(unit)
         unit.version += 1
@@ -283,7 +283,7 @@ def units_bulk_update(*, actor, project, unit_ids: list[int], data: dict) -> int
         for unit in units:
             before = snapshot(unit)
             for name, value in data.items():
-                setattr(unit, name, value)
+                setattr(unit, name, coerce(unit, name, value))
             try:
                 _check_unit(unit)
             except DomainError as exc:
