@@ -48,6 +48,89 @@ def main():
         connection.creation.destroy_test_db(db_name, verbosity=0)
 
 
+def board_bench(office, client):
+    """The 销控 board of a 300-unit and a 3,000-unit project: server time and queries."""
+    from decimal import Decimal
+
+    from loupan.accounts.models import Membership, Role, User
+    from loupan.inventory.models import Building, Project, Unit
+
+    print("\n## sales-control board (issue Inventory)")
+    print(
+        f"{'units':>7}{'page median ms':>16}{'p99 ms':>9}{'queries':>9}{'api median ms':>15}{'queries':>9}"
+    )
+    admin = User.objects.get(username="salesadmin")
+    figures = {}
+    for size in (300, 3000):
+        project = Project.objects.create(
+            company=office["company"],
+            name=f"基准项目{size}",
+            code=f"B{size}",
+            city="成都",
+            address="—",
+        )
+        Membership.objects.create(
+            user=admin, project=project, role=Role.objects.get(code="sales_admin")
+        )
+        per_building = 300
+        units = []
+        for b in range(size // per_building):
+            building = Building.objects.create(
+                project=project,
+                name=f"{b + 1}栋",
+                floors_above=30,
+                stairs=2,
+                units_per_floor=5,
+                sort_order=b,
+            )
+            for stair in (1, 2):
+                for floor in range(1, 31):
+                    for room in range(1, 6):
+                        price = Decimal(15000 + floor * 50) * Decimal("100.00")
+                        units.append(
+                            Unit(
+                                project=project,
+                                building=building,
+                                stair=stair,
+                                floor=floor,
+                                room=f"{room:02d}",
+                                number=f"{b + 1}栋{stair}单元{floor}{room:02d}",
+                                gross_area=Decimal("100.00"),
+                                list_price=price,
+                                unit_price=price / 100,
+                                status=["available", "held", "subscribed", "contracted"][room % 4],
+                            )
+                        )
+        Unit.objects.bulk_create(units, batch_size=1000)
+        from loupan.accounts.access import clear_cache
+
+        clear_cache(admin)
+        client.force_login(admin, backend="loupan.accounts.backends.ProjectRoleBackend")
+        page, api = (
+            f"/projects/{project.pk}/board/",
+            f"/api/v1/projects/{project.pk}/sales-control/",
+        )
+        for path in (page, api):
+            assert client.get(path).status_code == 200, path
+        reset_queries()
+        with CaptureQueriesContext(connection) as q_page:
+            client.get(page)
+        reset_queries()
+        with CaptureQueriesContext(connection) as q_api:
+            client.get(api)
+        page_med, page_p99 = timed(lambda p=page: client.get(p), repeat=10)
+        api_med, _ = timed(lambda a=api: client.get(a), repeat=10)
+        figures[size] = (page_med, api_med)
+        print(
+            f"{size:>7}{page_med:>16.1f}{page_p99:>9.1f}{len(q_page.captured_queries):>9}{api_med:>15.1f}"
+            f"{len(q_api.captured_queries):>9}"
+        )
+    print(
+        f"ratio 3000/300: page {figures[3000][0] / figures[300][0]:.2f}x, api {figures[3000][1] / figures[300][1]:.2f}x"
+        " (queries stay the same)"
+    )
+
+
 def run(db_name):
     from django.test import Client
 
@@ -132,6 +215,8 @@ def run(db_name):
         t1, q1 = results[("11 users", path)]
         t2, q2 = results[("511 users", path)]
         print(f"{path:<32}{t2 / t1:>8.2f}x{q2 / max(q1, 1):>8.2f}x")
+
+    board_bench(office, client)
 
 
 if __name__ == "__main__":

@@ -14,21 +14,48 @@ from django.utils.translation import gettext_lazy as _
 from .models import SOLD_STATUSES, UNIT_STATUS_COLORS, Building, Unit, UnitStatus
 
 # Bands for the statistics (seed 002 二.1(2): by building, layout, area, floor and price).
-AREA_BANDS = [(None, Decimal("90")), (Decimal("90"), Decimal("120")), (Decimal("120"), Decimal("144")),
-              (Decimal("144"), Decimal("180")), (Decimal("180"), None)]
+AREA_BANDS = [
+    (None, Decimal("90")),
+    (Decimal("90"), Decimal("120")),
+    (Decimal("120"), Decimal("144")),
+    (Decimal("144"), Decimal("180")),
+    (Decimal("180"), None),
+]
 FLOOR_BANDS = [(None, 0), (1, 6), (7, 12), (13, 18), (19, 26), (27, None)]
-PRICE_BANDS = [(None, Decimal("1000000")), (Decimal("1000000"), Decimal("1500000")),
-               (Decimal("1500000"), Decimal("2000000")), (Decimal("2000000"), Decimal("3000000")),
-               (Decimal("3000000"), None)]
+PRICE_BANDS = [
+    (None, Decimal("1000000")),
+    (Decimal("1000000"), Decimal("1500000")),
+    (Decimal("1500000"), Decimal("2000000")),
+    (Decimal("2000000"), Decimal("3000000")),
+    (Decimal("3000000"), None),
+]
 
-BOARD_FIELDS = ["id", "project_id", "building_id", "stair", "floor", "room", "number", "layout__name",
-                "use", "gross_area", "list_price", "status", "sellable", "hold_reason", "version", "updated_at"]
+BOARD_FIELDS = [
+    "id",
+    "project_id",
+    "building_id",
+    "stair",
+    "floor",
+    "room",
+    "number",
+    "layout__name",
+    "use",
+    "gross_area",
+    "list_price",
+    "status",
+    "sellable",
+    "hold_reason",
+    "version",
+    "updated_at",
+]
 
 
 def _band_label(band, unit="", scale=1):
     low, high = band
+
     def fmt(v):
-        return (f"{v / scale:g}{unit}")
+        return f"{v / scale:g}{unit}"
+
     if low is None:
         return f"<{fmt(high)}" if high else "—"
     if high is None:
@@ -76,6 +103,11 @@ class BuildingGrid:
     def total(self):
         return sum(self.counts.values())
 
+    @property
+    def rows(self):
+        """The floors with their cells already drawn (see render_cell)."""
+        return render_rows(self.floors)
+
 
 def unit_rows(project, building=None):
     qs = Unit.objects.filter(project=project)
@@ -86,8 +118,11 @@ def unit_rows(project, building=None):
 
 def build_board(project, *, building=None, matching_ids=None):
     """Buildings → floors → cells, plus the legend; ``matching_ids`` dims the rest."""
-    buildings = list(Building.objects.filter(project=project).select_related("phase")
-                     .order_by("sort_order", "name"))
+    buildings = list(
+        Building.objects.filter(project=project)
+        .select_related("phase")
+        .order_by("sort_order", "name")
+    )
     if building is not None:
         buildings = [b for b in buildings if b.pk == building.pk]
     rows = unit_rows(project, building)
@@ -103,7 +138,9 @@ def build_board(project, *, building=None, matching_ids=None):
         counts = defaultdict(int)
         for u in sorted(units, key=lambda r: -r["floor"]):
             cells = floors.setdefault(u["floor"], [None] * len(columns))
-            cells[index[(u["stair"], u["room"])]] = Cell(u, matching_ids is None or u["id"] in matching_ids)
+            cells[index[(u["stair"], u["room"])]] = Cell(
+                u, matching_ids is None or u["id"] in matching_ids
+            )
             counts[u["status"]] += 1
         grids.append(BuildingGrid(b, list(floors.items()), columns, dict(counts)))
     return grids, rows
@@ -116,8 +153,16 @@ def legend(rows):
     for r in rows:
         counts[r["status"]] += 1
         amounts[r["status"]] += r["list_price"] or Decimal("0")
-    return [{"status": s, "label": s.label, "color": UNIT_STATUS_COLORS[s], "count": counts.get(s, 0),
-             "amount": amounts.get(s, Decimal("0"))} for s in UnitStatus]
+    return [
+        {
+            "status": s,
+            "label": s.label,
+            "color": UNIT_STATUS_COLORS[s],
+            "count": counts.get(s, 0),
+            "amount": amounts.get(s, Decimal("0")),
+        }
+        for s in UnitStatus
+    ]
 
 
 def statistics(rows, buildings):
@@ -125,8 +170,15 @@ def statistics(rows, buildings):
     names = {b.pk: b.name for b in buildings}
 
     def table(key, order=None):
-        data = defaultdict(lambda: {"total": 0, "sold": 0, "unsold": 0, "sold_amount": Decimal("0"),
-                                    "unsold_amount": Decimal("0")})
+        data = defaultdict(
+            lambda: {
+                "total": 0,
+                "sold": 0,
+                "unsold": 0,
+                "sold_amount": Decimal("0"),
+                "unsold_amount": Decimal("0"),
+            }
+        )
         for r in rows:
             k = key(r)
             if k is None:
@@ -145,17 +197,82 @@ def statistics(rows, buildings):
         for k in keys:
             if k in data:
                 d = data[k]
-                d["rate"] = (Decimal(d["sold"]) * 100 / d["total"]).quantize(Decimal("0.1")) if d["total"] else 0
+                d["rate"] = (
+                    (Decimal(d["sold"]) * 100 / d["total"]).quantize(Decimal("0.1"))
+                    if d["total"]
+                    else 0
+                )
                 result.append((k, d))
         return result
 
+    no_layout = str(_("未设户型"))
     area_labels = {b: _band_label(b, "㎡") for b in AREA_BANDS}
-    floor_labels = {b: _band_label(b, str(_("层"))) if b != (None, 0) else str(_("地下")) for b in FLOOR_BANDS}
+    floor_labels = {
+        b: _band_label(b, str(_("层"))) if b != (None, 0) else str(_("地下")) for b in FLOOR_BANDS
+    }
     price_labels = {b: _band_label(b, str(_("万")), 10000) for b in PRICE_BANDS}
     return {
-        str(_("楼栋")): [(names.get(k, k), d) for k, d in table(lambda r: r["building_id"], [b.pk for b in buildings])],
-        str(_("户型")): table(lambda r: r["layout__name"] or str(_("未设户型"))),
-        str(_("面积段")): [(area_labels[k], d) for k, d in table(lambda r: _band_of(r["gross_area"], AREA_BANDS), AREA_BANDS)],
-        str(_("楼层段")): [(floor_labels[k], d) for k, d in table(lambda r: _band_of(r["floor"], FLOOR_BANDS, inclusive_high=True), FLOOR_BANDS)],
-        str(_("总价段")): [(price_labels[k], d) for k, d in table(lambda r: _band_of(r["list_price"], PRICE_BANDS), PRICE_BANDS)],
+        str(_("楼栋")): [
+            (names.get(k, k), d)
+            for k, d in table(lambda r: r["building_id"], [b.pk for b in buildings])
+        ],
+        str(_("户型")): table(lambda r: r["layout__name"] or no_layout),
+        str(_("面积段")): [
+            (area_labels[k], d)
+            for k, d in table(lambda r: _band_of(r["gross_area"], AREA_BANDS), AREA_BANDS)
+        ],
+        str(_("楼层段")): [
+            (floor_labels[k], d)
+            for k, d in table(
+                lambda r: _band_of(r["floor"], FLOOR_BANDS, inclusive_high=True), FLOOR_BANDS
+            )
+        ],
+        str(_("总价段")): [
+            (price_labels[k], d)
+            for k, d in table(lambda r: _band_of(r["list_price"], PRICE_BANDS), PRICE_BANDS)
+        ],
     }
+
+
+def render_cell(cell: Cell, oob: bool = False, labels: dict | None = None) -> str:
+    """One board cell as HTML. Drawn in Python, not with a template include, because a
+    board has thousands of cells; text is escaped with html.escape."""
+    from html import escape
+
+    from django.utils.safestring import mark_safe
+
+    u = cell.unit
+    labels = labels or status_labels()
+    classes = (
+        f"cell status-{u['status']}"
+        + ("" if cell.matches else " dim")
+        + ("" if u["sellable"] else " unsellable")
+    )
+    price = f"{(u['list_price'] / 10000):,.2f}万" if u["list_price"] is not None else "—"
+    number = escape(u["number"])
+    swap = ' hx-swap-oob="true"' if oob else ""
+    return mark_safe(
+        f'<td id="unit-{u["id"]}" class="{classes}" style="--c: {cell.color}" data-status="{u["status"]}"'
+        f' data-version="{u["version"]}"{swap}'
+        f' hx-get="/projects/{u["project_id"]}/units/{u["id"]}/card/" hx-target="#unit-card" hx-swap="innerHTML"'
+        f' title="{number} · {escape(labels[u["status"]])}" tabindex="0" role="button">'
+        f'<div class="no">{number}</div><div class="meta">{escape(u["layout__name"] or "")} {u["gross_area"]}㎡</div>'
+        f'<div class="price">{price}</div></td>'
+    )
+
+
+def status_labels() -> dict:
+    """Status labels in the active language, resolved once per page."""
+    return {s.value: str(s.label) for s in UnitStatus}
+
+
+def render_rows(floors, labels=None) -> list:
+    """``[(floor, html of the row's cells)]`` for a building grid."""
+    labels = labels or status_labels()
+    rows = []
+    for floor, cells in floors:
+        html = "".join(
+            render_cell(c, labels=labels) if c else '<td class="empty"></td>' for c in cells
+        )
+        rows.append((floor, html))
+    return rows

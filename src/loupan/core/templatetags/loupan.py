@@ -39,3 +39,10 @@ def unit_status_label(value):
         return UnitStatus(value).label
     except ValueError:
         return value
+
+
+@register.filter
+def board_cell(cell, oob=False):
+    from loupan.inventory.board import render_cell
+
+    return render_cell(cell, oob=bool(oob))
