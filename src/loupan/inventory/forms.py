@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.uploads import validate_document
+
 from .models import Building, Layout, Orientation, Phase, PresalePermit, Project, Unit, UnitUse
 from .services import (
     BUILDING_FIELDS,
@@ -58,7 +60,13 @@ class BuildingForm(forms.ModelForm):
 class LayoutForm(forms.ModelForm):
     class Meta:
         model = Layout
-        fields = [f for f in LAYOUT_FIELDS if f != "plan"]
+        fields = LAYOUT_FIELDS
+
+    def clean_plan(self):
+        plan = self.cleaned_data.get("plan")
+        if plan and hasattr(plan, "content_type"):  # a new upload, not the stored file
+            validate_document(plan, allowed=("png", "jpg", "jpeg", "webp", "pdf"))
+        return plan
 
     def _post_clean(self):
         pass

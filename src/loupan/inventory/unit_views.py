@@ -316,7 +316,7 @@ def building_form(request, project_pk, pk=None):
 def layout_form(request, project_pk, pk=None):
     project = _project(request, project_pk, "unit.change")
     layout = get_object_or_404(Layout.objects.filter(project=project), pk=pk) if pk else None
-    form = LayoutForm(request.POST or None, instance=Layout.objects.get(pk=pk) if pk else None)
+    form = LayoutForm(request.POST or None, request.FILES or None, instance=Layout.objects.get(pk=pk) if pk else None)
 
     def service(data):
         if layout:
@@ -325,6 +325,19 @@ def layout_form(request, project_pk, pk=None):
 
     return _simple_form(request, project, form, service, _("编辑户型") if layout else _("新建户型"),
                         lambda obj: f"/projects/{project.pk}/buildings/")
+
+
+@login_required
+def layout_plan(request, project_pk, pk):
+    """The layout's plan image, served only to staff who may see the project's units."""
+    from django.http import FileResponse
+
+    from loupan.core.uploads import CONTENT_TYPES
+
+    project = _project(request, project_pk)
+    layout = get_object_or_404(Layout.objects.filter(project=project).exclude(plan=""), pk=pk)
+    ext = layout.plan.name.rsplit(".", 1)[-1].lower()
+    return FileResponse(layout.plan.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
 
 
 @login_required

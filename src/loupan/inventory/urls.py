@@ -31,6 +31,7 @@ urlpatterns = [
          name="building_generate"),
     path("projects/<int:project_pk>/layouts/new/", unit_views.layout_form, name="layout_create"),
     path("projects/<int:project_pk>/layouts/<int:pk>/edit/", unit_views.layout_form, name="layout_edit"),
+    path("projects/<int:project_pk>/layouts/<int:pk>/plan/", unit_views.layout_plan, name="layout_plan"),
     path("projects/<int:project_pk>/phases/new/", unit_views.phase_form, name="phase_create"),
     path("projects/<int:project_pk>/release-plans/", unit_views.release_plan_list, name="release_plans"),
     # price lists and the unit import/export live in their own modules

@@ -1,0 +1,30 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from loupan.inventory.services import process_due
+
+
+class Command(BaseCommand):
+    help = (
+        "执行到期任务：保留到期释放、滚动释放计划、定时执行的价格方案 "
+        "(run what is due: expired holds, release plans, scheduled price lists). "
+        "Run it from cron every minute, or with --loop as a small scheduler."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--loop", action="store_true", help="keep running, once every --interval seconds"
+        )
+        parser.add_argument("--interval", type=int, default=60)
+
+    def handle(self, *args, loop=False, interval=60, **options):
+        while True:
+            done = process_due()
+            self.stdout.write(
+                f"保留到期释放 {done['holds_expired']} 套，释放计划 {done['plans']} 个，"
+                f"价格方案 {done['price_lists']} 个"
+            )
+            if not loop:
+                return
+            time.sleep(interval)
