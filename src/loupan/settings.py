@@ -8,6 +8,7 @@ default secret key.
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -162,6 +163,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOUPAN_PASSWORD_MAX_AGE_DAYS = env_int("LOUPAN_PASSWORD_MAX_AGE_DAYS", 90)
 # Idle sessions end after this many minutes without a request.
 LOUPAN_IDLE_TIMEOUT_MINUTES = env_int("LOUPAN_IDLE_TIMEOUT_MINUTES", 30)
+
+# Price lists (issue Inventory): the sales manager may approve a list whose largest price
+# change is within this many percent; beyond it only the director may.
+LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT = Decimal(
+    os.environ.get("LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT", "5")
+)
 
 # django-axes: lock an account, and separately an address, after N failures.
 AXES_FAILURE_LIMIT = env_int("LOUPAN_LOCKOUT_FAILURES", 5)

@@ -167,7 +167,7 @@ def demo_inventory(project, users) -> None:
     a project that already has buildings is left alone."""
     from decimal import Decimal
 
-    from loupan.core.money import money, round_to
+    from loupan.inventory import pricing_services as ps
     from loupan.inventory import services as inv
     from loupan.inventory.models import Building, Layout, Phase, Unit, UnitStatus, UnitUse
 
@@ -179,6 +179,7 @@ def demo_inventory(project, users) -> None:
     layouts = {name: Layout.objects.create(project=project, name=name, rooms=r, halls=h, baths=b, note=note)
                for name, r, h, b, note in DEMO_LAYOUTS}
     permits = list(project.permits.order_by("issued_on"))
+    buildings = []
     for order, (name, phase, floors, stairs, per_floor, base, positions) in enumerate(DEMO_BUILDINGS):
         building = inv.building_create(actor=planner, project=project, data={
             "phase": phases[phase], "name": name, "floors_above": floors, "floors_below": 2, "stairs": stairs,
@@ -188,30 +189,26 @@ def demo_inventory(project, users) -> None:
                   "shared_area": Decimal(g) - Decimal(i), "orientation": o, "fit_out": "fine"}
                  for lay, g, i, o in positions]
         inv.building_generate_units(actor=planner, building=building, positions=specs)
-        units = list(Unit.objects.filter(building=building))
-        for unit in units:
-            # 楼层差: +40 yuan/㎡ per floor above the 3rd, the top floor 300 less (roof heat).
-            price = Decimal(base) + Decimal(40) * max(unit.floor - 3, 0)
-            if unit.floor == floors:
-                price -= Decimal(300)
-            if unit.orientation == "SN":
-                price += Decimal(200)
-            unit.unit_price = money(price)
-            unit.list_price = round_to(unit.unit_price * unit.gross_area, 100)
-            unit.unit_price = money(unit.list_price / unit.gross_area)
-            unit.floor_price = round_to(unit.list_price * Decimal("0.95"), 100)
-        Unit.objects.bulk_update(units, ["unit_price", "list_price", "floor_price"])
-        # The top five floors of the high-rises stay unreleased (next push).
-        release = [u.pk for u in units if not (floors > 20 and u.floor > floors - 5)]
+        buildings.append((building, floors, base))
+    _demo_price_lists(project, users, buildings)
+    for building, floors, _base in buildings:
+        # The top five floors of the towers stay unreleased (the next push).
+        release = list(Unit.objects.filter(building=building).exclude(floor__gt=floors - 5 if floors > 20 else 999)
+                       .values_list("pk", flat=True))
         inv.units_release(actor=salesadmin, project=project, unit_ids=release, reason="首次开盘推盘")
     garage = inv.building_create(actor=planner, project=project, data={
         "name": "地下车库", "floors_above": 0, "floors_below": 2, "stairs": 1, "units_per_floor": 60,
         "has_elevator": True, "sort_order": 99, "phase": phases["一期"]})
     inv.building_generate_units(actor=planner, building=garage, floors=[-1, -2],
                                 positions=[{"use": UnitUse.PARKING, "gross_area": Decimal("12.50"),
-                                            "pricing_basis": "per_unit", "unit_price": Decimal("120000"),
-                                            "list_price": Decimal("120000"), "floor_price": Decimal("100000")}
-                                           for _ in range(60)])
+                                            "pricing_basis": "per_unit"} for _ in range(60)])
+    parking = ps.pricelist_generate(actor=planner, project=project, name="车位价格方案", pricing_basis="per_unit",
+                                    rule={"building_prices": {str(garage.pk): "120000"},
+                                          "floor_price": {"discount_pct": "10"}, "rounding": {"step": "100"}},
+                                    unit_ids=list(Unit.objects.filter(building=garage).values_list("pk", flat=True)))
+    ps.pricelist_submit(actor=planner, price_list=parking)
+    ps.pricelist_approve(actor=users["director"], price_list=parking)
+    ps.pricelist_apply(actor=planner, price_list=parking)
     inv.units_release(actor=salesadmin, project=project,
                       unit_ids=list(Unit.objects.filter(building=garage).values_list("pk", flat=True)))
     # A few units the office holds back (销控保留) for the second opening.
@@ -221,6 +218,36 @@ def demo_inventory(project, users) -> None:
     view_units = list(Unit.objects.filter(project=project, building__name="1栋", floor=18,
                                           status=UnitStatus.AVAILABLE).values_list("pk", flat=True))
     inv.units_hold(actor=salesadmin, project=project, unit_ids=view_units, reason="领导关系户协调")
+    # 二期洋房 sells well: planning proposes +2 %, waiting for the manager's approval.
+    phase2 = list(Unit.objects.filter(project=project, building__name__in=["5栋", "6栋"],
+                                      status=UnitStatus.AVAILABLE).values_list("pk", flat=True))
+    adjustment = ps.adjustment_create(actor=planner, project=project, name="二期洋房上调 2%", unit_ids=phase2,
+                                      mode="percent", value="2", rounding_step="100",
+                                      note="二期去化快于预期，上调以控制节奏")
+    ps.pricelist_submit(actor=planner, price_list=adjustment)
+
+
+def _demo_price_lists(project, users, buildings) -> None:
+    """The opening price list V1 of the homes: drafted by planning from base prices per
+    building, a floor step and orientation premiums; approved by the director; applied."""
+    from loupan.inventory import pricing_services as ps
+    from loupan.inventory.models import Unit
+
+    planner, director = users["planner"], users["director"]
+    rule = {
+        "building_prices": {str(b.pk): str(base) for b, _floors, base in buildings},
+        # 楼层差: +40 yuan/㎡ per floor above the 3rd; the top floor 300 less (roof heat).
+        "floor": {"mode": "step", "base": 3, "step": "40", "exceptions": {"1": "0", "2": "0", "top": "-300"}},
+        "orientation_premiums": {"SN": "200", "SE": "80", "SW": "-50"},
+        "rounding": {"step": "100", "on": "total"},
+        "floor_price": {"discount_pct": "5"},
+    }
+    homes = list(Unit.objects.filter(building__in=[b for b, _f, _b in buildings]).values_list("pk", flat=True))
+    opening = ps.pricelist_generate(actor=planner, project=project, name="首次开盘价格方案", rule=rule,
+                                    unit_ids=homes, note="一期、二期首次开盘")
+    ps.pricelist_submit(actor=planner, price_list=opening)
+    ps.pricelist_approve(actor=director, price_list=opening, note="同意，按方案执行")
+    ps.pricelist_apply(actor=planner, price_list=opening)
 
 
 def demo_accounts_table() -> str:
