@@ -248,6 +248,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PricingBasisEnum": "loupan.inventory.models.PricingBasis",
+        "UnitStatusEnum": "loupan.inventory.models.UnitStatus",
+        "PriceListStatusEnum": "loupan.inventory.models.PriceListStatus",
+        "ProjectStatusEnum": "loupan.inventory.models.ProjectStatus",
+    },
 }
 
 # --- production hardening (check --deploy clean when LOUPAN_ENV=production) -----------
