@@ -73,17 +73,17 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "loupan.core.middleware.RequestContextMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "loupan.accounts.middleware.IdleTimeoutMiddleware",
     "loupan.accounts.middleware.UserLanguageMiddleware",
     "loupan.accounts.middleware.PasswordChangeRequiredMiddleware",
     "loupan.accounts.middleware.CurrentProjectMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -169,6 +169,13 @@ LOUPAN_IDLE_TIMEOUT_MINUTES = env_int("LOUPAN_IDLE_TIMEOUT_MINUTES", 30)
 LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT = Decimal(
     os.environ.get("LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT", "5")
 )
+
+# Unit import (xlsx): size, rows and the uncompressed size of the zip (zip-bomb guard).
+LOUPAN_IMPORT_MAX_BYTES = env_int("LOUPAN_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+LOUPAN_IMPORT_MAX_ROWS = env_int("LOUPAN_IMPORT_MAX_ROWS", 20000)
+LOUPAN_IMPORT_MAX_UNCOMPRESSED = env_int("LOUPAN_IMPORT_MAX_UNCOMPRESSED", 200 * 1024 * 1024)
+# Uploaded documents (layout plans, contract scans): maximum size in MB.
+LOUPAN_UPLOAD_MAX_MB = env_int("LOUPAN_UPLOAD_MAX_MB", 10)
 
 # django-axes: lock an account, and separately an address, after N failures.
 AXES_FAILURE_LIMIT = env_int("LOUPAN_LOCKOUT_FAILURES", 5)

@@ -3,6 +3,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.messages.storage import default_storage
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
@@ -22,7 +23,8 @@ _OPEN_PREFIXES = (
 
 
 def _redirect(request, url):
-    if getattr(request, "htmx", False):
+    # The header itself: django-htmx's middleware (request.htmx) runs after these ones.
+    if request.headers.get("HX-Request") == "true":
         from django_htmx.http import HttpResponseClientRedirect
 
         return HttpResponseClientRedirect(url)
@@ -41,11 +43,19 @@ class IdleTimeoutMiddleware:
             last = request.session.get("last_activity")
             timeout = settings.LOUPAN_IDLE_TIMEOUT_MINUTES * 60
             if last is not None and timeout and now - int(last) > timeout:
+                language = request.user.language
                 logout(request)
-                messages.warning(
-                    request, translation.gettext("您长时间未操作，已自动退出，请重新登录。")
-                )
-                return _redirect(request, reverse("accounts:login"))
+                # MessageMiddleware (and the user's language) come after this middleware:
+                # store the notice for the login page directly, in the user's language.
+                storage = default_storage(request)
+                with translation.override(language):
+                    storage.add(
+                        messages.WARNING,
+                        translation.gettext("您长时间未操作，已自动退出，请重新登录。"),
+                    )
+                response = _redirect(request, reverse("accounts:login"))
+                storage.update(response)
+                return response
             # Write the session at most once a minute, not on every request.
             if last is None or now - int(last) >= 60:
                 request.session["last_activity"] = now

@@ -74,6 +74,8 @@ def user_set_active(*, actor, user: User, active: bool) -> User:
     _require_manage(actor, user)
     with transaction.atomic():
         user = lock(user)
+        if not active:
+            _check_not_last_sysadmin(user)
         before = snapshot(user)
         user.is_active = active
         user.save(update_fields=["is_active"])
@@ -82,6 +84,17 @@ def user_set_active(*, actor, user: User, active: bool) -> User:
             Token.objects.filter(user=user).delete()
         audit_update(actor=actor, obj=user, before=before)
     return user
+
+
+def _check_not_last_sysadmin(user: User) -> None:
+    """Every project keeps an active system administrator who can grant its roles."""
+    projects = list(Membership.objects.filter(user=user, role__code="sysadmin").values_list("project_id", flat=True))
+    for project_id in projects:
+        others = (Membership.objects.select_for_update()
+                  .filter(project_id=project_id, role__code="sysadmin", user__is_active=True)
+                  .exclude(user=user).order_by("pk"))
+        if not list(others):
+            raise DomainError(ErrorCode.LAST_ADMIN, "该用户是某个项目唯一的系统管理员，请先为该项目授权另一名系统管理员。")
 
 
 def user_reset_password(*, actor, user: User) -> str:
@@ -166,17 +179,19 @@ def membership_revoke(*, actor, membership: Membership) -> None:
     so that every project keeps someone who can grant its roles."""
     access.require_perm(actor, "user.manage", membership.project_id)
     with transaction.atomic():
-        membership = lock(membership)
         if membership.role.code == "sysadmin":
-            remaining = (
-                Membership.objects.select_for_update()
-                .filter(
-                    project_id=membership.project_id, role__code="sysadmin", user__is_active=True
-                )
-                .exclude(pk=membership.pk)
+            # Lock all the project's administrator rows at once, in pk order, before
+            # deciding: two administrators revoking each other then queue here instead
+            # of each holding its own row and deadlocking on the other's.
+            admins = list(
+                Membership.objects.select_for_update(of=("self", "user"))
+                .select_related("user")
+                .filter(project_id=membership.project_id, role__code="sysadmin")
+                .order_by("pk")
             )
-            if not list(remaining):
+            if not any(m.user.is_active for m in admins if m.pk != membership.pk):
                 raise DomainError(ErrorCode.LAST_ADMIN)
+        membership = lock(membership)
         audit_record(
             actor=actor,
             action=AuditAction.REVOKE,

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -32,6 +33,9 @@ def lockout_response(request, credentials=None, *args, **kwargs):
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "locked_out", "message": message, "fields": {}}, status=403)
     form = LoginForm(request)
+    # An unbound form has no cleaned_data, which add_error needs (binding it to the
+    # posted data would validate, i.e. try the password once more).
+    form.cleaned_data = {}
     form.add_error(None, message)
     return render(request, "accounts/login.html", {"form": form, "locked_out": True}, status=403)
 
@@ -84,9 +88,13 @@ def set_language(request):
 def user_list(request):
     if not access.has_perm(request.user, "user.view"):
         raise Http404
+    # Only the roles in projects the viewer may see (as on the user page).
+    memberships = Membership.objects.filter(
+        project__in=project_list(user=request.user)
+    ).select_related("role", "project")
     qs = (
         User.objects.restrict(request.user, "view")
-        .prefetch_related("memberships__role", "memberships__project")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))
         .order_by("username")
     )
     filterset = UserFilterSet(request.GET, queryset=qs, request=request)
@@ -201,7 +209,11 @@ def user_reset_password(request, pk):
 @login_required
 def membership_add(request, pk):
     user = _visible_user(request, pk)
-    form = MembershipForm(request.POST, projects=_manageable_projects(request.user))
+    projects = _manageable_projects(request.user)
+    if not projects.exists():
+        # Like user_create: someone who manages no project cannot grant (not a form error).
+        raise Http404
+    form = MembershipForm(request.POST, projects=projects)
     if form.is_valid():
         try:
             services.membership_grant(

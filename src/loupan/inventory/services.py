@@ -89,6 +89,8 @@ def project_update(*, actor, project: Project, data: dict) -> Project:
 def project_delete(*, actor, project: Project) -> None:
     """Only a project still being prepared and holding no permits can be deleted (one
     created by mistake); a project with history is closed instead."""
+    # Permission first: a role that may not delete learns nothing about the project's state.
+    require_perm(actor, "project.delete", project)
     if project.status != ProjectStatus.PREPARING or project.permits.exists():
         raise DomainError(
             ErrorCode.IN_USE, "只能删除筹备中且没有预售许可证的项目；其他项目请改为“结案”或停用。"
@@ -173,7 +175,7 @@ def unit_number(building, stair: int, floor: int, room: str) -> str:
     return f"{building.name}{stair_part}{floor_part}{room}"
 
 
-def _check_unit(unit: Unit) -> None:
+def unit_check(unit: Unit) -> None:
     """The rules of a unit's data beyond field types (named per field, in Chinese)."""
     errors = {}
     if unit.gross_area is not None and unit.gross_area <= 0:
@@ -219,7 +221,7 @@ def unit_build(*, project, data: dict) -> Unit:
         unit.number = unit_number(unit.building, unit.stair, unit.floor, unit.room)
     if "pricing_basis" not in data:
         unit.pricing_basis = project.default_pricing_basis
-    _check_unit(unit)
+    unit_check(unit)
     validate(unit, exclude=["project", "building", "layout", "attached_to"])
     return unit
 
@@ -254,7 +256,7 @@ def unit_update(*, actor, unit: Unit, data: dict) -> Unit:
             if name not in UNIT_FIELDS:
                 raise DomainError(ErrorCode.INVALID, f"字段 {name} 不能在此修改。", {name: ["不能在此修改"]})
             setattr(unit, name, coerce(unit, name, value))
-        _check_unit(unit)
+        unit_check(unit)
         validate(unit)
         unit.version += 1
         try:
@@ -285,7 +287,7 @@ def units_bulk_update(*, actor, project, unit_ids: list[int], data: dict) -> int
             for name, value in data.items():
                 setattr(unit, name, coerce(unit, name, value))
             try:
-                _check_unit(unit)
+                unit_check(unit)
             except DomainError as exc:
                 raise DomainError(ErrorCode.INVALID, f"{unit.number}：{exc.message}", exc.fields) from exc
             unit.version += 1

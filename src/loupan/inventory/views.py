@@ -53,11 +53,9 @@ def project_detail(request, pk):
             "object": project,
             "permits": project.permits.all(),
             "perms": perms,
-            "members": project.memberships.select_related("user", "role").order_by(
-                "role__sort_order", "user__username"
-            )
-            if "user.view" in perms
-            else None,
+            # Head counts per role, linking to the filtered user list (a project may have
+            # hundreds of staff over its life).
+            "role_counts": _role_counts(project) if "user.view" in perms else None,
         },
     )
 

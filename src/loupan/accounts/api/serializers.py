@@ -81,6 +81,23 @@ class UserSerializer(serializers.ModelSerializer):
         ]
         extra_kwargs = {"username": {"validators": []}, "employee_no": {"validators": []}}
 
+    def to_representation(self, instance):
+        """Only the roles in projects the caller may see (as on the user page): a role in
+        another project would reveal that project."""
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if request is not None and "memberships" in data:
+            visible = self.context.get("_visible_project_ids")
+            if visible is None:
+                from loupan.inventory.models import Project
+
+                visible = set(
+                    Project.objects.restrict(request.user, "view").values_list("pk", flat=True)
+                )
+                self.context["_visible_project_ids"] = visible
+            data["memberships"] = [m for m in data["memberships"] if m["project"] in visible]
+        return data
+
 
 class UserCreateSerializer(UserSerializer):
     project = serializers.IntegerField(label="项目", write_only=True)

@@ -72,7 +72,12 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.user_change_password(user=request.user, **serializer.validated_data)
+        user = services.user_change_password(user=request.user, **serializer.validated_data)
+        if hasattr(request, "session") and "_auth_user_id" in request.session:
+            # A browser session that changed its own password stays logged in.
+            from django.contrib.auth import update_session_auth_hash
+
+            update_session_auth_hash(request._request, user)
         return Response(status=204)
 
 
@@ -124,13 +129,13 @@ class UserViewSet(ServiceModelViewSet):
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
         user = services.user_set_active(actor=request.user, user=self.get_object(), active=False)
-        return Response(UserSerializer(user).data)
+        return Response(self.get_serializer(user).data)
 
     @extend_schema(request=None, responses=UserSerializer)
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         user = services.user_set_active(actor=request.user, user=self.get_object(), active=True)
-        return Response(UserSerializer(user).data)
+        return Response(self.get_serializer(user).data)
 
     @extend_schema(request=None, responses={200: TokenSerializer})
     @action(detail=True, methods=["post"], url_path="reset-password")
