@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from loupan.accounts.models import User
 from loupan.core.demo import build_demo
-from loupan.inventory.models import Company, Project
+from loupan.inventory.models import Building, Company, Project
 
 
 @pytest.fixture(autouse=True)
@@ -34,8 +34,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def demo(db):
-    if not Project.objects.filter(code="CHW").exists():
-        _load_demo()
+    if not Building.objects.filter(project__code="CHW").exists():
+        _load_demo()  # a transactional test flushed it (build_demo is idempotent)
     return {
         "company": Company.objects.get(name="锦城置业有限公司"),
         "main": Project.objects.get(code="CHW"),

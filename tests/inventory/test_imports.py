@@ -651,7 +651,6 @@ def test_template_without_floor_price_for_those_who_cannot_see_it(chw, demo):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency needs PostgreSQL")
 def test_two_imports_of_the_same_file_at_once_one_wins(demo):
     """The project row lock serializes imports: the second sees the first one's units."""
     planner = User.objects.get(username="planner")

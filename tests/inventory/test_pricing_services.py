@@ -437,8 +437,7 @@ def _run_concurrently(*calls):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_lists_pricing_one_unit_at_once_one_wins(demo):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    assert connection.vendor == "postgresql"  # deselected on SQLite (tests/conftest.py)
     data_ = build_data(demo)
     first = approve_and_apply(data_, generate(data_, name="开盘价"))
     users = data_["users"]
@@ -469,8 +468,7 @@ def test_two_lists_pricing_one_unit_at_once_one_wins(demo):
 def test_apply_and_manual_pricing_of_one_unit_at_once(demo):
     """A planner edits a unit's price while a list covering it is applied: whichever
     commits first wins; if the edit wins, the list is refused as a conflict."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    assert connection.vendor == "postgresql"  # deselected on SQLite (tests/conftest.py)
     data_ = build_data(demo)
     users = data_["users"]
     approve_and_apply(data_, generate(data_, name="开盘价"))
@@ -501,8 +499,7 @@ def test_apply_and_manual_pricing_of_one_unit_at_once(demo):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_versions_under_concurrency(demo):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    assert connection.vendor == "postgresql"  # deselected on SQLite (tests/conftest.py)
     data_ = build_data(demo)
     start = PriceList.objects.filter(project=data_["project"]).count()
     results = _run_concurrently(*(lambda: generate(data_, name="并发") for _ in range(4)))

@@ -110,6 +110,14 @@ class AuditEntry(models.Model):
             return Q(pk__in=[])
         return Q(project_id__in=projects) | Q(project__isnull=True)
 
+    def change_items(self) -> list:
+        """``changes`` as ``(field, [before, after])`` pairs for templates, where
+        ``changes.items`` would look up a key named "items" first."""
+        return list(self.changes.items()) if isinstance(self.changes, dict) else []
+
+    def extra_items(self) -> list:
+        return list(self.extra.items()) if isinstance(self.extra, dict) else []
+
     def content(self) -> dict:
         """The hashed content: everything but the hash itself."""
         return {

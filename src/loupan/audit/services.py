@@ -81,9 +81,17 @@ def audit_create(*, actor, obj, extra=None) -> AuditEntry:
     )
 
 
+def _auto_now_fields(obj) -> set[str]:
+    """Fields Django stamps on every save (``auto_now``): not a change anyone made."""
+    return {f.attname for f in obj._meta.concrete_fields if getattr(f, "auto_now", False)}
+
+
 def audit_update(*, actor, obj, before: dict, extra=None) -> AuditEntry | None:
-    """Record the changed fields; nothing is written when nothing changed."""
+    """Record the changed fields; nothing is written when nothing changed (a timestamp
+    that ``auto_now`` moved on save alone is not a change)."""
     changes = diff(before, snapshot(obj))
+    for name in _auto_now_fields(obj):
+        changes.pop(name, None)
     if not changes:
         return None
     return audit_record(

@@ -45,6 +45,14 @@ def _flatten(detail) -> dict:
     return {"non_field_errors": [str(detail)]}
 
 
+def _label(exc, field: str) -> str:
+    """The field's own (Chinese) label for the message, when the serializer that refused
+    the data is known; its name otherwise (``fields`` keeps the names)."""
+    serializer = getattr(exc.detail, "serializer", None)
+    found = getattr(serializer, "fields", {}).get(field) if serializer is not None else None
+    return str(found.label) if found is not None and found.label else field
+
+
 def error_response(error: DomainError, headers=None) -> Response:
     return Response(error.as_dict(), status=error.status, headers=headers)
 
@@ -59,7 +67,7 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         first_field, reasons = next(iter(fields.items()), ("", [""]))
-        label = "" if first_field == "non_field_errors" else f"{first_field}："
+        label = "" if first_field == "non_field_errors" else f"{_label(exc, first_field)}："
         return error_response(DomainError(ErrorCode.INVALID, f"{label}{reasons[0]}", fields))
     if isinstance(exc, exceptions.APIException):
         response = drf_exception_handler(exc, context)
