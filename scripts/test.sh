@@ -20,6 +20,7 @@ trap cleanup EXIT
 
 echo "== lint (ruff) and migrations check"
 .venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check --quiet src tests bench
 .venv/bin/loupan makemigrations --check --dry-run >/dev/null
 
 echo "== tests on SQLite"

@@ -23,8 +23,11 @@ pricing_api.register(router)
 imports_api.register(router)
 
 urlpatterns = [
-    path("projects/<int:pk>/sales-control/", units_api.SalesControlViewSet.as_view({"get": "retrieve"}),
-         name="sales-control"),
+    path(
+        "projects/<int:pk>/sales-control/",
+        units_api.SalesControlViewSet.as_view({"get": "retrieve"}),
+        name="sales-control",
+    ),
     path("auth/token/", accounts_api.TokenView.as_view(), name="api-token"),
     path("auth/password/", accounts_api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/language/", accounts_api.LanguageView.as_view(), name="api-language"),

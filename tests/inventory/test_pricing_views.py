@@ -300,7 +300,9 @@ def test_salesadmin_sees_prices_but_never_floor_prices(priced, login):
 
 
 def test_applied_opening_list_page(priced, login):
-    pl = PriceList.objects.filter(project=priced["project"], status=PriceListStatus.APPLIED).latest("version")
+    pl = PriceList.objects.filter(project=priced["project"], status=PriceListStatus.APPLIED).latest(
+        "version"
+    )
     body = login("director").get(pl.get_absolute_url()).content.decode()
     assert "apply-result" in body and "已执行" in body
     assert approve_and_apply  # the helper used by the fixture

@@ -308,3 +308,21 @@ def test_demo_office_has_buildings_layouts_held_units(demo):
     assert Unit.objects.filter(project=project, use="parking").count() == 120
     assert Unit.objects.filter(project=project, status=UnitStatus.HELD).count() > 0
     assert project.layouts.count() >= 4
+
+
+def test_an_edit_that_changes_nothing_writes_nothing(demo):
+    project, building, units = small_building()
+    unit = Unit.objects.get(pk=units[0].pk)
+    entries = AuditEntry.objects.count()
+    same = services.unit_update(
+        actor=user("planner"), unit=unit, data={"view": unit.view, "list_price": "1000000"}
+    )
+    assert same.version == unit.version
+    assert AuditEntry.objects.count() == entries
+
+
+def test_model_validation_message_names_the_field(demo):
+    project, building, units = small_building()
+    with pytest.raises(DomainError) as exc:
+        services.unit_update(actor=user("planner"), unit=units[0], data={"room": ""})
+    assert exc.value.message.startswith("房号：")

@@ -88,13 +88,23 @@ def user_set_active(*, actor, user: User, active: bool) -> User:
 
 def _check_not_last_sysadmin(user: User) -> None:
     """Every project keeps an active system administrator who can grant its roles."""
-    projects = list(Membership.objects.filter(user=user, role__code="sysadmin").values_list("project_id", flat=True))
+    projects = list(
+        Membership.objects.filter(user=user, role__code="sysadmin").values_list(
+            "project_id", flat=True
+        )
+    )
     for project_id in projects:
-        others = (Membership.objects.select_for_update()
-                  .filter(project_id=project_id, role__code="sysadmin", user__is_active=True)
-                  .exclude(user=user).order_by("pk"))
+        others = (
+            Membership.objects.select_for_update()
+            .filter(project_id=project_id, role__code="sysadmin", user__is_active=True)
+            .exclude(user=user)
+            .order_by("pk")
+        )
         if not list(others):
-            raise DomainError(ErrorCode.LAST_ADMIN, "该用户是某个项目唯一的系统管理员，请先为该项目授权另一名系统管理员。")
+            raise DomainError(
+                ErrorCode.LAST_ADMIN,
+                "该用户是某个项目唯一的系统管理员，请先为该项目授权另一名系统管理员。",
+            )
 
 
 def user_reset_password(*, actor, user: User) -> str:

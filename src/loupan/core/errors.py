@@ -81,14 +81,21 @@ class DomainError(Exception):
         return {"code": str(self.code), "message": str(self.message), "fields": self.fields}
 
     @classmethod
-    def from_validation_error(cls, exc) -> "DomainError":
-        """Turn Django's ValidationError into the one error shape, field by field."""
+    def from_validation_error(cls, exc, model=None) -> "DomainError":
+        """Turn Django's ValidationError into the one error shape, field by field; the
+        message names the first field by its Chinese label when the model is known."""
         if hasattr(exc, "error_dict"):
             fields = {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
         else:
             fields = {"non_field_errors": [str(m) for m in exc.messages]}
-        first = next(iter(fields.values()), [""])[0]
-        return cls(ErrorCode.INVALID, message=first or None, fields=fields)
+        name, reasons = next(iter(fields.items()), ("", [""]))
+        message = reasons[0]
+        if model is not None and name and name != "__all__" and name != "non_field_errors":
+            try:
+                message = f"{model._meta.get_field(name).verbose_name}：{message}"
+            except Exception:  # a name that is not a field (e.g. a constraint's)
+                pass
+        return cls(ErrorCode.INVALID, message=message or None, fields=fields)
 
 
 class PermissionDenied(DomainError):

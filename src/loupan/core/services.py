@@ -5,6 +5,8 @@ the plain ones (projects, permits, …) share these so that every such write che
 permission, validates, locks and records its audit entry the same way.
 """
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
@@ -20,7 +22,7 @@ def validate(obj, exclude=None) -> None:
     try:
         obj.full_clean(exclude=exclude)
     except ValidationError as exc:
-        raise DomainError.from_validation_error(exc) from exc
+        raise DomainError.from_validation_error(exc, model=type(obj)) from exc
 
 
 def coerce(obj, name: str, value):
@@ -30,10 +32,17 @@ def coerce(obj, name: str, value):
     if field.is_relation or value is None:
         return value
     try:
-        return field.to_python(value)
+        value = field.to_python(value)
     except ValidationError as exc:
-        raise DomainError(ErrorCode.INVALID, f"{field.verbose_name}：{exc.messages[0]}",
-                          {name: exc.messages}) from exc
+        raise DomainError(
+            ErrorCode.INVALID, f"{field.verbose_name}：{exc.messages[0]}", {name: exc.messages}
+        ) from exc
+    if isinstance(field, models.DecimalField) and value is not None and value.is_finite():
+        # "1000000" and "1000000.00" are the same amount: store and compare it with the
+        # field's places (more places than allowed are left for validation to refuse).
+        if -value.as_tuple().exponent < field.decimal_places:
+            value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+    return value
 
 
 def assign(obj, data: dict) -> None:

@@ -90,7 +90,9 @@ class UnitForm(forms.ModelForm):
     def __init__(self, *args, project=None, show_floor_price=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["layout"].queryset = Layout.objects.filter(project=project)
-        self.fields["attached_to"].queryset = Unit.objects.filter(project=project, use__in=["residential", "apartment"])
+        self.fields["attached_to"].queryset = Unit.objects.filter(
+            project=project, use__in=["residential", "apartment"]
+        )
         if not show_floor_price:
             del self.fields["floor_price"]
 
@@ -102,10 +104,19 @@ class GeneratePositionForm(forms.Form):
     """One position (户位) of a typical floor for generating a building's units."""
 
     layout = forms.ModelChoiceField(label=_("户型"), queryset=Layout.objects.none(), required=False)
-    gross_area = forms.DecimalField(label=_("建筑面积"), max_digits=10, decimal_places=2, min_value=Decimal("0.01"))
-    internal_area = forms.DecimalField(label=_("套内面积"), max_digits=10, decimal_places=2, required=False,
-                                       min_value=Decimal("0.01"))
-    orientation = forms.ChoiceField(label=_("朝向"), choices=[("", "—"), *Orientation.choices], required=False)
+    gross_area = forms.DecimalField(
+        label=_("建筑面积"), max_digits=10, decimal_places=2, min_value=Decimal("0.01")
+    )
+    internal_area = forms.DecimalField(
+        label=_("套内面积"),
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        min_value=Decimal("0.01"),
+    )
+    orientation = forms.ChoiceField(
+        label=_("朝向"), choices=[("", "—"), *Orientation.choices], required=False
+    )
     use = forms.ChoiceField(label=_("用途"), choices=UnitUse.choices, initial=UnitUse.RESIDENTIAL)
 
     def __init__(self, *args, project=None, **kwargs):
@@ -120,8 +131,11 @@ class GenerateForm(forms.Form):
 
 class HoldForm(forms.Form):
     reason = forms.CharField(label=_("保留原因"), max_length=200)
-    until = forms.DateTimeField(label=_("保留至（可空）"), required=False,
-                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    until = forms.DateTimeField(
+        label=_("保留至（可空）"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
 
 
 class BulkEditForm(forms.Form):
@@ -130,9 +144,13 @@ class BulkEditForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["field"].choices = [(f, Unit._meta.get_field(f).verbose_name) for f in BULK_FIELDS]
+        self.fields["field"].choices = [
+            (f, Unit._meta.get_field(f).verbose_name) for f in BULK_FIELDS
+        ]
 
 
 class ReleasePlanForm(forms.Form):
     name = forms.CharField(label=_("名称"), max_length=100)
-    release_at = forms.DateTimeField(label=_("释放时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    release_at = forms.DateTimeField(
+        label=_("释放时间"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )

@@ -224,7 +224,9 @@ class ScopedModel(models.Model):
 class Phase(ScopedModel):
     """A sales phase 分期 of a project."""
 
-    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="phases")
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="phases"
+    )
     name = models.CharField(_("分期"), max_length=50)
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
@@ -232,7 +234,9 @@ class Phase(ScopedModel):
         verbose_name = _("分期")
         verbose_name_plural = _("分期")
         ordering = ["project_id", "sort_order", "name"]
-        constraints = [models.UniqueConstraint(fields=["project", "name"], name="inventory_phase_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="inventory_phase_unique")
+        ]
 
     def __str__(self):
         return self.name
@@ -241,7 +245,9 @@ class Phase(ScopedModel):
 class Layout(ScopedModel):
     """A floor plan 户型 of the project's catalogue (e.g. A1 三室两厅两卫)."""
 
-    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="layouts")
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="layouts"
+    )
     name = models.CharField(_("户型"), max_length=50)
     rooms = models.PositiveSmallIntegerField(_("室"), default=0)
     halls = models.PositiveSmallIntegerField(_("厅"), default=0)
@@ -253,7 +259,9 @@ class Layout(ScopedModel):
         verbose_name = _("户型")
         verbose_name_plural = _("户型")
         ordering = ["project_id", "name"]
-        constraints = [models.UniqueConstraint(fields=["project", "name"], name="inventory_layout_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="inventory_layout_unique")
+        ]
 
     def __str__(self):
         return self.name
@@ -267,24 +275,40 @@ class Building(ScopedModel):
     """A building 楼栋: its shape (floors above and below ground, stairs 单元, units per
     floor per stair) generates its units; it is sold under a presale permit."""
 
-    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="buildings")
-    phase = models.ForeignKey(Phase, verbose_name=_("分期"), null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="buildings")
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="buildings"
+    )
+    phase = models.ForeignKey(
+        Phase,
+        verbose_name=_("分期"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="buildings",
+    )
     name = models.CharField(_("楼栋"), max_length=30, help_text=_("如 3栋"))
     floors_above = models.PositiveSmallIntegerField(_("地上层数"), default=1)
     floors_below = models.PositiveSmallIntegerField(_("地下层数"), default=0)
     stairs = models.PositiveSmallIntegerField(_("单元数"), default=1)
     units_per_floor = models.PositiveSmallIntegerField(_("每单元每层户数"), default=1)
     has_elevator = models.BooleanField(_("电梯"), default=True)
-    permit = models.ForeignKey(PresalePermit, verbose_name=_("预售许可证"), null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="permit_buildings")
+    permit = models.ForeignKey(
+        PresalePermit,
+        verbose_name=_("预售许可证"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="permit_buildings",
+    )
     sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
         verbose_name = _("楼栋")
         verbose_name_plural = _("楼栋")
         ordering = ["project_id", "sort_order", "name"]
-        constraints = [models.UniqueConstraint(fields=["project", "name"], name="inventory_building_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="inventory_building_unique")
+        ]
 
     def __str__(self):
         return self.name
@@ -303,37 +327,79 @@ class Unit(ScopedModel):
     ``floor_price`` (底价) is visible only to roles holding ``unit.view_floor_price``.
     """
 
-    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="units")
-    building = models.ForeignKey(Building, verbose_name=_("楼栋"), on_delete=models.PROTECT, related_name="units")
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="units"
+    )
+    building = models.ForeignKey(
+        Building, verbose_name=_("楼栋"), on_delete=models.PROTECT, related_name="units"
+    )
     stair = models.PositiveSmallIntegerField(_("单元"), default=1)
     floor = models.SmallIntegerField(_("楼层"))
     room = models.CharField(_("房号"), max_length=10, help_text=_("如 02"))
     number = models.CharField(_("房间编号"), max_length=50, help_text=_("如 3栋2单元1502"))
-    layout = models.ForeignKey(Layout, verbose_name=_("户型"), null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="units")
-    use = models.CharField(_("用途"), max_length=20, choices=UnitUse.choices, default=UnitUse.RESIDENTIAL)
+    layout = models.ForeignKey(
+        Layout,
+        verbose_name=_("户型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="units",
+    )
+    use = models.CharField(
+        _("用途"), max_length=20, choices=UnitUse.choices, default=UnitUse.RESIDENTIAL
+    )
     gross_area = models.DecimalField(_("建筑面积（㎡）"), max_digits=10, decimal_places=2)
-    internal_area = models.DecimalField(_("套内面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True)
-    shared_area = models.DecimalField(_("分摊面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True)
+    internal_area = models.DecimalField(
+        _("套内面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    shared_area = models.DecimalField(
+        _("分摊面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     orientation = models.CharField(_("朝向"), max_length=2, choices=Orientation.choices, blank=True)
     view = models.CharField(_("景观"), max_length=50, blank=True)
-    fit_out = models.CharField(_("装修"), max_length=10, choices=FitOut.choices, default=FitOut.SHELL)
-    pricing_basis = models.CharField(_("计价方式"), max_length=20, choices=PricingBasis.choices,
-                                     default=PricingBasis.GROSS_AREA)
-    unit_price = models.DecimalField(_("单价（元/㎡）"), max_digits=14, decimal_places=2, null=True, blank=True)
-    list_price = models.DecimalField(_("表价（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
-    floor_price = models.DecimalField(_("底价（元）"), max_digits=14, decimal_places=2, null=True, blank=True)
-    status = models.CharField(_("状态"), max_length=20, choices=UnitStatus.choices, default=UnitStatus.NOT_RELEASED,
-                              db_index=True)
+    fit_out = models.CharField(
+        _("装修"), max_length=10, choices=FitOut.choices, default=FitOut.SHELL
+    )
+    pricing_basis = models.CharField(
+        _("计价方式"), max_length=20, choices=PricingBasis.choices, default=PricingBasis.GROSS_AREA
+    )
+    unit_price = models.DecimalField(
+        _("单价（元/㎡）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    list_price = models.DecimalField(
+        _("表价（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    floor_price = models.DecimalField(
+        _("底价（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=UnitStatus.choices,
+        default=UnitStatus.NOT_RELEASED,
+        db_index=True,
+    )
     sellable = models.BooleanField(_("可售"), default=True)
     unsellable_reason = models.CharField(_("不可售原因"), max_length=200, blank=True)
-    attached_to = models.ForeignKey("self", verbose_name=_("附属于"), null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="attachments",
-                                    help_text=_("车位、储藏室随所附房屋一起成交"))
+    attached_to = models.ForeignKey(
+        "self",
+        verbose_name=_("附属于"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attachments",
+        help_text=_("车位、储藏室随所附房屋一起成交"),
+    )
     hold_reason = models.CharField(_("保留原因"), max_length=200, blank=True)
     hold_until = models.DateTimeField(_("保留至"), null=True, blank=True)
-    held_by = models.ForeignKey("accounts.User", verbose_name=_("保留人"), null=True, blank=True,
-                                on_delete=models.SET_NULL, related_name="+")
+    held_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("保留人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     note = models.TextField(_("备注"), blank=True)
     version = models.PositiveIntegerField(_("版本"), default=1)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True, db_index=True)
@@ -343,13 +409,25 @@ class Unit(ScopedModel):
         verbose_name_plural = _("房间")
         ordering = ["project_id", "building__sort_order", "building_id", "stair", "-floor", "room"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "number"], name="inventory_unit_number_unique"),
-            models.UniqueConstraint(fields=["building", "stair", "floor", "room"], name="inventory_unit_position_unique"),
-            models.CheckConstraint(condition=Q(gross_area__gt=0), name="inventory_unit_gross_area_positive"),
-            models.CheckConstraint(condition=Q(internal_area__isnull=True) | Q(internal_area__lte=models.F("gross_area")),
-                                   name="inventory_unit_internal_le_gross"),
+            models.UniqueConstraint(
+                fields=["project", "number"], name="inventory_unit_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["building", "stair", "floor", "room"], name="inventory_unit_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(gross_area__gt=0), name="inventory_unit_gross_area_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(internal_area__isnull=True)
+                | Q(internal_area__lte=models.F("gross_area")),
+                name="inventory_unit_internal_le_gross",
+            ),
         ]
-        indexes = [models.Index(fields=["project", "status"]), models.Index(fields=["building", "floor"])]
+        indexes = [
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["building", "floor"]),
+        ]
 
     def __str__(self):
         return self.number
@@ -377,11 +455,19 @@ class Unit(ScopedModel):
 class UnitStatusChange(models.Model):
     """One step of a unit's status history (who, when, why)."""
 
-    unit = models.ForeignKey(Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="status_changes")
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="status_changes"
+    )
     from_status = models.CharField(_("原状态"), max_length=20, choices=UnitStatus.choices)
     to_status = models.CharField(_("新状态"), max_length=20, choices=UnitStatus.choices)
-    actor = models.ForeignKey("accounts.User", verbose_name=_("操作人"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
 
@@ -397,17 +483,31 @@ class UnitStatusChange(models.Model):
 class UnitPriceChange(models.Model):
     """One step of a unit's price history, with the price list that caused it."""
 
-    unit = models.ForeignKey(Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="price_changes")
-    price_list = models.ForeignKey("PriceList", verbose_name=_("价格方案"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="price_changes"
+    )
+    price_list = models.ForeignKey(
+        "PriceList",
+        verbose_name=_("价格方案"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     old_unit_price = models.DecimalField(_("原单价"), max_digits=14, decimal_places=2, null=True)
     new_unit_price = models.DecimalField(_("新单价"), max_digits=14, decimal_places=2, null=True)
     old_list_price = models.DecimalField(_("原表价"), max_digits=14, decimal_places=2, null=True)
     new_list_price = models.DecimalField(_("新表价"), max_digits=14, decimal_places=2, null=True)
     old_floor_price = models.DecimalField(_("原底价"), max_digits=14, decimal_places=2, null=True)
     new_floor_price = models.DecimalField(_("新底价"), max_digits=14, decimal_places=2, null=True)
-    actor = models.ForeignKey("accounts.User", verbose_name=_("操作人"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
 
     class Meta:
@@ -450,24 +550,47 @@ class PriceList(ScopedModel):
     the director approves; applying writes the units and their price history in one
     transaction, at once or at ``scheduled_at``."""
 
-    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="price_lists")
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="price_lists"
+    )
     version = models.PositiveIntegerField(_("版本号"))
     name = models.CharField(_("名称"), max_length=100)
-    kind = models.CharField(_("类型"), max_length=20, choices=PriceListKind.choices, default=PriceListKind.PRICE_LIST)
-    pricing_basis = models.CharField(_("计价方式"), max_length=20, choices=PricingBasis.choices,
-                                     default=PricingBasis.GROSS_AREA)
-    status = models.CharField(_("状态"), max_length=20, choices=PriceListStatus.choices,
-                              default=PriceListStatus.DRAFT, db_index=True)
+    kind = models.CharField(
+        _("类型"), max_length=20, choices=PriceListKind.choices, default=PriceListKind.PRICE_LIST
+    )
+    pricing_basis = models.CharField(
+        _("计价方式"), max_length=20, choices=PricingBasis.choices, default=PricingBasis.GROSS_AREA
+    )
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=PriceListStatus.choices,
+        default=PriceListStatus.DRAFT,
+        db_index=True,
+    )
     parameters = models.JSONField(_("生成参数"), default=dict, blank=True)
     scheduled_at = models.DateTimeField(_("计划执行时间"), null=True, blank=True)
     required_approver = models.CharField(_("审批角色"), max_length=20, blank=True)
-    max_change_pct = models.DecimalField(_("最大调幅 %"), max_digits=7, decimal_places=2, null=True, blank=True)
-    created_by = models.ForeignKey("accounts.User", verbose_name=_("制定人"), null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    max_change_pct = models.DecimalField(
+        _("最大调幅 %"), max_digits=7, decimal_places=2, null=True, blank=True
+    )
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("制定人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True)
-    decided_by = models.ForeignKey("accounts.User", verbose_name=_("审批人"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("审批人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
     decision_note = models.CharField(_("审批意见"), max_length=200, blank=True)
     applied_at = models.DateTimeField(_("执行时间"), null=True, blank=True)
@@ -479,7 +602,11 @@ class PriceList(ScopedModel):
         verbose_name = _("价格方案")
         verbose_name_plural = _("价格方案")
         ordering = ["project_id", "-version"]
-        constraints = [models.UniqueConstraint(fields=["project", "version"], name="inventory_pricelist_version_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "version"], name="inventory_pricelist_version_unique"
+            )
+        ]
 
     def __str__(self):
         return f"V{self.version} {self.name}"
@@ -495,11 +622,17 @@ class PriceListItem(models.Model):
     """One unit's new price in a price list; ``skipped`` units (already reserved or sold
     when the list is applied) keep their price and are listed with the reason."""
 
-    price_list = models.ForeignKey(PriceList, verbose_name=_("价格方案"), on_delete=models.CASCADE, related_name="items")
-    unit = models.ForeignKey(Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="+")
+    price_list = models.ForeignKey(
+        PriceList, verbose_name=_("价格方案"), on_delete=models.CASCADE, related_name="items"
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("房间"), on_delete=models.CASCADE, related_name="+"
+    )
     unit_price = models.DecimalField(_("单价"), max_digits=14, decimal_places=2, null=True)
     list_price = models.DecimalField(_("表价"), max_digits=14, decimal_places=2)
-    floor_price = models.DecimalField(_("底价"), max_digits=14, decimal_places=2, null=True, blank=True)
+    floor_price = models.DecimalField(
+        _("底价"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     old_list_price = models.DecimalField(_("原表价"), max_digits=14, decimal_places=2, null=True)
     manual = models.BooleanField(_("手工调整"), default=False)
     skipped = models.BooleanField(_("跳过"), default=False)
@@ -509,7 +642,11 @@ class PriceListItem(models.Model):
         verbose_name = _("方案明细")
         verbose_name_plural = _("方案明细")
         ordering = ["price_list_id", "unit_id"]
-        constraints = [models.UniqueConstraint(fields=["price_list", "unit"], name="inventory_pricelistitem_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "unit"], name="inventory_pricelistitem_unique"
+            )
+        ]
 
     def __str__(self):
         return f"{self.price_list_id}/{self.unit_id}: {self.list_price}"
@@ -519,12 +656,19 @@ class ReleasePlan(ScopedModel):
     """A rolling release 滚动释放 of held units at a date and time (seed 002 二.1(2));
     it runs by itself when due."""
 
-    project = models.ForeignKey(Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="release_plans")
+    project = models.ForeignKey(
+        Project, verbose_name=_("项目"), on_delete=models.CASCADE, related_name="release_plans"
+    )
     name = models.CharField(_("名称"), max_length=100)
     release_at = models.DateTimeField(_("释放时间"), db_index=True)
     units = models.ManyToManyField(Unit, verbose_name=_("房间"), related_name="release_plans")
-    created_by = models.ForeignKey("accounts.User", verbose_name=_("制定人"), null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("制定人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     executed_at = models.DateTimeField(_("执行时间"), null=True, blank=True)
     result = models.JSONField(_("执行结果"), default=dict, blank=True)

@@ -126,14 +126,54 @@ def permit_delete(*, actor, permit: PresalePermit) -> None:
 
 PHASE_FIELDS = ["name", "sort_order"]
 LAYOUT_FIELDS = ["name", "rooms", "halls", "baths", "plan", "note"]
-BUILDING_FIELDS = ["phase", "name", "floors_above", "floors_below", "stairs", "units_per_floor",
-                   "has_elevator", "permit", "sort_order"]
-UNIT_FIELDS = ["building", "stair", "floor", "room", "number", "layout", "use", "gross_area", "internal_area",
-               "shared_area", "orientation", "view", "fit_out", "pricing_basis", "unit_price", "list_price",
-               "floor_price", "sellable", "unsellable_reason", "attached_to", "note"]
+BUILDING_FIELDS = [
+    "phase",
+    "name",
+    "floors_above",
+    "floors_below",
+    "stairs",
+    "units_per_floor",
+    "has_elevator",
+    "permit",
+    "sort_order",
+]
+UNIT_FIELDS = [
+    "building",
+    "stair",
+    "floor",
+    "room",
+    "number",
+    "layout",
+    "use",
+    "gross_area",
+    "internal_area",
+    "shared_area",
+    "orientation",
+    "view",
+    "fit_out",
+    "pricing_basis",
+    "unit_price",
+    "list_price",
+    "floor_price",
+    "sellable",
+    "unsellable_reason",
+    "attached_to",
+    "note",
+]
 # Fields a bulk edit may set on many units at once.
-BULK_FIELDS = ["layout", "use", "orientation", "view", "fit_out", "pricing_basis", "sellable",
-               "unsellable_reason", "note", "internal_area", "shared_area"]
+BULK_FIELDS = [
+    "layout",
+    "use",
+    "orientation",
+    "view",
+    "fit_out",
+    "pricing_basis",
+    "sellable",
+    "unsellable_reason",
+    "note",
+    "internal_area",
+    "shared_area",
+]
 PRICE_FIELDS = ("unit_price", "list_price", "floor_price")
 
 
@@ -144,13 +184,23 @@ def _same_project(project, **objs):
 
 
 def phase_create(*, actor, project, data):
-    return object_create(actor=actor, model=Phase, data={**data, "project": project}, perm="unit.change",
-                         project=project)
+    return object_create(
+        actor=actor,
+        model=Phase,
+        data={**data, "project": project},
+        perm="unit.change",
+        project=project,
+    )
 
 
 def layout_create(*, actor, project, data):
-    return object_create(actor=actor, model=Layout, data={**data, "project": project}, perm="unit.change",
-                         project=project)
+    return object_create(
+        actor=actor,
+        model=Layout,
+        data={**data, "project": project},
+        perm="unit.change",
+        project=project,
+    )
 
 
 def layout_update(*, actor, layout, data):
@@ -159,8 +209,13 @@ def layout_update(*, actor, layout, data):
 
 def building_create(*, actor, project, data):
     _same_project(project, phase=data.get("phase"), permit=data.get("permit"))
-    return object_create(actor=actor, model=Building, data={**data, "project": project}, perm="unit.change",
-                         project=project)
+    return object_create(
+        actor=actor,
+        model=Building,
+        data={**data, "project": project},
+        perm="unit.change",
+        project=project,
+    )
 
 
 def building_update(*, actor, building, data):
@@ -191,14 +246,20 @@ def unit_check(unit: Unit) -> None:
         value = getattr(unit, name)
         if value is not None and value < 0:
             errors[name] = ["价格不能为负数"]
-    if unit.list_price is not None and unit.floor_price is not None and unit.list_price < unit.floor_price:
+    if (
+        unit.list_price is not None
+        and unit.floor_price is not None
+        and unit.list_price < unit.floor_price
+    ):
         errors["list_price"] = ["表价低于底价"]
     if not unit.sellable and not unit.unsellable_reason.strip():
         errors["unsellable_reason"] = ["标记为不可售时必须填写原因"]
     if unit.attached_to_id is not None:
         if unit.use not in (UnitUse.PARKING, UnitUse.STORAGE):
             errors["attached_to"] = ["只有车位和储藏室可以附属于房屋"]
-        elif unit.attached_to_id == unit.pk or (unit.attached_to and unit.attached_to.project_id != unit.project_id):
+        elif unit.attached_to_id == unit.pk or (
+            unit.attached_to and unit.attached_to.project_id != unit.project_id
+        ):
             errors["attached_to"] = ["附属房屋必须是本项目的其他房间"]
     if errors:
         first = next(iter(errors.values()))[0]
@@ -208,10 +269,16 @@ def unit_check(unit: Unit) -> None:
 def _record_price(actor, unit, before: dict, price_list=None):
     if any(before[f] != getattr(unit, f) for f in PRICE_FIELDS):
         UnitPriceChange.objects.create(
-            unit=unit, price_list=price_list, actor=actor if getattr(actor, "pk", None) else None,
-            old_unit_price=before["unit_price"], new_unit_price=unit.unit_price,
-            old_list_price=before["list_price"], new_list_price=unit.list_price,
-            old_floor_price=before["floor_price"], new_floor_price=unit.floor_price)
+            unit=unit,
+            price_list=price_list,
+            actor=actor if getattr(actor, "pk", None) else None,
+            old_unit_price=before["unit_price"],
+            new_unit_price=unit.unit_price,
+            old_list_price=before["list_price"],
+            new_list_price=unit.list_price,
+            old_floor_price=before["floor_price"],
+            new_floor_price=unit.floor_price,
+        )
 
 
 def unit_build(*, project, data: dict) -> Unit:
@@ -228,15 +295,21 @@ def unit_build(*, project, data: dict) -> Unit:
 
 def unit_create(*, actor, project, data: dict) -> Unit:
     require_perm(actor, "unit.change", project)
-    _same_project(project, building=data.get("building"), layout=data.get("layout"),
-                  attached_to=data.get("attached_to"))
+    _same_project(
+        project,
+        building=data.get("building"),
+        layout=data.get("layout"),
+        attached_to=data.get("attached_to"),
+    )
     unit = unit_build(project=project, data=data)
     with transaction.atomic():
         try:
             with transaction.atomic():
                 unit.save(force_insert=True)
         except IntegrityError as exc:
-            raise DomainError(ErrorCode.CONFLICT, f"房间 {unit.number} 已存在。", {"number": ["房间已存在"]}) from exc
+            raise DomainError(
+                ErrorCode.CONFLICT, f"房间 {unit.number} 已存在。", {"number": ["房间已存在"]}
+            ) from exc
         audit_create(actor=actor, obj=unit)
         _record_price(actor, unit, dict.fromkeys(PRICE_FIELDS))
     return unit
@@ -246,24 +319,34 @@ def unit_update(*, actor, unit: Unit, data: dict) -> Unit:
     """Edit a unit's data. Status is not a field here (it moves through its own
     services); a live deal keeps the price and area it copied when it was made."""
     require_perm(actor, "unit.change", unit.project_id)
-    _same_project(unit.project, building=data.get("building"), layout=data.get("layout"),
-                  attached_to=data.get("attached_to"))
+    _same_project(
+        unit.project,
+        building=data.get("building"),
+        layout=data.get("layout"),
+        attached_to=data.get("attached_to"),
+    )
     with transaction.atomic():
         unit = lock(unit)
         before = snapshot(unit)
         prices = {f: getattr(unit, f) for f in PRICE_FIELDS}
         for name, value in data.items():
             if name not in UNIT_FIELDS:
-                raise DomainError(ErrorCode.INVALID, f"字段 {name} 不能在此修改。", {name: ["不能在此修改"]})
+                raise DomainError(
+                    ErrorCode.INVALID, f"字段 {name} 不能在此修改。", {name: ["不能在此修改"]}
+                )
             setattr(unit, name, coerce(unit, name, value))
         unit_check(unit)
         validate(unit)
+        if snapshot(unit) == before:
+            return unit  # nothing changed: no new version, no history, no audit entry
         unit.version += 1
         try:
             with transaction.atomic():
                 unit.save()
         except IntegrityError as exc:
-            raise DomainError(ErrorCode.CONFLICT, f"房间 {unit.number} 已存在。", {"number": ["房间已存在"]}) from exc
+            raise DomainError(
+                ErrorCode.CONFLICT, f"房间 {unit.number} 已存在。", {"number": ["房间已存在"]}
+            ) from exc
         _record_price(actor, unit, prices)
         audit_update(actor=actor, obj=unit, before=before)
     return unit
@@ -274,14 +357,22 @@ def units_bulk_update(*, actor, project, unit_ids: list[int], data: dict) -> int
     require_perm(actor, "unit.change", project)
     bad = [k for k in data if k not in BULK_FIELDS]
     if bad:
-        raise DomainError(ErrorCode.INVALID, f"批量修改不支持字段：{', '.join(bad)}", {k: ["不支持批量修改"] for k in bad})
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"批量修改不支持字段：{', '.join(bad)}",
+            {k: ["不支持批量修改"] for k in bad},
+        )
     if not unit_ids:
         raise DomainError(ErrorCode.INVALID, "请先选择房间。", {"units": ["请先选择房间"]})
     _same_project(project, layout=data.get("layout"))
     with transaction.atomic():
-        units = list(Unit.objects.select_for_update().filter(project=project, pk__in=unit_ids).order_by("pk"))
+        units = list(
+            Unit.objects.select_for_update().filter(project=project, pk__in=unit_ids).order_by("pk")
+        )
         if len(units) != len(set(unit_ids)):
-            raise DomainError(ErrorCode.NOT_FOUND, "部分房间不存在或不属于本项目。", {"units": ["部分房间不存在"]})
+            raise DomainError(
+                ErrorCode.NOT_FOUND, "部分房间不存在或不属于本项目。", {"units": ["部分房间不存在"]}
+            )
         for unit in units:
             before = snapshot(unit)
             for name, value in data.items():
@@ -289,15 +380,24 @@ def units_bulk_update(*, actor, project, unit_ids: list[int], data: dict) -> int
             try:
                 unit_check(unit)
             except DomainError as exc:
-                raise DomainError(ErrorCode.INVALID, f"{unit.number}：{exc.message}", exc.fields) from exc
+                raise DomainError(
+                    ErrorCode.INVALID, f"{unit.number}：{exc.message}", exc.fields
+                ) from exc
             unit.version += 1
             unit.save()
             audit_update(actor=actor, obj=unit, before=before, extra={"bulk": True})
     return len(units)
 
 
-def building_generate_units(*, actor, building: Building, positions: list[dict], floors=None,
-                            stairs=None, status=UnitStatus.NOT_RELEASED) -> list[Unit]:
+def building_generate_units(
+    *,
+    actor,
+    building: Building,
+    positions: list[dict],
+    floors=None,
+    stairs=None,
+    status=UnitStatus.NOT_RELEASED,
+) -> list[Unit]:
     """Create a building's units from its shape: every stair × floor × position.
 
     ``positions`` describes room 1..units_per_floor of a typical floor: for each, the
@@ -308,7 +408,9 @@ def building_generate_units(*, actor, building: Building, positions: list[dict],
     project = building.project
     require_perm(actor, "unit.change", project)
     if not positions:
-        raise DomainError(ErrorCode.INVALID, "请至少设置一个户位。", {"positions": ["请至少设置一个户位"]})
+        raise DomainError(
+            ErrorCode.INVALID, "请至少设置一个户位。", {"positions": ["请至少设置一个户位"]}
+        )
     floors = list(floors if floors is not None else range(1, building.floors_above + 1))
     stairs = list(stairs if stairs is not None else range(1, building.stairs + 1))
     if any(f == 0 for f in floors):
@@ -317,20 +419,36 @@ def building_generate_units(*, actor, building: Building, positions: list[dict],
     for stair in stairs:
         for floor in floors:
             for index, spec in enumerate(positions, start=1):
-                room = f"{spec.get('room_no', index):02d}" if isinstance(spec.get("room_no", index), int) else str(spec["room_no"])
-                data = {k: v for k, v in spec.items() if k in UNIT_FIELDS and k not in ("building", "number", "room")}
+                room = (
+                    f"{spec.get('room_no', index):02d}"
+                    if isinstance(spec.get("room_no", index), int)
+                    else str(spec["room_no"])
+                )
+                data = {
+                    k: v
+                    for k, v in spec.items()
+                    if k in UNIT_FIELDS and k not in ("building", "number", "room")
+                }
                 data.update(building=building, stair=stair, floor=floor, room=room)
                 try:
                     units.append(unit_build(project=project, data=data))
                 except DomainError as exc:
-                    raise DomainError(ErrorCode.INVALID, f"第 {index} 户位：{exc.message}",
-                                      {f"positions[{index}].{k}": v for k, v in exc.fields.items()}) from exc
+                    raise DomainError(
+                        ErrorCode.INVALID,
+                        f"第 {index} 户位：{exc.message}",
+                        {f"positions[{index}].{k}": v for k, v in exc.fields.items()},
+                    ) from exc
     numbers = [u.number for u in units]
-    existing = set(Unit.objects.filter(project=project, number__in=numbers).values_list("number", flat=True))
+    existing = set(
+        Unit.objects.filter(project=project, number__in=numbers).values_list("number", flat=True)
+    )
     if existing:
         shown = "、".join(sorted(existing)[:10])
-        raise DomainError(ErrorCode.CONFLICT, f"以下房间已存在：{shown}{' 等' if len(existing) > 10 else ''}",
-                          {"positions": [f"{len(existing)} 个房间已存在"]})
+        raise DomainError(
+            ErrorCode.CONFLICT,
+            f"以下房间已存在：{shown}{' 等' if len(existing) > 10 else ''}",
+            {"positions": [f"{len(existing)} 个房间已存在"]},
+        )
     with transaction.atomic():
         for unit in units:
             unit.status = status
@@ -340,20 +458,43 @@ def building_generate_units(*, actor, building: Building, positions: list[dict],
         else:
             saved = list(Unit.objects.filter(project=project, number__in=numbers))
         UnitPriceChange.objects.bulk_create(
-            UnitPriceChange(unit=u, actor=actor, new_unit_price=u.unit_price, new_list_price=u.list_price,
-                            new_floor_price=u.floor_price)
-            for u in saved if u.list_price is not None or u.unit_price is not None)
-        audit_record(actor=actor, action=AuditAction.ACTION, obj=building,
-                     extra={"generated_units": len(saved), "floors": [min(floors), max(floors)],
-                            "stairs": stairs, "positions": len(positions)})
+            UnitPriceChange(
+                unit=u,
+                actor=actor,
+                new_unit_price=u.unit_price,
+                new_list_price=u.list_price,
+                new_floor_price=u.floor_price,
+            )
+            for u in saved
+            if u.list_price is not None or u.unit_price is not None
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACTION,
+            obj=building,
+            extra={
+                "generated_units": len(saved),
+                "floors": [min(floors), max(floors)],
+                "stairs": stairs,
+                "positions": len(positions),
+            },
+        )
     return saved
 
 
 # --- status: release, hold, unhold (销控) ---------------------------------------------
 
 
-def _move(*, actor, unit_ids, to_status: str, expected: tuple, reason: str = "", extra_updates=None,
-          project=None) -> list[Unit]:
+def _move(
+    *,
+    actor,
+    unit_ids,
+    to_status: str,
+    expected: tuple,
+    reason: str = "",
+    extra_updates=None,
+    project=None,
+) -> list[Unit]:
     """Move units to ``to_status`` with a conditional UPDATE … WHERE status IN expected.
 
     Every unit must be in an expected status, else the whole move is refused as a
@@ -363,45 +504,83 @@ def _move(*, actor, unit_ids, to_status: str, expected: tuple, reason: str = "",
     with transaction.atomic():
         units = list(Unit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk"))
         if len(units) != len(set(unit_ids)):
-            raise DomainError(ErrorCode.NOT_FOUND, "部分房间不存在。", {"units": ["部分房间不存在"]})
+            raise DomainError(
+                ErrorCode.NOT_FOUND, "部分房间不存在。", {"units": ["部分房间不存在"]}
+            )
         for unit in units:
             if project is not None and unit.project_id != project.pk:
-                raise DomainError(ErrorCode.NOT_FOUND, "部分房间不属于本项目。", {"units": ["不属于本项目"]})
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, "部分房间不属于本项目。", {"units": ["不属于本项目"]}
+                )
             if unit.status not in expected or not unit.can_move_to(to_status):
-                raise DomainError(ErrorCode.CONFLICT,
-                                  f"房间 {unit.number} 当前为「{unit.get_status_display()}」，不能改为「{UnitStatus(to_status).label}」。",
-                                  {"units": [f"{unit.number}：{unit.get_status_display()}"]})
+                raise DomainError(
+                    ErrorCode.CONFLICT,
+                    f"房间 {unit.number} 当前为「{unit.get_status_display()}」，不能改为「{UnitStatus(to_status).label}」。",
+                    {"units": [f"{unit.number}：{unit.get_status_display()}"]},
+                )
             if to_status in (UnitStatus.HELD, UnitStatus.RESERVED) and not unit.sellable:
-                raise DomainError(ErrorCode.CONFLICT, f"房间 {unit.number} 已标记为不可售：{unit.unsellable_reason}",
-                                  {"units": [f"{unit.number}：不可售"]})
-        updates = {"status": to_status, "version": F("version") + 1, "updated_at": now, **(extra_updates or {})}
-        changed = Unit.objects.filter(pk__in=[u.pk for u in units], status__in=expected).update(**updates)
+                raise DomainError(
+                    ErrorCode.CONFLICT,
+                    f"房间 {unit.number} 已标记为不可售：{unit.unsellable_reason}",
+                    {"units": [f"{unit.number}：不可售"]},
+                )
+        updates = {
+            "status": to_status,
+            "version": F("version") + 1,
+            "updated_at": now,
+            **(extra_updates or {}),
+        }
+        changed = Unit.objects.filter(pk__in=[u.pk for u in units], status__in=expected).update(
+            **updates
+        )
         if changed != len(units):
             raise DomainError(ErrorCode.CONFLICT)
         actor_obj = actor if getattr(actor, "pk", None) else None
         UnitStatusChange.objects.bulk_create(
-            UnitStatusChange(unit=u, from_status=u.status, to_status=to_status, actor=actor_obj, reason=reason)
-            for u in units)
+            UnitStatusChange(
+                unit=u, from_status=u.status, to_status=to_status, actor=actor_obj, reason=reason
+            )
+            for u in units
+        )
         for unit in units:
-            audit_record(actor=actor, action=AuditAction.UPDATE, obj=unit,
-                         changes={"status": [unit.status, to_status], **{k: [None, v] for k, v in (extra_updates or {}).items() if k != "held_by"}},
-                         extra={"reason": reason} if reason else None)
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                obj=unit,
+                changes={
+                    "status": [unit.status, to_status],
+                    **{k: [None, v] for k, v in (extra_updates or {}).items() if k != "held_by"},
+                },
+                extra={"reason": reason} if reason else None,
+            )
     return list(Unit.objects.filter(pk__in=[u.pk for u in units]).order_by("pk"))
 
 
 def units_release(*, actor, project, unit_ids, reason="") -> list[Unit]:
     """推盘: not released → available (the sales admin or manager; never a consultant)."""
     require_perm(actor, "unit.release", project)
-    return _move(actor=actor, unit_ids=unit_ids, to_status=UnitStatus.AVAILABLE,
-                 expected=(UnitStatus.NOT_RELEASED,), reason=reason or "推盘", project=project)
+    return _move(
+        actor=actor,
+        unit_ids=unit_ids,
+        to_status=UnitStatus.AVAILABLE,
+        expected=(UnitStatus.NOT_RELEASED,),
+        reason=reason or "推盘",
+        project=project,
+    )
 
 
 def units_withdraw(*, actor, project, unit_ids, reason) -> list[Unit]:
     """Take available units back off the market (available → not released)."""
     require_perm(actor, "unit.release", project)
     _require_reason(reason)
-    return _move(actor=actor, unit_ids=unit_ids, to_status=UnitStatus.NOT_RELEASED,
-                 expected=(UnitStatus.AVAILABLE,), reason=reason, project=project)
+    return _move(
+        actor=actor,
+        unit_ids=unit_ids,
+        to_status=UnitStatus.NOT_RELEASED,
+        expected=(UnitStatus.AVAILABLE,),
+        reason=reason,
+        project=project,
+    )
 
 
 def _require_reason(reason):
@@ -415,37 +594,62 @@ def units_hold(*, actor, project, unit_ids, reason: str, until=None) -> list[Uni
     require_perm(actor, "unit.hold", project)
     _require_reason(reason)
     if until is not None and until <= timezone.now():
-        raise DomainError(ErrorCode.INVALID, "保留截止时间必须晚于现在。", {"until": ["必须晚于现在"]})
-    return _move(actor=actor, unit_ids=unit_ids, to_status=UnitStatus.HELD, expected=(UnitStatus.AVAILABLE,),
-                 reason=reason, project=project,
-                 extra_updates={"hold_reason": reason.strip(), "hold_until": until,
-                                "held_by": actor if getattr(actor, "pk", None) else None})
+        raise DomainError(
+            ErrorCode.INVALID, "保留截止时间必须晚于现在。", {"until": ["必须晚于现在"]}
+        )
+    return _move(
+        actor=actor,
+        unit_ids=unit_ids,
+        to_status=UnitStatus.HELD,
+        expected=(UnitStatus.AVAILABLE,),
+        reason=reason,
+        project=project,
+        extra_updates={
+            "hold_reason": reason.strip(),
+            "hold_until": until,
+            "held_by": actor if getattr(actor, "pk", None) else None,
+        },
+    )
 
 
 def units_unhold(*, actor, project, unit_ids, reason: str = "") -> list[Unit]:
     """Release held units back to available."""
     if actor is not None:
         require_perm(actor, "unit.hold", project)
-    return _move(actor=actor, unit_ids=unit_ids, to_status=UnitStatus.AVAILABLE, expected=(UnitStatus.HELD,),
-                 reason=reason or "释放", project=project,
-                 extra_updates={"hold_reason": "", "hold_until": None, "held_by": None})
+    return _move(
+        actor=actor,
+        unit_ids=unit_ids,
+        to_status=UnitStatus.AVAILABLE,
+        expected=(UnitStatus.HELD,),
+        reason=reason or "释放",
+        project=project,
+        extra_updates={"hold_reason": "", "hold_until": None, "held_by": None},
+    )
 
 
 def release_plan_create(*, actor, project, name: str, release_at, unit_ids) -> ReleasePlan:
     """A rolling release: these held units become available at ``release_at``."""
     require_perm(actor, "unit.hold", project)
     if release_at <= timezone.now():
-        raise DomainError(ErrorCode.INVALID, "释放时间必须晚于现在。", {"release_at": ["必须晚于现在"]})
+        raise DomainError(
+            ErrorCode.INVALID, "释放时间必须晚于现在。", {"release_at": ["必须晚于现在"]}
+        )
     units = list(Unit.objects.filter(project=project, pk__in=unit_ids))
     if not units or len(units) != len(set(unit_ids)):
-        raise DomainError(ErrorCode.INVALID, "请选择本项目的保留房间。", {"units": ["请选择本项目的保留房间"]})
+        raise DomainError(
+            ErrorCode.INVALID, "请选择本项目的保留房间。", {"units": ["请选择本项目的保留房间"]}
+        )
     not_held = [u.number for u in units if u.status != UnitStatus.HELD]
     if not_held:
-        raise DomainError(ErrorCode.INVALID, f"只能为保留中的房间制定释放计划：{'、'.join(not_held[:10])}",
-                          {"units": ["包含未保留的房间"]})
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"只能为保留中的房间制定释放计划：{'、'.join(not_held[:10])}",
+            {"units": ["包含未保留的房间"]},
+        )
     with transaction.atomic():
-        plan = ReleasePlan.objects.create(project=project, name=name or "滚动释放", release_at=release_at,
-                                          created_by=actor)
+        plan = ReleasePlan.objects.create(
+            project=project, name=name or "滚动释放", release_at=release_at, created_by=actor
+        )
         plan.units.set(units)
         audit_create(actor=actor, obj=plan, extra={"units": [u.number for u in units]})
     return plan
@@ -462,23 +666,40 @@ def process_due(*, now=None) -> dict:
 
     now = now or timezone.now()
     done = {"holds_expired": 0, "plans": 0, "price_lists": 0}
-    for project_id, ids in _group(Unit.objects.filter(status=UnitStatus.HELD, hold_until__lte=now)
-                                  .values_list("project_id", "pk")):
-        units_unhold(actor=None, project=Project(pk=project_id), unit_ids=ids, reason="保留到期自动释放")
+    for project_id, ids in _group(
+        Unit.objects.filter(status=UnitStatus.HELD, hold_until__lte=now).values_list(
+            "project_id", "pk"
+        )
+    ):
+        units_unhold(
+            actor=None, project=Project(pk=project_id), unit_ids=ids, reason="保留到期自动释放"
+        )
         done["holds_expired"] += len(ids)
-    for plan in ReleasePlan.objects.filter(executed_at__isnull=True, release_at__lte=now).select_related("project"):
+    for plan in ReleasePlan.objects.filter(
+        executed_at__isnull=True, release_at__lte=now
+    ).select_related("project"):
         with transaction.atomic():
             plan = ReleasePlan.objects.select_for_update().get(pk=plan.pk)
             if plan.executed_at is not None:
                 continue
             held = list(plan.units.filter(status=UnitStatus.HELD).values_list("pk", flat=True))
-            skipped = list(plan.units.exclude(status=UnitStatus.HELD).values_list("number", flat=True))
+            skipped = list(
+                plan.units.exclude(status=UnitStatus.HELD).values_list("number", flat=True)
+            )
             if held:
-                units_unhold(actor=None, project=plan.project, unit_ids=held, reason=f"释放计划：{plan.name}")
+                units_unhold(
+                    actor=None, project=plan.project, unit_ids=held, reason=f"释放计划：{plan.name}"
+                )
             plan.executed_at = now
             plan.result = {"released": len(held), "skipped": skipped}
             plan.save(update_fields=["executed_at", "result"])
-            audit_record(actor=None, action=AuditAction.ACTION, obj=plan, username="system", extra=plan.result)
+            audit_record(
+                actor=None,
+                action=AuditAction.ACTION,
+                obj=plan,
+                username="system",
+                extra=plan.result,
+            )
         done["plans"] += 1
     done["price_lists"] = pricelist_apply_due(now=now)
     return done

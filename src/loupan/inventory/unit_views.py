@@ -65,8 +65,12 @@ def board(request, project_pk):
     services.process_due()
     building = None
     if request.GET.get("building"):
-        building = get_object_or_404(Building.objects.filter(project=project), pk=request.GET["building"])
-    filterset = UnitFilterSet(request.GET or None, queryset=Unit.objects.filter(project=project), project=project)
+        building = get_object_or_404(
+            Building.objects.filter(project=project), pk=request.GET["building"]
+        )
+    filterset = UnitFilterSet(
+        request.GET or None, queryset=Unit.objects.filter(project=project), project=project
+    )
     matching = set(filterset.qs.values_list("id", flat=True)) if filterset.is_filtering() else None
     grids, rows = board_mod.build_board(project, building=building, matching_ids=matching)
     context = {
@@ -95,7 +99,9 @@ def board_changes(request, project_pk):
     htmx every few seconds) and the refreshed legend."""
     project = _project(request, project_pk)
     services.process_due()
-    since = parse_datetime(request.GET.get("since", "")) or timezone.now() - datetime.timedelta(seconds=10)
+    since = parse_datetime(request.GET.get("since", "")) or timezone.now() - datetime.timedelta(
+        seconds=10
+    )
     qs = Unit.objects.filter(project=project, updated_at__gt=since)
     if request.GET.get("building"):
         qs = qs.filter(building_id=request.GET["building"])
@@ -106,10 +112,17 @@ def board_changes(request, project_pk):
         cursor = _cursor(changed)
         legend = board_mod.legend(board_mod.unit_rows(project))
     cells = [board_mod.Cell(row) for row in changed]
-    return render(request, "inventory/board_changes.html", {
-        "project": project, "cells": cells, "legend": legend, "cursor": cursor,
-        "query": query_without_page(request),
-    })
+    return render(
+        request,
+        "inventory/board_changes.html",
+        {
+            "project": project,
+            "cells": cells,
+            "legend": legend,
+            "cursor": cursor,
+            "query": query_without_page(request),
+        },
+    )
 
 
 # --- units ------------------------------------------------------------------------------
@@ -118,16 +131,28 @@ def board_changes(request, project_pk):
 @login_required
 def unit_list(request, project_pk):
     project = _project(request, project_pk)
-    qs = (Unit.objects.filter(project=project).select_related("building", "layout")
-          .order_by("building__sort_order", "building__name", "stair", "-floor", "room"))
+    qs = (
+        Unit.objects.filter(project=project)
+        .select_related("building", "layout")
+        .order_by("building__sort_order", "building__name", "stair", "-floor", "room")
+    )
     filterset = UnitFilterSet(request.GET or None, queryset=qs, project=project)
     perms = access.perms_in(request.user, project)
-    return render(request, "inventory/unit_list.html", {
-        "project": project, "filter": filterset, "page": paginate(request, filterset.qs, 100),
-        "query": query_without_page(request), "perms": perms,
-        "show_floor_price": can_see_floor_price(request.user, project),
-        "hold_form": HoldForm(), "bulk_form": BulkEditForm(), "plan_form": ReleasePlanForm(),
-    })
+    return render(
+        request,
+        "inventory/unit_list.html",
+        {
+            "project": project,
+            "filter": filterset,
+            "page": paginate(request, filterset.qs, 100),
+            "query": query_without_page(request),
+            "perms": perms,
+            "show_floor_price": can_see_floor_price(request.user, project),
+            "hold_form": HoldForm(),
+            "bulk_form": BulkEditForm(),
+            "plan_form": ReleasePlanForm(),
+        },
+    )
 
 
 @require_POST
@@ -142,19 +167,34 @@ def unit_bulk(request, project_pk):
             services.units_release(actor=request.user, project=project, unit_ids=ids)
             messages.success(request, _("已推盘 %(n)s 套。") % {"n": len(ids)})
         elif action == "withdraw":
-            services.units_withdraw(actor=request.user, project=project, unit_ids=ids,
-                                    reason=request.POST.get("reason", ""))
+            services.units_withdraw(
+                actor=request.user,
+                project=project,
+                unit_ids=ids,
+                reason=request.POST.get("reason", ""),
+            )
             messages.success(request, _("已设为未推 %(n)s 套。") % {"n": len(ids)})
         elif action == "hold":
             form = HoldForm(request.POST)
             if not form.is_valid():
-                raise DomainError("invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]})
-            services.units_hold(actor=request.user, project=project, unit_ids=ids,
-                                reason=form.cleaned_data["reason"], until=form.cleaned_data["until"])
+                raise DomainError(
+                    "invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]}
+                )
+            services.units_hold(
+                actor=request.user,
+                project=project,
+                unit_ids=ids,
+                reason=form.cleaned_data["reason"],
+                until=form.cleaned_data["until"],
+            )
             messages.success(request, _("已保留 %(n)s 套。") % {"n": len(ids)})
         elif action == "unhold":
-            services.units_unhold(actor=request.user, project=project, unit_ids=ids,
-                                  reason=request.POST.get("reason", ""))
+            services.units_unhold(
+                actor=request.user,
+                project=project,
+                unit_ids=ids,
+                reason=request.POST.get("reason", ""),
+            )
             messages.success(request, _("已释放 %(n)s 套。") % {"n": len(ids)})
         elif action == "edit":
             form = BulkEditForm(request.POST)
@@ -162,14 +202,23 @@ def unit_bulk(request, project_pk):
                 raise DomainError("invalid", _("请选择字段。"), {"field": [_("请选择字段")]})
             field = form.cleaned_data["field"]
             value = _bulk_value(project, field, form.cleaned_data["value"])
-            n = services.units_bulk_update(actor=request.user, project=project, unit_ids=ids, data={field: value})
+            n = services.units_bulk_update(
+                actor=request.user, project=project, unit_ids=ids, data={field: value}
+            )
             messages.success(request, _("已修改 %(n)s 套。") % {"n": n})
         elif action == "plan":
             form = ReleasePlanForm(request.POST)
             if not form.is_valid():
-                raise DomainError("invalid", _("请填写名称和释放时间。"), {"release_at": [_("请填写释放时间")]})
-            services.release_plan_create(actor=request.user, project=project, name=form.cleaned_data["name"],
-                                         release_at=form.cleaned_data["release_at"], unit_ids=ids)
+                raise DomainError(
+                    "invalid", _("请填写名称和释放时间。"), {"release_at": [_("请填写释放时间")]}
+                )
+            services.release_plan_create(
+                actor=request.user,
+                project=project,
+                name=form.cleaned_data["name"],
+                release_at=form.cleaned_data["release_at"],
+                unit_ids=ids,
+            )
             messages.success(request, _("已制定释放计划。"))
         else:
             raise Http404
@@ -178,7 +227,11 @@ def unit_bulk(request, project_pk):
             raise PermissionDenied(exc.message) from exc
         messages.error(request, exc.message)
     nxt = request.POST.get("next") or ""
-    return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else f"/projects/{project.pk}/units/")
+    return redirect(
+        nxt
+        if nxt.startswith("/") and not nxt.startswith("//")
+        else f"/projects/{project.pk}/units/"
+    )
 
 
 def _bulk_value(project, field, raw):
@@ -192,7 +245,9 @@ def _bulk_value(project, field, raw):
             return None
         layout = Layout.objects.filter(project=project, name=raw.strip()).first()
         if layout is None:
-            raise DomainError("invalid", _("未知户型：%(v)s") % {"v": raw}, {"value": [_("未知户型")]})
+            raise DomainError(
+                "invalid", _("未知户型：%(v)s") % {"v": raw}, {"value": [_("未知户型")]}
+            )
         return layout
     if field == "sellable":
         return raw.strip() in ("1", "true", "True", "是", "可售")
@@ -204,39 +259,63 @@ def _bulk_value(project, field, raw):
         if value is None and not model_field.null:
             value = ""
         model_field.run_validators(value) if value not in (None, "") else None
-        if model_field.choices and value not in dict(model_field.choices) and value not in ("", None):
+        if (
+            model_field.choices
+            and value not in dict(model_field.choices)
+            and value not in ("", None)
+        ):
             raise ValidationError(_("无效的选项"))
     except ValidationError as exc:
-        raise DomainError("invalid", f"{model_field.verbose_name}：{exc.messages[0]}", {"value": exc.messages}) from exc
+        raise DomainError(
+            "invalid", f"{model_field.verbose_name}：{exc.messages[0]}", {"value": exc.messages}
+        ) from exc
     return value
 
 
 @login_required
 def unit_detail(request, project_pk, pk):
     project = _project(request, project_pk)
-    unit = get_object_or_404(Unit.objects.filter(project=project).select_related("building", "layout", "attached_to",
-                                                                                 "held_by"), pk=pk)
+    unit = get_object_or_404(
+        Unit.objects.filter(project=project).select_related(
+            "building", "layout", "attached_to", "held_by"
+        ),
+        pk=pk,
+    )
     perms = access.perms_in(request.user, project)
-    return render(request, "inventory/unit_detail.html", {
-        "project": project, "object": unit, "perms": perms,
-        "show_floor_price": can_see_floor_price(request.user, project),
-        "price_changes": unit.price_changes.select_related("actor", "price_list")[:50],
-        "status_changes": unit.status_changes.select_related("actor")[:50],
-        "attachments": unit.attachments.all(),
-        "hold_form": HoldForm(),
-    })
+    return render(
+        request,
+        "inventory/unit_detail.html",
+        {
+            "project": project,
+            "object": unit,
+            "perms": perms,
+            "show_floor_price": can_see_floor_price(request.user, project),
+            "price_changes": unit.price_changes.select_related("actor", "price_list")[:50],
+            "status_changes": unit.status_changes.select_related("actor")[:50],
+            "attachments": unit.attachments.all(),
+            "hold_form": HoldForm(),
+        },
+    )
 
 
 @login_required
 def unit_card(request, project_pk, pk):
     """The card a board cell opens (htmx partial)."""
     project = _project(request, project_pk)
-    unit = get_object_or_404(Unit.objects.filter(project=project).select_related("building", "layout", "held_by"),
-                             pk=pk)
-    return render(request, "inventory/unit_card.html", {
-        "project": project, "object": unit, "perms": access.perms_in(request.user, project),
-        "show_floor_price": can_see_floor_price(request.user, project), "hold_form": HoldForm(),
-    })
+    unit = get_object_or_404(
+        Unit.objects.filter(project=project).select_related("building", "layout", "held_by"), pk=pk
+    )
+    return render(
+        request,
+        "inventory/unit_card.html",
+        {
+            "project": project,
+            "object": unit,
+            "perms": access.perms_in(request.user, project),
+            "show_floor_price": can_see_floor_price(request.user, project),
+            "hold_form": HoldForm(),
+        },
+    )
 
 
 @login_required
@@ -244,8 +323,12 @@ def unit_edit(request, project_pk, pk):
     project = _project(request, project_pk, "unit.change")
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
     show_floor = can_see_floor_price(request.user, project)
-    form = UnitForm(request.POST or None, instance=Unit.objects.get(pk=unit.pk), project=project,
-                    show_floor_price=show_floor)
+    form = UnitForm(
+        request.POST or None,
+        instance=Unit.objects.get(pk=unit.pk),
+        project=project,
+        show_floor_price=show_floor,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.unit_update(actor=request.user, unit=unit, data=form.cleaned_data)
@@ -254,17 +337,28 @@ def unit_edit(request, project_pk, pk):
         else:
             messages.success(request, _("已保存。"))
             return redirect(unit)
-    return render(request, "inventory/simple_form.html", {
-        "project": project, "form": form, "title": _("编辑房间 %(n)s") % {"n": unit.number},
-        "cancel_url": unit.get_absolute_url()})
+    return render(
+        request,
+        "inventory/simple_form.html",
+        {
+            "project": project,
+            "form": form,
+            "title": _("编辑房间 %(n)s") % {"n": unit.number},
+            "cancel_url": unit.get_absolute_url(),
+        },
+    )
 
 
 @login_required
 def unit_history(request, project_pk, pk):
     project = _project(request, project_pk)
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
-    return object_history(request, unit, allowed=access.has_perm(request.user, "audit.view", project)
-                          or access.has_perm(request.user, "unit.change", project))
+    return object_history(
+        request,
+        unit,
+        allowed=access.has_perm(request.user, "audit.view", project)
+        or access.has_perm(request.user, "unit.change", project),
+    )
 
 
 # --- buildings, layouts, phases -------------------------------------------------------
@@ -275,13 +369,23 @@ def building_list(request, project_pk):
     project = _project(request, project_pk)
     from django.db.models import Count
 
-    buildings = (Building.objects.filter(project=project).select_related("phase", "permit")
-                 .annotate(unit_count=Count("units")).order_by("sort_order", "name"))
-    return render(request, "inventory/building_list.html", {
-        "project": project, "buildings": buildings,
-        "layouts": Layout.objects.filter(project=project).annotate(unit_count=Count("units")),
-        "phases": project.phases.all(), "perms": access.perms_in(request.user, project),
-    })
+    buildings = (
+        Building.objects.filter(project=project)
+        .select_related("phase", "permit")
+        .annotate(unit_count=Count("units"))
+        .order_by("sort_order", "name")
+    )
+    return render(
+        request,
+        "inventory/building_list.html",
+        {
+            "project": project,
+            "buildings": buildings,
+            "layouts": Layout.objects.filter(project=project).annotate(unit_count=Count("units")),
+            "phases": project.phases.all(),
+            "perms": access.perms_in(request.user, project),
+        },
+    )
 
 
 def _simple_form(request, project, form, service, title, success_url):
@@ -293,38 +397,64 @@ def _simple_form(request, project, form, service, title, success_url):
         else:
             messages.success(request, _("已保存。"))
             return redirect(success_url(obj))
-    return render(request, "inventory/simple_form.html", {
-        "project": project, "form": form, "title": title, "cancel_url": f"/projects/{project.pk}/buildings/"})
+    return render(
+        request,
+        "inventory/simple_form.html",
+        {
+            "project": project,
+            "form": form,
+            "title": title,
+            "cancel_url": f"/projects/{project.pk}/buildings/",
+        },
+    )
 
 
 @login_required
 def building_form(request, project_pk, pk=None):
     project = _project(request, project_pk, "unit.change")
     building = get_object_or_404(Building.objects.filter(project=project), pk=pk) if pk else None
-    form = BuildingForm(request.POST or None, instance=Building.objects.get(pk=pk) if pk else None, project=project)
+    form = BuildingForm(
+        request.POST or None, instance=Building.objects.get(pk=pk) if pk else None, project=project
+    )
 
     def service(data):
         if building:
             return services.building_update(actor=request.user, building=building, data=data)
         return services.building_create(actor=request.user, project=project, data=data)
 
-    return _simple_form(request, project, form, service, _("编辑楼栋") if building else _("新建楼栋"),
-                        lambda b: f"/projects/{project.pk}/buildings/")
+    return _simple_form(
+        request,
+        project,
+        form,
+        service,
+        _("编辑楼栋") if building else _("新建楼栋"),
+        lambda b: f"/projects/{project.pk}/buildings/",
+    )
 
 
 @login_required
 def layout_form(request, project_pk, pk=None):
     project = _project(request, project_pk, "unit.change")
     layout = get_object_or_404(Layout.objects.filter(project=project), pk=pk) if pk else None
-    form = LayoutForm(request.POST or None, request.FILES or None, instance=Layout.objects.get(pk=pk) if pk else None)
+    form = LayoutForm(
+        request.POST or None,
+        request.FILES or None,
+        instance=Layout.objects.get(pk=pk) if pk else None,
+    )
 
     def service(data):
         if layout:
             return services.layout_update(actor=request.user, layout=layout, data=data)
         return services.layout_create(actor=request.user, project=project, data=data)
 
-    return _simple_form(request, project, form, service, _("编辑户型") if layout else _("新建户型"),
-                        lambda obj: f"/projects/{project.pk}/buildings/")
+    return _simple_form(
+        request,
+        project,
+        form,
+        service,
+        _("编辑户型") if layout else _("新建户型"),
+        lambda obj: f"/projects/{project.pk}/buildings/",
+    )
 
 
 @login_required
@@ -337,16 +467,23 @@ def layout_plan(request, project_pk, pk):
     project = _project(request, project_pk)
     layout = get_object_or_404(Layout.objects.filter(project=project).exclude(plan=""), pk=pk)
     ext = layout.plan.name.rsplit(".", 1)[-1].lower()
-    return FileResponse(layout.plan.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream"))
+    return FileResponse(
+        layout.plan.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream")
+    )
 
 
 @login_required
 def phase_form(request, project_pk):
     project = _project(request, project_pk, "unit.change")
     form = PhaseForm(request.POST or None)
-    return _simple_form(request, project, form,
-                        lambda data: services.phase_create(actor=request.user, project=project, data=data),
-                        _("新建分期"), lambda obj: f"/projects/{project.pk}/buildings/")
+    return _simple_form(
+        request,
+        project,
+        form,
+        lambda data: services.phase_create(actor=request.user, project=project, data=data),
+        _("新建分期"),
+        lambda obj: f"/projects/{project.pk}/buildings/",
+    )
 
 
 @login_required
@@ -356,22 +493,38 @@ def building_generate(request, project_pk, pk):
     building = get_object_or_404(Building.objects.filter(project=project), pk=pk)
     PositionFormSet = formset_factory(GeneratePositionForm, extra=0, min_num=1, validate_min=True)
     initial = [{"use": "residential"} for _ in range(building.units_per_floor)]
-    formset = PositionFormSet(request.POST or None, initial=None if request.POST else initial,
-                              form_kwargs={"project": project}, prefix="pos")
-    form = GenerateForm(request.POST or None, initial={"floor_from": 1, "floor_to": building.floors_above})
+    formset = PositionFormSet(
+        request.POST or None,
+        initial=None if request.POST else initial,
+        form_kwargs={"project": project},
+        prefix="pos",
+    )
+    form = GenerateForm(
+        request.POST or None, initial={"floor_from": 1, "floor_to": building.floors_above}
+    )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        positions = [{k: v for k, v in f.cleaned_data.items() if v not in (None, "")} for f in formset]
-        floors = [f for f in range(form.cleaned_data["floor_from"], form.cleaned_data["floor_to"] + 1) if f != 0]
+        positions = [
+            {k: v for k, v in f.cleaned_data.items() if v not in (None, "")} for f in formset
+        ]
+        floors = [
+            f
+            for f in range(form.cleaned_data["floor_from"], form.cleaned_data["floor_to"] + 1)
+            if f != 0
+        ]
         try:
-            units = services.building_generate_units(actor=request.user, building=building, positions=positions,
-                                                     floors=floors)
+            units = services.building_generate_units(
+                actor=request.user, building=building, positions=positions, floors=floors
+            )
         except DomainError as exc:
             form_error(form, exc)
         else:
             messages.success(request, _("已生成 %(n)s 个房间（未推）。") % {"n": len(units)})
             return redirect(f"/projects/{project.pk}/board/?building={building.pk}")
-    return render(request, "inventory/building_generate.html", {
-        "project": project, "building": building, "form": form, "formset": formset})
+    return render(
+        request,
+        "inventory/building_generate.html",
+        {"project": project, "building": building, "form": form, "formset": formset},
+    )
 
 
 # --- holds and release plans -------------------------------------------------------------
@@ -387,9 +540,16 @@ def unit_action(request, project_pk, pk, action):
         if action == "hold":
             form = HoldForm(request.POST)
             if not form.is_valid():
-                raise DomainError("invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]})
-            services.units_hold(actor=request.user, project=project, unit_ids=[unit.pk],
-                                reason=form.cleaned_data["reason"], until=form.cleaned_data["until"])
+                raise DomainError(
+                    "invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]}
+                )
+            services.units_hold(
+                actor=request.user,
+                project=project,
+                unit_ids=[unit.pk],
+                reason=form.cleaned_data["reason"],
+                until=form.cleaned_data["until"],
+            )
             messages.success(request, _("已保留 %(n)s。") % {"n": unit.number})
         elif action == "unhold":
             services.units_unhold(actor=request.user, project=project, unit_ids=[unit.pk])
@@ -413,10 +573,21 @@ def unit_action(request, project_pk, pk, action):
 def release_plan_list(request, project_pk):
     project = _project(request, project_pk)
     services.process_due()
-    plans = ReleasePlan.objects.filter(project=project).prefetch_related("units").select_related("created_by") \
+    plans = (
+        ReleasePlan.objects.filter(project=project)
+        .prefetch_related("units")
+        .select_related("created_by")
         .order_by("-release_at")
+    )
     held = Unit.objects.filter(project=project, status=UnitStatus.HELD).select_related("building")
-    return render(request, "inventory/release_plans.html", {
-        "project": project, "plans": plans, "held": held, "perms": access.perms_in(request.user, project),
-        "plan_form": ReleasePlanForm(),
-    })
+    return render(
+        request,
+        "inventory/release_plans.html",
+        {
+            "project": project,
+            "plans": plans,
+            "held": held,
+            "perms": access.perms_in(request.user, project),
+            "plan_form": ReleasePlanForm(),
+        },
+    )

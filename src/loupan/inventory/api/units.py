@@ -66,8 +66,18 @@ class UnitSerializer(ProjectScopedSerializer):
 
     class Meta:
         model = Unit
-        fields = ["id", "project", *UNIT_FIELDS, "status", "status_display", "layout_name", "hold_reason",
-                  "hold_until", "version", "updated_at"]
+        fields = [
+            "id",
+            "project",
+            *UNIT_FIELDS,
+            "status",
+            "status_display",
+            "layout_name",
+            "hold_reason",
+            "hold_until",
+            "version",
+            "updated_at",
+        ]
         read_only_fields = ["status", "hold_reason", "hold_until", "version", "updated_at"]
         extra_kwargs = {"number": {"required": False, "allow_blank": True}}
         validators = []
@@ -88,16 +98,28 @@ class UnitSerializer(ProjectScopedSerializer):
 
 
 class PositionSerializer(serializers.Serializer):
-    layout = serializers.PrimaryKeyRelatedField(queryset=Layout.objects.all(), required=False, allow_null=True)
+    layout = serializers.PrimaryKeyRelatedField(
+        queryset=Layout.objects.all(), required=False, allow_null=True
+    )
     gross_area = serializers.DecimalField(max_digits=10, decimal_places=2)
-    internal_area = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True)
-    shared_area = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True)
+    internal_area = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
+    shared_area = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True
+    )
     orientation = serializers.CharField(required=False, allow_blank=True)
     use = serializers.CharField(required=False)
     fit_out = serializers.CharField(required=False)
-    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-    list_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
-    floor_price = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    unit_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    list_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
+    floor_price = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True
+    )
 
 
 class GenerateSerializer(serializers.Serializer):
@@ -141,7 +163,9 @@ class PhaseViewSet(_ProjectChildViewSet):
     serializer_class = PhaseSerializer
 
     def service_create(self, data):
-        return services.phase_create(actor=self.request.user, project=self._project_from(data), data=data)
+        return services.phase_create(
+            actor=self.request.user, project=self._project_from(data), data=data
+        )
 
     def service_update(self, obj, data):
         data.pop("project", None)
@@ -157,7 +181,9 @@ class LayoutViewSet(_ProjectChildViewSet):
     serializer_class = LayoutSerializer
 
     def service_create(self, data):
-        return services.layout_create(actor=self.request.user, project=self._project_from(data), data=data)
+        return services.layout_create(
+            actor=self.request.user, project=self._project_from(data), data=data
+        )
 
     def service_update(self, obj, data):
         data.pop("project", None)
@@ -171,22 +197,34 @@ class BuildingViewSet(_ProjectChildViewSet):
     serializer_class = BuildingSerializer
 
     def service_create(self, data):
-        return services.building_create(actor=self.request.user, project=self._project_from(data), data=data)
+        return services.building_create(
+            actor=self.request.user, project=self._project_from(data), data=data
+        )
 
     def service_update(self, obj, data):
         data.pop("project", None)
         return services.building_update(actor=self.request.user, building=obj, data=data)
 
-    @extend_schema(request=GenerateSerializer, responses=inline_serializer("Generated", {"created": serializers.IntegerField()}))
+    @extend_schema(
+        request=GenerateSerializer,
+        responses=inline_serializer("Generated", {"created": serializers.IntegerField()}),
+    )
     @action(detail=True, methods=["post"])
     def generate(self, request, pk=None):
         building = self.get_object()
         serializer = GenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        positions = [{k: v for k, v in p.items() if v not in (None, "")} for p in serializer.validated_data["positions"]]
-        units = services.building_generate_units(actor=request.user, building=building, positions=positions,
-                                                 floors=serializer.validated_data.get("floors"),
-                                                 stairs=serializer.validated_data.get("stairs"))
+        positions = [
+            {k: v for k, v in p.items() if v not in (None, "")}
+            for p in serializer.validated_data["positions"]
+        ]
+        units = services.building_generate_units(
+            actor=request.user,
+            building=building,
+            positions=positions,
+            floors=serializer.validated_data.get("floors"),
+            stairs=serializer.validated_data.get("stairs"),
+        )
         return Response({"created": len(units)}, status=201)
 
 
@@ -205,7 +243,9 @@ class UnitViewSet(_ProjectChildViewSet):
         return qs.filter(project_id=project) if project and project.isdigit() else qs
 
     def service_create(self, data):
-        return services.unit_create(actor=self.request.user, project=self._project_from(data), data=data)
+        return services.unit_create(
+            actor=self.request.user, project=self._project_from(data), data=data
+        )
 
     def service_update(self, obj, data):
         data.pop("project", None)
@@ -225,25 +265,41 @@ class UnitViewSet(_ProjectChildViewSet):
     def hold(self, request):
         """销控保留: hold available units (reason required, optional ``until``)."""
         project, data = self._ids(request)
-        return self._units(services.units_hold(actor=request.user, project=project, unit_ids=data["units"],
-                                               reason=data["reason"], until=data["until"]))
+        return self._units(
+            services.units_hold(
+                actor=request.user,
+                project=project,
+                unit_ids=data["units"],
+                reason=data["reason"],
+                until=data["until"],
+            )
+        )
 
     @extend_schema(request=UnitIdsSerializer, responses=UnitSerializer(many=True))
     @action(detail=False, methods=["post"])
     def unhold(self, request):
         project, data = self._ids(request)
-        return self._units(services.units_unhold(actor=request.user, project=project, unit_ids=data["units"],
-                                                 reason=data["reason"]))
+        return self._units(
+            services.units_unhold(
+                actor=request.user, project=project, unit_ids=data["units"], reason=data["reason"]
+            )
+        )
 
     @extend_schema(request=UnitIdsSerializer, responses=UnitSerializer(many=True))
     @action(detail=False, methods=["post"])
     def release(self, request):
         """推盘: not released → available."""
         project, data = self._ids(request)
-        return self._units(services.units_release(actor=request.user, project=project, unit_ids=data["units"],
-                                                  reason=data["reason"]))
+        return self._units(
+            services.units_release(
+                actor=request.user, project=project, unit_ids=data["units"], reason=data["reason"]
+            )
+        )
 
-    @extend_schema(request=BulkSerializer, responses=inline_serializer("BulkResult", {"updated": serializers.IntegerField()}))
+    @extend_schema(
+        request=BulkSerializer,
+        responses=inline_serializer("BulkResult", {"updated": serializers.IntegerField()}),
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         """Set the same fields on many units (the fields of services.BULK_FIELDS)."""
@@ -252,16 +308,31 @@ class UnitViewSet(_ProjectChildViewSet):
         project = _project(request, serializer.validated_data["project"])
         data = dict(serializer.validated_data["data"])
         if "layout" in data and data["layout"] is not None:
-            data["layout"] = get_object_or_404(Layout.objects.filter(project=project), pk=data["layout"])
-        n = services.units_bulk_update(actor=request.user, project=project, unit_ids=serializer.validated_data["units"],
-                                       data=data)
+            data["layout"] = get_object_or_404(
+                Layout.objects.filter(project=project), pk=data["layout"]
+            )
+        n = services.units_bulk_update(
+            actor=request.user,
+            project=project,
+            unit_ids=serializer.validated_data["units"],
+            data=data,
+        )
         return Response({"updated": n})
 
 
 class ReleasePlanSerializer(serializers.ModelSerializer):
     class Meta:
         model = ReleasePlan
-        fields = ["id", "project", "name", "release_at", "units", "created_at", "executed_at", "result"]
+        fields = [
+            "id",
+            "project",
+            "name",
+            "release_at",
+            "units",
+            "created_at",
+            "executed_at",
+            "result",
+        ]
         read_only_fields = ["created_at", "executed_at", "result"]
 
 
@@ -278,8 +349,13 @@ class ReleasePlanViewSet(ServiceModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = _project(request, data["project"].pk)
-        plan = services.release_plan_create(actor=request.user, project=project, name=data["name"],
-                                            release_at=data["release_at"], unit_ids=[u.pk for u in data["units"]])
+        plan = services.release_plan_create(
+            actor=request.user,
+            project=project,
+            name=data["name"],
+            release_at=data["release_at"],
+            unit_ids=[u.pk for u in data["units"]],
+        )
         return Response(self.get_serializer(plan).data, status=201)
 
 
@@ -288,8 +364,16 @@ class SalesControlViewSet(ReadOnlyRestrictedViewSet):
 
     queryset = Project.objects.all()
 
-    @extend_schema(responses=inline_serializer("SalesControl", {
-        "project": serializers.IntegerField(), "legend": serializers.ListField(), "buildings": serializers.ListField()}))
+    @extend_schema(
+        responses=inline_serializer(
+            "SalesControl",
+            {
+                "project": serializers.IntegerField(),
+                "legend": serializers.ListField(),
+                "buildings": serializers.ListField(),
+            },
+        )
+    )
     def retrieve(self, request, pk=None):
         project = self.get_object()
         if not access.has_perm(request.user, "unit.view", project):
@@ -299,20 +383,50 @@ class SalesControlViewSet(ReadOnlyRestrictedViewSet):
         show_floor = can_see_floor_price(request.user, project)
 
         def unit_json(u):
-            data = {"id": u["id"], "number": u["number"], "stair": u["stair"], "room": u["room"],
-                    "layout": u["layout__name"], "use": u["use"], "gross_area": str(u["gross_area"]),
-                    "list_price": None if u["list_price"] is None else str(u["list_price"]),
-                    "status": u["status"], "sellable": u["sellable"], "version": u["version"]}
+            data = {
+                "id": u["id"],
+                "number": u["number"],
+                "stair": u["stair"],
+                "room": u["room"],
+                "layout": u["layout__name"],
+                "use": u["use"],
+                "gross_area": str(u["gross_area"]),
+                "list_price": None if u["list_price"] is None else str(u["list_price"]),
+                "status": u["status"],
+                "sellable": u["sellable"],
+                "version": u["version"],
+            }
             return data
 
-        buildings = [{
-            "id": g.building.pk, "name": g.building.name, "held_ratio": str(g.held_ratio),
-            "floors": [{"floor": floor, "units": [unit_json(c.unit) for c in cells if c]} for floor, cells in g.floors],
-        } for g in grids]
-        legend = [{"status": i["status"], "label": str(i["label"]), "count": i["count"], "amount": str(i["amount"])}
-                  for i in board_mod.legend(rows)]
-        return Response({"project": project.pk, "floor_price_visible": show_floor, "legend": legend,
-                         "buildings": buildings})
+        buildings = [
+            {
+                "id": g.building.pk,
+                "name": g.building.name,
+                "held_ratio": str(g.held_ratio),
+                "floors": [
+                    {"floor": floor, "units": [unit_json(c.unit) for c in cells if c]}
+                    for floor, cells in g.floors
+                ],
+            }
+            for g in grids
+        ]
+        legend = [
+            {
+                "status": i["status"],
+                "label": str(i["label"]),
+                "count": i["count"],
+                "amount": str(i["amount"]),
+            }
+            for i in board_mod.legend(rows)
+        ]
+        return Response(
+            {
+                "project": project.pk,
+                "floor_price_visible": show_floor,
+                "legend": legend,
+                "buildings": buildings,
+            }
+        )
 
 
 def register(router):
