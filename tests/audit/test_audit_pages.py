@@ -14,23 +14,12 @@ from loupan.accounts.models import Membership, Role, User
 from loupan.audit import services as audit_services
 from loupan.audit.models import AuditAction, AuditEntry
 from loupan.audit.views import EXPORT_HEADERS
+from loupan.core.demo import DEMO_USERNAMES
 from loupan.inventory import services
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AUDIT_VIEWERS = {"director", "sysadmin", "auditor"}
-ROLES = [
-    "director",
-    "manager",
-    "supervisor",
-    "consultant",
-    "consultant2",
-    "salesadmin",
-    "finance",
-    "planner",
-    "service",
-    "sysadmin",
-    "auditor",
-]
+ROLES = DEMO_USERNAMES
 
 
 def _shown(response):

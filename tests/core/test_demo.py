@@ -10,22 +10,10 @@ from django.core.management import call_command
 from loupan.accounts.models import Membership, User
 from loupan.audit.models import AuditEntry
 from loupan.audit.services import verify_chain
-from loupan.core.demo import DEMO_USERS
+from loupan.core.demo import DEMO_USERNAMES, DEMO_USERS
 from loupan.inventory.models import Company, PresalePermit, Project
 
-USERNAMES = [
-    "director",
-    "manager",
-    "supervisor",
-    "consultant",
-    "consultant2",
-    "salesadmin",
-    "finance",
-    "planner",
-    "service",
-    "sysadmin",
-    "auditor",
-]
+USERNAMES = DEMO_USERNAMES
 
 
 def _counts():

@@ -21,20 +21,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from loupan.accounts.models import User
+from loupan.core.demo import DEMO_USERNAMES
 
-ROLES = [
-    "director",
-    "manager",
-    "supervisor",
-    "consultant",
-    "consultant2",
-    "salesadmin",
-    "finance",
-    "planner",
-    "service",
-    "sysadmin",
-    "auditor",
-]
+ROLES = DEMO_USERNAMES
 API_PAGES = ["/api/docs/", "/api/redoc/", "/api/schema/"]
 
 # --- finding external assets ----------------------------------------------------------

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 
 # Pages that stay reachable while a password change is pending or without login.
 _OPEN_PREFIXES = (
@@ -51,7 +52,7 @@ class IdleTimeoutMiddleware:
                 with translation.override(language):
                     storage.add(
                         messages.WARNING,
-                        translation.gettext("您长时间未操作，已自动退出，请重新登录。"),
+                        _("您长时间未操作，已自动退出，请重新登录。"),
                     )
                 response = _redirect(request, reverse("accounts:login"))
                 storage.update(response)

@@ -34,6 +34,8 @@ DEMO_USERS = [
     ("auditor", "褚审计", ["auditor"], ["auditor"]),
 ]
 
+DEMO_USERNAMES = [username for username, *_rest in DEMO_USERS]
+
 MAIN_PERMITS = [
     (
         "蓉预售字第510100202601234号",
@@ -313,21 +315,18 @@ def demo_inventory(project, users) -> None:
             for _ in range(60)
         ],
     )
-    parking = ps.pricelist_generate(
-        actor=planner,
-        project=project,
-        name="车位价格方案",
+    _price(
+        project,
+        users,
+        "车位价格方案",
         pricing_basis="per_unit",
+        unit_ids=list(Unit.objects.filter(building=garage).values_list("pk", flat=True)),
         rule={
             "building_prices": {str(garage.pk): "120000"},
             "floor_price": {"discount_pct": "10"},
             "rounding": {"step": "100"},
         },
-        unit_ids=list(Unit.objects.filter(building=garage).values_list("pk", flat=True)),
     )
-    ps.pricelist_submit(actor=planner, price_list=parking)
-    ps.pricelist_approve(actor=users["director"], price_list=parking)
-    ps.pricelist_apply(actor=planner, price_list=parking)
     inv.units_release(
         actor=salesadmin,
         project=project,
@@ -368,10 +367,8 @@ def demo_inventory(project, users) -> None:
 def _demo_price_lists(project, users, buildings) -> None:
     """The opening price list V1 of the homes: drafted by planning from base prices per
     building, a floor step and orientation premiums; approved by the director; applied."""
-    from loupan.inventory import pricing_services as ps
     from loupan.inventory.models import Unit
 
-    planner, director = users["planner"], users["director"]
     rule = {
         "building_prices": {str(b.pk): str(base) for b, _floors, base in buildings},
         # 楼层差: +40 yuan/㎡ per floor above the 3rd; the top floor 300 less (roof heat).
@@ -390,17 +387,26 @@ def _demo_price_lists(project, users, buildings) -> None:
             "pk", flat=True
         )
     )
-    opening = ps.pricelist_generate(
+    _price(project, users, "首次开盘价格方案", rule=rule, unit_ids=homes, note="一期、二期首次开盘")
+
+
+def _price(project, users, name, *, rule, unit_ids, note="", pricing_basis=None) -> None:
+    """A price list drafted by planning, approved by the director and applied."""
+    from loupan.inventory import pricing_services as ps
+
+    planner = users["planner"]
+    price_list = ps.pricelist_generate(
         actor=planner,
         project=project,
-        name="首次开盘价格方案",
+        name=name,
         rule=rule,
-        unit_ids=homes,
-        note="一期、二期首次开盘",
+        unit_ids=unit_ids,
+        note=note,
+        pricing_basis=pricing_basis,
     )
-    ps.pricelist_submit(actor=planner, price_list=opening)
-    ps.pricelist_approve(actor=director, price_list=opening, note="同意，按方案执行")
-    ps.pricelist_apply(actor=planner, price_list=opening)
+    ps.pricelist_submit(actor=planner, price_list=price_list)
+    ps.pricelist_approve(actor=users["director"], price_list=price_list, note="同意，按方案执行")
+    ps.pricelist_apply(actor=planner, price_list=price_list)
 
 
 def demo_accounts_table() -> str:

@@ -30,7 +30,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,7 @@ from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.masking import can_see_floor_price
 from loupan.core.money import money, to_decimal
 
+from . import services
 from .models import (
     Building,
     FitOut,
@@ -49,7 +50,6 @@ from .models import (
     PricingBasis,
     Project,
     Unit,
-    UnitPriceChange,
     UnitUse,
 )
 from .services import unit_check, unit_number
@@ -900,37 +900,13 @@ def units_import(*, actor, project: Project, file, file_name: str = "") -> Impor
         if not result.valid:
             raise ImportInvalid(result)
         units = result.units
-        numbers = [u.number for u in units]
         try:
             with transaction.atomic():
-                created = Unit.objects.bulk_create(units, batch_size=500)
+                created = services.units_bulk_insert(actor=actor, project=project, units=units)
         except IntegrityError as exc:
             raise DomainError(
                 ErrorCode.CONFLICT, _("导入时发现房间已被他人录入，请重新上传预览。")
             ) from exc
-        if not connection.features.can_return_rows_from_bulk_insert:
-            by_number = dict(
-                Unit.objects.filter(project=project, number__in=numbers).values_list("number", "pk")
-            )
-            for unit in created:
-                unit.pk = by_number[unit.number]
-        actor_obj = actor if getattr(actor, "pk", None) else None
-        UnitPriceChange.objects.bulk_create(
-            (
-                UnitPriceChange(
-                    unit=u,
-                    actor=actor_obj,
-                    new_unit_price=u.unit_price,
-                    new_list_price=u.list_price,
-                    new_floor_price=u.floor_price,
-                )
-                for u in created
-                if any(
-                    getattr(u, f) is not None for f in ("unit_price", "list_price", "floor_price")
-                )
-            ),
-            batch_size=500,
-        )
         summary = result.summary()
         audit_record(
             actor=actor,

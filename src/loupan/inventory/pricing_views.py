@@ -526,15 +526,20 @@ def _rule_text(rule: dict, buildings: dict, layouts: dict) -> list[tuple[str, st
             )
         )
     elif floor.get("mode") == "table":
+        floor_word = _("层")
         lines.append(
-            (_("楼层差表"), "、".join(f"{k}层 {v}" for k, v in (floor.get("table") or {}).items()))
+            (
+                _("楼层差表"),
+                "、".join(f"{k}{floor_word} {v}" for k, v in (floor.get("table") or {}).items()),
+            )
         )
     if floor.get("exceptions"):
+        top, floor_suffix = _("顶层"), _("层")
         lines.append(
             (
                 _("特殊楼层"),
                 "、".join(
-                    f"{_('顶层') if k == pricing.TOP else k + _('层')} {v}"
+                    f"{top if k == pricing.TOP else k + floor_suffix} {v}"
                     for k, v in floor["exceptions"].items()
                 ),
             )

@@ -389,6 +389,37 @@ def units_bulk_update(*, actor, project, unit_ids: list[int], data: dict) -> int
     return len(units)
 
 
+def units_bulk_insert(*, actor, project, units: list[Unit], batch_size: int = 500) -> list[Unit]:
+    """Insert validated new units at once and start the price history of the priced
+    ones (generation and the xlsx import); returns them with their ids. Runs inside the
+    caller's transaction."""
+    created = Unit.objects.bulk_create(units, batch_size=batch_size)
+    if not connection.features.can_return_rows_from_bulk_insert:
+        ids = dict(
+            Unit.objects.filter(
+                project=project, number__in=[u.number for u in created]
+            ).values_list("number", "pk")
+        )
+        for unit in created:
+            unit.pk = ids[unit.number]
+    actor_obj = actor if getattr(actor, "pk", None) else None
+    UnitPriceChange.objects.bulk_create(
+        (
+            UnitPriceChange(
+                unit=u,
+                actor=actor_obj,
+                new_unit_price=u.unit_price,
+                new_list_price=u.list_price,
+                new_floor_price=u.floor_price,
+            )
+            for u in created
+            if any(getattr(u, f) is not None for f in PRICE_FIELDS)
+        ),
+        batch_size=batch_size,
+    )
+    return created
+
+
 def building_generate_units(
     *,
     actor,
@@ -452,22 +483,7 @@ def building_generate_units(
     with transaction.atomic():
         for unit in units:
             unit.status = status
-        created = Unit.objects.bulk_create(units)
-        if connection.features.can_return_rows_from_bulk_insert:
-            saved = created
-        else:
-            saved = list(Unit.objects.filter(project=project, number__in=numbers))
-        UnitPriceChange.objects.bulk_create(
-            UnitPriceChange(
-                unit=u,
-                actor=actor,
-                new_unit_price=u.unit_price,
-                new_list_price=u.list_price,
-                new_floor_price=u.floor_price,
-            )
-            for u in saved
-            if u.list_price is not None or u.unit_price is not None
-        )
+        saved = units_bulk_insert(actor=actor, project=project, units=units)
         audit_record(
             actor=actor,
             action=AuditAction.ACTION,

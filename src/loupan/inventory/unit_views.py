@@ -161,77 +161,81 @@ def unit_bulk(request, project_pk):
     """One action on the selected units: release, hold, unhold, bulk edit, release plan."""
     project = _project(request, project_pk)
     ids = _selected_ids(request)
-    action = request.POST.get("action")
-    try:
-        if action == "release":
-            services.units_release(actor=request.user, project=project, unit_ids=ids)
-            messages.success(request, _("已推盘 %(n)s 套。") % {"n": len(ids)})
-        elif action == "withdraw":
-            services.units_withdraw(
-                actor=request.user,
-                project=project,
-                unit_ids=ids,
-                reason=request.POST.get("reason", ""),
-            )
-            messages.success(request, _("已设为未推 %(n)s 套。") % {"n": len(ids)})
-        elif action == "hold":
-            form = HoldForm(request.POST)
-            if not form.is_valid():
-                raise DomainError(
-                    "invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]}
-                )
-            services.units_hold(
-                actor=request.user,
-                project=project,
-                unit_ids=ids,
-                reason=form.cleaned_data["reason"],
-                until=form.cleaned_data["until"],
-            )
-            messages.success(request, _("已保留 %(n)s 套。") % {"n": len(ids)})
-        elif action == "unhold":
-            services.units_unhold(
-                actor=request.user,
-                project=project,
-                unit_ids=ids,
-                reason=request.POST.get("reason", ""),
-            )
-            messages.success(request, _("已释放 %(n)s 套。") % {"n": len(ids)})
-        elif action == "edit":
-            form = BulkEditForm(request.POST)
-            if not form.is_valid():
-                raise DomainError("invalid", _("请选择字段。"), {"field": [_("请选择字段")]})
-            field = form.cleaned_data["field"]
-            value = _bulk_value(project, field, form.cleaned_data["value"])
-            n = services.units_bulk_update(
-                actor=request.user, project=project, unit_ids=ids, data={field: value}
-            )
-            messages.success(request, _("已修改 %(n)s 套。") % {"n": n})
-        elif action == "plan":
-            form = ReleasePlanForm(request.POST)
-            if not form.is_valid():
-                raise DomainError(
-                    "invalid", _("请填写名称和释放时间。"), {"release_at": [_("请填写释放时间")]}
-                )
-            services.release_plan_create(
-                actor=request.user,
-                project=project,
-                name=form.cleaned_data["name"],
-                release_at=form.cleaned_data["release_at"],
-                unit_ids=ids,
-            )
-            messages.success(request, _("已制定释放计划。"))
-        else:
-            raise Http404
-    except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
+    _run_unit_action(
+        request, project, request.POST.get("action"), ids, _("%(n)s 套") % {"n": len(ids)}
+    )
     nxt = request.POST.get("next") or ""
     return redirect(
         nxt
         if nxt.startswith("/") and not nxt.startswith("//")
         else f"/projects/{project.pk}/units/"
     )
+
+
+def _run_unit_action(request, project, action, ids, what) -> None:
+    """Do ``action`` on the units ``ids`` and say so in a message; a refusal becomes the
+    message (403 when it is a permission)."""
+    post, actor = request.POST, request.user
+    try:
+        if action == "release":
+            services.units_release(actor=actor, project=project, unit_ids=ids)
+            done = _("已推盘 %(what)s。")
+        elif action == "withdraw":
+            services.units_withdraw(
+                actor=actor, project=project, unit_ids=ids, reason=post.get("reason", "")
+            )
+            done = _("已设为未推 %(what)s。")
+        elif action == "hold":
+            form = HoldForm(post)
+            if not form.is_valid():
+                raise DomainError(
+                    "invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]}
+                )
+            services.units_hold(
+                actor=actor,
+                project=project,
+                unit_ids=ids,
+                reason=form.cleaned_data["reason"],
+                until=form.cleaned_data["until"],
+            )
+            done = _("已保留 %(what)s。")
+        elif action == "unhold":
+            services.units_unhold(
+                actor=actor, project=project, unit_ids=ids, reason=post.get("reason", "")
+            )
+            done = _("已释放 %(what)s。")
+        elif action == "edit":
+            form = BulkEditForm(post)
+            if not form.is_valid():
+                raise DomainError("invalid", _("请选择字段。"), {"field": [_("请选择字段")]})
+            field = form.cleaned_data["field"]
+            value = _bulk_value(project, field, form.cleaned_data["value"])
+            services.units_bulk_update(
+                actor=actor, project=project, unit_ids=ids, data={field: value}
+            )
+            done = _("已修改 %(what)s。")
+        elif action == "plan":
+            form = ReleasePlanForm(post)
+            if not form.is_valid():
+                raise DomainError(
+                    "invalid", _("请填写名称和释放时间。"), {"release_at": [_("请填写释放时间")]}
+                )
+            services.release_plan_create(
+                actor=actor,
+                project=project,
+                name=form.cleaned_data["name"],
+                release_at=form.cleaned_data["release_at"],
+                unit_ids=ids,
+            )
+            done = _("已为 %(what)s 制定释放计划。")
+        else:
+            raise Http404
+    except DomainError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done % {"what": what})
 
 
 def _bulk_value(project, field, raw):
@@ -536,36 +540,11 @@ def unit_action(request, project_pk, pk, action):
     """Single-unit actions from the card or the unit page: hold, unhold, release."""
     project = _project(request, project_pk)
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
-    try:
-        if action == "hold":
-            form = HoldForm(request.POST)
-            if not form.is_valid():
-                raise DomainError(
-                    "invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]}
-                )
-            services.units_hold(
-                actor=request.user,
-                project=project,
-                unit_ids=[unit.pk],
-                reason=form.cleaned_data["reason"],
-                until=form.cleaned_data["until"],
-            )
-            messages.success(request, _("已保留 %(n)s。") % {"n": unit.number})
-        elif action == "unhold":
-            services.units_unhold(actor=request.user, project=project, unit_ids=[unit.pk])
-            messages.success(request, _("已释放 %(n)s。") % {"n": unit.number})
-        elif action == "release":
-            services.units_release(actor=request.user, project=project, unit_ids=[unit.pk])
-            messages.success(request, _("已推盘 %(n)s。") % {"n": unit.number})
-        else:
-            raise Http404
-    except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
+    if action not in ("hold", "unhold", "release"):
+        raise Http404
+    _run_unit_action(request, project, action, [unit.pk], unit.number)
     if request.htmx:
-        response = unit_card(request, project_pk, pk)
-        return response
+        return unit_card(request, project_pk, pk)
     return redirect(request.POST.get("next") or unit.get_absolute_url())
 
 
