@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "loupan.audit",
     "loupan.accounts",
     "loupan.inventory",
+    "loupan.customers",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,14 @@ LOUPAN_IDLE_TIMEOUT_MINUTES = env_int("LOUPAN_IDLE_TIMEOUT_MINUTES", 30)
 LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT = Decimal(
     os.environ.get("LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT", "5")
 )
+
+# Customers (seed 002): ownership lasts this many days after the owner's last follow-up;
+# the owner is warned this many days before; at least this many follow-ups after a visit.
+LOUPAN_OWNERSHIP_DAYS = env_int("LOUPAN_OWNERSHIP_DAYS", 30)
+LOUPAN_OWNERSHIP_WARN_DAYS = env_int("LOUPAN_OWNERSHIP_WARN_DAYS", 5)
+LOUPAN_MIN_FOLLOW_UPS = env_int("LOUPAN_MIN_FOLLOW_UPS", 3)
+# The version of the personal-data consent text shown at registration (PIPL).
+LOUPAN_CONSENT_VERSION = os.environ.get("LOUPAN_CONSENT_VERSION", "2026-01")
 
 # Unit import (xlsx): size, rows and the uncompressed size of the zip (zip-bomb guard).
 LOUPAN_IMPORT_MAX_BYTES = env_int("LOUPAN_IMPORT_MAX_BYTES", 10 * 1024 * 1024)

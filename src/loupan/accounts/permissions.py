@@ -28,6 +28,14 @@ PERMISSIONS: dict[str, str] = {
     "pricelist.change": _("制定价格方案与调价"),
     "pricelist.approve": _("审批价格方案（限额内）"),
     "pricelist.approve_any": _("审批任何价格方案"),
+    # customers (seed 002)
+    "customer.view": _("查看本项目全部客户"),
+    "customer.view_own": _("查看自己的客户与公客池"),
+    "customer.add": _("登记客户、来电与来访"),
+    "customer.assign": _("分配客户、处理撞单、离职交接"),
+    "customer.reveal": _("查看完整手机号与身份证号"),
+    "customer.export": _("导出客户名单"),
+    "roster.manage": _("排班与来电来访核查"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -39,6 +47,8 @@ GROUPS: list[tuple[str, str]] = [
     ("role", _("角色")),
     ("unit", _("房源与销控")),
     ("pricelist", _("价格方案")),
+    ("customer", _("客户")),
+    ("roster", _("排班")),
     ("audit", _("审计")),
 ]
 

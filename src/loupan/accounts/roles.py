@@ -30,6 +30,14 @@ SYSTEM_ROLES: list[dict] = [
             "unit.export",
             "pricelist.approve",
             "pricelist.approve_any",
+        ]
+        + [
+            "customer.view",
+            "customer.add",
+            "customer.assign",
+            "customer.reveal",
+            "customer.export",
+            "roster.manage",
         ],
     },
     {
@@ -39,19 +47,30 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + PRICING
-        + ["user.view", "unit.release", "unit.hold", "unit.export", "pricelist.approve"],
+        + ["user.view", "unit.release", "unit.hold", "unit.export", "pricelist.approve"]
+        + [
+            "customer.view",
+            "customer.add",
+            "customer.assign",
+            "customer.reveal",
+            "customer.export",
+            "roster.manage",
+        ],
     },
     {
         "code": "supervisor",
         "name": _("销售主管"),
         "description": _("排班、每日核查来电来访、检查销控、复核当日认购与签约、日报"),
-        "permissions": ALL_STAFF + BOARD + ["user.view"],
+        "permissions": ALL_STAFF
+        + BOARD
+        + ["user.view"]
+        + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"],
     },
     {
         "code": "consultant",
         "name": _("置业顾问"),
         "description": _("登记与跟进自己的客户，保留、认购、签约，催缴房款"),
-        "permissions": ALL_STAFF + BOARD,
+        "permissions": ALL_STAFF + BOARD + ["customer.view_own", "customer.add"],
     },
     {
         "code": "sales_admin",
@@ -59,13 +78,14 @@ SYSTEM_ROLES: list[dict] = [
         "description": _("销控表与保留、单据编号、合同台帐、客户档案"),
         "permissions": ALL_STAFF
         + BOARD
-        + ["unit.release", "unit.hold", "unit.export", "pricelist.view"],
+        + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
+        + ["customer.view", "customer.reveal", "customer.export"],
     },
     {
         "code": "finance",
         "name": _("财务"),
         "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
-        "permissions": ALL_STAFF + BOARD,
+        "permissions": ALL_STAFF + BOARD + ["customer.view"],
     },
     {
         "code": "planner",
@@ -80,7 +100,7 @@ SYSTEM_ROLES: list[dict] = [
         "code": "service",
         "name": _("客服"),
         "description": _("交付、权证、投诉、满意度调查、业主档案"),
-        "permissions": ALL_STAFF,
+        "permissions": ALL_STAFF + ["customer.view"],
     },
     {
         "code": "sysadmin",
@@ -101,7 +121,10 @@ SYSTEM_ROLES: list[dict] = [
         "code": "auditor",
         "name": _("审计"),
         "description": _("只读查看看板与审计日志"),
-        "permissions": ALL_STAFF + BOARD + ["user.view", "role.view", "audit.view", "audit.export"],
+        "permissions": ALL_STAFF
+        + BOARD
+        + ["user.view", "role.view", "audit.view", "audit.export"]
+        + ["customer.view"],
     },
 ]
 

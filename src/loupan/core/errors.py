@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     INACTIVE_USER = "inactive_user"
     LAST_ADMIN = "last_admin"
     IN_USE = "in_use"
+    CUSTOMER_EXISTS = "customer_exists"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     THROTTLED = "throttled"
     SERVER_ERROR = "server_error"
@@ -39,6 +40,7 @@ HTTP_STATUS = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.LAST_ADMIN: 409,
     ErrorCode.IN_USE: 409,
+    ErrorCode.CUSTOMER_EXISTS: 409,
     ErrorCode.THROTTLED: 429,
     ErrorCode.SERVER_ERROR: 500,
 }
@@ -55,6 +57,7 @@ DEFAULT_MESSAGES = {
     ErrorCode.INACTIVE_USER: _("账号已停用"),
     ErrorCode.LAST_ADMIN: _("不能移除项目的最后一名系统管理员"),
     ErrorCode.IN_USE: _("对象仍被引用，不能删除"),
+    ErrorCode.CUSTOMER_EXISTS: _("该客户已登记"),
     ErrorCode.METHOD_NOT_ALLOWED: _("不支持的请求方法"),
     ErrorCode.THROTTLED: _("请求过于频繁"),
     ErrorCode.SERVER_ERROR: _("服务器内部错误"),

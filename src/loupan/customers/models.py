@@ -1,0 +1,541 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from loupan.core.querysets import RestrictedManager
+
+
+class Grade(models.TextChoices):
+    """How promising the customer is (seed 000)."""
+
+    A = "A", _("A 很有希望")
+    B = "B", _("B 有希望")
+    C = "C", _("C 一般")
+    D = "D", _("D 希望渺茫")
+
+
+class Stage(models.TextChoices):
+    """潜在 → 意向 → 成交 (seed 002); 成交 is set by a deal, not by hand."""
+
+    POTENTIAL = "potential", _("潜在")
+    INTENT = "intent", _("意向")
+    DEAL = "deal", _("成交")
+
+
+class Purpose(models.TextChoices):
+    HOME = "home", _("自住")
+    UPGRADE = "upgrade", _("改善")
+    INVESTMENT = "investment", _("投资")
+    OFFICE = "office", _("办公")
+
+
+class Gender(models.TextChoices):
+    MALE = "M", _("男")
+    FEMALE = "F", _("女")
+
+
+class FollowUpWay(models.TextChoices):
+    PHONE = "phone", _("电话")
+    VISIT = "visit", _("到访")
+    WECHAT = "wechat", _("微信")
+    SMS = "sms", _("短信")
+    HOME = "home", _("上门")
+
+
+class Channel(models.Model):
+    """How a customer heard of the project (认知途径), a list the office configures, for
+    measuring advertising (seed 002)."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="channels",
+    )
+    name = models.CharField(_("认知途径"), max_length=50)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "project"
+
+    class Meta:
+        verbose_name = _("认知途径")
+        verbose_name_plural = _("认知途径")
+        ordering = ["project_id", "sort_order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="customers_channel_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Household(models.Model):
+    """Spouses, partners, parents and children count as one customer (seed 002):
+    registration under any member counts as the household's registration."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="households",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("家庭")
+        verbose_name_plural = _("家庭")
+
+    def __str__(self):
+        return f"{_('家庭')} #{self.pk}"
+
+
+class Customer(models.Model):
+    """A prospect or buyer of one project, owned by the consultant who registered them.
+
+    Rules (PRODUCT.md, seed 002): registration needs a name, a phone number and the
+    wanted layout; the first registration owns the customer (撞单 goes to the earlier
+    one); ownership lasts ``LOUPAN_OWNERSHIP_DAYS`` after the owner's last follow-up,
+    then the customer goes to the public pool. The database refuses a second live
+    customer with the same phone (or ID number) in a project, so two consultants
+    registering one number at the same instant yield one customer.
+    """
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="customers",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("置业顾问"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("家庭"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+    name = models.CharField(_("姓名或称呼"), max_length=50)
+    name_initials = models.CharField(_("拼音首字母"), max_length=50, blank=True, db_index=True)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
+    age_band = models.CharField(_("年龄段"), max_length=20, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20)
+    phone_tail = models.CharField(_("手机尾号"), max_length=4, db_index=True)
+    phone2 = models.CharField(_("备用电话"), max_length=20, blank=True)
+    id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    occupation = models.CharField(_("职业"), max_length=50, blank=True)
+    income_band = models.CharField(_("收入段"), max_length=30, blank=True)
+    residence_district = models.CharField(_("居住区域"), max_length=50, blank=True)
+    work_district = models.CharField(_("工作区域"), max_length=50, blank=True)
+    family_size = models.PositiveSmallIntegerField(_("家庭人数"), null=True, blank=True)
+    budget_min = models.DecimalField(
+        _("预算下限（万元）"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    budget_max = models.DecimalField(
+        _("预算上限（万元）"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    wanted_layout = models.CharField(_("意向户型"), max_length=50)
+    wanted_area = models.CharField(_("意向面积"), max_length=30, blank=True)
+    floor_preference = models.CharField(_("楼层偏好"), max_length=30, blank=True)
+    purpose = models.CharField(_("购房目的"), max_length=20, choices=Purpose.choices, blank=True)
+    timing = models.CharField(_("购房时间"), max_length=30, blank=True)
+    motive = models.CharField(_("购房动机"), max_length=100, blank=True)
+    channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("认知途径"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
+    note = models.TextField(_("备注"), blank=True)
+    grade = models.CharField(_("等级"), max_length=1, choices=Grade.choices, default=Grade.C)
+    stage = models.CharField(
+        _("阶段"), max_length=20, choices=Stage.choices, default=Stage.POTENTIAL
+    )
+    registered_at = models.DateTimeField(_("登记时间"), db_index=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    last_follow_up_at = models.DateTimeField(_("最近跟进"), null=True, blank=True, db_index=True)
+    ownership_expires_at = models.DateTimeField(_("归属到期"), null=True, blank=True, db_index=True)
+    in_pool = models.BooleanField(_("公客池"), default=False, db_index=True)
+    consent_at = models.DateTimeField(_("个人信息同意时间"), null=True, blank=True)
+    consent_version = models.CharField(_("同意书版本"), max_length=20, blank=True)
+    problem = models.CharField(_("问题"), max_length=200, blank=True)
+    problem_at = models.DateTimeField(_("问题标记时间"), null=True, blank=True)
+    anonymized_at = models.DateTimeField(_("匿名化时间"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "customer"
+    scope_owner_field = "owner"
+
+    class Meta:
+        verbose_name = _("客户")
+        verbose_name_plural = _("客户")
+        ordering = ["-registered_at"]
+        constraints = [
+            # One live customer per number and per ID number in a project: the database
+            # itself decides 撞单 races.
+            models.UniqueConstraint(
+                fields=["project", "phone"],
+                condition=Q(anonymized_at__isnull=True),
+                name="customers_customer_phone_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "id_number"],
+                condition=Q(anonymized_at__isnull=True) & ~Q(id_number=""),
+                name="customers_customer_id_number_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "owner", "last_follow_up_at"]),
+            models.Index(fields=["project", "phone_tail"]),
+            models.Index(fields=["project", "name_initials"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customers:customer_detail", args=[self.project_id, self.pk])
+
+    @classmethod
+    def restrict_q(cls, user, action):
+        """``customer.view`` sees the project's customers; ``customer.view_own`` (the
+        consultant) sees their own and the public pool 公客池, nobody else's."""
+        from loupan.accounts import access
+
+        q = Q(project_id__in=access.projects_with(user, f"customer.{action}"))
+        own = access.projects_with(user, f"customer.{action}_own")
+        if own:
+            q |= Q(project_id__in=own, owner=user)
+            if action == "view":
+                q |= Q(project_id__in=own, in_pool=True)
+        return q
+
+
+class Visit(models.Model):
+    """A visit 来访 of a customer, received by a consultant; an old customer bringing a
+    new one (老带新) is recorded on the new customer's visit and counts as one reception."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="visits"
+    )
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接待顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    visited_at = models.DateTimeField(_("来访时间"), db_index=True)
+    is_first = models.BooleanField(_("首次来访"), default=True)
+    companions = models.CharField(_("同行人"), max_length=100, blank=True)
+    brought_by = models.ForeignKey(
+        Customer,
+        verbose_name=_("带访老客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("来访")
+        verbose_name_plural = _("来访")
+        ordering = ["-visited_at"]
+
+    def __str__(self):
+        return f"{self.customer} {self.visited_at:%Y-%m-%d}"
+
+
+class FollowUp(models.Model):
+    """A follow-up 跟进记录 with the next step and date (the consultant's plan)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("置业顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("跟进时间"), db_index=True)
+    way = models.CharField(_("方式"), max_length=10, choices=FollowUpWay.choices)
+    content = models.TextField(_("内容"))
+    reaction = models.CharField(_("客户反应"), max_length=200, blank=True)
+    next_step = models.CharField(_("下一步"), max_length=200, blank=True)
+    next_date = models.DateField(_("下次跟进日期"), null=True, blank=True, db_index=True)
+    done = models.BooleanField(_("计划已完成"), default=False)
+
+    class Meta:
+        verbose_name = _("跟进记录")
+        verbose_name_plural = _("跟进记录")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.customer} {self.at:%Y-%m-%d}"
+
+
+class ClaimStatus(models.TextChoices):
+    OPEN = "open", _("待处理")
+    GRANTED = "granted", _("归申请人")
+    REJECTED = "rejected", _("维持原归属")
+
+
+class OwnershipClaim(models.Model):
+    """撞单: a second consultant says the customer is theirs; the supervisor decides, by
+    default for the earlier registration (seed 002)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="claims"
+    )
+    claimant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("理由"), max_length=200, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.OPEN
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision_reason = models.CharField(_("处理意见"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("撞单申请")
+        verbose_name_plural = _("撞单申请")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "claimant"],
+                condition=Q(status="open"),
+                name="customers_claim_one_open",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer} ← {self.claimant}"
+
+
+class CallRecord(models.Model):
+    """A phone enquiry 来电 (seed 002 rule 4: a call record, not a registration). A
+    competitor's market-research call is flagged and counts in no statistic."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.CASCADE, related_name="calls"
+    )
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接听顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    called_at = models.DateTimeField(_("来电时间"), db_index=True)
+    phone = models.CharField(_("来电号码"), max_length=20, blank=True)
+    name = models.CharField(_("称呼"), max_length=50, blank=True)
+    question = models.CharField(_("咨询内容"), max_length=200, blank=True)
+    channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("认知途径"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    is_research = models.BooleanField(_("同行调研"), default=False)
+    competitor = models.CharField(_("同行单位"), max_length=100, blank=True)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("来访后关联客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "customer"
+    scope_owner_field = "received_by"
+
+    class Meta:
+        verbose_name = _("来电记录")
+        verbose_name_plural = _("来电记录")
+        ordering = ["-called_at"]
+        indexes = [models.Index(fields=["project", "phone"])]
+
+    def __str__(self):
+        return f"{self.called_at:%Y-%m-%d %H:%M} {self.name or self.phone}"
+
+
+class IntendedUnit(models.Model):
+    """A unit an A- or B-grade customer wants; two consultants' customers wanting the
+    same unit is a 撞车 (seed 002 二.2(2)) shown to both and to the sales admin."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="intended_units"
+    )
+    unit = models.ForeignKey(
+        "inventory.Unit", verbose_name=_("房间"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("意向房间")
+        verbose_name_plural = _("意向房间")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "unit"], name="customers_intended_unit_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer} → {self.unit}"
+
+
+class Post(models.TextChoices):
+    FLOOR = "floor", _("接待（来访）")
+    PHONE = "phone", _("接听（来电）")
+
+
+class RosterEntry(models.Model):
+    """One consultant on the duty roster 排班 of a day, for visitors or for the phone, in
+    the order of the rotation (seed 002 万科 3; 北京 1.1.1)."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="roster_entries",
+    )
+    date = models.DateField(_("日期"), db_index=True)
+    post = models.CharField(_("岗位"), max_length=10, choices=Post.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("置业顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    position = models.PositiveSmallIntegerField(_("顺序"))
+    away = models.BooleanField(_("暂离"), default=False)
+
+    class Meta:
+        verbose_name = _("排班")
+        verbose_name_plural = _("排班")
+        ordering = ["project_id", "date", "post", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "date", "post", "user"], name="customers_roster_user_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "date", "post", "position"],
+                name="customers_roster_position_unique",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.get_post_display()} {self.position}. {self.user}"
+
+
+class ReceptionKind(models.TextChoices):
+    VISIT = "visit", _("来访")
+    CALL = "call", _("来电")
+
+
+class Reception(models.Model):
+    """Who received whom and when. ``by_turn`` receptions move the rotation on; a
+    returning customer goes to their owner (not by turn); consultants skipped because
+    they were away are listed and not made up later."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="receptions",
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=ReceptionKind.choices)
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("接待顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="receptions",
+    )
+    call = models.ForeignKey(
+        CallRecord,
+        verbose_name=_("来电"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="receptions",
+    )
+    at = models.DateTimeField(_("时间"), db_index=True)
+    by_turn = models.BooleanField(_("按轮次"), default=True)
+    skipped = models.JSONField(_("跳过的顾问"), default=list, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("接待记录")
+        verbose_name_plural = _("接待记录")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.consultant}"
