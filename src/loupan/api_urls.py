@@ -5,6 +5,8 @@ from rest_framework.routers import DefaultRouter
 
 from loupan.accounts.api import views as accounts_api
 from loupan.audit.api import views as audit_api
+from loupan.customers.api import reception as reception_api
+from loupan.customers.api import views as customers_api
 from loupan.inventory.api import imports as imports_api
 from loupan.inventory.api import pricing as pricing_api
 from loupan.inventory.api import units as units_api
@@ -19,8 +21,10 @@ router.register("memberships", accounts_api.MembershipViewSet, basename="members
 router.register("roles", accounts_api.RoleViewSet, basename="role")
 router.register("audit-entries", audit_api.AuditEntryViewSet, basename="auditentry")
 units_api.register(router)
+customers_api.register(router)
 pricing_api.register(router)
 imports_api.register(router)
+reception_api.register(router)
 
 urlpatterns = [
     path(

@@ -187,7 +187,10 @@ def _ui_routes():
 
 def _model_for(segment: str):
     """The model a URL segment such as ``units``, ``permits`` or ``release-plans`` names."""
-    wanted = segment.replace("-", "").replace("_", "").lower().removesuffix("s")
+    aliases = {"roster": "rosterentry", "calls": "callrecord", "claims": "ownershipclaim"}
+    wanted = aliases.get(segment) or segment.replace("-", "").replace("_", "").lower().removesuffix(
+        "s"
+    )
     models = [m for m in apps.get_models() if m.__module__.startswith("loupan.")]
     models.append(User)
     for model in models:

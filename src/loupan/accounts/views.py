@@ -308,12 +308,41 @@ HOME_SECTIONS = {
 
 @login_required
 def home(request):
-    """Each role's start page in the current project."""
+    """Each role's start page in the current project; a consultant's lists today's and
+    overdue follow-ups and the customers whose ownership is about to expire."""
     project = request.project if request.project else None
     roles = []
+    agenda = None
     if project is not None:
         roles = [
             m.role for m in request.user.memberships.filter(project=project).select_related("role")
         ]
+        if access.has_perm(request.user, "customer.add", project):
+            agenda = _agenda(request.user, project)
     sections = [(role, HOME_SECTIONS.get(role.code, "")) for role in roles]
-    return render(request, "home.html", {"roles": roles, "sections": sections})
+    return render(request, "home.html", {"roles": roles, "sections": sections, "agenda": agenda})
+
+
+def _agenda(user, project):
+    import datetime
+
+    from django.utils import timezone
+
+    from loupan.customers.models import Customer, FollowUp
+
+    today = timezone.localdate()
+    planned = FollowUp.objects.filter(
+        customer__project=project, customer__owner=user, customer__in_pool=False, done=False
+    ).select_related("customer")
+    # Today's first, then the most recent overdue ones.
+    due = list(planned.filter(next_date=today).order_by("customer__name")[:50])
+    due += list(planned.filter(next_date__lt=today).order_by("-next_date")[:30])
+    soon = timezone.now() + datetime.timedelta(days=settings.LOUPAN_OWNERSHIP_WARN_DAYS)
+    expiring = Customer.objects.filter(
+        project=project,
+        owner=user,
+        in_pool=False,
+        anonymized_at__isnull=True,
+        ownership_expires_at__lte=soon,
+    ).order_by("ownership_expires_at")[:50]
+    return {"today": today, "due": due, "expiring": expiring}

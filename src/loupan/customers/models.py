@@ -212,7 +212,15 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["project", "owner", "last_follow_up_at"]),
             models.Index(fields=["project", "phone_tail"]),
-            models.Index(fields=["project", "name_initials"]),
+            models.Index(
+                fields=["project", "name_initials"],
+                name="customers_initials_idx",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            # The duplicate check also looks at the second number.
+            models.Index(
+                fields=["project", "phone2"], condition=~Q(phone2=""), name="customers_phone2_idx"
+            ),
         ]
 
     def __str__(self):

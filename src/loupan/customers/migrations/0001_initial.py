@@ -6,270 +6,766 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('inventory', '0002_units_pricelists'),
+        ("inventory", "0002_units_pricelists"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='认知途径')),
-                ('sort_order', models.PositiveSmallIntegerField(default=0, verbose_name='排序')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='channels', to='inventory.project', verbose_name='项目')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="认知途径")),
+                ("sort_order", models.PositiveSmallIntegerField(default=0, verbose_name="排序")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="channels",
+                        to="inventory.project",
+                        verbose_name="项目",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '认知途径',
-                'verbose_name_plural': '认知途径',
-                'ordering': ['project_id', 'sort_order', 'name'],
+                "verbose_name": "认知途径",
+                "verbose_name_plural": "认知途径",
+                "ordering": ["project_id", "sort_order", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名或称呼')),
-                ('name_initials', models.CharField(blank=True, db_index=True, max_length=50, verbose_name='拼音首字母')),
-                ('gender', models.CharField(blank=True, choices=[('M', '男'), ('F', '女')], max_length=1, verbose_name='性别')),
-                ('age_band', models.CharField(blank=True, max_length=20, verbose_name='年龄段')),
-                ('phone', models.CharField(max_length=20, verbose_name='手机号')),
-                ('phone_tail', models.CharField(db_index=True, max_length=4, verbose_name='手机尾号')),
-                ('phone2', models.CharField(blank=True, max_length=20, verbose_name='备用电话')),
-                ('id_number', models.CharField(blank=True, max_length=18, verbose_name='身份证号')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='出生日期')),
-                ('occupation', models.CharField(blank=True, max_length=50, verbose_name='职业')),
-                ('income_band', models.CharField(blank=True, max_length=30, verbose_name='收入段')),
-                ('residence_district', models.CharField(blank=True, max_length=50, verbose_name='居住区域')),
-                ('work_district', models.CharField(blank=True, max_length=50, verbose_name='工作区域')),
-                ('family_size', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='家庭人数')),
-                ('budget_min', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='预算下限（万元）')),
-                ('budget_max', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='预算上限（万元）')),
-                ('wanted_layout', models.CharField(max_length=50, verbose_name='意向户型')),
-                ('wanted_area', models.CharField(blank=True, max_length=30, verbose_name='意向面积')),
-                ('floor_preference', models.CharField(blank=True, max_length=30, verbose_name='楼层偏好')),
-                ('purpose', models.CharField(blank=True, choices=[('home', '自住'), ('upgrade', '改善'), ('investment', '投资'), ('office', '办公')], max_length=20, verbose_name='购房目的')),
-                ('timing', models.CharField(blank=True, max_length=30, verbose_name='购房时间')),
-                ('motive', models.CharField(blank=True, max_length=100, verbose_name='购房动机')),
-                ('note', models.TextField(blank=True, verbose_name='备注')),
-                ('grade', models.CharField(choices=[('A', 'A 很有希望'), ('B', 'B 有希望'), ('C', 'C 一般'), ('D', 'D 希望渺茫')], default='C', max_length=1, verbose_name='等级')),
-                ('stage', models.CharField(choices=[('potential', '潜在'), ('intent', '意向'), ('deal', '成交')], default='potential', max_length=20, verbose_name='阶段')),
-                ('registered_at', models.DateTimeField(db_index=True, verbose_name='登记时间')),
-                ('last_follow_up_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='最近跟进')),
-                ('ownership_expires_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='归属到期')),
-                ('in_pool', models.BooleanField(db_index=True, default=False, verbose_name='公客池')),
-                ('consent_at', models.DateTimeField(blank=True, null=True, verbose_name='个人信息同意时间')),
-                ('consent_version', models.CharField(blank=True, max_length=20, verbose_name='同意书版本')),
-                ('problem', models.CharField(blank=True, max_length=200, verbose_name='问题')),
-                ('problem_at', models.DateTimeField(blank=True, null=True, verbose_name='问题标记时间')),
-                ('anonymized_at', models.DateTimeField(blank=True, null=True, verbose_name='匿名化时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='customers', to='customers.channel', verbose_name='认知途径')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='customers', to=settings.AUTH_USER_MODEL, verbose_name='置业顾问')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='customers', to='inventory.project', verbose_name='项目')),
-                ('registered_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="姓名或称呼")),
+                (
+                    "name_initials",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=50, verbose_name="拼音首字母"
+                    ),
+                ),
+                (
+                    "gender",
+                    models.CharField(
+                        blank=True,
+                        choices=[("M", "男"), ("F", "女")],
+                        max_length=1,
+                        verbose_name="性别",
+                    ),
+                ),
+                ("age_band", models.CharField(blank=True, max_length=20, verbose_name="年龄段")),
+                ("phone", models.CharField(max_length=20, verbose_name="手机号")),
+                (
+                    "phone_tail",
+                    models.CharField(db_index=True, max_length=4, verbose_name="手机尾号"),
+                ),
+                ("phone2", models.CharField(blank=True, max_length=20, verbose_name="备用电话")),
+                ("id_number", models.CharField(blank=True, max_length=18, verbose_name="身份证号")),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="出生日期")),
+                ("occupation", models.CharField(blank=True, max_length=50, verbose_name="职业")),
+                ("income_band", models.CharField(blank=True, max_length=30, verbose_name="收入段")),
+                (
+                    "residence_district",
+                    models.CharField(blank=True, max_length=50, verbose_name="居住区域"),
+                ),
+                (
+                    "work_district",
+                    models.CharField(blank=True, max_length=50, verbose_name="工作区域"),
+                ),
+                (
+                    "family_size",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="家庭人数"
+                    ),
+                ),
+                (
+                    "budget_min",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=10,
+                        null=True,
+                        verbose_name="预算下限（万元）",
+                    ),
+                ),
+                (
+                    "budget_max",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=10,
+                        null=True,
+                        verbose_name="预算上限（万元）",
+                    ),
+                ),
+                ("wanted_layout", models.CharField(max_length=50, verbose_name="意向户型")),
+                (
+                    "wanted_area",
+                    models.CharField(blank=True, max_length=30, verbose_name="意向面积"),
+                ),
+                (
+                    "floor_preference",
+                    models.CharField(blank=True, max_length=30, verbose_name="楼层偏好"),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("home", "自住"),
+                            ("upgrade", "改善"),
+                            ("investment", "投资"),
+                            ("office", "办公"),
+                        ],
+                        max_length=20,
+                        verbose_name="购房目的",
+                    ),
+                ),
+                ("timing", models.CharField(blank=True, max_length=30, verbose_name="购房时间")),
+                ("motive", models.CharField(blank=True, max_length=100, verbose_name="购房动机")),
+                ("note", models.TextField(blank=True, verbose_name="备注")),
+                (
+                    "grade",
+                    models.CharField(
+                        choices=[
+                            ("A", "A 很有希望"),
+                            ("B", "B 有希望"),
+                            ("C", "C 一般"),
+                            ("D", "D 希望渺茫"),
+                        ],
+                        default="C",
+                        max_length=1,
+                        verbose_name="等级",
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[("potential", "潜在"), ("intent", "意向"), ("deal", "成交")],
+                        default="potential",
+                        max_length=20,
+                        verbose_name="阶段",
+                    ),
+                ),
+                ("registered_at", models.DateTimeField(db_index=True, verbose_name="登记时间")),
+                (
+                    "last_follow_up_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="最近跟进"
+                    ),
+                ),
+                (
+                    "ownership_expires_at",
+                    models.DateTimeField(
+                        blank=True, db_index=True, null=True, verbose_name="归属到期"
+                    ),
+                ),
+                (
+                    "in_pool",
+                    models.BooleanField(db_index=True, default=False, verbose_name="公客池"),
+                ),
+                (
+                    "consent_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="个人信息同意时间"),
+                ),
+                (
+                    "consent_version",
+                    models.CharField(blank=True, max_length=20, verbose_name="同意书版本"),
+                ),
+                ("problem", models.CharField(blank=True, max_length=200, verbose_name="问题")),
+                (
+                    "problem_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="问题标记时间"),
+                ),
+                (
+                    "anonymized_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="匿名化时间"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customers",
+                        to="customers.channel",
+                        verbose_name="认知途径",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="customers",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="置业顾问",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="customers",
+                        to="inventory.project",
+                        verbose_name="项目",
+                    ),
+                ),
+                (
+                    "registered_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '客户',
-                'verbose_name_plural': '客户',
-                'ordering': ['-registered_at'],
+                "verbose_name": "客户",
+                "verbose_name_plural": "客户",
+                "ordering": ["-registered_at"],
             },
         ),
         migrations.CreateModel(
-            name='CallRecord',
+            name="CallRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('called_at', models.DateTimeField(db_index=True, verbose_name='来电时间')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='来电号码')),
-                ('name', models.CharField(blank=True, max_length=50, verbose_name='称呼')),
-                ('question', models.CharField(blank=True, max_length=200, verbose_name='咨询内容')),
-                ('is_research', models.BooleanField(default=False, verbose_name='同行调研')),
-                ('competitor', models.CharField(blank=True, max_length=100, verbose_name='同行单位')),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True, verbose_name='核查时间')),
-                ('confirmed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='核查人')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calls', to='inventory.project', verbose_name='项目')),
-                ('received_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='接听顾问')),
-                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.channel', verbose_name='认知途径')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='customers.customer', verbose_name='来访后关联客户')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("called_at", models.DateTimeField(db_index=True, verbose_name="来电时间")),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="来电号码")),
+                ("name", models.CharField(blank=True, max_length=50, verbose_name="称呼")),
+                ("question", models.CharField(blank=True, max_length=200, verbose_name="咨询内容")),
+                ("is_research", models.BooleanField(default=False, verbose_name="同行调研")),
+                (
+                    "competitor",
+                    models.CharField(blank=True, max_length=100, verbose_name="同行单位"),
+                ),
+                (
+                    "confirmed_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="核查时间"),
+                ),
+                (
+                    "confirmed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="核查人",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calls",
+                        to="inventory.project",
+                        verbose_name="项目",
+                    ),
+                ),
+                (
+                    "received_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="接听顾问",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="customers.channel",
+                        verbose_name="认知途径",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="calls",
+                        to="customers.customer",
+                        verbose_name="来访后关联客户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '来电记录',
-                'verbose_name_plural': '来电记录',
-                'ordering': ['-called_at'],
+                "verbose_name": "来电记录",
+                "verbose_name_plural": "来电记录",
+                "ordering": ["-called_at"],
             },
         ),
         migrations.CreateModel(
-            name='FollowUp',
+            name="FollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='跟进时间')),
-                ('way', models.CharField(choices=[('phone', '电话'), ('visit', '到访'), ('wechat', '微信'), ('sms', '短信'), ('home', '上门')], max_length=10, verbose_name='方式')),
-                ('content', models.TextField(verbose_name='内容')),
-                ('reaction', models.CharField(blank=True, max_length=200, verbose_name='客户反应')),
-                ('next_step', models.CharField(blank=True, max_length=200, verbose_name='下一步')),
-                ('next_date', models.DateField(blank=True, db_index=True, null=True, verbose_name='下次跟进日期')),
-                ('done', models.BooleanField(default=False, verbose_name='计划已完成')),
-                ('consultant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='置业顾问')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follow_ups', to='customers.customer', verbose_name='客户')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="跟进时间")),
+                (
+                    "way",
+                    models.CharField(
+                        choices=[
+                            ("phone", "电话"),
+                            ("visit", "到访"),
+                            ("wechat", "微信"),
+                            ("sms", "短信"),
+                            ("home", "上门"),
+                        ],
+                        max_length=10,
+                        verbose_name="方式",
+                    ),
+                ),
+                ("content", models.TextField(verbose_name="内容")),
+                ("reaction", models.CharField(blank=True, max_length=200, verbose_name="客户反应")),
+                ("next_step", models.CharField(blank=True, max_length=200, verbose_name="下一步")),
+                (
+                    "next_date",
+                    models.DateField(
+                        blank=True, db_index=True, null=True, verbose_name="下次跟进日期"
+                    ),
+                ),
+                ("done", models.BooleanField(default=False, verbose_name="计划已完成")),
+                (
+                    "consultant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="置业顾问",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follow_ups",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '跟进记录',
-                'verbose_name_plural': '跟进记录',
-                'ordering': ['-at'],
+                "verbose_name": "跟进记录",
+                "verbose_name_plural": "跟进记录",
+                "ordering": ["-at"],
             },
         ),
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='households', to='inventory.project', verbose_name='项目')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="households",
+                        to="inventory.project",
+                        verbose_name="项目",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '家庭',
-                'verbose_name_plural': '家庭',
+                "verbose_name": "家庭",
+                "verbose_name_plural": "家庭",
             },
         ),
         migrations.AddField(
-            model_name='customer',
-            name='household',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='customers.household', verbose_name='家庭'),
+            model_name="customer",
+            name="household",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="members",
+                to="customers.household",
+                verbose_name="家庭",
+            ),
         ),
         migrations.CreateModel(
-            name='IntendedUnit',
+            name="IntendedUnit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='登记时间')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='intended_units', to='customers.customer', verbose_name='客户')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inventory.unit', verbose_name='房间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="登记时间")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="intended_units",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inventory.unit",
+                        verbose_name="房间",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '意向房间',
-                'verbose_name_plural': '意向房间',
+                "verbose_name": "意向房间",
+                "verbose_name_plural": "意向房间",
             },
         ),
         migrations.CreateModel(
-            name='OwnershipClaim',
+            name="OwnershipClaim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(blank=True, max_length=200, verbose_name='理由')),
-                ('status', models.CharField(choices=[('open', '待处理'), ('granted', '归申请人'), ('rejected', '维持原归属')], default='open', max_length=10, verbose_name='状态')),
-                ('decision_reason', models.CharField(blank=True, max_length=200, verbose_name='处理意见')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='申请时间')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='处理时间')),
-                ('claimant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='申请人')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='claims', to='customers.customer', verbose_name='客户')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='处理人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200, verbose_name="理由")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "待处理"),
+                            ("granted", "归申请人"),
+                            ("rejected", "维持原归属"),
+                        ],
+                        default="open",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "decision_reason",
+                    models.CharField(blank=True, max_length=200, verbose_name="处理意见"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="申请时间")),
+                (
+                    "decided_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="处理时间"),
+                ),
+                (
+                    "claimant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="申请人",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="claims",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="处理人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '撞单申请',
-                'verbose_name_plural': '撞单申请',
-                'ordering': ['-created_at'],
+                "verbose_name": "撞单申请",
+                "verbose_name_plural": "撞单申请",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Reception',
+            name="Reception",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('visit', '来访'), ('call', '来电')], max_length=10, verbose_name='类型')),
-                ('at', models.DateTimeField(db_index=True, verbose_name='时间')),
-                ('by_turn', models.BooleanField(default=True, verbose_name='按轮次')),
-                ('skipped', models.JSONField(blank=True, default=list, verbose_name='跳过的顾问')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='备注')),
-                ('call', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='receptions', to='customers.callrecord', verbose_name='来电')),
-                ('consultant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='接待顾问')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='receptions', to='customers.customer', verbose_name='客户')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='receptions', to='inventory.project', verbose_name='项目')),
-                ('recorded_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("visit", "来访"), ("call", "来电")],
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="时间")),
+                ("by_turn", models.BooleanField(default=True, verbose_name="按轮次")),
+                ("skipped", models.JSONField(blank=True, default=list, verbose_name="跳过的顾问")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="备注")),
+                (
+                    "call",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="receptions",
+                        to="customers.callrecord",
+                        verbose_name="来电",
+                    ),
+                ),
+                (
+                    "consultant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="接待顾问",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="receptions",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="receptions",
+                        to="inventory.project",
+                        verbose_name="项目",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '接待记录',
-                'verbose_name_plural': '接待记录',
-                'ordering': ['-at'],
+                "verbose_name": "接待记录",
+                "verbose_name_plural": "接待记录",
+                "ordering": ["-at"],
             },
         ),
         migrations.CreateModel(
-            name='RosterEntry',
+            name="RosterEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(db_index=True, verbose_name='日期')),
-                ('post', models.CharField(choices=[('floor', '接待（来访）'), ('phone', '接听（来电）')], max_length=10, verbose_name='岗位')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='顺序')),
-                ('away', models.BooleanField(default=False, verbose_name='暂离')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roster_entries', to='inventory.project', verbose_name='项目')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='置业顾问')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(db_index=True, verbose_name="日期")),
+                (
+                    "post",
+                    models.CharField(
+                        choices=[("floor", "接待（来访）"), ("phone", "接听（来电）")],
+                        max_length=10,
+                        verbose_name="岗位",
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="顺序")),
+                ("away", models.BooleanField(default=False, verbose_name="暂离")),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roster_entries",
+                        to="inventory.project",
+                        verbose_name="项目",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="置业顾问",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '排班',
-                'verbose_name_plural': '排班',
-                'ordering': ['project_id', 'date', 'post', 'position'],
+                "verbose_name": "排班",
+                "verbose_name_plural": "排班",
+                "ordering": ["project_id", "date", "post", "position"],
             },
         ),
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('visited_at', models.DateTimeField(db_index=True, verbose_name='来访时间')),
-                ('is_first', models.BooleanField(default=True, verbose_name='首次来访')),
-                ('companions', models.CharField(blank=True, max_length=100, verbose_name='同行人')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='备注')),
-                ('brought_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='customers.customer', verbose_name='带访老客户')),
-                ('consultant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='接待顾问')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='customers.customer', verbose_name='客户')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("visited_at", models.DateTimeField(db_index=True, verbose_name="来访时间")),
+                ("is_first", models.BooleanField(default=True, verbose_name="首次来访")),
+                ("companions", models.CharField(blank=True, max_length=100, verbose_name="同行人")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="备注")),
+                (
+                    "brought_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="customers.customer",
+                        verbose_name="带访老客户",
+                    ),
+                ),
+                (
+                    "consultant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="接待顾问",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to="customers.customer",
+                        verbose_name="客户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '来访',
-                'verbose_name_plural': '来访',
-                'ordering': ['-visited_at'],
+                "verbose_name": "来访",
+                "verbose_name_plural": "来访",
+                "ordering": ["-visited_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='channel',
-            constraint=models.UniqueConstraint(fields=('project', 'name'), name='customers_channel_unique'),
+            model_name="channel",
+            constraint=models.UniqueConstraint(
+                fields=("project", "name"), name="customers_channel_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='callrecord',
-            index=models.Index(fields=['project', 'phone'], name='customers_c_project_e9213e_idx'),
+            model_name="callrecord",
+            index=models.Index(fields=["project", "phone"], name="customers_c_project_e9213e_idx"),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['project', 'owner', 'last_follow_up_at'], name='customers_c_project_816c12_idx'),
+            model_name="customer",
+            index=models.Index(
+                fields=["project", "owner", "last_follow_up_at"],
+                name="customers_c_project_816c12_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['project', 'phone_tail'], name='customers_c_project_73069a_idx'),
+            model_name="customer",
+            index=models.Index(
+                fields=["project", "phone_tail"], name="customers_c_project_73069a_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(fields=['project', 'name_initials'], name='customers_c_project_883f25_idx'),
+            model_name="customer",
+            index=models.Index(
+                fields=["project", "name_initials"], name="customers_c_project_883f25_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(condition=models.Q(('anonymized_at__isnull', True)), fields=('project', 'phone'), name='customers_customer_phone_unique'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("anonymized_at__isnull", True)),
+                fields=("project", "phone"),
+                name="customers_customer_phone_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customer',
-            constraint=models.UniqueConstraint(condition=models.Q(('anonymized_at__isnull', True), models.Q(('id_number', ''), _negated=True)), fields=('project', 'id_number'), name='customers_customer_id_number_unique'),
+            model_name="customer",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("anonymized_at__isnull", True), models.Q(("id_number", ""), _negated=True)
+                ),
+                fields=("project", "id_number"),
+                name="customers_customer_id_number_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='intendedunit',
-            constraint=models.UniqueConstraint(fields=('customer', 'unit'), name='customers_intended_unit_unique'),
+            model_name="intendedunit",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "unit"), name="customers_intended_unit_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ownershipclaim',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('customer', 'claimant'), name='customers_claim_one_open'),
+            model_name="ownershipclaim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("customer", "claimant"),
+                name="customers_claim_one_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rosterentry',
-            constraint=models.UniqueConstraint(fields=('project', 'date', 'post', 'user'), name='customers_roster_user_unique'),
+            model_name="rosterentry",
+            constraint=models.UniqueConstraint(
+                fields=("project", "date", "post", "user"), name="customers_roster_user_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rosterentry',
-            constraint=models.UniqueConstraint(fields=('project', 'date', 'post', 'position'), name='customers_roster_position_unique'),
+            model_name="rosterentry",
+            constraint=models.UniqueConstraint(
+                fields=("project", "date", "post", "position"),
+                name="customers_roster_position_unique",
+            ),
         ),
     ]

@@ -1,0 +1,168 @@
+"""Customers API: registration answers 201, or 409 ``customer_exists`` with the owner's
+name only; phone and ID numbers are masked unless the caller owns the customer; reveal
+is its own audited endpoint."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from loupan.core.viewsets import RestrictedViewSet
+from loupan.customers import selectors, services
+from loupan.customers.models import Customer, FollowUp, FollowUpWay, OwnershipClaim
+from loupan.inventory.models import Project
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    phone = serializers.SerializerMethodField()
+    id_number = serializers.SerializerMethodField()
+    owner_name = serializers.CharField(source="owner.real_name", default=None, read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "project",
+            "name",
+            "phone",
+            "id_number",
+            "owner",
+            "owner_name",
+            "grade",
+            "stage",
+            "wanted_layout",
+            "channel",
+            "purpose",
+            "budget_min",
+            "budget_max",
+            "registered_at",
+            "last_follow_up_at",
+            "ownership_expires_at",
+            "in_pool",
+            "household",
+        ]
+        read_only_fields = fields
+
+    def _contact(self, obj):
+        return selectors.contact(self.context["request"].user, obj)
+
+    def get_phone(self, obj) -> str:
+        return self._contact(obj)["phone"]
+
+    def get_id_number(self, obj) -> str:
+        return self._contact(obj)["id_number"]
+
+
+class RegisterSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True)
+    phone = serializers.CharField(allow_blank=True)
+    wanted_layout = serializers.CharField(allow_blank=True)
+    consent = serializers.BooleanField(default=False)
+    id_number = serializers.CharField(required=False, allow_blank=True, default="")
+    data = serializers.DictField(required=False, default=dict)
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "customer",
+            "consultant",
+            "at",
+            "way",
+            "content",
+            "reaction",
+            "next_step",
+            "next_date",
+        ]
+        read_only_fields = ["id", "customer", "consultant"]
+        extra_kwargs = {"at": {"required": False}, "way": {"choices": FollowUpWay.choices}}
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OwnershipClaim
+        fields = [
+            "id",
+            "customer",
+            "claimant",
+            "reason",
+            "status",
+            "decided_by",
+            "decision_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Customers the caller may see (a consultant: their own and the pool)."""
+
+    queryset = Customer.objects.filter(anonymized_at__isnull=True).select_related("owner")
+    serializer_class = CustomerSerializer
+    filterset_fields = ["project", "grade", "stage", "in_pool", "channel"]
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return selectors.search(qs, self.request.query_params.get("q", "")).order_by(
+            "-registered_at"
+        )
+
+    @extend_schema(request=RegisterSerializer, responses={201: CustomerSerializer})
+    def create(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        project = get_object_or_404(
+            Project.objects.restrict(request.user, "view"), pk=data["project"]
+        )
+        customer = services.customer_register(
+            actor=request.user,
+            project=project,
+            name=data["name"],
+            phone=data["phone"],
+            wanted_layout=data["wanted_layout"],
+            consent=data["consent"],
+            id_number=data["id_number"],
+            data=data["data"],
+        )
+        return Response(CustomerSerializer(customer, context={"request": request}).data, status=201)
+
+    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @action(detail=True, methods=["post"])
+    def reveal(self, request, pk=None):
+        """The full phone and ID number; recorded in the audit trail."""
+        return Response(services.customer_reveal(actor=request.user, customer=self.get_object()))
+
+    @extend_schema(request=FollowUpSerializer, responses={201: FollowUpSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="follow-ups")
+    def follow_ups(self, request, pk=None):
+        customer = self.get_object()
+        if request.method == "GET":
+            return Response(FollowUpSerializer(customer.follow_ups.all()[:200], many=True).data)
+        serializer = FollowUpSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        follow_up = services.follow_up_add(
+            actor=request.user, customer=customer, **serializer.validated_data
+        )
+        return Response(FollowUpSerializer(follow_up).data, status=201)
+
+    @extend_schema(request=None, responses={201: ClaimSerializer})
+    @action(detail=False, methods=["post"], url_path=r"(?P<customer_id>\d+)/claim")
+    def claim(self, request, customer_id=None):
+        """File a 撞单 claim on a customer that another consultant registered."""
+        customer = get_object_or_404(
+            Customer.objects.filter(project__in=Project.objects.restrict(request.user, "view")),
+            pk=customer_id,
+        )
+        claim = services.claim_create(
+            actor=request.user, customer=customer, reason=request.data.get("reason", "")
+        )
+        return Response(ClaimSerializer(claim).data, status=201)
+
+
+def register(router):
+    router.register("customers", CustomerViewSet, basename="customer")

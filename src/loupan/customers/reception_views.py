@@ -1,0 +1,410 @@
+"""Pages for the front desk 前台接待, the duty roster 排班, call records 来电登记 and the
+supervisor's morning check 晨检. Thin: every write is a service in ``reception``."""
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from loupan.accounts import access
+from loupan.accounts.permissions import label
+from loupan.core.errors import DomainError
+from loupan.core.identity import display_phone
+from loupan.core.masking import mask_phone
+from loupan.core.views import form_error, paginate
+from loupan.inventory import selectors as inventory_selectors
+
+from . import reception as svc
+from .models import CallRecord, Channel, Customer, Post, RosterEntry
+
+
+def _project(request, project_pk, *perms):
+    """The project if the user belongs to it (404), holding one of ``perms`` (403)."""
+    project = get_object_or_404(inventory_selectors.project_list(user=request.user), pk=project_pk)
+    if perms and not any(access.has_perm(request.user, p, project) for p in perms):
+        raise PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": label(perms[0])})
+    return project
+
+
+def _date(request, default):
+    value = request.GET.get("date") or request.POST.get("date")
+    return parse_date(value) if value and parse_date(value) else default
+
+
+def masked(phone: str) -> str:
+    return mask_phone(display_phone(phone))
+
+
+# --- front desk ---------------------------------------------------------------------------
+
+
+@login_required
+def reception_desk(request, project_pk):
+    """前台接待: who receives the next visitor and the next call (and who is skipped as
+    away), the buttons to take them, the search for a returning customer by phone tail,
+    and the day's reception log."""
+    project = _project(request, project_pk, "customer.add", "roster.manage")
+    today = timezone.localdate()
+    queues = []
+    for post in (Post.FLOOR, Post.PHONE):
+        user, skipped = svc.next_in_turn(project, today, post)
+        queues.append(
+            {
+                "post": post,
+                "label": Post(post).label,
+                "user": user,
+                "skipped": skipped,
+                "entries": list(svc.roster_entries(project, today, post)),
+            }
+        )
+    tail = request.GET.get("tail", "").strip()
+    candidates = list(svc.returning_candidates(project, tail)) if tail else []
+    for c in candidates:
+        c.masked_phone = masked(c.phone)
+    log = list(svc.receptions_of_day(project, today))
+    counts = svc.reception_counts(project, today)
+    context = {
+        "project": project,
+        "today": today,
+        "queues": queues,
+        "tail": tail,
+        "candidates": candidates,
+        "log": log,
+        "counts": [
+            {"user": u, **counts[u.pk]} for u in svc.eligible_users(project) if u.pk in counts
+        ],
+        "can_take": access.has_perm(request.user, "customer.add", project),
+        "can_manage": access.has_perm(request.user, "roster.manage", project),
+    }
+    return render(request, "customers/reception_desk.html", context)
+
+
+@login_required
+@require_POST
+def reception_take(request, project_pk):
+    """Take the next visitor or call (by turn), or a returning customer (to the owner),
+    or an old customer bringing a new one (老带新, one reception for the owner)."""
+    project = _project(request, project_pk, "customer.add")
+    post = request.POST.get("post", Post.FLOOR)
+    kwargs = {"note": request.POST.get("note", "")[:200]}
+    for name in ("returning_customer", "brought_by"):
+        if request.POST.get(name):
+            kwargs[name] = get_object_or_404(
+                Customer.objects.filter(project=project, anonymized_at__isnull=True),
+                pk=request.POST[name],
+            )
+    try:
+        reception = svc.reception_take(actor=request.user, project=project, post=post, **kwargs)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("customers:reception_desk", project.pk)
+    if reception.by_turn:
+        msg = _("由 %(name)s 接待（按轮次）") % {"name": reception.consultant.get_full_name()}
+    else:
+        msg = _("由 %(name)s 接待（归属顾问，不占轮次）") % {
+            "name": reception.consultant.get_full_name()
+        }
+    if reception.skipped:
+        msg += " · " + _("暂离跳过：%(names)s") % {
+            "names": "、".join(s["name"] for s in reception.skipped)
+        }
+    messages.success(request, msg)
+    if reception.call_id:
+        return redirect("customers:call_edit", project.pk, reception.call_id)
+    return redirect("customers:reception_desk", project.pk)
+
+
+# --- roster -------------------------------------------------------------------------------
+
+
+@login_required
+def roster(request, project_pk):
+    """排班: the supervisor sets the order per post for a day (a number per consultant;
+    blank = not on duty) and toggles away."""
+    project = _project(request, project_pk, "customer.add", "roster.manage")
+    date = _date(request, timezone.localdate())
+    can_manage = access.has_perm(request.user, "roster.manage", project)
+    users = list(svc.eligible_users(project))
+    errors = {}
+    if request.method == "POST":
+        if not can_manage:
+            raise PermissionDenied(
+                _("您没有执行此操作的权限：%(perm)s") % {"perm": label("roster.manage")}
+            )
+        post = request.POST.get("post", "")
+        order = []
+        for user in users:
+            raw = request.POST.get(f"order_{user.pk}", "").strip()
+            if raw:
+                try:
+                    order.append((int(raw), user.pk))
+                except ValueError:
+                    errors[post] = _("顺序：请填写数字")
+        if not errors:
+            try:
+                svc.roster_set(
+                    actor=request.user,
+                    project=project,
+                    date=date,
+                    post=post,
+                    user_ids=[uid for _n, uid in sorted(order)],
+                )
+            except DomainError as exc:
+                errors[post] = exc.message
+            else:
+                messages.success(request, _("排班已保存"))
+                return redirect(f"{request.path}?date={date.isoformat()}")
+    posts = []
+    for post in (Post.FLOOR, Post.PHONE):
+        entries = list(svc.roster_entries(project, date, post))
+        position = {e.user_id: e.position for e in entries}
+        posts.append(
+            {
+                "post": post,
+                "label": Post(post).label,
+                "entries": entries,
+                "rows": [{"user": u, "position": position.get(u.pk, "")} for u in users],
+                "error": errors.get(post),
+            }
+        )
+    context = {
+        "project": project,
+        "date": date,
+        "prev": date - datetime.timedelta(days=1),
+        "next": date + datetime.timedelta(days=1),
+        "posts": posts,
+        "can_manage": can_manage,
+        "editable": can_manage and date >= timezone.localdate(),
+    }
+    return render(request, "customers/roster.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def roster_away(request, project_pk, pk):
+    project = _project(request, project_pk, "customer.add", "roster.manage")
+    entry = get_object_or_404(RosterEntry.objects.filter(project=project), pk=pk)
+    try:
+        svc.roster_set_away(actor=request.user, entry=entry, away=request.POST.get("away") == "1")
+    except DomainError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        messages.error(request, exc.message)
+    nxt = request.POST.get("next", "")
+    if nxt.startswith("/") and not nxt.startswith("//"):
+        return redirect(nxt)
+    return redirect(f"/projects/{project.pk}/roster/?date={entry.date.isoformat()}")
+
+
+# --- call records -------------------------------------------------------------------------
+
+
+class CallForm(forms.Form):
+    called_at = forms.DateTimeField(
+        label=gettext_lazy("来电时间"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    phone = forms.CharField(label=gettext_lazy("来电号码"), max_length=30, required=False)
+    name = forms.CharField(label=gettext_lazy("称呼"), max_length=50, required=False)
+    question = forms.CharField(label=gettext_lazy("咨询内容"), max_length=200, required=False)
+    channel = forms.ModelChoiceField(
+        label=gettext_lazy("认知途径"), queryset=Channel.objects.none(), required=False
+    )
+    is_research = forms.BooleanField(label=gettext_lazy("同行调研"), required=False)
+    competitor = forms.CharField(label=gettext_lazy("同行单位"), max_length=100, required=False)
+    received_by = forms.ModelChoiceField(
+        label=gettext_lazy("接听顾问"),
+        queryset=svc.User.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("按轮次（当班顾问）"),
+    )
+
+    def __init__(self, *args, project, with_receiver=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = Channel.objects.filter(project=project, is_active=True)
+        if with_receiver:
+            self.fields["received_by"].queryset = svc.eligible_users(project)
+        else:
+            del self.fields["received_by"]
+
+
+@login_required
+def call_list(request, project_pk):
+    """来电记录: consultants see their own calls, supervisors all; research calls are
+    flagged and listed apart (they count in no statistic)."""
+    project = _project(request, project_pk, "customer.view", "customer.view_own")
+    qs = svc.calls_visible(request.user, project)
+    date = parse_date(request.GET.get("date", "") or "")
+    if date:
+        qs = qs.filter(called_at__date=date)
+    page = paginate(request, qs.filter(is_research=False).order_by("-called_at", "-pk"))
+    research = list(qs.filter(is_research=True).order_by("-called_at", "-pk")[:50])
+    labels = _missing_labels()
+    for call in list(page.object_list) + research:
+        call.masked_phone = masked(call.phone)
+        call.missing_labels = [labels[m] for m in svc.call_missing(call)]
+    context = {
+        "project": project,
+        "page": page,
+        "research": research,
+        "date": date,
+        "can_add": access.has_perm(request.user, "customer.add", project),
+    }
+    return render(request, "customers/call_list.html", context)
+
+
+@login_required
+def call_create(request, project_pk):
+    project = _project(request, project_pk, "customer.add")
+    form = CallForm(
+        request.POST or None,
+        project=project,
+        initial={"called_at": timezone.localtime().replace(second=0, microsecond=0)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            call = svc.call_record_create(
+                actor=request.user, project=project, data=form.cleaned_data
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("来电已登记，接听顾问：%(name)s") % {"name": call.received_by.get_full_name()},
+            )
+            return redirect("customers:call_list", project.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "customers/call_form.html",
+        {"project": project, "form": form, "title": _("来电登记")},
+        status=status,
+    )
+
+
+def _call(request, project, pk):
+    call = get_object_or_404(svc.calls_visible(request.user, project), pk=pk)
+    return call
+
+
+@login_required
+def call_edit(request, project_pk, pk):
+    """Complete or correct a call (the receiving consultant while unconfirmed; the
+    supervisor at the morning check, which confirms it)."""
+    project = _project(request, project_pk, "customer.view", "customer.view_own")
+    call = _call(request, project, pk)
+    if not svc._may_edit_call(request.user, call):
+        raise PermissionDenied(
+            _("您没有执行此操作的权限：%(perm)s") % {"perm": label("roster.manage")}
+        )
+    can_manage = access.has_perm(request.user, "roster.manage", project)
+    initial = {name: getattr(call, name) for name in svc.CALL_FIELDS}
+    initial["called_at"] = timezone.localtime(call.called_at)
+    initial["phone"] = display_phone(call.phone)
+    form = CallForm(request.POST or None, project=project, initial=initial, with_receiver=False)
+    if request.method == "POST" and form.is_valid():
+        try:
+            svc.call_update(
+                actor=request.user,
+                call=call,
+                data=form.cleaned_data,
+                confirm=can_manage and request.POST.get("confirm") == "1",
+            )
+        except DomainError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, _("来电记录已保存"))
+            back = request.POST.get("next", "")
+            if back.startswith("/") and not back.startswith("//"):
+                return redirect(back)
+            return redirect("customers:call_list", project.pk)
+    context = {
+        "project": project,
+        "form": form,
+        "call": call,
+        "can_manage": can_manage,
+        "next": request.GET.get("next", request.POST.get("next", "")),
+        "title": _("来电记录"),
+    }
+    return render(request, "customers/call_form.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def call_confirm(request, project_pk, pk):
+    project = _project(request, project_pk, "roster.manage")
+    call = get_object_or_404(CallRecord.objects.filter(project=project), pk=pk)
+    svc.morning_confirm(actor=request.user, call=call)
+    messages.success(request, _("已核查"))
+    return redirect(
+        f"/projects/{project.pk}/morning-check/?date="
+        f"{timezone.localtime(call.called_at).date().isoformat()}"
+    )
+
+
+@login_required
+@require_POST
+def call_link(request, project_pk, pk):
+    """Link a caller who later visited to their customer (found by the call's number or
+    chosen by id)."""
+    project = _project(request, project_pk, "customer.add", "roster.manage")
+    call = _call(request, project, pk)
+    customer = Customer.objects.filter(
+        project=project, pk=request.POST.get("customer") or 0, anonymized_at__isnull=True
+    ).first()
+    try:
+        svc.call_link_customer(actor=request.user, call=call, customer=customer)
+    except DomainError as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from exc
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已关联客户"))
+    return redirect("customers:call_list", project.pk)
+
+
+def _missing_labels():
+    return {
+        "phone": _("电话"),
+        "name": _("姓名或称呼"),
+        "question": _("咨询内容"),
+        "competitor": _("同行单位"),
+        "wanted_layout": _("意向户型"),
+    }
+
+
+# --- the morning check --------------------------------------------------------------------
+
+
+@login_required
+def morning_check(request, project_pk):
+    """晨检 (seed 001, by 10:00): yesterday's calls and visits per consultant, to confirm
+    or correct, with missing mandatory fields highlighted."""
+    project = _project(request, project_pk, "roster.manage")
+    date = _date(request, timezone.localdate() - datetime.timedelta(days=1))
+    days = svc.morning_check(project, date)
+    labels = _missing_labels()
+    for d in days:
+        for call in d.calls + d.research_calls:
+            call.masked_phone = masked(call.phone)
+            call.missing_labels = [labels[m] for m in call.missing]
+        for visit in d.visits:
+            visit.masked_phone = masked(visit.customer.phone)
+            visit.missing_labels = [labels[m] for m in visit.missing]
+    context = {
+        "project": project,
+        "date": date,
+        "prev": date - datetime.timedelta(days=1),
+        "next": date + datetime.timedelta(days=1),
+        "days": days,
+    }
+    return render(request, "customers/morning_check.html", context)

@@ -1,0 +1,465 @@
+"""Customer registration, ownership and 撞单, households, follow-ups, the public pool,
+reveal of personal data (seed 002 客户登记管理办法; 万科 制度; 北京 客户管理制度)."""
+
+import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from loupan.accounts import access
+from loupan.audit.models import AuditAction
+from loupan.audit.services import audit_create, audit_record, audit_update
+from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
+from loupan.core.identity import check_id_number, normalize_phone, phone_tail, pinyin_initials
+from loupan.core.services import coerce, lock, validate
+from loupan.core.snapshot import snapshot
+
+from .models import (
+    ClaimStatus,
+    Customer,
+    FollowUp,
+    FollowUpWay,
+    Grade,
+    Household,
+    OwnershipClaim,
+    Stage,
+    Visit,
+)
+
+# What a consultant fills in at registration besides the required three.
+OPTIONAL_FIELDS = [
+    "gender",
+    "age_band",
+    "phone2",
+    "occupation",
+    "income_band",
+    "residence_district",
+    "work_district",
+    "family_size",
+    "budget_min",
+    "budget_max",
+    "wanted_area",
+    "floor_preference",
+    "purpose",
+    "timing",
+    "motive",
+    "channel",
+    "note",
+    "grade",
+]
+EDITABLE_FIELDS = ["name", "wanted_layout", *OPTIONAL_FIELDS]
+
+
+def ownership_days() -> int:
+    return settings.LOUPAN_OWNERSHIP_DAYS
+
+
+def _expiry(from_time):
+    return from_time + datetime.timedelta(days=ownership_days())
+
+
+class CustomerExists(DomainError):
+    """Registering a number (or ID number) that a live customer already has: the second
+    consultant learns only that the customer exists and who owns them (seed 002)."""
+
+    def __init__(self, customer: Customer):
+        owner = customer.owner.real_name if customer.owner else "公客池"
+        super().__init__(
+            ErrorCode.CUSTOMER_EXISTS,
+            f"该客户已由 {owner} 登记，可提交撞单申请由主管裁定。",
+            {"phone": ["该客户已登记"]},
+        )
+        self.customer = customer
+        self.owner_name = owner
+
+    def as_dict(self) -> dict:
+        data = super().as_dict()
+        data["customer"] = {
+            "id": self.customer.pk,
+            "owner": self.owner_name,
+            "registered_at": self.customer.registered_at.isoformat(),
+        }
+        return data
+
+
+def find_existing(project, phone: str = "", id_number: str = ""):
+    """The live customer with this number or ID number in the project, if any."""
+    q = Q()
+    if phone:
+        q |= Q(phone=phone) | Q(phone2=phone)
+    if id_number:
+        q |= Q(id_number=id_number)
+    if not q:
+        return None
+    return (
+        Customer.objects.filter(project=project, anonymized_at__isnull=True)
+        .filter(q)
+        .select_related("owner")
+        .order_by("registered_at")
+        .first()
+    )
+
+
+def customer_register(
+    *,
+    actor,
+    project,
+    name: str,
+    phone: str,
+    wanted_layout: str,
+    consent: bool = False,
+    id_number: str = "",
+    visited: bool = True,
+    brought_by=None,
+    data=None,
+) -> Customer:
+    """Register a visitor 来访登记. Name, phone and wanted layout are required (seed 002
+    rule 2); the ID number only with the recorded consent (PIPL). A number or ID number
+    that a live customer already has creates nothing and raises CustomerExists (409); the
+    database's unique constraint decides races between two consultants."""
+    access.require_perm(actor, "customer.add", project)
+    data = dict(data or {})
+    errors = {}
+    if not (name or "").strip():
+        errors["name"] = ["请填写客户姓名或称呼"]
+    if not (wanted_layout or "").strip():
+        errors["wanted_layout"] = ["请填写意向户型"]
+    if not (phone or "").strip():
+        errors["phone"] = ["请填写手机号"]
+    if errors:
+        raise DomainError(ErrorCode.INVALID, "登记无效：姓名、手机号和意向户型必须填写。", errors)
+    phone = normalize_phone(phone, "phone")
+    parsed_id = None
+    if id_number:
+        if not consent:
+            raise DomainError(
+                ErrorCode.INVALID,
+                "登记身份证号须先取得客户的个人信息处理同意。",
+                {"consent": ["请先取得客户同意"]},
+            )
+        parsed_id = check_id_number(id_number)
+    existing = find_existing(project, phone, parsed_id.number if parsed_id else "")
+    if existing is not None:
+        raise CustomerExists(existing)
+    now = timezone.now()
+    customer = Customer(
+        project=project,
+        owner=actor,
+        registered_by=actor,
+        registered_at=now,
+        name=name.strip(),
+        name_initials=pinyin_initials(name),
+        phone=phone,
+        phone_tail=phone_tail(phone),
+        wanted_layout=wanted_layout.strip(),
+        last_follow_up_at=now,
+        ownership_expires_at=_expiry(now),
+        stage=Stage.POTENTIAL,
+    )
+    for field in OPTIONAL_FIELDS:
+        if field in data and data[field] not in (None, ""):
+            setattr(customer, field, coerce(customer, field, data[field]))
+    if customer.phone2:
+        customer.phone2 = normalize_phone(customer.phone2, "phone2")
+    if customer.channel_id and customer.channel.project_id != project.pk:
+        raise DomainError(
+            ErrorCode.INVALID, "认知途径不属于本项目。", {"channel": ["不属于本项目"]}
+        )
+    if parsed_id:
+        customer.id_number, customer.birth_date = parsed_id.number, parsed_id.birth_date
+        customer.gender = customer.gender or parsed_id.gender
+    if consent:
+        customer.consent_at, customer.consent_version = now, settings.LOUPAN_CONSENT_VERSION
+    validate(customer, exclude=["owner", "registered_by", "project", "channel", "household"])
+    try:
+        with transaction.atomic():
+            customer.save(force_insert=True)
+            if visited:
+                Visit.objects.create(
+                    customer=customer,
+                    consultant=actor,
+                    visited_at=now,
+                    is_first=True,
+                    brought_by=brought_by,
+                )
+            audit_create(actor=actor, obj=customer)
+    except IntegrityError as exc:
+        # The other consultant's registration committed first: theirs is the customer.
+        existing = find_existing(project, phone, parsed_id.number if parsed_id else "")
+        if existing is None:
+            raise
+        raise CustomerExists(existing) from exc
+    return customer
+
+
+def _require_owner_or(actor, customer: Customer, code: str) -> None:
+    if customer.owner_id == actor.pk and access.has_perm(
+        actor, "customer.add", customer.project_id
+    ):
+        return
+    access.require_perm(actor, code, customer.project_id)
+
+
+def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
+    """The owner (or a supervisor) corrects the customer's data. The registration time
+    and the owner are not fields here: they cannot be back-dated or reassigned by an edit."""
+    _require_owner_or(actor, customer, "customer.assign")
+    with transaction.atomic():
+        customer = lock(customer)
+        before = snapshot(customer)
+        for name, value in data.items():
+            if name not in EDITABLE_FIELDS:
+                raise DomainError(
+                    ErrorCode.INVALID, f"字段 {name} 不能在此修改。", {name: ["不能在此修改"]}
+                )
+            setattr(customer, name, coerce(customer, name, value))
+        if not customer.name.strip() or not customer.wanted_layout.strip():
+            raise DomainError(
+                ErrorCode.INVALID,
+                "姓名和意向户型不能为空。",
+                {"name" if not customer.name.strip() else "wanted_layout": ["不能为空"]},
+            )
+        customer.name_initials = pinyin_initials(customer.name)
+        validate(customer)
+        customer.save()
+        audit_update(actor=actor, obj=customer, before=before)
+    return customer
+
+
+def customer_set_grade(*, actor, customer: Customer, grade: str) -> Customer:
+    """A/B/C/D is set by the owner (seed 000)."""
+    if grade not in Grade.values:
+        raise DomainError(ErrorCode.INVALID, "等级只能是 A、B、C 或 D。", {"grade": ["无效的等级"]})
+    return customer_update(actor=actor, customer=customer, data={"grade": grade})
+
+
+def follow_up_add(
+    *,
+    actor,
+    customer: Customer,
+    way: str,
+    content: str,
+    at=None,
+    reaction: str = "",
+    next_step: str = "",
+    next_date=None,
+) -> FollowUp:
+    """A follow-up by the owner renews the ownership for LOUPAN_OWNERSHIP_DAYS; a visit
+    moves a potential customer to 意向."""
+    if customer.owner_id != actor.pk:
+        raise PermissionDenied("只有客户的归属顾问可以登记跟进。")
+    if way not in FollowUpWay.values:
+        raise DomainError(ErrorCode.INVALID, "请选择跟进方式。", {"way": ["无效的跟进方式"]})
+    if not (content or "").strip():
+        raise DomainError(ErrorCode.INVALID, "请填写跟进内容。", {"content": ["请填写跟进内容"]})
+    now = timezone.now()
+    at = at or now
+    if at > now + datetime.timedelta(minutes=5):
+        raise DomainError(ErrorCode.INVALID, "跟进时间不能晚于现在。", {"at": ["不能晚于现在"]})
+    if next_date is not None and next_date < timezone.localdate():
+        raise DomainError(
+            ErrorCode.INVALID, "下次跟进日期不能早于今天。", {"next_date": ["不能早于今天"]}
+        )
+    with transaction.atomic():
+        customer = lock(customer)
+        before = snapshot(customer)
+        FollowUp.objects.filter(customer=customer, done=False, next_date__isnull=False).update(
+            done=True
+        )
+        follow_up = FollowUp.objects.create(
+            customer=customer,
+            consultant=actor,
+            at=at,
+            way=way,
+            content=content.strip(),
+            reaction=reaction,
+            next_step=next_step,
+            next_date=next_date,
+        )
+        customer.last_follow_up_at = max(at, customer.last_follow_up_at or at)
+        customer.ownership_expires_at = _expiry(customer.last_follow_up_at)
+        if way == FollowUpWay.VISIT and customer.stage == Stage.POTENTIAL:
+            customer.stage = Stage.INTENT
+        customer.save(
+            update_fields=["last_follow_up_at", "ownership_expires_at", "stage", "updated_at"]
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=follow_up,
+            project_id=customer.project_id,
+            extra={"customer": customer.pk, "way": way},
+        )
+        audit_update(actor=actor, obj=customer, before=before)
+    return follow_up
+
+
+def customer_reveal(*, actor, customer: Customer) -> dict:
+    """Show the full phone and ID number: the owner sees them anyway; roles with
+    customer.reveal may, and every reveal is an audit entry."""
+    from loupan.core.identity import display_phone
+
+    if customer.owner_id != actor.pk:
+        access.require_perm(actor, "customer.reveal", customer.project_id)
+    audit_record(
+        actor=actor,
+        action=AuditAction.REVEAL,
+        obj=customer,
+        extra={"fields": ["phone", "phone2", "id_number"]},
+    )
+    return {
+        "phone": display_phone(customer.phone),
+        "phone2": display_phone(customer.phone2),
+        "id_number": customer.id_number,
+    }
+
+
+def claim_create(*, actor, customer: Customer, reason: str = "") -> OwnershipClaim:
+    """A consultant who met the customer too files a claim (撞单申请)."""
+    access.require_perm(actor, "customer.add", customer.project_id)
+    if customer.owner_id == actor.pk:
+        raise DomainError(ErrorCode.INVALID, "这是您自己的客户。", {"customer": ["已是您的客户"]})
+    try:
+        with transaction.atomic():
+            claim = OwnershipClaim.objects.create(
+                customer=customer, claimant=actor, reason=reason.strip()
+            )
+            audit_record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                obj=claim,
+                project_id=customer.project_id,
+                extra={"customer": customer.pk},
+            )
+    except IntegrityError as exc:
+        raise DomainError(
+            ErrorCode.CONFLICT, "您已提交过该客户的撞单申请，请等待主管处理。"
+        ) from exc
+    return claim
+
+
+def claim_decide(*, actor, claim: OwnershipClaim, grant: bool, reason: str) -> OwnershipClaim:
+    """The supervisor decides, with a reason; by default the earlier registration keeps
+    the customer (grant=False)."""
+    access.require_perm(actor, "customer.assign", claim.customer.project_id)
+    if not (reason or "").strip():
+        raise DomainError(ErrorCode.INVALID, "请填写处理意见。", {"reason": ["请填写处理意见"]})
+    with transaction.atomic():
+        claim = lock(claim)
+        if claim.status != ClaimStatus.OPEN:
+            raise DomainError(ErrorCode.CONFLICT, "该申请已处理。")
+        claim.status = ClaimStatus.GRANTED if grant else ClaimStatus.REJECTED
+        claim.decided_by, claim.decided_at, claim.decision_reason = (
+            actor,
+            timezone.now(),
+            reason.strip(),
+        )
+        claim.save()
+        audit_record(
+            actor=actor,
+            action=AuditAction.ACTION,
+            obj=claim,
+            project_id=claim.customer.project_id,
+            extra={"decision": claim.status, "reason": claim.decision_reason},
+        )
+        if grant:
+            customer_assign(
+                actor=actor,
+                customer=claim.customer,
+                to_user=claim.claimant,
+                reason=f"撞单裁定：{claim.decision_reason}",
+            )
+    return claim
+
+
+def customer_assign(*, actor, customer: Customer, to_user, reason: str) -> Customer:
+    """Supervisors and managers reassign, always with a reason in the audit trail;
+    consultants never can (seed 002 万科 1(4))."""
+    access.require_perm(actor, "customer.assign", customer.project_id)
+    if not (reason or "").strip():
+        raise DomainError(ErrorCode.INVALID, "请填写分配原因。", {"reason": ["请填写分配原因"]})
+    if not access.has_perm(to_user, "customer.add", customer.project_id):
+        raise DomainError(
+            ErrorCode.INVALID, "接收人不是本项目的置业顾问。", {"to_user": ["不是本项目的置业顾问"]}
+        )
+    with transaction.atomic():
+        customer = lock(customer)
+        before = snapshot(customer)
+        now = timezone.now()
+        customer.owner, customer.in_pool = to_user, False
+        customer.last_follow_up_at = now
+        customer.ownership_expires_at = _expiry(now)
+        customer.save()
+        audit_update(actor=actor, obj=customer, before=before, extra={"reason": reason.strip()})
+    return customer
+
+
+def pool_expire(*, now=None) -> int:
+    """Customers whose ownership expired move to the public pool 公客池."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Customer.objects.select_for_update()
+            .filter(in_pool=False, ownership_expires_at__lte=now, anonymized_at__isnull=True)
+            .exclude(stage=Stage.DEAL)
+            .order_by("pk")
+        )
+        for customer in expired:
+            before = snapshot(customer)
+            customer.in_pool, customer.owner = True, None
+            customer.save(update_fields=["in_pool", "owner", "updated_at"])
+            audit_update(
+                actor=None, obj=customer, before=before, extra={"reason": "归属到期，转入公客池"}
+            )
+    return len(expired)
+
+
+def pool_take(*, actor, customer: Customer) -> Customer:
+    """Another consultant takes a customer from the pool; the first to take wins."""
+    access.require_perm(actor, "customer.add", customer.project_id)
+    with transaction.atomic():
+        customer = lock(customer)
+        if not customer.in_pool:
+            raise DomainError(ErrorCode.CONFLICT, "该客户已被其他顾问认领。")
+        before = snapshot(customer)
+        now = timezone.now()
+        customer.owner, customer.in_pool = actor, False
+        customer.last_follow_up_at, customer.ownership_expires_at = now, _expiry(now)
+        customer.save()
+        audit_update(actor=actor, obj=customer, before=before, extra={"reason": "从公客池认领"})
+    return customer
+
+
+def household_link(*, actor, customers: list[Customer]) -> Household:
+    """Link spouses, partners, parents and children as one customer (seed 002)."""
+    if len(customers) < 2:
+        raise DomainError(ErrorCode.INVALID, "请至少选择两位客户。", {"customers": ["至少两位"]})
+    project_ids = {c.project_id for c in customers}
+    if len(project_ids) != 1:
+        raise DomainError(
+            ErrorCode.INVALID, "客户必须属于同一项目。", {"customers": ["不属于同一项目"]}
+        )
+    access.require_perm(actor, "customer.assign", customers[0].project_id)
+    with transaction.atomic():
+        household = next(
+            (c.household for c in customers if c.household_id), None
+        ) or Household.objects.create(project_id=customers[0].project_id)
+        for customer in customers:
+            before = snapshot(customer)
+            customer.household = household
+            customer.save(update_fields=["household", "updated_at"])
+            audit_update(actor=actor, obj=customer, before=before)
+    return household
+
+
+def follow_up_summary(customer: Customer) -> dict:
+    """Follow-ups since the first visit against the expected minimum (seed 002: at least
+    three after a visit)."""
+    count = customer.follow_ups.count()
+    return {
+        "count": count,
+        "expected": settings.LOUPAN_MIN_FOLLOW_UPS,
+        "short": count < settings.LOUPAN_MIN_FOLLOW_UPS,
+    }

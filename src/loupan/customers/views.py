@@ -1,0 +1,266 @@
+"""Customer pages: register, list and search, detail with follow-ups, reveal, claims,
+the public pool."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loupan.accounts import access
+from loupan.core.errors import DomainError
+from loupan.core.views import form_error, paginate, query_without_page
+from loupan.inventory.selectors import project_list
+
+from . import selectors, services
+from .forms import CustomerSearchForm, FollowUpForm, RegisterForm
+from .models import ClaimStatus, Customer, Grade, OwnershipClaim, Visit
+
+
+def _project(request, project_pk):
+    project = get_object_or_404(project_list(user=request.user), pk=project_pk)
+    if not (
+        access.has_perm(request.user, "customer.view", project)
+        or access.has_perm(request.user, "customer.view_own", project)
+    ):
+        raise Http404
+    return project
+
+
+def _customer(request, project, pk):
+    return get_object_or_404(selectors.customer_list(user=request.user, project=project), pk=pk)
+
+
+def _refused(exc):
+    if exc.status == 403:
+        raise PermissionDenied(exc.message) from exc
+
+
+@login_required
+def customer_list(request, project_pk):
+    """意向客户登记表: a consultant sees their own customers, supervisors everyone's."""
+    project = _project(request, project_pk)
+    form = CustomerSearchForm(request.GET or None, project=project)
+    qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=False)
+    if form.is_valid():
+        data = form.cleaned_data
+        qs = selectors.search(qs, data["q"])
+        if data["grade"]:
+            qs = qs.filter(grade=data["grade"])
+        if data["stage"]:
+            qs = qs.filter(stage=data["stage"])
+        if data["channel"]:
+            qs = qs.filter(channel=data["channel"])
+        if data["followed_before"]:
+            qs = qs.filter(last_follow_up_at__date__lt=data["followed_before"])
+    page = paginate(request, qs.order_by("-last_follow_up_at"), 50)
+    rows = [(c, selectors.contact(request.user, c)) for c in page]
+    return render(
+        request,
+        "customers/customer_list.html",
+        {
+            "project": project,
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query_without_page(request),
+            "can_add": access.has_perm(request.user, "customer.add", project),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
+def customer_register(request, project_pk):
+    project = _project(request, project_pk)
+    if not access.has_perm(request.user, "customer.add", project):
+        raise PermissionDenied(_("您没有登记客户的权限"))
+    form = RegisterForm(request.POST or None, project=project)
+    existing = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.customer_register(
+                actor=request.user,
+                project=project,
+                name=data["name"],
+                phone=data["phone"],
+                wanted_layout=data["wanted_layout"],
+                consent=data["consent"],
+                id_number=data["id_number"],
+                data={k: v for k, v in data.items() if k in services.OPTIONAL_FIELDS},
+            )
+        except services.CustomerExists as exc:
+            existing = exc
+            form_error(form, exc)
+        except DomainError as exc:
+            _refused(exc)
+            form_error(form, exc)
+        else:
+            if data["companions"]:
+                Visit.objects.filter(customer=customer).update(companions=data["companions"])
+            messages.success(request, _("已登记客户 %(name)s。") % {"name": customer.name})
+            return redirect(customer)
+    return render(
+        request,
+        "customers/customer_register.html",
+        {"project": project, "form": form, "existing": existing},
+    )
+
+
+@login_required
+def customer_detail(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    is_owner = customer.owner_id == request.user.pk
+    return render(
+        request,
+        "customers/customer_detail.html",
+        {
+            "project": project,
+            "object": customer,
+            "contact": selectors.contact(request.user, customer),
+            "is_owner": is_owner,
+            "follow_ups": customer.follow_ups.select_related("consultant")[:50],
+            "visits": customer.visits.select_related("consultant")[:20],
+            "summary": services.follow_up_summary(customer),
+            "form": FollowUpForm(),
+            "grades": Grade.choices,
+            "claims": customer.claims.select_related("claimant"),
+        },
+    )
+
+
+@require_POST
+@login_required
+def follow_up_add(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow_up_add(actor=request.user, customer=customer, **form.cleaned_data)
+            messages.success(request, _("已记录跟进。"))
+        except DomainError as exc:
+            _refused(exc)
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("请检查跟进内容。"))
+    return redirect(customer)
+
+
+@require_POST
+@login_required
+def customer_grade(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    try:
+        services.customer_set_grade(
+            actor=request.user, customer=customer, grade=request.POST.get("grade", "")
+        )
+    except DomainError as exc:
+        _refused(exc)
+        messages.error(request, exc.message)
+    return redirect(customer)
+
+
+@require_POST
+@login_required
+def customer_reveal(request, project_pk, pk):
+    """Shows the full numbers once; the reveal is in the audit trail."""
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    try:
+        revealed = services.customer_reveal(actor=request.user, customer=customer)
+    except DomainError as exc:
+        raise PermissionDenied(exc.message) from exc
+    return render(
+        request, "customers/customer_revealed.html", {"object": customer, "revealed": revealed}
+    )
+
+
+@require_POST
+@login_required
+def claim_create(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = get_object_or_404(project.customers.all(), pk=pk)
+    try:
+        services.claim_create(
+            actor=request.user, customer=customer, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, _("已提交撞单申请，等待主管处理。"))
+    except DomainError as exc:
+        _refused(exc)
+        messages.error(request, exc.message)
+    return redirect("customers:customer_list", project.pk)
+
+
+@login_required
+def claim_list(request, project_pk):
+    project = _project(request, project_pk)
+    if not access.has_perm(request.user, "customer.assign", project):
+        raise Http404
+    claims = OwnershipClaim.objects.filter(customer__project=project).select_related(
+        "customer", "customer__owner", "claimant", "decided_by"
+    )
+    return render(
+        request,
+        "customers/claim_list.html",
+        {
+            "project": project,
+            "open": claims.filter(status=ClaimStatus.OPEN),
+            "decided": claims.exclude(status=ClaimStatus.OPEN)[:50],
+        },
+    )
+
+
+@require_POST
+@login_required
+def claim_decide(request, project_pk, pk):
+    project = _project(request, project_pk)
+    claim = get_object_or_404(OwnershipClaim.objects.filter(customer__project=project), pk=pk)
+    try:
+        services.claim_decide(
+            actor=request.user,
+            claim=claim,
+            grant=request.POST.get("grant") == "1",
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, _("已处理。"))
+    except DomainError as exc:
+        _refused(exc)
+        messages.error(request, exc.message)
+    return redirect("customers:claim_list", project.pk)
+
+
+@login_required
+def pool_list(request, project_pk):
+    project = _project(request, project_pk)
+    services.pool_expire()
+    qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=True)
+    qs = selectors.search(qs, request.GET.get("q", ""))
+    page = paginate(request, qs.order_by("-last_follow_up_at"), 50)
+    rows = [(c, selectors.contact(request.user, c)) for c in page]
+    return render(
+        request,
+        "customers/pool_list.html",
+        {"project": project, "page": page, "rows": rows, "query": query_without_page(request)},
+    )
+
+
+@require_POST
+@login_required
+def pool_take(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = get_object_or_404(Customer.objects.filter(project=project, in_pool=True), pk=pk)
+    try:
+        customer = services.pool_take(actor=request.user, customer=customer)
+        messages.success(request, _("已认领。"))
+    except DomainError as exc:
+        _refused(exc)
+        messages.error(request, exc.message)
+        return redirect("customers:pool_list", project.pk)
+    return redirect(customer)
