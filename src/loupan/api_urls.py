@@ -5,6 +5,9 @@ from rest_framework.routers import DefaultRouter
 
 from loupan.accounts.api import views as accounts_api
 from loupan.audit.api import views as audit_api
+from loupan.customers.api import handovers as handover_api
+from loupan.customers.api import imports as customer_imports_api
+from loupan.customers.api import intentions as intentions_api
 from loupan.customers.api import reception as reception_api
 from loupan.customers.api import views as customers_api
 from loupan.inventory.api import imports as imports_api
@@ -25,6 +28,9 @@ customers_api.register(router)
 pricing_api.register(router)
 imports_api.register(router)
 reception_api.register(router)
+customer_imports_api.register(router)
+handover_api.register(router)
+intentions_api.register(router)
 
 urlpatterns = [
     path(

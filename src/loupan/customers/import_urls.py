@@ -1,0 +1,3 @@
+"""URLs of the customers app's import pages (included by customers/urls.py)."""
+
+urlpatterns = []
