@@ -176,6 +176,9 @@ LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT = Decimal(
 LOUPAN_OWNERSHIP_DAYS = env_int("LOUPAN_OWNERSHIP_DAYS", 30)
 LOUPAN_OWNERSHIP_WARN_DAYS = env_int("LOUPAN_OWNERSHIP_WARN_DAYS", 5)
 LOUPAN_MIN_FOLLOW_UPS = env_int("LOUPAN_MIN_FOLLOW_UPS", 3)
+# A prospect who never bought is anonymized this many days after their last contact
+# (PIPL: keep personal data no longer than needed); 0 keeps them until erased on request.
+LOUPAN_RETENTION_DAYS = env_int("LOUPAN_RETENTION_DAYS", 1095)
 # The version of the personal-data consent text shown at registration (PIPL).
 LOUPAN_CONSENT_VERSION = os.environ.get("LOUPAN_CONSENT_VERSION", "2026-01")
 

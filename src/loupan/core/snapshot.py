@@ -31,13 +31,29 @@ def json_value(value):
 SECRET_FIELDS = {"password"}
 
 
+def _masker(kind: str):
+    from loupan.core.identity import display_phone
+    from loupan.core.masking import mask_id_number, mask_phone
+
+    if kind == "phone":
+        return lambda value: mask_phone(display_phone(value))
+    return mask_id_number
+
+
 def snapshot(instance) -> dict:
-    """Concrete field values by field name (foreign keys as their id)."""
+    """Concrete field values by field name (foreign keys as their id). Personal numbers
+    that a model lists in ``audit_masked_fields`` (field -> "phone" or "id_number") are
+    kept masked: the append-only trail must not become a copy of the data an erasure
+    request removes (PIPL), yet it still shows that the number changed."""
     data = {}
+    masked = getattr(instance, "audit_masked_fields", {})
     for field in instance._meta.concrete_fields:
         if field.name in SECRET_FIELDS:
             continue
-        data[field.attname] = json_value(getattr(instance, field.attname))
+        value = getattr(instance, field.attname)
+        if field.name in masked and value:
+            value = _masker(masked[field.name])(value)
+        data[field.attname] = json_value(value)
     return data
 
 

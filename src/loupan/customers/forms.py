@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Channel, Customer, FollowUpWay, Gender, Grade, Purpose
+from .models import Channel, FollowUpWay, Gender, Grade, Purpose
 
 
 class RegisterForm(forms.Form):
@@ -52,23 +52,3 @@ class FollowUpForm(forms.Form):
     next_date = forms.DateField(
         label=_("下次跟进日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-
-
-class CustomerSearchForm(forms.Form):
-    q = forms.CharField(label=_("姓名 / 拼音首字母 / 手机尾号"), required=False)
-    grade = forms.ChoiceField(label=_("等级"), choices=[("", "—"), *Grade.choices], required=False)
-    stage = forms.ChoiceField(
-        label=_("阶段"),
-        choices=[("", "—"), *Customer._meta.get_field("stage").choices],
-        required=False,
-    )
-    channel = forms.ModelChoiceField(
-        label=_("认知途径"), queryset=Channel.objects.none(), required=False
-    )
-    followed_before = forms.DateField(
-        label=_("最近跟进早于"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-
-    def __init__(self, *args, project=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = Channel.objects.filter(project=project)

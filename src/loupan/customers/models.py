@@ -190,6 +190,7 @@ class Customer(models.Model):
     scope_project_field = "project"
     scope_perm = "customer"
     scope_owner_field = "owner"
+    audit_masked_fields = {"phone": "phone", "phone2": "phone", "id_number": "id_number"}
 
     class Meta:
         verbose_name = _("客户")
@@ -409,6 +410,7 @@ class CallRecord(models.Model):
     scope_project_field = "project"
     scope_perm = "customer"
     scope_owner_field = "received_by"
+    audit_masked_fields = {"phone": "phone"}
 
     class Meta:
         verbose_name = _("来电记录")

@@ -130,6 +130,13 @@ def customer_register(
         errors["phone"] = ["请填写手机号"]
     if errors:
         raise DomainError(ErrorCode.INVALID, "登记无效：姓名、手机号和意向户型必须填写。", errors)
+    unknown = sorted(set(data) - set(OPTIONAL_FIELDS))
+    if unknown:  # the registration time and the owner are the server's, never the form's
+        raise DomainError(
+            ErrorCode.INVALID,
+            f"登记时不能填写：{'、'.join(unknown)}。",
+            {name: ["登记时不能填写此项"] for name in unknown},
+        )
     phone = normalize_phone(phone, "phone")
     parsed_id = None
     if id_number:
@@ -433,7 +440,9 @@ def pool_take(*, actor, customer: Customer) -> Customer:
 
 
 def household_link(*, actor, customers: list[Customer]) -> Household:
-    """Link spouses, partners, parents and children as one customer (seed 002)."""
+    """Link spouses, partners, parents and children as one customer (seed 002): the
+    household belongs to the consultant of its earliest registration, so every member
+    moves to that owner (each move audited with the reason)."""
     if len(customers) < 2:
         raise DomainError(ErrorCode.INVALID, "请至少选择两位客户。", {"customers": ["至少两位"]})
     project_ids = {c.project_id for c in customers}
@@ -443,14 +452,35 @@ def household_link(*, actor, customers: list[Customer]) -> Household:
         )
     access.require_perm(actor, "customer.assign", customers[0].project_id)
     with transaction.atomic():
-        household = next(
-            (c.household for c in customers if c.household_id), None
-        ) or Household.objects.create(project_id=customers[0].project_id)
-        for customer in customers:
+        members = list(
+            Customer.objects.select_for_update()
+            .filter(pk__in=[c.pk for c in customers])
+            .order_by("pk")
+        )
+        households = {c.household_id for c in members if c.household_id}
+        if households:  # joining an existing household brings its other members along
+            members = list(
+                Customer.objects.select_for_update()
+                .filter(Q(pk__in=[c.pk for c in members]) | Q(household_id__in=households))
+                .order_by("pk")
+            )
+        first = min(members, key=lambda c: (c.registered_at, c.pk))
+        household = first.household or next((c.household for c in members if c.household_id), None)
+        if household is None:
+            household = Household.objects.create(project_id=first.project_id)
+        for customer in members:
             before = snapshot(customer)
             customer.household = household
-            customer.save(update_fields=["household", "updated_at"])
-            audit_update(actor=actor, obj=customer, before=before)
+            if first.owner_id and customer.owner_id != first.owner_id:
+                customer.owner, customer.in_pool = first.owner, False
+                customer.ownership_expires_at = first.ownership_expires_at
+            customer.save()
+            audit_update(
+                actor=actor,
+                obj=customer,
+                before=before,
+                extra={"reason": f"同一家庭，归属最早登记客户 {first.name} 的顾问"},
+            )
     return household
 
 
@@ -463,3 +493,97 @@ def follow_up_summary(customer: Customer) -> dict:
         "expected": settings.LOUPAN_MIN_FOLLOW_UPS,
         "short": count < settings.LOUPAN_MIN_FOLLOW_UPS,
     }
+
+
+# Erased on anonymization; what stays (grade, stage, channel, layout, budget, purpose,
+# dates, visits and follow-ups as events) keeps every statistic counting the customer.
+ANONYMIZED_VALUES = {
+    "name": "已匿名",
+    "name_initials": "",
+    "phone": "",
+    "phone_tail": "",
+    "phone2": "",
+    "id_number": "",
+    "birth_date": None,
+    "occupation": "",
+    "note": "",
+    "motive": "",
+    "problem": "",
+    "problem_at": None,
+    "ownership_expires_at": None,
+    "in_pool": False,
+}
+
+
+def _erase(customer: Customer, now) -> None:
+    for name, value in ANONYMIZED_VALUES.items():
+        setattr(customer, name, value)
+    customer.anonymized_at = now
+    customer.save()
+    customer.visits.update(companions="", note="")
+    customer.follow_ups.update(content="", reaction="", next_step="", next_date=None)
+    customer.calls.update(name="", phone="", question="")
+
+
+def customer_anonymize(*, actor, customer: Customer, reason: str) -> Customer:
+    """Erase a prospect's personal data on request (PIPL art. 47): name, numbers, ID
+    number, free texts of visits, follow-ups and linked calls. The row stays, so the
+    reports keep counting the visit, its channel and its grade. A buyer (stage 成交) is
+    refused: a deal's parties must be kept with the contract. Supervisors and managers
+    only (``customer.assign``), with a reason in the audit trail."""
+    access.require_perm(actor, "customer.assign", customer.project_id)
+    if not (reason or "").strip():
+        raise DomainError(ErrorCode.INVALID, "请填写匿名化原因。", {"reason": ["必填"]})
+    with transaction.atomic():
+        customer = lock(customer)
+        if customer.anonymized_at:
+            raise DomainError(ErrorCode.CONFLICT, "该客户已匿名化。")
+        if customer.stage == Stage.DEAL:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                "成交客户的信息随合同保存，不能匿名化。",
+                {"stage": ["成交客户不能匿名化"]},
+            )
+        before = snapshot(customer)
+        _erase(customer, timezone.now())
+        audit_update(actor=actor, obj=customer, before=before, extra={"reason": reason.strip()})
+    return customer
+
+
+def anonymize_expired(*, now=None) -> int:
+    """Prospects with no contact for ``LOUPAN_RETENTION_DAYS`` are anonymized by
+    themselves (the retention period of the consent text); 0 turns it off."""
+    days = settings.LOUPAN_RETENTION_DAYS
+    if not days:
+        return 0
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=days)
+    due = (
+        Customer.objects.filter(anonymized_at__isnull=True)
+        .exclude(stage=Stage.DEAL)
+        .filter(
+            Q(last_follow_up_at__lt=cutoff)
+            | Q(last_follow_up_at__isnull=True, registered_at__lt=cutoff)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for pk in list(due):
+        with transaction.atomic():
+            customer = Customer.objects.select_for_update().get(pk=pk)
+            if customer.anonymized_at or customer.stage == Stage.DEAL:
+                continue
+            before = snapshot(customer)
+            _erase(customer, now)
+            audit_update(
+                actor=None, obj=customer, before=before, extra={"reason": "超过保存期限自动匿名化"}
+            )
+            count += 1
+    return count
+
+
+def process_due(*, now=None) -> dict:
+    """What the customers part runs by itself (``loupan run-due``): expired ownership to
+    the pool, expired retention to anonymization."""
+    return {"pool": pool_expire(now=now), "anonymized": anonymize_expired(now=now)}

@@ -35,6 +35,21 @@ urlpatterns = [
         views.claim_create,
         name="claim_create",
     ),
+    path(
+        "projects/<int:project_pk>/customers/<int:pk>/assign/",
+        views.customer_assign,
+        name="customer_assign",
+    ),
+    path(
+        "projects/<int:project_pk>/customers/<int:pk>/household/",
+        views.customer_household,
+        name="customer_household",
+    ),
+    path(
+        "projects/<int:project_pk>/customers/<int:pk>/anonymize/",
+        views.customer_anonymize,
+        name="customer_anonymize",
+    ),
     path("projects/<int:project_pk>/claims/", views.claim_list, name="claim_list"),
     path(
         "projects/<int:project_pk>/claims/<int:pk>/decide/", views.claim_decide, name="claim_decide"

@@ -4,6 +4,7 @@ the public pool."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -11,13 +12,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.core.errors import DomainError
+from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.identity import normalize_phone
 from loupan.core.views import form_error, paginate, query_without_page
 from loupan.inventory.selectors import project_list
 
 from . import selectors, services
-from .forms import CustomerSearchForm, FollowUpForm, RegisterForm
+from .filters import CustomerFilterSet
+from .forms import FollowUpForm, RegisterForm
 from .models import ClaimStatus, Customer, Grade, OwnershipClaim, Visit
+from .reception import eligible_users
 
 
 def _project(request, project_pk):
@@ -43,27 +47,19 @@ def _refused(exc):
 def customer_list(request, project_pk):
     """意向客户登记表: a consultant sees their own customers, supervisors everyone's."""
     project = _project(request, project_pk)
-    form = CustomerSearchForm(request.GET or None, project=project)
     qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=False)
-    if form.is_valid():
-        data = form.cleaned_data
-        qs = selectors.search(qs, data["q"])
-        if data["grade"]:
-            qs = qs.filter(grade=data["grade"])
-        if data["stage"]:
-            qs = qs.filter(stage=data["stage"])
-        if data["channel"]:
-            qs = qs.filter(channel=data["channel"])
-        if data["followed_before"]:
-            qs = qs.filter(last_follow_up_at__date__lt=data["followed_before"])
-    page = paginate(request, qs.order_by("-last_follow_up_at"), 50)
+    filterset = CustomerFilterSet(request.GET or None, queryset=qs, project=project)
+    if not access.has_perm(request.user, "customer.view", project):
+        del filterset.filters["owner"]  # a consultant's list holds only their own
+    qs = filterset.qs if filterset.is_bound else qs
+    page = paginate(request, qs.order_by(F("last_follow_up_at").desc(nulls_last=True), "-pk"), 50)
     rows = [(c, selectors.contact(request.user, c)) for c in page]
     return render(
         request,
         "customers/customer_list.html",
         {
             "project": project,
-            "form": form,
+            "form": filterset.form,
             "page": page,
             "rows": rows,
             "query": query_without_page(request),
@@ -130,8 +126,79 @@ def customer_detail(request, project_pk, pk):
             "form": FollowUpForm(),
             "grades": Grade.choices,
             "claims": customer.claims.select_related("claimant"),
+            "can_manage": access.has_perm(request.user, "customer.assign", project),
+            "staff": eligible_users(project),
+            "household": customer.household.members.exclude(pk=customer.pk)
+            if customer.household_id
+            else [],
         },
     )
+
+
+def _manage(request, project_pk, pk, action, done):
+    """The supervisor's actions on a customer page: one shape, one error path."""
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    try:
+        result = action(project, customer)
+        messages.success(request, done)
+    except DomainError as exc:
+        _refused(exc)
+        messages.error(request, exc.message)
+        return redirect(customer)
+    if getattr(result, "anonymized_at", None):
+        return redirect("customers:customer_list", project.pk)
+    return redirect(customer)
+
+
+@require_POST
+@login_required
+def customer_assign(request, project_pk, pk):
+    """A supervisor or manager reassigns the customer, with a reason."""
+
+    def assign(project, customer):
+        to_user = eligible_users(project).filter(pk=request.POST.get("to_user") or 0).first()
+        if to_user is None:
+            raise DomainError(
+                ErrorCode.INVALID, _("请选择接收的置业顾问。"), {"to_user": [_("必填")]}
+            )
+        return services.customer_assign(
+            actor=request.user, customer=customer, to_user=to_user, reason=request.POST["reason"]
+        )
+
+    return _manage(request, project_pk, pk, assign, _("已重新分配。"))
+
+
+@require_POST
+@login_required
+def customer_household(request, project_pk, pk):
+    """Link a family member (spouse, partner, parent, child) found by their phone."""
+
+    def link(project, customer):
+        phone = normalize_phone(request.POST.get("phone", ""), "phone")
+        other = services.find_existing(project, phone=phone)
+        if other is None or other.pk == customer.pk:
+            raise DomainError(
+                ErrorCode.INVALID,
+                _("本项目没有使用该手机号的其他客户。"),
+                {"phone": [_("未找到客户")]},
+            )
+        return services.household_link(actor=request.user, customers=[customer, other])
+
+    return _manage(request, project_pk, pk, link, _("已关联为同一家庭。"))
+
+
+@require_POST
+@login_required
+def customer_anonymize(request, project_pk, pk):
+    """Erase a prospect's personal data on request (PIPL)."""
+
+    def erase(project, customer):
+        return services.customer_anonymize(
+            actor=request.user, customer=customer, reason=request.POST.get("reason", "")
+        )
+
+    return _manage(request, project_pk, pk, erase, _("已匿名化，个人信息已删除。"))
 
 
 @require_POST
@@ -242,7 +309,7 @@ def pool_list(request, project_pk):
     services.pool_expire()
     qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=True)
     qs = selectors.search(qs, request.GET.get("q", ""))
-    page = paginate(request, qs.order_by("-last_follow_up_at"), 50)
+    page = paginate(request, qs.order_by(F("last_follow_up_at").desc(nulls_last=True), "-pk"), 50)
     rows = [(c, selectors.contact(request.user, c)) for c in page]
     return render(
         request,

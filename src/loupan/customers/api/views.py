@@ -8,9 +8,12 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.customers import selectors, services
+from loupan.customers.filters import CustomerApiFilterSet
 from loupan.customers.models import Customer, FollowUp, FollowUpWay, OwnershipClaim
+from loupan.customers.reception import eligible_users
 from loupan.inventory.models import Project
 
 
@@ -64,6 +67,18 @@ class RegisterSerializer(serializers.Serializer):
     data = serializers.DictField(required=False, default=dict)
 
 
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class AssignSerializer(ReasonSerializer):
+    to_user = serializers.IntegerField()
+
+
+class HouseholdSerializer(serializers.Serializer):
+    members = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+
+
 class FollowUpSerializer(serializers.ModelSerializer):
     class Meta:
         model = FollowUp
@@ -103,13 +118,10 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
 
     queryset = Customer.objects.filter(anonymized_at__isnull=True).select_related("owner")
     serializer_class = CustomerSerializer
-    filterset_fields = ["project", "grade", "stage", "in_pool", "channel"]
+    filterset_class = CustomerApiFilterSet
 
     def get_queryset(self):
-        qs = super().get_queryset()
-        return selectors.search(qs, self.request.query_params.get("q", "")).order_by(
-            "-registered_at"
-        )
+        return super().get_queryset().order_by("-registered_at", "-pk")
 
     @extend_schema(request=RegisterSerializer, responses={201: CustomerSerializer})
     def create(self, request):
@@ -136,6 +148,59 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
     def reveal(self, request, pk=None):
         """The full phone and ID number; recorded in the audit trail."""
         return Response(services.customer_reveal(actor=request.user, customer=self.get_object()))
+
+    @extend_schema(request=AssignSerializer, responses={200: CustomerSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Reassign to another consultant of the project (supervisors and managers, with a
+        reason in the audit trail)."""
+        customer = self.get_object()
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        to_user = eligible_users(customer.project).filter(pk=serializer.validated_data["to_user"])
+        if not to_user:
+            raise DomainError(
+                ErrorCode.INVALID,
+                "接收人不是本项目的置业顾问。",
+                {"to_user": ["不是本项目的置业顾问"]},
+            )
+        customer = services.customer_assign(
+            actor=request.user,
+            customer=customer,
+            to_user=to_user[0],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(request=HouseholdSerializer, responses={200: CustomerSerializer})
+    @action(detail=True, methods=["post"])
+    def household(self, request, pk=None):
+        """Link family members (other customers of the project, by id) as one customer."""
+        customer = self.get_object()
+        serializer = HouseholdSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ids = set(serializer.validated_data["members"]) - {customer.pk}
+        others = list(self.get_queryset().filter(project=customer.project, pk__in=ids))
+        if len(others) != len(ids):
+            raise DomainError(
+                ErrorCode.INVALID, "家庭成员必须是本项目的客户。", {"members": ["未找到客户"]}
+            )
+        services.household_link(actor=request.user, customers=[customer, *others])
+        customer.refresh_from_db()
+        return Response(self.get_serializer(customer).data)
+
+    @extend_schema(request=ReasonSerializer, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def anonymize(self, request, pk=None):
+        """Erase the customer's personal data (PIPL); statistics keep counting them."""
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.customer_anonymize(
+            actor=request.user,
+            customer=self.get_object(),
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(status=204)
 
     @extend_schema(request=FollowUpSerializer, responses={201: FollowUpSerializer})
     @action(detail=True, methods=["get", "post"], url_path="follow-ups")

@@ -2,13 +2,15 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from loupan.inventory.services import process_due
+from loupan.customers.services import process_due as customers_due
+from loupan.inventory.services import process_due as inventory_due
 
 
 class Command(BaseCommand):
     help = (
-        "执行到期任务：保留到期释放、滚动释放计划、定时执行的价格方案 "
-        "(run what is due: expired holds, release plans, scheduled price lists). "
+        "执行到期任务：保留到期释放、滚动释放计划、定时执行的价格方案、客户归属到期转入公客池、"
+        "超过保存期限的客户匿名化 (run what is due: expired holds, release plans, scheduled "
+        "price lists, expired ownership to the public pool, expired retention). "
         "Run it from cron every minute, or with --loop as a small scheduler."
     )
 
@@ -20,10 +22,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop=False, interval=60, **options):
         while True:
-            done = process_due()
+            done = inventory_due()
+            customers = customers_due()
             self.stdout.write(
                 f"保留到期释放 {done['holds_expired']} 套，释放计划 {done['plans']} 个，"
-                f"价格方案 {done['price_lists']} 个"
+                f"价格方案 {done['price_lists']} 个，转入公客池 {customers['pool']} 位，"
+                f"匿名化 {customers['anonymized']} 位"
             )
             if not loop:
                 return
