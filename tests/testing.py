@@ -45,6 +45,36 @@ UI_REFUSED = (403, 404)
 # --- assertions ----------------------------------------------------------------------
 
 
+def race(n: int, action: Callable[[int], Any]) -> list[str]:
+    """Run ``action(i)`` in ``n`` threads released at the same instant (PostgreSQL
+    concurrency tests); each result is "ok" or the DomainError's code."""
+    import threading
+
+    from django.db import connection
+
+    from loupan.core.errors import DomainError
+
+    barrier = threading.Barrier(n)
+    results: list[str] = []
+
+    def worker(i):
+        try:
+            barrier.wait()
+            action(i)
+            results.append("ok")
+        except DomainError as exc:
+            results.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def assert_error(response, status: int, code: str, *, fields: Iterable[str] = ()) -> dict:
     """The API's one error shape ``{"code", "message", "fields"}`` with this status and
     code; ``fields`` lists field names that must carry reasons. Returns the body."""

@@ -10,6 +10,7 @@ from loupan.customers.api import imports as customer_imports_api
 from loupan.customers.api import intentions as intentions_api
 from loupan.customers.api import reception as reception_api
 from loupan.customers.api import views as customers_api
+from loupan.deals.api import views as deals_api
 from loupan.inventory.api import imports as imports_api
 from loupan.inventory.api import pricing as pricing_api
 from loupan.inventory.api import units as units_api
@@ -31,6 +32,7 @@ reception_api.register(router)
 customer_imports_api.register(router)
 handover_api.register(router)
 intentions_api.register(router)
+deals_api.register(router)
 
 urlpatterns = [
     path(

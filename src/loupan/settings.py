@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "loupan.accounts",
     "loupan.inventory",
     "loupan.customers",
+    "loupan.deals",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,13 @@ LOUPAN_MIN_FOLLOW_UPS = env_int("LOUPAN_MIN_FOLLOW_UPS", 3)
 # A prospect who never bought is anonymized this many days after their last contact
 # (PIPL: keep personal data no longer than needed); 0 keeps them until erased on request.
 LOUPAN_RETENTION_DAYS = env_int("LOUPAN_RETENTION_DAYS", 1095)
+
+# Deals (seed 002 万科 1(5)): approvals climb this chain of role codes one level at a
+# time; each role may grant this total discount (% of the list price) on its own unless
+# the project sets its own (DiscountAuthority). Selling below the floor price needs the
+# top of the chain.
+LOUPAN_APPROVAL_CHAIN = ["consultant", "supervisor", "manager", "director"]
+LOUPAN_DISCOUNT_AUTHORITY = {"consultant": 1, "supervisor": 2, "manager": 3, "director": 5}
 # The version of the personal-data consent text shown at registration (PIPL).
 LOUPAN_CONSENT_VERSION = os.environ.get("LOUPAN_CONSENT_VERSION", "2026-01")
 
@@ -272,6 +280,12 @@ SPECTACULAR_SETTINGS = {
         "UnitStatusEnum": "loupan.inventory.models.UnitStatus",
         "PriceListStatusEnum": "loupan.inventory.models.PriceListStatus",
         "ProjectStatusEnum": "loupan.inventory.models.ProjectStatus",
+        "DealStatusEnum": "loupan.deals.models.DealStatus",
+        "ApprovalStatusEnum": "loupan.deals.models.ApprovalStatus",
+        "ApprovalKindEnum": "loupan.deals.models.ApprovalKind",
+        "DiscountKindEnum": "loupan.deals.models.DiscountKind",
+        "PaymentMethodEnum": "loupan.deals.models.PaymentMethod",
+        "FilingStatusEnum": "loupan.deals.models.FilingStatus",
     },
 }
 

@@ -10,20 +10,9 @@ from django.utils import timezone
 from loupan.audit.models import AuditEntry
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.customers import reception as svc
-from loupan.customers.models import Customer, Reception, Visit
+from loupan.customers.models import Reception, Visit
 
-
-def make_customer(project, owner, phone="+8619912340001", name="老王", layout="三室两厅"):
-    return Customer.objects.create(
-        project=project,
-        owner=owner,
-        name=name,
-        phone=phone,
-        phone_tail=phone[-4:],
-        wanted_layout=layout,
-        registered_at=timezone.now() - datetime.timedelta(days=3),
-        registered_by=owner,
-    )
+from .helpers import make_customer
 
 
 @pytest.fixture

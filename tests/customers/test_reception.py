@@ -14,7 +14,6 @@ from loupan.core.errors import DomainError, ErrorCode
 from loupan.customers import reception as svc
 from loupan.customers.models import (
     CallRecord,
-    Customer,
     Post,
     Reception,
     ReceptionKind,
@@ -22,20 +21,9 @@ from loupan.customers.models import (
     Visit,
 )
 
+from .helpers import make_customer
+
 ORDER = ["consultant", "consultant2", "supervisor", "manager"]
-
-
-def make_customer(project, owner, phone="+8619912340001", name="老王", layout="三室两厅"):
-    return Customer.objects.create(
-        project=project,
-        owner=owner,
-        name=name,
-        phone=phone,
-        phone_tail=phone[-4:],
-        wanted_layout=layout,
-        registered_at=timezone.now() - datetime.timedelta(days=3),
-        registered_by=owner,
-    )
 
 
 @pytest.fixture

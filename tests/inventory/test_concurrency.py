@@ -1,40 +1,16 @@
 """Two people holding the same unit at the same moment on PostgreSQL: one wins."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from loupan.accounts.models import User
-from loupan.core.errors import DomainError
 from loupan.inventory import services
 from loupan.inventory.models import Unit, UnitStatus, UnitStatusChange
+from tests.testing import race
 
 from .board_data import small_building
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(n, action):
-    barrier = threading.Barrier(n)
-    results = []
-
-    def worker(i):
-        try:
-            barrier.wait()
-            action(i)
-            results.append("ok")
-        except DomainError as exc:
-            results.append(exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def test_concurrent_holds_of_one_unit_one_wins(demo):

@@ -69,6 +69,19 @@ def has_perm(user, code: str, project=None) -> bool:
     return code in grants(user).get(project_id, set())
 
 
+def role_codes(user, project) -> set[str]:
+    """The codes of the roles ``user`` holds on ``project`` (approval levels)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    from .models import Membership
+
+    return set(
+        Membership.objects.filter(user=user, project_id=scope_of(project)).values_list(
+            "role__code", flat=True
+        )
+    )
+
+
 def projects_with(user, code: str) -> list[int]:
     return sorted(pid for pid, perms in grants(user).items() if code in perms)
 
@@ -87,6 +100,7 @@ __all__ = [
     "has_perm",
     "perms_in",
     "projects_with",
+    "role_codes",
     "require_perm",
     "scope_of",
 ]

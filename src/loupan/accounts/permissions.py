@@ -35,7 +35,16 @@ PERMISSIONS: dict[str, str] = {
     "customer.assign": _("分配客户、处理撞单、离职交接"),
     "customer.reveal": _("查看完整手机号与身份证号"),
     "customer.export": _("导出客户名单"),
+    "customer.resolve": _("处理上报的问题客户"),
     "roster.manage": _("排班与来电来访核查"),
+    # deals (seed 001 销售案场管理/签约管理, seed 002 二.3–二.4)
+    "deal.view": _("查看本项目全部交易"),
+    "deal.view_own": _("查看自己的交易"),
+    "deal.add": _("预留、认购、签约（本人客户）"),
+    "deal.confirm": _("确认定金"),
+    "deal.contract": _("合同台帐、网签备案与合同扫描件"),
+    "deal.approve": _("审批折扣、特殊条款、换房、更名、退房（按角色权限逐级）"),
+    "deal.configure": _("设置折扣类型、折扣权限与交易期限"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -49,6 +58,7 @@ GROUPS: list[tuple[str, str]] = [
     ("pricelist", _("价格方案")),
     ("customer", _("客户")),
     ("roster", _("排班")),
+    ("deal", _("交易")),
     ("audit", _("审计")),
 ]
 

@@ -11,6 +11,8 @@ ALL_STAFF = ["project.view"]
 # The board is confidential (seed 000): sales staff only, never customers.
 BOARD = ["unit.view"]
 PRICING = ["unit.view_floor_price", "pricelist.view"]
+# Sales leads: every deal of the project, their own deals, approvals within their level.
+DEAL_LEAD = ["deal.view", "deal.add", "deal.approve"]
 
 SYSTEM_ROLES: list[dict] = [
     {
@@ -37,8 +39,11 @@ SYSTEM_ROLES: list[dict] = [
             "customer.assign",
             "customer.reveal",
             "customer.export",
+            "customer.resolve",
             "roster.manage",
-        ],
+        ]
+        + DEAL_LEAD
+        + ["deal.contract", "deal.configure"],
     },
     {
         "code": "manager",
@@ -54,8 +59,11 @@ SYSTEM_ROLES: list[dict] = [
             "customer.assign",
             "customer.reveal",
             "customer.export",
+            "customer.resolve",
             "roster.manage",
-        ],
+        ]
+        + DEAL_LEAD
+        + ["deal.contract", "deal.configure"],
     },
     {
         "code": "supervisor",
@@ -64,13 +72,17 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["user.view"]
-        + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"],
+        + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"]
+        + DEAL_LEAD,
     },
     {
         "code": "consultant",
         "name": _("置业顾问"),
         "description": _("登记与跟进自己的客户，保留、认购、签约，催缴房款"),
-        "permissions": ALL_STAFF + BOARD + ["customer.view_own", "customer.add"],
+        "permissions": ALL_STAFF
+        + BOARD
+        + ["customer.view_own", "customer.add"]
+        + ["deal.view_own", "deal.add"],
     },
     {
         "code": "sales_admin",
@@ -79,13 +91,14 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
-        + ["customer.view", "customer.reveal", "customer.export"],
+        + ["customer.view", "customer.reveal", "customer.export"]
+        + ["deal.view", "deal.contract"],
     },
     {
         "code": "finance",
         "name": _("财务"),
         "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
-        "permissions": ALL_STAFF + BOARD + ["customer.view"],
+        "permissions": ALL_STAFF + BOARD + ["customer.view", "deal.view", "deal.confirm"],
     },
     {
         "code": "planner",
@@ -100,7 +113,7 @@ SYSTEM_ROLES: list[dict] = [
         "code": "service",
         "name": _("客服"),
         "description": _("交付、权证、投诉、满意度调查、业主档案"),
-        "permissions": ALL_STAFF + ["customer.view"],
+        "permissions": ALL_STAFF + ["customer.view", "deal.view"],
     },
     {
         "code": "sysadmin",
@@ -124,7 +137,7 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["user.view", "role.view", "audit.view", "audit.export"]
-        + ["customer.view"],
+        + ["customer.view", "deal.view"],
     },
 ]
 

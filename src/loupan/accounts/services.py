@@ -64,14 +64,39 @@ def user_update(*, actor, user: User, data: dict) -> User:
     return user
 
 
-def user_set_active(*, actor, user: User, active: bool) -> User:
+# Who holds one of these manages others: only user managers may close their accounts.
+MANAGING_PERMS = {"user.manage", "customer.assign"}
+
+
+def may_offboard(actor, user: User) -> bool:
+    """The supervisor who hands over a departing consultant's customers also closes the
+    account (seed 002 北京 §4): ``customer.assign`` on every project the user belongs to,
+    for a user who manages nobody."""
+    memberships = list(Membership.objects.filter(user=user).select_related("role"))
+    return bool(memberships) and all(
+        not (set(m.role.permissions or []) & MANAGING_PERMS)
+        and access.has_perm(actor, "customer.assign", m.project_id)
+        for m in memberships
+    )
+
+
+def may_deactivate(actor, user: User, *, offboarding: bool = False) -> bool:
+    if offboarding and may_offboard(actor, user):
+        return True
+    return User.objects.restrict(actor, "manage").filter(pk=user.pk).exists()
+
+
+def user_set_active(*, actor, user: User, active: bool, offboarding: bool = False) -> User:
     """Deactivate a departing employee (never delete: their history stays attributed);
-    a deactivated account loses its sessions and API tokens at once."""
+    a deactivated account loses its sessions and API tokens at once. ``offboarding``:
+    called by the customers' handover, where the supervisor may close a consultant's
+    account (``may_offboard``)."""
     if user.pk == actor.pk and not active:
         raise DomainError(
             ErrorCode.INVALID, "不能停用自己的账号。", {"is_active": ["不能停用自己的账号"]}
         )
-    _require_manage(actor, user)
+    if not (offboarding and not active and may_offboard(actor, user)):
+        _require_manage(actor, user)
     with transaction.atomic():
         user = lock(user)
         if not active:

@@ -82,6 +82,7 @@ class AuditEntry(models.Model):
     hash = models.CharField(_("哈希"), max_length=64, unique=True)
 
     objects = RestrictedManager.from_queryset(AuditQuerySet)()
+    restrict_distinct = False  # restrict_q stays on the entry's own columns
 
     class Meta:
         verbose_name = _("审计记录")
@@ -109,6 +110,16 @@ class AuditEntry(models.Model):
         if not projects:
             return Q(pk__in=[])
         return Q(project_id__in=projects) | Q(project__isnull=True)
+
+    def hide_for(self, user) -> "AuditEntry":
+        """Drop, in memory only, what ``user`` may not see of the changes (floor prices
+        for roles without them, issue Inventory); pages, exports and the API call it
+        on every entry they show."""
+        from loupan.core.masking import strip_floor_price
+
+        if isinstance(self.changes, dict):
+            self.changes = strip_floor_price(user, self.project_id, self.changes)
+        return self
 
     def change_items(self) -> list:
         """``changes`` as ``(field, [before, after])`` pairs for templates, where

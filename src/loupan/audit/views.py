@@ -42,9 +42,12 @@ def audit_list(request):
     from loupan.core.views import paginate, query_without_page
 
     filterset = _entries(request)
+    page = paginate(request, filterset.qs.order_by("-id"))
+    for entry in page:
+        entry.hide_for(request.user)
     context = {
         "filter": filterset,
-        "page": paginate(request, filterset.qs.order_by("-id")),
+        "page": page,
         "query": query_without_page(request),
         "can_export": access.has_perm(request.user, "audit.export"),
     }
@@ -84,7 +87,7 @@ def audit_export_view(request):
     if not access.has_perm(request.user, "audit.export"):
         raise Http404
     filterset = _entries(request)
-    rows = [_row(e) for e in filterset.qs.order_by("id")[:EXPORT_LIMIT]]
+    rows = [_row(e.hide_for(request.user)) for e in filterset.qs.order_by("id")[:EXPORT_LIMIT]]
     fmt = request.GET.get("format", "xlsx")
     filters = {k: v for k, v in request.GET.items() if k not in ("format", "page") and v}
     audit_export(actor=request.user, what="audit.auditentry", count=len(rows), filters=filters)
@@ -126,6 +129,7 @@ def object_history(
     entries = AuditEntry.objects.filter(
         object_type=object_label(obj), object_id=str(obj.pk)
     ).order_by("-id")
-    return render(
-        request, template, {"object": obj, "page": paginate(request, entries), **(extra or {})}
-    )
+    page = paginate(request, entries)
+    for entry in page:
+        entry.hide_for(request.user)
+    return render(request, template, {"object": obj, "page": page, **(extra or {})})

@@ -145,6 +145,7 @@ def build_demo(stdout=None) -> dict:
                     )
     demo_inventory(main, users)
     demo_customers(main, users)
+    demo_deals(main, users)
     return {"company": company, "main": main, "second": second, "users": users}
 
 
@@ -574,3 +575,140 @@ def demo_customers(project, users) -> None:
     cs.claim_create(
         actor=users["consultant2"], customer=other, reason="客户首次来访由我接待，次日才被登记"
     )
+    demo_intentions(project, users)
+
+
+def demo_intentions(project, users) -> None:
+    """A-grade customers of both consultants wanting the same available unit (撞车, seed
+    002 二.2(2)), and one problem customer escalated to the manager."""
+    from loupan.customers import intentions
+    from loupan.customers.models import Customer, Grade
+    from loupan.inventory.models import Unit, UnitStatus
+
+    unit = (
+        Unit.objects.filter(project=project, status=UnitStatus.AVAILABLE, use="residential")
+        .order_by("building__name", "-floor", "room")
+        .first()
+    )
+    if unit is None:
+        return
+    for username in ("consultant", "consultant2"):
+        customer = (
+            Customer.objects.filter(project=project, owner=users[username], in_pool=False)
+            .order_by("-last_follow_up_at")
+            .first()
+        )
+        Customer.objects.filter(pk=customer.pk).update(grade=Grade.A)
+        customer.refresh_from_db()
+        intentions.intended_unit_add(actor=users[username], customer=customer, unit=unit)
+    problem = (
+        Customer.objects.filter(project=project, owner=users["consultant"], in_pool=False)
+        .order_by("registered_at")
+        .last()
+    )
+    intentions.problem_flag(
+        actor=users["consultant"],
+        customer=problem,
+        problem="客户要求口头承诺学区名额，已解释但客户情绪激动",
+    )
+
+
+DEMO_DISCOUNTS = [
+    # name, kind, value, order, variable
+    ("一次性付款", "percent", "1", 1, False),
+    ("按揭付款", "percent", "0.5", 2, False),
+    ("开盘优惠", "amount", "20000", 3, False),
+    ("老带新", "percent", "0.5", 4, False),
+    ("员工购房", "percent", "2", 5, False),
+    ("特批", "percent", "0", 9, True),
+]
+
+
+def demo_deals(project, users) -> None:
+    """The project's discount types, and deals in every state of the path: reserved,
+    waiting for a discount approval, waiting for finance to confirm the deposit,
+    subscribed (one past its signing deadline), contracted with an approved special
+    clause and filing, an expired reservation and a released one. Built only once."""
+    import datetime
+
+    from django.utils import timezone
+
+    from loupan.customers.models import Customer
+    from loupan.deals import services as ds
+    from loupan.deals.models import Deal, DiscountType
+    from loupan.inventory.models import Unit, UnitStatus
+
+    for name, kind, value, order, variable in DEMO_DISCOUNTS:
+        DiscountType.objects.get_or_create(
+            project=project,
+            name=name,
+            defaults={"kind": kind, "value": value, "sort_order": order, "variable": variable},
+        )
+    if Deal.objects.filter(project=project).exists():
+        return
+    types = {t.name: t for t in DiscountType.objects.filter(project=project)}
+    units = iter(
+        Unit.objects.filter(
+            project=project, status=UnitStatus.AVAILABLE, sellable=True, use="residential"
+        )
+        .exclude(list_price=None)
+        .order_by("building__name", "floor", "room")
+    )
+    owned = {
+        name: iter(
+            Customer.objects.filter(project=project, owner=users[name], in_pool=False).order_by(
+                "registered_at"
+            )
+        )
+        for name in ("consultant", "consultant2")
+    }
+
+    def reserve(consultant="consultant"):
+        return ds.deal_reserve(
+            actor=users[consultant], unit=next(units), customer=next(owned[consultant])
+        )
+
+    def subscribe(deal, consultant="consultant", discounts=(), **kw):
+        deposit = (deal.unit.list_price * 5 / 100).quantize(1)
+        return ds.deal_subscribe(
+            actor=users[consultant],
+            deal=deal,
+            buyers=[(deal.customer, "100")],
+            payment_method=kw.pop("payment_method", "commercial"),
+            deposit=deposit,
+            discounts=[(types[n], v) for n, v in discounts],
+            **kw,
+        )
+
+    reserve()  # 预留
+    reserve("consultant2")
+    subscribe(reserve(), discounts=[("一次性付款", None), ("特批", "2")], reason="老业主再次购房")
+    subscribe(reserve("consultant2"), "consultant2", discounts=[("按揭付款", None)])  # 待确认定金
+    for consultant in ("consultant", "consultant2", "consultant"):  # 认购
+        deal = subscribe(reserve(consultant), consultant, discounts=[("按揭付款", None)])
+        ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+    late = Deal.objects.filter(project=project, status="subscribed").order_by("pk").first()
+    Deal.objects.filter(pk=late.pk).update(
+        signing_deadline=timezone.localdate() - datetime.timedelta(days=2)
+    )  # 未签约客户一览表
+    for i in range(3):  # 签约
+        deal = subscribe(reserve(), payment_method="one_off", discounts=[("一次性付款", None)])
+        deal = ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+        if i == 0:
+            ds.clause_add(actor=users["consultant"], deal=deal, text="交房时赠送一年物业费")
+            request = deal.approvals.get(kind="clause")
+            ds.approval_decide(actor=users["director"], request=request, approve=True)
+        deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+        if i < 2:
+            ds.contract_update_filing(
+                actor=users["salesadmin"],
+                deal=deal,
+                filing_status="filed" if i == 0 else "signed",
+                filing_number=f"CD2026{deal.pk:06d}",
+            )
+    expired = reserve("consultant2")
+    Deal.objects.filter(pk=expired.pk).update(
+        reservation_expires_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    ds.deals_expire()
+    ds.deal_release(actor=users["consultant"], deal=reserve(), reason="客户改选其他楼栋")

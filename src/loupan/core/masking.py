@@ -7,7 +7,7 @@ reveal them (issue Customers). Views, serializers and exports all ask here.
 
 from loupan.accounts import access
 
-FLOOR_PRICE_FIELDS = ("floor_price",)
+FLOOR_PRICE_FIELDS = ("floor_price", "floor_total")
 
 
 def can_see_floor_price(user, project) -> bool:

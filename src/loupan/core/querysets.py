@@ -6,7 +6,9 @@ A business model declares how it is scoped:
 * ``scope_perm``: the permission prefix, e.g. ``"customer"``; viewing needs
   ``customer.view`` in the object's project;
 * ``scope_owner_field`` (optional): the path to the owning user; a role holding only
-  ``customer.view_own`` sees the objects it owns (a consultant's own customers).
+  ``customer.view_own`` sees the objects it owns (a consultant's own customers);
+* ``restrict_q(user, action)`` (optional) for special rules, with ``restrict_distinct =
+  False`` when the rule does not cross a multi-valued relation.
 
 Every view, viewset and export starts from ``Model.objects.restrict(user, "view")``; a
 forbidden object is then simply not found (404), which leaks no ids.
@@ -27,7 +29,13 @@ class RestrictedQuerySet(models.QuerySet):
         model = self.model
         custom = getattr(model, "restrict_q", None)
         if custom is not None:
-            return self.filter(custom(user, action)).distinct()
+            # A rule across a multi-valued relation (a user's memberships) needs DISTINCT;
+            # a model whose rule stays on its own columns says so, and keeps ORDER BY …
+            # LIMIT a cheap top-N (a DISTINCT sorts every matching row first).
+            restricted = self.filter(custom(user, action))
+            return (
+                restricted.distinct() if getattr(model, "restrict_distinct", True) else restricted
+            )
         prefix = model.scope_perm
         project_field = model.scope_project_field
         project_lookup = f"{project_field}__in" if project_field != "id" else "id__in"

@@ -52,3 +52,18 @@ def validate_document(upload, allowed=("pdf", "png", "jpg", "jpeg", "webp")) -> 
             _("文件内容与扩展名不符（不是有效的 %(ext)s 文件）") % {"ext": ext}, code="file_content"
         )
     return ext
+
+
+def serve_document(fieldfile, filename: str = ""):
+    """A stored upload streamed back (never from the web root): its type by extension,
+    not cached by shared caches. Callers check who may see it first."""
+    from django.http import FileResponse
+
+    ext = fieldfile.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        fieldfile.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream")
+    )
+    if filename:
+        response["Content-Disposition"] = f'inline; filename="{filename}.{ext}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -12,6 +12,30 @@ from django.views.decorators.http import require_GET
 from .errors import DomainError
 
 
+def refused(exc: DomainError) -> None:
+    """A permission refusal is a 403 page; other refusals are shown where they arose."""
+    if exc.status == 403:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(exc.message) from exc
+
+
+def attempt(request, action, success: str = "") -> bool:
+    """Run a page action's service call: its success message, or its refusal as an error
+    message (a permission refusal as a 403). True when it went through."""
+    from django.contrib import messages
+
+    try:
+        action()
+    except DomainError as exc:
+        refused(exc)
+        messages.error(request, exc.message)
+        return False
+    if success:
+        messages.success(request, success)
+    return True
+
+
 def form_error(form, exc: DomainError) -> None:
     """Put each field's reasons next to the field; the rest on top of the form."""
     placed = False

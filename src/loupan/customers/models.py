@@ -191,6 +191,7 @@ class Customer(models.Model):
     scope_perm = "customer"
     scope_owner_field = "owner"
     audit_masked_fields = {"phone": "phone", "phone2": "phone", "id_number": "id_number"}
+    restrict_distinct = False  # restrict_q stays on the customer's own columns
 
     class Meta:
         verbose_name = _("客户")
@@ -419,7 +420,13 @@ class CallRecord(models.Model):
         indexes = [models.Index(fields=["project", "phone"])]
 
     def __str__(self):
-        return f"{self.called_at:%Y-%m-%d %H:%M} {self.name or self.phone}"
+        # Masked: this text is the audit trail's object description.
+        from loupan.core.identity import display_phone
+        from loupan.core.masking import mask_phone
+
+        return (
+            f"{self.called_at:%Y-%m-%d %H:%M} {self.name or mask_phone(display_phone(self.phone))}"
+        )
 
 
 class IntendedUnit(models.Model):
@@ -549,3 +556,65 @@ class Reception(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.consultant}"
+
+
+class HandoverMode(models.TextChoices):
+    BY_GROUP = "by_group", _("按类别指定接收人")
+    EVEN = "even", _("平均分配")
+
+
+class Handover(models.Model):
+    """离职交接: a departing consultant's open calls (未成交来电), open visit customers
+    (未成交来访客户) and closed customers (已成交客户) handed over to colleagues chosen by
+    the supervisor, each group explicitly (seed 002 北京售楼处 客户管理制度 §4.1–4.3).
+
+    One row per handover and project; every transferred customer and call has its own
+    audit entry (before/after owner, reason 离职交接, this handover's id). ``recipients``
+    keeps who got how many of each group, for the list of past handovers."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="handovers",
+    )
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("离职顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("交接时间"), db_index=True)
+    mode = models.CharField(_("交接方式"), max_length=10, choices=HandoverMode.choices)
+    calls_count = models.PositiveIntegerField(_("未成交来电"), default=0)
+    open_count = models.PositiveIntegerField(_("未成交来访客户"), default=0)
+    closed_count = models.PositiveIntegerField(_("已成交客户"), default=0)
+    deactivated = models.BooleanField(_("同时停用账号"), default=False)
+    reason = models.CharField(_("原因"), max_length=200)
+    recipients = models.JSONField(_("接收人分配"), default=list, blank=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "customer"
+
+    class Meta:
+        verbose_name = _("离职交接")
+        verbose_name_plural = _("离职交接")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{_('离职交接')} {self.from_user} {self.created_at:%Y-%m-%d}"
+
+    def get_absolute_url(self):
+        return reverse("customers:handover_detail", args=[self.project_id, self.pk])
+
+    @property
+    def total(self) -> int:
+        return self.calls_count + self.open_count + self.closed_count

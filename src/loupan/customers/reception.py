@@ -220,6 +220,8 @@ def _turn(entries, last_user_id) -> Turn:
     skipped = []
     for step in range(len(entries)):
         entry = entries[(start + step) % len(entries)]
+        if not entry.user.is_active:  # left the company (handover): never their turn
+            continue
         if entry.away:
             skipped.append(entry.user)
             continue

@@ -19,7 +19,7 @@ from loupan.accounts.permissions import label
 from loupan.core.errors import DomainError
 from loupan.core.identity import display_phone
 from loupan.core.masking import mask_phone
-from loupan.core.views import form_error, paginate
+from loupan.core.views import attempt, form_error, paginate
 from loupan.inventory import selectors as inventory_selectors
 
 from . import reception as svc
@@ -192,12 +192,12 @@ def roster(request, project_pk):
 def roster_away(request, project_pk, pk):
     project = _project(request, project_pk, "customer.add", "roster.manage")
     entry = get_object_or_404(RosterEntry.objects.filter(project=project), pk=pk)
-    try:
-        svc.roster_set_away(actor=request.user, entry=entry, away=request.POST.get("away") == "1")
-    except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
+    attempt(
+        request,
+        lambda: svc.roster_set_away(
+            actor=request.user, entry=entry, away=request.POST.get("away") == "1"
+        ),
+    )
     nxt = request.POST.get("next", "")
     if nxt.startswith("/") and not nxt.startswith("//"):
         return redirect(nxt)

@@ -102,6 +102,134 @@ def find_existing(project, phone: str = "", id_number: str = ""):
     )
 
 
+def customer_build(
+    *,
+    actor,
+    project,
+    owner,
+    name: str,
+    phone: str,
+    wanted_layout: str,
+    consent: bool = False,
+    id_number: str = "",
+    data=None,
+    registered_at=None,
+) -> Customer:
+    """The unsaved customer of a registration or of an import row (customers/imports.py),
+    by one set of rules: name, phone and wanted layout are required (seed 002 rule 2);
+    numbers are normalized and the ID number is checked (core.identity) and taken only
+    with the recorded consent (PIPL); optional fields are typed; the channel and the
+    owner belong to the project; the registration time is not in the future. Every
+    problem is in the one DomainError (field → reasons), so that an import lists them
+    all. Whether the number is registered already (撞单) is the caller's check."""
+    data = dict(data or {})
+    errors: dict[str, list[str]] = {}
+    messages: list[str] = []
+
+    def refuse(exc: DomainError) -> None:
+        messages.append(str(exc.message))
+        for field, reasons in exc.fields.items():
+            errors.setdefault(field, []).extend(reasons)
+
+    required = [
+        ("name", name, "请填写客户姓名或称呼"),
+        ("wanted_layout", wanted_layout, "请填写意向户型"),
+        ("phone", phone, "请填写手机号"),
+    ]
+    missing = {field: [reason] for field, value, reason in required if not (value or "").strip()}
+    if missing:
+        refuse(
+            DomainError(ErrorCode.INVALID, "登记无效：姓名、手机号和意向户型必须填写。", missing)
+        )
+    unknown = sorted(set(data) - set(OPTIONAL_FIELDS))
+    if unknown:  # the registration time and the owner are the server's, never the form's
+        refuse(
+            DomainError(
+                ErrorCode.INVALID,
+                f"登记时不能填写：{'、'.join(unknown)}。",
+                {name: ["登记时不能填写此项"] for name in unknown},
+            )
+        )
+    now = timezone.now()
+    registered_at = registered_at or now
+    if registered_at > now:
+        refuse(
+            DomainError(
+                ErrorCode.INVALID, "登记时间不能晚于现在。", {"registered_at": ["不能晚于现在"]}
+            )
+        )
+    customer = Customer(
+        project=project,
+        owner=owner,
+        registered_by=actor,
+        registered_at=registered_at,
+        name=(name or "").strip(),
+        name_initials=pinyin_initials(name or ""),
+        wanted_layout=(wanted_layout or "").strip(),
+        last_follow_up_at=now,
+        ownership_expires_at=_expiry(now),
+        stage=Stage.POTENTIAL,
+    )
+    if "phone" not in errors:
+        try:
+            customer.phone = normalize_phone(phone, "phone")
+            customer.phone_tail = phone_tail(customer.phone)
+        except DomainError as exc:
+            refuse(exc)
+    parsed_id = None
+    if id_number:
+        if not consent:
+            refuse(
+                DomainError(
+                    ErrorCode.INVALID,
+                    "登记身份证号须先取得客户的个人信息处理同意。",
+                    {"consent": ["请先取得客户同意"]},
+                )
+            )
+        try:
+            parsed_id = check_id_number(id_number)
+        except DomainError as exc:
+            refuse(exc)
+    for field in OPTIONAL_FIELDS:
+        if field in data and data[field] not in (None, ""):
+            try:
+                setattr(customer, field, coerce(customer, field, data[field]))
+            except DomainError as exc:
+                refuse(exc)
+    if customer.phone2:
+        try:
+            customer.phone2 = normalize_phone(customer.phone2, "phone2")
+        except DomainError as exc:
+            refuse(exc)
+    if customer.channel_id and customer.channel.project_id != project.pk:
+        refuse(
+            DomainError(ErrorCode.INVALID, "认知途径不属于本项目。", {"channel": ["不属于本项目"]})
+        )
+    if owner is not None and not access.has_perm(owner, "customer.add", project):
+        refuse(
+            DomainError(
+                ErrorCode.INVALID,
+                f"{owner.real_name or owner.username} 不是本项目的置业顾问。",
+                {"owner": [f"{owner.real_name or owner.username} 不是本项目的置业顾问"]},
+            )
+        )
+    if parsed_id:
+        customer.id_number, customer.birth_date = parsed_id.number, parsed_id.birth_date
+        customer.gender = customer.gender or parsed_id.gender
+    if consent:
+        customer.consent_at, customer.consent_version = now, settings.LOUPAN_CONSENT_VERSION
+    # The numbers are checked by core.identity above; a number already registered is
+    # 撞单 (find_existing and the database's constraint), not a validation error.
+    exclude = ["owner", "registered_by", "project", "channel", "household"]
+    try:
+        validate(customer, exclude=[*exclude, "phone", "phone_tail", "id_number", *errors])
+    except DomainError as exc:
+        refuse(exc)
+    if errors:
+        raise DomainError(ErrorCode.INVALID, messages[0], errors)
+    return customer
+
+
 def customer_register(
     *,
     actor,
@@ -115,71 +243,25 @@ def customer_register(
     brought_by=None,
     data=None,
 ) -> Customer:
-    """Register a visitor 来访登记. Name, phone and wanted layout are required (seed 002
-    rule 2); the ID number only with the recorded consent (PIPL). A number or ID number
-    that a live customer already has creates nothing and raises CustomerExists (409); the
-    database's unique constraint decides races between two consultants."""
+    """Register a visitor 来访登记, owned by the registering consultant (the rules of
+    ``customer_build``). A number or ID number that a live customer already has creates
+    nothing and raises CustomerExists (409); the database's unique constraint decides
+    races between two consultants."""
     access.require_perm(actor, "customer.add", project)
-    data = dict(data or {})
-    errors = {}
-    if not (name or "").strip():
-        errors["name"] = ["请填写客户姓名或称呼"]
-    if not (wanted_layout or "").strip():
-        errors["wanted_layout"] = ["请填写意向户型"]
-    if not (phone or "").strip():
-        errors["phone"] = ["请填写手机号"]
-    if errors:
-        raise DomainError(ErrorCode.INVALID, "登记无效：姓名、手机号和意向户型必须填写。", errors)
-    unknown = sorted(set(data) - set(OPTIONAL_FIELDS))
-    if unknown:  # the registration time and the owner are the server's, never the form's
-        raise DomainError(
-            ErrorCode.INVALID,
-            f"登记时不能填写：{'、'.join(unknown)}。",
-            {name: ["登记时不能填写此项"] for name in unknown},
-        )
-    phone = normalize_phone(phone, "phone")
-    parsed_id = None
-    if id_number:
-        if not consent:
-            raise DomainError(
-                ErrorCode.INVALID,
-                "登记身份证号须先取得客户的个人信息处理同意。",
-                {"consent": ["请先取得客户同意"]},
-            )
-        parsed_id = check_id_number(id_number)
-    existing = find_existing(project, phone, parsed_id.number if parsed_id else "")
-    if existing is not None:
-        raise CustomerExists(existing)
-    now = timezone.now()
-    customer = Customer(
+    customer = customer_build(
+        actor=actor,
         project=project,
         owner=actor,
-        registered_by=actor,
-        registered_at=now,
-        name=name.strip(),
-        name_initials=pinyin_initials(name),
+        name=name,
         phone=phone,
-        phone_tail=phone_tail(phone),
-        wanted_layout=wanted_layout.strip(),
-        last_follow_up_at=now,
-        ownership_expires_at=_expiry(now),
-        stage=Stage.POTENTIAL,
+        wanted_layout=wanted_layout,
+        consent=consent,
+        id_number=id_number,
+        data=data,
     )
-    for field in OPTIONAL_FIELDS:
-        if field in data and data[field] not in (None, ""):
-            setattr(customer, field, coerce(customer, field, data[field]))
-    if customer.phone2:
-        customer.phone2 = normalize_phone(customer.phone2, "phone2")
-    if customer.channel_id and customer.channel.project_id != project.pk:
-        raise DomainError(
-            ErrorCode.INVALID, "认知途径不属于本项目。", {"channel": ["不属于本项目"]}
-        )
-    if parsed_id:
-        customer.id_number, customer.birth_date = parsed_id.number, parsed_id.birth_date
-        customer.gender = customer.gender or parsed_id.gender
-    if consent:
-        customer.consent_at, customer.consent_version = now, settings.LOUPAN_CONSENT_VERSION
-    validate(customer, exclude=["owner", "registered_by", "project", "channel", "household"])
+    existing = find_existing(project, customer.phone, customer.id_number)
+    if existing is not None:
+        raise CustomerExists(existing)
     try:
         with transaction.atomic():
             customer.save(force_insert=True)
@@ -187,14 +269,14 @@ def customer_register(
                 Visit.objects.create(
                     customer=customer,
                     consultant=actor,
-                    visited_at=now,
+                    visited_at=customer.registered_at,
                     is_first=True,
                     brought_by=brought_by,
                 )
             audit_create(actor=actor, obj=customer)
     except IntegrityError as exc:
         # The other consultant's registration committed first: theirs is the customer.
-        existing = find_existing(project, phone, parsed_id.number if parsed_id else "")
+        existing = find_existing(project, customer.phone, customer.id_number)
         if existing is None:
             raise
         raise CustomerExists(existing) from exc

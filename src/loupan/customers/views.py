@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.identity import normalize_phone
-from loupan.core.views import form_error, paginate, query_without_page
+from loupan.core.views import attempt, form_error, paginate, query_without_page, refused
 from loupan.inventory.selectors import project_list
 
 from . import selectors, services
@@ -36,11 +36,6 @@ def _project(request, project_pk):
 
 def _customer(request, project, pk):
     return get_object_or_404(selectors.customer_list(user=request.user, project=project), pk=pk)
-
-
-def _refused(exc):
-    if exc.status == 403:
-        raise PermissionDenied(exc.message) from exc
 
 
 @login_required
@@ -93,7 +88,7 @@ def customer_register(request, project_pk):
             existing = exc
             form_error(form, exc)
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             form_error(form, exc)
         else:
             if data["companions"]:
@@ -139,14 +134,9 @@ def _manage(request, project_pk, pk, action, done):
     """The supervisor's actions on a customer page: one shape, one error path."""
     project = _project(request, project_pk)
     customer = _customer(request, project, pk)
-    try:
-        result = action(project, customer)
-        messages.success(request, done)
-    except DomainError as exc:
-        _refused(exc)
-        messages.error(request, exc.message)
-        return redirect(customer)
-    if getattr(result, "anonymized_at", None):
+    attempt(request, lambda: action(project, customer), done)
+    customer.refresh_from_db()
+    if customer.anonymized_at:
         return redirect("customers:customer_list", project.pk)
     return redirect(customer)
 
@@ -208,12 +198,13 @@ def follow_up_add(request, project_pk, pk):
     customer = _customer(request, project, pk)
     form = FollowUpForm(request.POST)
     if form.is_valid():
-        try:
-            services.follow_up_add(actor=request.user, customer=customer, **form.cleaned_data)
-            messages.success(request, _("已记录跟进。"))
-        except DomainError as exc:
-            _refused(exc)
-            messages.error(request, exc.message)
+        attempt(
+            request,
+            lambda: services.follow_up_add(
+                actor=request.user, customer=customer, **form.cleaned_data
+            ),
+            _("已记录跟进。"),
+        )
     else:
         messages.error(request, _("请检查跟进内容。"))
     return redirect(customer)
@@ -224,13 +215,12 @@ def follow_up_add(request, project_pk, pk):
 def customer_grade(request, project_pk, pk):
     project = _project(request, project_pk)
     customer = _customer(request, project, pk)
-    try:
-        services.customer_set_grade(
+    attempt(
+        request,
+        lambda: services.customer_set_grade(
             actor=request.user, customer=customer, grade=request.POST.get("grade", "")
-        )
-    except DomainError as exc:
-        _refused(exc)
-        messages.error(request, exc.message)
+        ),
+    )
     return redirect(customer)
 
 
@@ -254,14 +244,13 @@ def customer_reveal(request, project_pk, pk):
 def claim_create(request, project_pk, pk):
     project = _project(request, project_pk)
     customer = get_object_or_404(project.customers.all(), pk=pk)
-    try:
-        services.claim_create(
+    attempt(
+        request,
+        lambda: services.claim_create(
             actor=request.user, customer=customer, reason=request.POST.get("reason", "")
-        )
-        messages.success(request, _("已提交撞单申请，等待主管处理。"))
-    except DomainError as exc:
-        _refused(exc)
-        messages.error(request, exc.message)
+        ),
+        _("已提交撞单申请，等待主管处理。"),
+    )
     return redirect("customers:customer_list", project.pk)
 
 
@@ -289,17 +278,16 @@ def claim_list(request, project_pk):
 def claim_decide(request, project_pk, pk):
     project = _project(request, project_pk)
     claim = get_object_or_404(OwnershipClaim.objects.filter(customer__project=project), pk=pk)
-    try:
-        services.claim_decide(
+    attempt(
+        request,
+        lambda: services.claim_decide(
             actor=request.user,
             claim=claim,
             grant=request.POST.get("grant") == "1",
             reason=request.POST.get("reason", ""),
-        )
-        messages.success(request, _("已处理。"))
-    except DomainError as exc:
-        _refused(exc)
-        messages.error(request, exc.message)
+        ),
+        _("已处理。"),
+    )
     return redirect("customers:claim_list", project.pk)
 
 
@@ -323,11 +311,8 @@ def pool_list(request, project_pk):
 def pool_take(request, project_pk, pk):
     project = _project(request, project_pk)
     customer = get_object_or_404(Customer.objects.filter(project=project, in_pool=True), pk=pk)
-    try:
-        customer = services.pool_take(actor=request.user, customer=customer)
-        messages.success(request, _("已认领。"))
-    except DomainError as exc:
-        _refused(exc)
-        messages.error(request, exc.message)
-        return redirect("customers:pool_list", project.pk)
-    return redirect(customer)
+    if attempt(
+        request, lambda: services.pool_take(actor=request.user, customer=customer), _("已认领。")
+    ):
+        return redirect(customer)
+    return redirect("customers:pool_list", project.pk)

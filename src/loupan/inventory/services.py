@@ -572,6 +572,21 @@ def _move(
     return list(Unit.objects.filter(pk__in=[u.pk for u in units]).order_by("pk"))
 
 
+def units_deal_move(
+    *, actor, project, unit_ids, to_status: str, expected: tuple, reason: str
+) -> list[Unit]:
+    """A deal moves its units (reserve, subscribe, contract, end): the deal service has
+    checked its own permission; the move is the same conditional UPDATE as any other."""
+    return _move(
+        actor=actor,
+        unit_ids=unit_ids,
+        to_status=to_status,
+        expected=expected,
+        reason=reason,
+        project=project,
+    )
+
+
 def units_release(*, actor, project, unit_ids, reason="") -> list[Unit]:
     """推盘: not released → available (the sales admin or manager; never a consultant)."""
     require_perm(actor, "unit.release", project)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.accounts.permissions import label
 from loupan.audit.views import object_history
+from loupan.core.due import units_due
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price
 from loupan.core.views import form_error, paginate, query_without_page
@@ -62,7 +63,7 @@ def board(request, project_pk):
     """销控表: every unit as a coloured cell, floor by floor, with filters, legend and
     statistics. Confidential: only staff holding ``unit.view`` on the project."""
     project = _project(request, project_pk)
-    services.process_due()
+    units_due()
     building = None
     if request.GET.get("building"):
         building = get_object_or_404(
@@ -98,7 +99,7 @@ def board_changes(request, project_pk):
     """The live part of the board: cells changed since ``since`` (swapped in place by
     htmx every few seconds) and the refreshed legend."""
     project = _project(request, project_pk)
-    services.process_due()
+    units_due()
     since = parse_datetime(request.GET.get("since", "")) or timezone.now() - datetime.timedelta(
         seconds=10
     )
@@ -464,16 +465,11 @@ def layout_form(request, project_pk, pk=None):
 @login_required
 def layout_plan(request, project_pk, pk):
     """The layout's plan image, served only to staff who may see the project's units."""
-    from django.http import FileResponse
-
-    from loupan.core.uploads import CONTENT_TYPES
+    from loupan.core.uploads import serve_document
 
     project = _project(request, project_pk)
     layout = get_object_or_404(Layout.objects.filter(project=project).exclude(plan=""), pk=pk)
-    ext = layout.plan.name.rsplit(".", 1)[-1].lower()
-    return FileResponse(
-        layout.plan.open("rb"), content_type=CONTENT_TYPES.get(ext, "application/octet-stream")
-    )
+    return serve_document(layout.plan)
 
 
 @login_required
@@ -551,7 +547,7 @@ def unit_action(request, project_pk, pk, action):
 @login_required
 def release_plan_list(request, project_pk):
     project = _project(request, project_pk)
-    services.process_due()
+    units_due()
     plans = (
         ReleasePlan.objects.filter(project=project)
         .prefetch_related("units")

@@ -32,6 +32,9 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "hash",
         ]
 
+    def to_representation(self, instance):
+        return super().to_representation(instance.hide_for(self.context["request"].user))
+
 
 class VerifySerializer(serializers.Serializer):
     intact = serializers.BooleanField()

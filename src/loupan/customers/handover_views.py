@@ -1,0 +1,169 @@
+"""Pages of the handover 离职交接 (seed 002 §4): the list of past handovers, the form, the
+preview (counts per group and who gets what) and its confirmation, one handover's
+transfers. Thin: the rules are in ``handover``; everything needs ``customer.assign``."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from loupan.accounts import access
+from loupan.accounts.models import User
+from loupan.accounts.permissions import label
+from loupan.core.errors import DomainError
+from loupan.core.views import form_error, paginate
+from loupan.inventory.selectors import project_list
+
+from . import handover as svc
+from .models import HandoverMode
+
+
+def _project(request, project_pk):
+    """The project if the user belongs to it (404), holding ``customer.assign`` (403)."""
+    project = get_object_or_404(project_list(user=request.user), pk=project_pk)
+    if not access.has_perm(request.user, "customer.assign", project):
+        raise PermissionDenied(
+            _("您没有执行此操作的权限：%(perm)s") % {"perm": label("customer.assign")}
+        )
+    return project
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        name = obj.get_full_name()
+        return name if obj.is_active else f"{name}（{_('已停用')}）"
+
+
+class UsersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name()
+
+
+class HandoverForm(forms.Form):
+    """Who leaves, how the three groups are handed over, and whether the account is
+    deactivated in the same action."""
+
+    from_user = UserChoiceField(label=gettext_lazy("离职顾问"), queryset=User.objects.none())
+    mode = forms.ChoiceField(
+        label=gettext_lazy("交接方式"),
+        choices=HandoverMode.choices,
+        initial=HandoverMode.BY_GROUP,
+        widget=forms.RadioSelect,
+    )
+    calls_to = UserChoiceField(
+        label=gettext_lazy("未成交来电交给"), queryset=User.objects.none(), required=False
+    )
+    open_to = UserChoiceField(
+        label=gettext_lazy("未成交来访客户交给"), queryset=User.objects.none(), required=False
+    )
+    closed_to = UserChoiceField(
+        label=gettext_lazy("已成交客户交给"), queryset=User.objects.none(), required=False
+    )
+    recipients = UsersChoiceField(
+        label=gettext_lazy("平均分配给"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("按登记先后轮流分配给所选同事"),
+    )
+    deactivate = forms.BooleanField(
+        label=gettext_lazy("同时停用该顾问的账号"),
+        required=False,
+        help_text=gettext_lazy("停用后其登录和 API 令牌立即失效，历史记录仍归属本人"),
+    )
+    note = forms.CharField(label=gettext_lazy("备注"), max_length=150, required=False)
+
+    def __init__(self, *args, project, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = svc.departing_choices(project)
+        recipients = svc.recipient_choices(project)
+        for name in ("calls_to", "open_to", "closed_to", "recipients"):
+            self.fields[name].queryset = recipients
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        kwargs = {
+            "from_user": data["from_user"],
+            "mode": data["mode"],
+            "deactivate": data["deactivate"],
+            "note": data["note"],
+        }
+        if data["mode"] == HandoverMode.BY_GROUP:
+            kwargs["to"] = {g: data[name] for g, name in svc.GROUP_FIELDS.items()}
+        else:
+            kwargs["recipients"] = list(data["recipients"])
+        return kwargs
+
+
+def _expected(request) -> dict | None:
+    """The preview's counts, carried by the confirmation."""
+    try:
+        return {g: int(request.POST[f"expected_{g}"]) for g in svc.GROUPS}
+    except (KeyError, ValueError):
+        return None
+
+
+@login_required
+def handover_list(request, project_pk):
+    """离职交接记录: past handovers of the project."""
+    project = _project(request, project_pk)
+    page = paginate(request, svc.handover_list(user=request.user, project=project), 50)
+    return render(request, "customers/handover_list.html", {"project": project, "page": page})
+
+
+@login_required
+def handover_new(request, project_pk):
+    """The form; ``step=preview`` shows who gets what, ``step=confirm`` executes."""
+    project = _project(request, project_pk)
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+    if request.method == "POST":
+        form = HandoverForm(request.POST, project=project, actor=request.user)
+    else:
+        form = HandoverForm(
+            project=project,
+            actor=request.user,
+            initial={"from_user": request.GET.get("from_user") or None},
+        )
+    if step in ("preview", "confirm") and form.is_valid():
+        kwargs = {"actor": request.user, "project": project, **form.service_arguments()}
+        try:
+            if step == "preview":
+                plan = svc.handover_preview(**kwargs)
+                return render(
+                    request,
+                    "customers/handover_preview.html",
+                    {"project": project, "form": form, "plan": plan},
+                )
+            handover = svc.handover_execute(**kwargs, expected=_expected(request))
+        except DomainError as exc:
+            # The actor holds customer.assign (checked above): a refusal here is about
+            # this handover (e.g. deactivating without user.manage), shown on the form.
+            form_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("已完成 %(name)s 的离职交接：共 %(n)s 条。")
+                % {"name": handover.from_user.get_full_name(), "n": handover.total},
+            )
+            return redirect(handover)
+    return render(request, "customers/handover_form.html", {"project": project, "form": form})
+
+
+@login_required
+def handover_detail(request, project_pk, pk):
+    """One handover: the counts, who got how many, and every transfer."""
+    project = _project(request, project_pk)
+    handover = get_object_or_404(svc.handover_list(user=request.user, project=project), pk=pk)
+    return render(
+        request,
+        "customers/handover_detail.html",
+        {
+            "project": project,
+            "object": handover,
+            "groups": [(svc.GROUP_LABELS[g], getattr(handover, f"{g}_count")) for g in svc.GROUPS],
+            "transfers": svc.handover_transfers(handover),
+        },
+    )

@@ -1,0 +1,104 @@
+"""Pages of the customers import (upload → preview → confirm, the flow of
+core.import_views shared with the units import) and the 意向客户登记表 with its xlsx
+export (seed 002 二.2)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from loupan.accounts import access
+from loupan.core.import_views import ImportPages
+from loupan.core.views import paginate, query_without_page
+from loupan.core.xlsx import export_filename, xlsx_response
+from loupan.inventory.models import Project
+
+from . import imports
+from .views import _project as customer_project
+
+
+class CustomerImportPages(ImportPages):
+    spec = imports.CUSTOMERS
+    session_key = "customer_imports"
+    url_name = "customers:customers_import"
+    upload_template = "customers/import.html"
+    preview_template = "customers/import_preview.html"
+    title = gettext_lazy("导入客户")
+    file_label = gettext_lazy("客户文件（.xlsx）")
+    changed_message = gettext_lazy("数据在预览后发生了变化，文件中有问题，未导入任何客户。")
+    projects = Project.objects
+
+    def upload_context(self, request, project):
+        return {"columns": imports.COLUMNS}
+
+    def preview_context(self, request, project, result):
+        if not result.valid:
+            return {"summary": None}
+        summary = result.summary()
+        return {
+            "summary": summary,
+            "summary_tables": [
+                ("owners", _("置业顾问"), summary["owners"]),
+                ("grades", _("等级"), summary["grades"]),
+                ("channels", _("认知途径"), summary["channels"]),
+            ],
+        }
+
+    def done(self, request, project, result):
+        messages.success(request, _("已导入 %(count)d 位客户。") % {"count": len(result.items)})
+        return redirect("customers:intent_register", project_pk=project.pk)
+
+
+pages = CustomerImportPages()
+(
+    customers_import,
+    customers_import_preview,
+    customers_import_commit,
+    customers_import_cancel,
+    customers_template,
+) = pages.views()
+
+
+def _register(request, project_pk):
+    """The project (404 unless the user sees its customers) and the register as filtered."""
+    project = customer_project(request, project_pk)
+    return project, *imports.register_filter(request.GET, user=request.user, project=project)
+
+
+@login_required
+@require_http_methods(["GET"])
+def intent_register(request, project_pk):
+    """意向客户登记表: a consultant's own customers; the whole project, or one consultant's,
+    for a supervisor or manager. Phones are masked except for the owner."""
+    project, filterset, qs, _used = _register(request, project_pk)
+    page = paginate(request, qs, 50)
+    return render(
+        request,
+        "customers/intent_register.html",
+        {
+            "project": project,
+            "form": filterset.form,
+            "page": page,
+            "rows": [imports.register_row(request.user, c) for c in page],
+            "query": query_without_page(request),
+            "can_export": access.has_perm(request.user, "customer.export", project),
+            "can_import": access.has_perm(request.user, "customer.assign", project),
+            "all_customers": imports.can_see_all(request.user, project),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def intent_register_export(request, project_pk):
+    """The register as shown (same filters, same masking) as xlsx; audited."""
+    project, _filterset, qs, used = _register(request, project_pk)
+    if not access.has_perm(request.user, "customer.export", project):
+        raise PermissionDenied(_("您没有导出客户名单的权限"))
+    content, _count = imports.register_export(
+        actor=request.user, project=project, queryset=qs, filters=used
+    )
+    return xlsx_response(content, export_filename(project, "意向客户登记表"))

@@ -1,0 +1,147 @@
+"""Pages for intended units 意向房源, the 撞车 list, and problem customers 问题客户. Thin:
+every write is a service in ``customers.intentions``; the customer page shows both parts
+through the ``customers_extras`` template tags."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.views import attempt, refused
+from loupan.inventory.models import Unit
+
+from . import intentions as svc
+from . import selectors
+from .models import IntendedUnit
+from .views import _customer, _project
+
+
+def _unit_from_post(request, project):
+    """The unit named in the form: its number 房间编号 in this project (the form lists
+    them), or its id."""
+    value = (request.POST.get("unit") or "").strip()
+    if not value:
+        raise DomainError(
+            ErrorCode.INVALID, _("房间：请填写房间编号"), {"unit": [_("请填写房间编号")]}
+        )
+    units = Unit.objects.filter(project=project)
+    unit = units.filter(number=value).first()
+    if unit is None and value.isdigit():
+        unit = units.filter(pk=int(value)).first()
+    if unit is None:
+        raise DomainError(
+            ErrorCode.INVALID,
+            _("房间：本项目没有房间 %(number)s") % {"number": value},
+            {"unit": [_("本项目没有该房间")]},
+        )
+    return unit
+
+
+@require_POST
+@login_required
+def intended_unit_add(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    try:
+        unit = _unit_from_post(request, project)
+        intended = svc.intended_unit_add(actor=request.user, customer=customer, unit=unit)
+        messages.success(request, _("已登记意向房源 %(unit)s。") % {"unit": unit.number})
+        rivals = svc.rival_owners(intended)
+        if rivals:
+            messages.warning(
+                request,
+                _("撞车：%(unit)s 也是 %(names)s 的客户的意向房源，请与销控协调。")
+                % {"unit": unit.number, "names": "、".join(rivals)},
+            )
+    except DomainError as exc:
+        refused(exc)
+        messages.error(request, exc.message)
+    return redirect(customer)
+
+
+@require_POST
+@login_required
+def intended_unit_remove(request, project_pk, pk, unit_pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    intended = get_object_or_404(
+        IntendedUnit.objects.select_related("customer", "unit"), customer=customer, unit_id=unit_pk
+    )
+    attempt(
+        request,
+        lambda: svc.intended_unit_remove(actor=request.user, intended=intended),
+        _("已移除意向房源 %(unit)s。") % {"unit": intended.unit.number},
+    )
+    return redirect(customer)
+
+
+@login_required
+def conflict_list(request, project_pk):
+    """撞车: units that customers of two or more consultants want. A consultant sees those
+    of their own customers; the sales admin, supervisors and managers all of them."""
+    project = _project(request, project_pk)
+    return render(
+        request,
+        "customers/conflict_list.html",
+        {
+            "project": project,
+            "conflicts": svc.conflict_list(user=request.user, project=project),
+            "see_all": svc.sees_all_conflicts(request.user, project),
+        },
+    )
+
+
+@require_POST
+@login_required
+def problem_flag(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    attempt(
+        request,
+        lambda: svc.problem_flag(
+            actor=request.user, customer=customer, problem=request.POST.get("problem", "")
+        ),
+        _("已标记为问题客户并上报经理。"),
+    )
+    return redirect(customer)
+
+
+@require_POST
+@login_required
+def problem_resolve(request, project_pk, pk):
+    project = _project(request, project_pk)
+    customer = _customer(request, project, pk)
+    attempt(
+        request,
+        lambda: svc.problem_resolve(
+            actor=request.user, customer=customer, resolution=request.POST.get("resolution", "")
+        ),
+        _("问题已处理：%(name)s。") % {"name": customer.name},
+    )
+    if request.POST.get("next") == "list":
+        return redirect("customers:problem_list", project.pk)
+    return redirect(customer)
+
+
+@login_required
+def problem_list(request, project_pk):
+    """问题客户一览表 (seed 002 二.6) for the supervisors, the manager and the director."""
+    project = _project(request, project_pk)
+    if not svc.can_view_problems(request.user, project):
+        raise Http404
+    customers = list(svc.problem_customers(user=request.user, project=project))
+    flagged = svc.flagged_by(customers)
+    rows = [(c, selectors.contact(request.user, c), flagged.get(c.pk, "")) for c in customers]
+    return render(
+        request,
+        "customers/problem_list.html",
+        {
+            "project": project,
+            "rows": rows,
+            "can_resolve": svc.can_resolve_problem(request.user, project),
+            "resolved": svc.recent_resolutions(project),
+        },
+    )

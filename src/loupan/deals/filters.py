@@ -1,0 +1,88 @@
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from loupan.inventory.models import Project
+
+from .models import LIVE_STATUSES, Deal, DealBuyer, DealStatus
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class DealFilterSet(django_filters.FilterSet):
+    """One filter set for the deal lists (全部交易, 未签约客户一览表, 契约签署一览表, 特殊优惠
+    客户一览表) and ``/api/v1/deals/``: status, consultant, reservation and signing date
+    ranges, and a search by document number, unit number or buyer name (issue Deals,
+    "Lists and API")."""
+
+    q = django_filters.CharFilter(label=_("单号 / 房号 / 客户姓名"), method="search")
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=DealStatus.choices)
+    live = django_filters.BooleanFilter(label=_("有效交易"), method="only_live")
+    consultant = django_filters.ModelChoiceFilter(
+        label=_("置业顾问"), queryset=get_user_model().objects.none()
+    )
+    reserved_after = django_filters.DateFilter(
+        label=_("预留不早于"), field_name="reserved_at", lookup_expr="date__gte", widget=DATE
+    )
+    reserved_before = django_filters.DateFilter(
+        label=_("预留不晚于"), field_name="reserved_at", lookup_expr="date__lte", widget=DATE
+    )
+    signed_after = django_filters.DateFilter(
+        label=_("签约不早于"), field_name="signed_on", lookup_expr="gte", widget=DATE
+    )
+    signed_before = django_filters.DateFilter(
+        label=_("签约不晚于"), field_name="signed_on", lookup_expr="lte", widget=DATE
+    )
+
+    class Meta:
+        model = Deal
+        fields = [
+            "q",
+            "status",
+            "live",
+            "consultant",
+            "reserved_after",
+            "reserved_before",
+            "signed_after",
+            "signed_before",
+        ]
+
+    def __init__(self, *args, project=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if project is not None:
+            projects = Project.objects.filter(pk=project.pk)
+        elif self.request is not None:  # the API: staff of the caller's projects
+            projects = Project.objects.restrict(self.request.user, "view")
+        else:
+            projects = Project.objects.none()
+        self.filters["consultant"].queryset = (
+            get_user_model()
+            .objects.filter(memberships__project__in=projects)
+            .distinct()
+            .order_by("real_name", "username")
+        )
+
+    def search(self, queryset, name, value):
+        """Reservation, subscription or contract number; unit number; the customer's or
+        any co-buyer's name (a co-buyer through EXISTS, so no row is repeated)."""
+        text = (value or "").strip()
+        if not text:
+            return queryset
+        co_buyer = DealBuyer.objects.filter(deal=OuterRef("pk"), customer__name__icontains=text)
+        return queryset.filter(
+            Q(number__icontains=text)
+            | Q(reservation_number__icontains=text)
+            | Q(contract_number__icontains=text)
+            | Q(unit__number__icontains=text)
+            | Q(customer__name__icontains=text)
+            | Exists(co_buyer)
+        )
+
+    def only_live(self, queryset, name, value):
+        if value is None:
+            return queryset
+        if value:
+            return queryset.filter(status__in=LIVE_STATUSES)
+        return queryset.exclude(status__in=LIVE_STATUSES)

@@ -1,0 +1,571 @@
+"""Deals: one unit (with its attached parking or storage) from reservation to contract
+for one or more buyers (PRODUCT.md "Deal", "Sales control", "Exchange", "Cancellation";
+seeds 000, 001 销售案场管理/签约管理, 002 售楼部客户信息管理制度 二.3–二.4).
+
+Money received is the Payments issue; a deal records what is owed and agreed."""
+
+from decimal import ROUND_CEILING, Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from loupan.core.querysets import RestrictedManager
+from loupan.inventory.models import PricingBasis
+
+
+class DealStatus(models.TextChoices):
+    """A deal's life. The unit follows: reserved while 预留/待审批/待确认定金, 认购 once
+    finance confirms the deposit (seed 002 二.1(1)), 签约 when contracted."""
+
+    RESERVED = "reserved", _("预留")
+    APPROVAL = "approval", _("待审批")
+    PENDING = "pending", _("待确认定金")
+    SUBSCRIBED = "subscribed", _("认购")
+    CONTRACTED = "contracted", _("签约")
+    EXPIRED = "expired", _("预留过期")
+    RELEASED = "released", _("已撤销")
+    EXCHANGED = "exchanged", _("已换房")
+    CANCELLED = "cancelled", _("已退房")
+
+
+LIVE_STATUSES = (
+    DealStatus.RESERVED,
+    DealStatus.APPROVAL,
+    DealStatus.PENDING,
+    DealStatus.SUBSCRIBED,
+    DealStatus.CONTRACTED,
+)
+# Subscription terms are set: a subscription number exists.
+SUBSCRIPTION_STATUSES = (DealStatus.APPROVAL, DealStatus.PENDING, DealStatus.SUBSCRIBED)
+
+DEAL_STATUS_COLORS = {
+    DealStatus.RESERVED: "#fd7e14",
+    DealStatus.APPROVAL: "#ffc107",
+    DealStatus.PENDING: "#0dcaf0",
+    DealStatus.SUBSCRIBED: "#dc3545",
+    DealStatus.CONTRACTED: "#842029",
+    DealStatus.EXPIRED: "#adb5bd",
+    DealStatus.RELEASED: "#adb5bd",
+    DealStatus.EXCHANGED: "#6c757d",
+    DealStatus.CANCELLED: "#212529",
+}
+
+# The allowed moves; services check every change against this table.
+DEAL_TRANSITIONS: dict[str, set[str]] = {
+    DealStatus.RESERVED: {
+        DealStatus.APPROVAL,
+        DealStatus.PENDING,
+        DealStatus.EXPIRED,
+        DealStatus.RELEASED,
+    },
+    DealStatus.APPROVAL: {DealStatus.PENDING, DealStatus.RESERVED, DealStatus.RELEASED},
+    DealStatus.PENDING: {DealStatus.SUBSCRIBED, DealStatus.RELEASED, DealStatus.EXCHANGED},
+    DealStatus.SUBSCRIBED: {DealStatus.CONTRACTED, DealStatus.EXCHANGED, DealStatus.CANCELLED},
+    DealStatus.CONTRACTED: {DealStatus.EXCHANGED, DealStatus.CANCELLED},
+    DealStatus.EXPIRED: set(),
+    DealStatus.RELEASED: set(),
+    DealStatus.EXCHANGED: set(),
+    DealStatus.CANCELLED: set(),
+}
+
+
+class PaymentMethod(models.TextChoices):
+    ONE_OFF = "one_off", _("一次性付款")
+    INSTALMENTS = "instalments", _("分期付款")
+    COMMERCIAL = "commercial", _("商业贷款")
+    PROVIDENT = "provident", _("公积金贷款")
+    COMBINED = "combined", _("组合贷款")
+
+
+class FilingStatus(models.TextChoices):
+    """网签备案 (online signing and filing with the housing authority)."""
+
+    NONE = "none", _("未网签")
+    SIGNED = "signed", _("已网签")
+    FILED = "filed", _("已备案")
+
+
+class DealPolicy(models.Model):
+    """A project's deal settings: how long a reservation holds, how long a subscription
+    has to sign, the deposit cap (民法典 586: at most 20% of the price)."""
+
+    project = models.OneToOneField(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="deal_policy",
+    )
+    reservation_hours = models.PositiveIntegerField(_("保留时长（小时）"), default=24)
+    signing_days = models.PositiveIntegerField(_("签约期限（天）"), default=7)
+    deposit_max_pct = models.DecimalField(
+        _("定金上限（%）"), max_digits=5, decimal_places=2, default=Decimal("20")
+    )
+
+    class Meta:
+        verbose_name = _("交易设置")
+        verbose_name_plural = _("交易设置")
+
+    def __str__(self):
+        return str(self.project)
+
+
+class DocumentCounter(models.Model):
+    """Gapless document numbers per project and kind (认购书, 合同, 收据 …): the row is
+    locked and incremented inside the writing transaction, so a rolled-back deal gives
+    its number back and two concurrent deals never share one."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("单据类型"), max_length=20)
+    last = models.PositiveIntegerField(_("已用号码"), default=0)
+
+    class Meta:
+        verbose_name = _("单据编号")
+        verbose_name_plural = _("单据编号")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "kind"], name="deals_counter_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.project_id}/{self.kind}: {self.last}"
+
+
+class DiscountKind(models.TextChoices):
+    PERCENT = "percent", _("折扣（%）")
+    AMOUNT = "amount", _("减免金额（元）")
+
+
+class DiscountType(models.Model):
+    """A discount the project offers (一次性付款, 按揭, 开盘优惠, 老带新, 员工, 特批 …), a
+    percentage or an amount, applied in ``sort_order`` (seed 002 二.3(5))."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="discount_types",
+    )
+    name = models.CharField(_("名称"), max_length=50)
+    kind = models.CharField(_("方式"), max_length=10, choices=DiscountKind.choices)
+    value = models.DecimalField(_("折扣值"), max_digits=14, decimal_places=2)
+    sort_order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+    # 特批: the amount or percentage is entered on the deal, always within approval.
+    variable = models.BooleanField(_("金额由申请人填写"), default=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "deal"
+
+    class Meta:
+        verbose_name = _("折扣类型")
+        verbose_name_plural = _("折扣类型")
+        ordering = ["project", "sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="deals_discounttype_unique"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="deals_discount_value_gte_0"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class DiscountAuthority(models.Model):
+    """How much total discount (in % of the list price) a role may grant on its own
+    (seed 002 万科 1(5)); beyond it the deal climbs the approval chain level by level."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="discount_authorities",
+    )
+    role = models.ForeignKey(
+        "accounts.Role", verbose_name=_("角色"), on_delete=models.CASCADE, related_name="+"
+    )
+    max_pct = models.DecimalField(_("折扣权限（%）"), max_digits=5, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("折扣权限")
+        verbose_name_plural = _("折扣权限")
+        constraints = [
+            models.UniqueConstraint(fields=["project", "role"], name="deals_authority_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.role}: {self.max_pct}%"
+
+
+class Deal(models.Model):
+    """One unit's deal (交易): reservation 保留单 → subscription 认购 → contract 签约.
+
+    The unit is never in two live deals: ``DealUnit`` carries a partial unique index on
+    the unit over live deals, so the database refuses a second one whatever the timing.
+    The agreed terms (area, prices, discounts, total) are copied here at subscription:
+    later changes to the unit never change a live deal (issue Inventory)."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="deals"
+    )
+    unit = models.ForeignKey(
+        "inventory.Unit", verbose_name=_("房间"), on_delete=models.PROTECT, related_name="deals"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        on_delete=models.PROTECT,
+        related_name="deals",
+    )
+    consultant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("置业顾问"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("状态"), max_length=12, choices=DealStatus.choices, default=DealStatus.RESERVED
+    )
+    # reservation 保留单
+    reservation_number = models.CharField(_("保留单号"), max_length=30)
+    reserved_at = models.DateTimeField(_("预留时间"))
+    reservation_expires_at = models.DateTimeField(_("保留到期"), null=True, blank=True)
+    # subscription 认购 (the agreed terms)
+    number = models.CharField(_("认购书编号"), max_length=30, blank=True)
+    subscribed_at = models.DateTimeField(_("认购时间"), null=True, blank=True)
+    pricing_basis = models.CharField(
+        _("计价方式"), max_length=20, choices=PricingBasis.choices, blank=True
+    )
+    area = models.DecimalField(_("计价面积（㎡）"), max_digits=10, decimal_places=2, null=True)
+    unit_price = models.DecimalField(_("单价（元）"), max_digits=14, decimal_places=2, null=True)
+    list_total = models.DecimalField(
+        _("表价总额（元）"), max_digits=14, decimal_places=2, null=True
+    )
+    floor_total = models.DecimalField(
+        _("底价总额（元）"), max_digits=14, decimal_places=2, null=True
+    )
+    discount_amount = models.DecimalField(
+        _("优惠金额（元）"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    total = models.DecimalField(_("成交总价（元）"), max_digits=14, decimal_places=2, null=True)
+    payment_method = models.CharField(
+        _("付款方式"), max_length=12, choices=PaymentMethod.choices, blank=True
+    )
+    down_payment = models.DecimalField(
+        _("首付款（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    deposit = models.DecimalField(_("定金（元）"), max_digits=14, decimal_places=2, null=True)
+    signing_deadline = models.DateField(_("签约期限"), null=True, blank=True)
+    deposit_confirmed_at = models.DateTimeField(_("定金确认时间"), null=True, blank=True)
+    deposit_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("定金确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # contract 签约
+    contract_number = models.CharField(_("合同编号"), max_length=40, blank=True)
+    signed_on = models.DateField(_("签约日期"), null=True, blank=True)
+    delivery_date = models.DateField(_("交付日期"), null=True, blank=True)
+    filing_status = models.CharField(
+        _("网签备案"), max_length=10, choices=FilingStatus.choices, default=FilingStatus.NONE
+    )
+    filing_number = models.CharField(_("网签备案号"), max_length=50, blank=True)
+    contract_scan = models.FileField(_("合同扫描件"), upload_to="contracts/", blank=True)
+    # ends and changes
+    exchanged_from = models.OneToOneField(
+        "self",
+        verbose_name=_("换房前交易"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exchanged_to",
+    )
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    end_reason = models.CharField(_("结束原因"), max_length=200, blank=True)
+    note = models.TextField(_("备注"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "deal"
+    scope_owner_field = "consultant"
+    floor_price_fields = ("floor_total",)
+
+    class Meta:
+        verbose_name = _("交易")
+        verbose_name_plural = _("交易")
+        ordering = ["-reserved_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "reservation_number"], name="deals_reservation_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "number"],
+                condition=~Q(number=""),
+                name="deals_subscription_number_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "contract_number"],
+                condition=~Q(contract_number=""),
+                name="deals_contract_number_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__isnull=True) | Q(total__gte=0), name="deals_total_gte_0"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["project", "consultant", "status"]),
+        ]
+
+    def __str__(self):
+        return self.number or self.reservation_number
+
+    def get_absolute_url(self):
+        return reverse("deals:deal_detail", args=[self.project_id, self.pk])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def status_color(self) -> str:
+        return DEAL_STATUS_COLORS[DealStatus(self.status)]
+
+    def can_move_to(self, status: str) -> bool:
+        return status in DEAL_TRANSITIONS[DealStatus(self.status)]
+
+    @property
+    def discount_pct(self) -> Decimal:
+        if not self.list_total:
+            return Decimal("0")
+        # rounded up, as the authority check rounds it (pricing.Quote.discount_pct)
+        pct = self.discount_amount * 100 / self.list_total
+        return pct.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+
+
+class DealUnit(models.Model):
+    """The units of a deal: the home and what is attached to it (parking, storage). The
+    partial unique index on ``unit`` over live rows is the database's guarantee that a
+    unit is never in two live deals."""
+
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.CASCADE, related_name="units"
+    )
+    unit = models.ForeignKey(
+        "inventory.Unit", verbose_name=_("房间"), on_delete=models.PROTECT, related_name="+"
+    )
+    is_main = models.BooleanField(_("主房"), default=True)
+    list_price = models.DecimalField(_("表价（元）"), max_digits=14, decimal_places=2)
+    live = models.BooleanField(_("有效"), default=True)
+
+    class Meta:
+        verbose_name = _("交易房间")
+        verbose_name_plural = _("交易房间")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit"], condition=Q(live=True), name="deals_one_live_deal_per_unit"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.deal_id}: {self.unit_id}"
+
+
+class DealBuyer(models.Model):
+    """A buyer of the deal and their ownership share; the shares sum to 100%."""
+
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.CASCADE, related_name="buyers"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("买受人"), on_delete=models.PROTECT, related_name="+"
+    )
+    share = models.DecimalField(_("产权份额（%）"), max_digits=5, decimal_places=2)
+    sort_order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("买受人")
+        verbose_name_plural = _("买受人")
+        ordering = ["deal", "sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "customer"], name="deals_buyer_unique"),
+            models.CheckConstraint(
+                condition=Q(share__gt=0) & Q(share__lte=100), name="deals_buyer_share_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.share}%"
+
+
+class DealDiscount(models.Model):
+    """One step of the price: the discount applied, in order, and what it took off."""
+
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.CASCADE, related_name="discounts"
+    )
+    discount_type = models.ForeignKey(
+        DiscountType,
+        verbose_name=_("折扣类型"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    name = models.CharField(_("名称"), max_length=50)
+    kind = models.CharField(_("方式"), max_length=10, choices=DiscountKind.choices)
+    value = models.DecimalField(_("折扣值"), max_digits=14, decimal_places=2)
+    amount = models.DecimalField(_("优惠金额（元）"), max_digits=14, decimal_places=2)
+    total_after = models.DecimalField(_("优惠后总价（元）"), max_digits=14, decimal_places=2)
+    sort_order = models.PositiveSmallIntegerField(_("顺序"), default=0)
+
+    class Meta:
+        verbose_name = _("优惠明细")
+        verbose_name_plural = _("优惠明细")
+        ordering = ["deal", "sort_order", "pk"]
+
+    def __str__(self):
+        return f"{self.name} -{self.amount}"
+
+
+class SpecialClause(models.Model):
+    """A special clause 特殊条款 of a contract; each needs the sales director's approval
+    before signing (seed 001 篇2)."""
+
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.CASCADE, related_name="clauses"
+    )
+    text = models.TextField(_("条款内容"))
+    approved = models.BooleanField(_("已批准"), default=False)
+    created_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("特殊条款")
+        verbose_name_plural = _("特殊条款")
+        ordering = ["deal", "pk"]
+
+    def __str__(self):
+        return self.text[:30]
+
+
+class ApprovalKind(models.TextChoices):
+    DISCOUNT = "discount", _("折扣审批")
+    CLAUSE = "clause", _("特殊条款")
+    EXCHANGE = "exchange", _("换房")
+    RENAME = "rename", _("更名")
+    CANCEL = "cancel", _("退房")
+    DEFERRAL = "deferral", _("延期付款")
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("已驳回")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class ApprovalRequest(models.Model):
+    """One approval mechanism for every approval of a deal (discount, special clause,
+    exchange, rename, cancellation, deferred payment): the request names the change in
+    ``payload``, the role asked now (``level``) and the role that can finally decide
+    (``final_level``). It climbs the chain one level at a time — never skipping a level
+    (seed 002 万科 1(5)) — and the change is applied only when approved."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+    )
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.PROTECT, related_name="approvals"
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=ApprovalKind.choices)
+    payload = models.JSONField(_("申请内容"), default=dict)
+    reason = models.CharField(_("申请理由"), max_length=300)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    level = models.CharField(_("当前审批角色"), max_length=30)
+    final_level = models.CharField(_("终审角色"), max_length=30)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审批人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    decision_reason = models.CharField(_("审批意见"), max_length=300, blank=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "deal"
+    scope_owner_field = "requested_by"
+
+    class Meta:
+        verbose_name = _("审批申请")
+        verbose_name_plural = _("审批申请")
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            # One open request of a kind per deal: a second one waits for the first.
+            models.UniqueConstraint(
+                fields=["deal", "kind"],
+                condition=Q(status="pending"),
+                name="deals_one_open_request_per_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["project", "status", "level"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.deal}"
+
+
+class ApprovalStep(models.Model):
+    """Each level's decision on a request: forwarded up, approved, or rejected."""
+
+    request = models.ForeignKey(
+        ApprovalRequest, verbose_name=_("审批申请"), on_delete=models.CASCADE, related_name="steps"
+    )
+    level = models.CharField(_("审批角色"), max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审批人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision = models.CharField(_("决定"), max_length=10)
+    reason = models.CharField(_("意见"), max_length=300, blank=True)
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("审批记录")
+        verbose_name_plural = _("审批记录")
+        ordering = ["request", "at", "pk"]
+
+    def __str__(self):
+        return f"{self.level} {self.decision}"

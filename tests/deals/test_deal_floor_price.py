@@ -1,0 +1,154 @@
+"""A deal's floor total (底价总额) reaches only the roles holding unit.view_floor_price
+(managers and the director): never a consultant, supervisor, finance, the sales admin or
+the auditor — not in a list, a detail, an approval or an action's answer (issue Deals,
+after tests/inventory/test_floor_price_everywhere.py)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from loupan.accounts.models import User
+from loupan.customers import services as customer_services
+from loupan.deals.models import ApprovalRequest, Deal, DealDiscount, DealUnit, DiscountType
+from loupan.inventory.models import Unit, UnitStatus
+
+pytestmark = pytest.mark.django_db
+
+ROLES_WITHOUT = ["consultant", "supervisor", "finance", "salesadmin", "auditor"]
+ROLES_WITH = ["manager", "director"]
+DEALS = "/api/v1/deals/"
+APPROVALS = "/api/v1/approvals/"
+
+
+def client_for(username):
+    client = APIClient()
+    client.force_authenticate(User.objects.get(username=username))
+    return client
+
+
+def _money(value):
+    return {f"{value:.2f}", f"{value:,.2f}"} if value is not None else set()
+
+
+def floor_secrets(project):
+    """The deals' floor totals as they would print, minus any amount the viewer may see
+    anyway (a list or deal price that happens to be equal)."""
+    floors, visible = set(), set()
+    for deal in Deal.objects.filter(project=project):
+        floors |= _money(deal.floor_total)
+        for value in (
+            deal.list_total,
+            deal.total,
+            deal.discount_amount,
+            deal.deposit,
+            deal.down_payment,
+            deal.unit_price,
+        ):
+            visible |= _money(value)
+    for unit_price, list_price in Unit.objects.filter(project=project).values_list(
+        "unit_price", "list_price"
+    ):
+        visible |= _money(unit_price) | _money(list_price)
+    for amount, total_after in DealDiscount.objects.values_list("amount", "total_after"):
+        visible |= _money(amount) | _money(total_after)
+    for (price,) in DealUnit.objects.values_list("list_price"):
+        visible |= _money(price)
+    return floors - visible
+
+
+def _below_floor_deal(demo):
+    """A consultant's deal priced below the floor: it waits for the director."""
+    project = demo["main"]
+    unit = (
+        Unit.objects.filter(
+            project=project, status=UnitStatus.AVAILABLE, sellable=True, use="residential"
+        )
+        .exclude(list_price=None)
+        .order_by("pk")
+        .first()
+    )
+    Unit.objects.filter(pk=unit.pk).update(floor_price=unit.list_price - 1000)
+    customer = customer_services.customer_register(
+        actor=User.objects.get(username="consultant"),
+        project=project,
+        name="底价客户",
+        phone="13700006543",
+        wanted_layout="B1",
+    )
+    consultant = client_for("consultant")
+    deal = consultant.post(DEALS, {"unit": unit.pk, "customer": customer.pk}, format="json").json()
+    special = DiscountType.objects.get(project=project, name="特批")
+    response = consultant.post(
+        f"{DEALS}{deal['id']}/subscribe/",
+        {
+            "buyers": [{"customer": customer.pk, "share": "100"}],
+            "payment_method": "one_off",
+            "deposit": "10000",
+            "discounts": [{"discount_type": special.pk, "value": "0.5"}],
+            "reason": "老业主",
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert '"floor_total"' not in response.content.decode()
+    return Deal.objects.get(pk=deal["id"])
+
+
+def _urls(project):
+    urls = [DEALS, f"{DEALS}?project={project.pk}", APPROVALS]
+    urls += [
+        f"{DEALS}{pk}/" for pk in Deal.objects.filter(project=project).values_list("pk", flat=True)
+    ]
+    urls += [
+        f"{APPROVALS}{pk}/"
+        for pk in ApprovalRequest.objects.filter(project=project).values_list("pk", flat=True)
+    ]
+    urls += [f"{APPROVALS}?mine=pending&project={project.pk}"]
+    return urls
+
+
+@pytest.mark.parametrize("username", ROLES_WITHOUT)
+def test_no_deal_response_carries_a_floor_total(demo, username):
+    deal = _below_floor_deal(demo)
+    assert deal.floor_total is not None and deal.total < deal.floor_total
+    request = ApprovalRequest.objects.get(deal=deal)
+    assert request.final_level == "director" and request.payload["below_floor"] is True
+    secrets = floor_secrets(demo["main"])
+    assert secrets
+    client = client_for(username)
+    seen = 0
+    for url in _urls(demo["main"]):
+        response = client.get(url)
+        if response.status_code != 200:
+            assert response.status_code == 404, (url, response.status_code)
+            continue
+        seen += 1
+        text = response.content.decode()
+        assert '"floor_total"' not in text and '"floor_price"' not in text, url
+        assert not sorted(s for s in secrets if s in text), url
+    assert seen >= 4  # a consultant sees their own deals and requests
+
+
+def test_action_answers_carry_no_floor_total(api, demo):
+    """The answers of finance's and the sales admin's actions are stripped too."""
+    deal = Deal.objects.filter(project=demo["main"], status="pending").first()
+    assert deal.floor_total is not None
+    response = api("finance").post(f"{DEALS}{deal.pk}/confirm-deposit/")
+    assert response.status_code == 200 and '"floor_total"' not in response.content.decode()
+    response = api("salesadmin").post(f"{DEALS}{deal.pk}/contract/", {}, format="json")
+    assert response.status_code == 200 and '"floor_total"' not in response.content.decode()
+    response = api("manager").get(f"{DEALS}{deal.pk}/")
+    assert response.json()["floor_total"] == f"{deal.floor_total:.2f}"
+
+
+@pytest.mark.parametrize("username", ROLES_WITH)
+def test_managers_and_the_director_see_the_floor_total(demo, username):
+    deal = _below_floor_deal(demo)
+    client = client_for(username)
+    listed = client.get(DEALS, {"project": demo["main"].pk}).json()["results"]
+    row = next(r for r in listed if r["id"] == deal.pk)
+    assert row["floor_total"] == f"{deal.floor_total:.2f}"
+    assert client.get(f"{DEALS}{deal.pk}/").json()["floor_total"] == f"{deal.floor_total:.2f}"
+    request = ApprovalRequest.objects.get(deal=deal)
+    summary = client.get(f"{APPROVALS}{request.pk}/").json()["deal_summary"]
+    assert summary["floor_total"] == f"{deal.floor_total:.2f}"
+    assert summary["list_total"] == f"{deal.list_total:.2f}"

@@ -1,0 +1,373 @@
+"""Deal services: reserve → subscribe → deposit confirmed → contract, the discount
+authority and the approval chain, the deposit cap, shares, expiry, gapless numbers and
+one live deal per unit under concurrency (issue Deals)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from loupan.accounts.models import User
+from loupan.core.errors import DomainError
+from loupan.customers import services as customer_services
+from loupan.customers.models import Customer, Stage
+from loupan.deals import services
+from loupan.deals.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Deal,
+    DealStatus,
+    DealUnit,
+    DiscountType,
+)
+from loupan.deals.pricing import quote
+from loupan.inventory.models import Project, Unit, UnitStatus
+from tests.testing import race
+
+pytestmark = pytest.mark.django_db
+
+
+def user(name):
+    return User.objects.get(username=name)
+
+
+def project():
+    return Project.objects.get(code="CHW")
+
+
+def free_unit(offset=0):
+    return (
+        Unit.objects.filter(
+            project=project(), status=UnitStatus.AVAILABLE, sellable=True, use="residential"
+        )
+        .exclude(list_price=None)
+        .order_by("pk")[offset]
+    )
+
+
+def customer_of(username="consultant", phone="13700001111", name="买房人"):
+    return customer_services.customer_register(
+        actor=user(username), project=project(), name=name, phone=phone, wanted_layout="B1"
+    )
+
+
+def discount(name, kind="percent", value="1", order=0, variable=False):
+    return DiscountType.objects.get_or_create(
+        project=project(),
+        name=name,
+        defaults={"kind": kind, "value": Decimal(value), "sort_order": order, "variable": variable},
+    )[0]
+
+
+def subscribe(deal, actor="consultant", discounts=(), deposit="50000", **kw):
+    return services.deal_subscribe(
+        actor=user(actor),
+        deal=deal,
+        buyers=[(deal.customer, "100")],
+        payment_method="commercial",
+        deposit=deposit,
+        discounts=discounts,
+        **kw,
+    )
+
+
+def test_the_whole_path_moves_the_unit_and_keeps_the_terms(demo):
+    unit, buyer = free_unit(), customer_of()
+    deal = services.deal_reserve(actor=user("consultant"), unit=unit, customer=buyer)
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.RESERVED and deal.status == DealStatus.RESERVED
+    assert deal.reservation_number.startswith("BL-CHW-")
+    assert deal.reservation_expires_at > timezone.now() + datetime.timedelta(hours=23)
+
+    deal = subscribe(deal)
+    unit.refresh_from_db()
+    assert deal.status == DealStatus.PENDING and unit.status == UnitStatus.RESERVED  # not yet 认购
+    assert deal.number.startswith("RG-CHW-") and deal.total == unit.list_price
+    assert deal.signing_deadline == timezone.localdate() + datetime.timedelta(days=7)
+
+    with pytest.raises(DomainError) as exc:
+        services.deal_confirm_deposit(actor=user("consultant"), deal=deal)
+    assert exc.value.code == "permission_denied"
+    deal = services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    unit.refresh_from_db()
+    assert deal.status == DealStatus.SUBSCRIBED and unit.status == UnitStatus.SUBSCRIBED
+    assert Customer.objects.get(pk=buyer.pk).stage == Stage.DEAL
+
+    # a later price change of the unit never changes the deal's agreed price
+    Unit.objects.filter(pk=unit.pk).update(list_price=unit.list_price + 100000)
+    deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
+    unit.refresh_from_db()
+    assert deal.status == DealStatus.CONTRACTED and unit.status == UnitStatus.CONTRACTED
+    assert deal.contract_number.startswith("HT-CHW-") and deal.total != unit.list_price
+
+
+def test_reserve_refusals(demo):
+    buyer = customer_of()
+    other = customer_of("consultant2", "13700002222", "别人的客户")
+    unit = free_unit()
+    with pytest.raises(DomainError) as exc:
+        services.deal_reserve(actor=user("consultant"), unit=unit, customer=other)
+    assert exc.value.code == "permission_denied" and "customer" in exc.value.fields
+    with pytest.raises(DomainError) as exc:
+        services.deal_reserve(actor=user("finance"), unit=unit, customer=buyer)
+    assert exc.value.code == "permission_denied"
+    held = Unit.objects.filter(project=project(), status=UnitStatus.HELD).first()
+    with pytest.raises(DomainError) as exc:
+        services.deal_reserve(actor=user("consultant"), unit=held, customer=buyer)
+    assert exc.value.code == "conflict" and "unit" in exc.value.fields
+    Unit.objects.filter(pk=unit.pk).update(sellable=False, unsellable_reason="抵押")
+    unit.refresh_from_db()
+    with pytest.raises(DomainError) as exc:
+        services.deal_reserve(actor=user("consultant"), unit=unit, customer=buyer)
+    assert exc.value.code == "conflict"
+    assert not Deal.objects.filter(customer=buyer).exists()
+
+
+def test_second_reservation_of_a_unit_is_a_conflict(demo):
+    unit = free_unit()
+    services.deal_reserve(actor=user("consultant"), unit=unit, customer=customer_of())
+    with pytest.raises(DomainError) as exc:
+        services.deal_reserve(
+            actor=user("consultant2"),
+            unit=Unit.objects.get(pk=unit.pk),
+            customer=customer_of("consultant2", "13700002222"),
+        )
+    assert exc.value.code == "conflict"
+    assert DealUnit.objects.filter(unit=unit, live=True).count() == 1
+
+
+def test_expired_reservation_returns_the_unit_and_cannot_be_subscribed(demo):
+    unit = free_unit()
+    deal = services.deal_reserve(actor=user("consultant"), unit=unit, customer=customer_of())
+    Deal.objects.filter(pk=deal.pk).update(
+        reservation_expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    deal.refresh_from_db()
+    with pytest.raises(DomainError) as exc:
+        subscribe(deal)
+    assert exc.value.code == "conflict"
+    assert services.deals_expire() >= 1
+    deal.refresh_from_db(), unit.refresh_from_db()
+    assert deal.status == DealStatus.EXPIRED and unit.status == UnitStatus.AVAILABLE
+    assert not DealUnit.objects.filter(unit=unit, live=True).exists()
+    # and the unit can be reserved again
+    services.deal_reserve(actor=user("consultant"), unit=unit, customer=deal.customer)
+
+
+def test_deposit_cap_and_shares(demo):
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    cap = (deal.unit.list_price * Decimal("0.2")).quantize(Decimal("0.01"))
+    with pytest.raises(DomainError) as exc:
+        subscribe(deal, deposit=str(cap + Decimal("0.01")))
+    assert exc.value.code == "invalid" and "deposit" in exc.value.fields
+    subscribe_ok = subscribe(deal, deposit=str(cap))
+    assert subscribe_ok.deposit == cap
+    deal2 = services.deal_reserve(
+        actor=user("consultant"), unit=free_unit(), customer=customer_of(phone="13700003333")
+    )
+    spouse = customer_of(phone="13700004444", name="配偶")
+    for shares in (("60", "30"), ("60", "50"), ("100", "0")):
+        with pytest.raises(DomainError) as exc:
+            services.deal_subscribe(
+                actor=user("consultant"),
+                deal=deal2,
+                buyers=[(deal2.customer, shares[0]), (spouse, shares[1])],
+                payment_method="one_off",
+                deposit="10000",
+            )
+        assert exc.value.code == "invalid" and "buyers" in exc.value.fields
+    deal2 = services.deal_subscribe(
+        actor=user("consultant"),
+        deal=deal2,
+        buyers=[(deal2.customer, "50"), (spouse, "50")],
+        payment_method="one_off",
+        deposit="10000",
+    )
+    assert deal2.buyers.count() == 2
+
+
+def test_discounts_apply_in_order_and_within_authority_need_no_approval(demo):
+    amount = discount("测试减免", "amount", "10000", order=2)
+    pct = discount("测试折扣", "percent", "0.5", order=1)
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    deal = subscribe(deal, discounts=[(amount, None), (pct, None)])
+    steps = list(deal.discounts.order_by("sort_order"))
+    assert [s.name for s in steps] == ["测试折扣", "测试减免"]  # the set order, not the given
+    after_pct = (deal.list_total * Decimal("0.995")).quantize(Decimal("0.01"))
+    assert steps[0].total_after == after_pct and steps[1].total_after == after_pct - 10000
+    assert deal.total == after_pct - 10000
+    expected = deal.discount_pct <= 1
+    assert (deal.status == DealStatus.PENDING) == expected
+
+
+def test_discount_beyond_authority_climbs_the_chain_level_by_level(demo):
+    special = discount("特批", "percent", "0", order=9, variable=True)  # the demo's
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    deal = subscribe(deal, discounts=[(special, "2.5")], reason="客户一次性付款，老业主")
+    assert deal.status == DealStatus.APPROVAL and deal.unit.status == UnitStatus.RESERVED
+    request = ApprovalRequest.objects.get(deal=deal)
+    assert request.level == "supervisor" and request.final_level == "manager"  # 2.5% > 2%
+    # the manager cannot skip the supervisor
+    with pytest.raises(DomainError) as exc:
+        services.approval_decide(actor=user("manager"), request=request, approve=True)
+    assert exc.value.code == "permission_denied"
+    with pytest.raises(DomainError) as exc:
+        services.approval_decide(actor=user("consultant"), request=request, approve=True)
+    assert exc.value.code == "permission_denied"
+    services.approval_decide(actor=user("supervisor"), request=request, approve=True, reason="同意")
+    request.refresh_from_db()
+    assert request.status == ApprovalStatus.PENDING and request.level == "manager"
+    assert request in services.pending_for(user("manager"), project())
+    assert request not in services.pending_for(user("supervisor"), project())
+    services.approval_decide(actor=user("manager"), request=request, approve=True)
+    request.refresh_from_db(), deal.refresh_from_db()
+    assert request.status == ApprovalStatus.APPROVED and deal.status == DealStatus.PENDING
+    assert [s.decision for s in request.steps.all()] == ["forward", "approve"]
+
+
+def test_rejection_returns_the_deal_to_its_reservation(demo):
+    special = discount("特批", "percent", "0", order=9, variable=True)  # the demo's
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    deal = subscribe(deal, discounts=[(special, "1.5")], reason="竞品价格")
+    request = ApprovalRequest.objects.get(deal=deal)
+    assert request.final_level == "supervisor"
+    with pytest.raises(DomainError) as exc:
+        services.approval_decide(actor=user("supervisor"), request=request, approve=False)
+    assert exc.value.code == "invalid" and "reason" in exc.value.fields
+    services.approval_decide(
+        actor=user("supervisor"), request=request, approve=False, reason="超出开盘政策"
+    )
+    deal.refresh_from_db()
+    assert deal.status == DealStatus.RESERVED
+    assert subscribe(deal).status == DealStatus.PENDING  # within authority now
+
+
+def test_below_floor_price_needs_the_director(demo):
+    unit = free_unit()
+    Unit.objects.filter(pk=unit.pk).update(floor_price=unit.list_price)
+    deal = services.deal_reserve(
+        actor=user("manager"), unit=Unit.objects.get(pk=unit.pk), customer=customer_of("manager")
+    )
+    one_off = discount("一次性付款", value="1")
+    with pytest.raises(DomainError) as exc:
+        subscribe(deal, actor="manager", discounts=[(one_off, None)])
+    assert exc.value.code == "invalid" and "reason" in exc.value.fields
+    deal = subscribe(deal, actor="manager", discounts=[(one_off, None)], reason="尾盘清货")
+    request = ApprovalRequest.objects.get(deal=deal)
+    assert request.final_level == "director" and request.level == "director"
+    assert request.payload["below_floor"] is True
+
+
+def test_special_clause_needs_the_director_before_signing(demo):
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    deal = services.deal_confirm_deposit(actor=user("finance"), deal=subscribe(deal))
+    services.clause_add(actor=user("consultant"), deal=deal, text="交房时赠送地下储藏室使用权一年")
+    with pytest.raises(DomainError) as exc:
+        services.deal_contract(actor=user("salesadmin"), deal=deal)
+    assert exc.value.code == "conflict" and "clauses" in exc.value.fields
+    request = ApprovalRequest.objects.get(deal=deal, kind="clause")
+    assert request.level == "director"
+    services.approval_decide(actor=user("director"), request=request, approve=True)
+    assert services.deal_contract(actor=user("salesadmin"), deal=deal).status == "contracted"
+
+
+def test_release_before_deposit(demo):
+    unit = free_unit()
+    deal = services.deal_reserve(actor=user("consultant"), unit=unit, customer=customer_of())
+    with pytest.raises(DomainError) as exc:
+        services.deal_release(actor=user("consultant"), deal=deal, reason="")
+    assert exc.value.code == "invalid"
+    services.deal_release(actor=user("consultant"), deal=deal, reason="客户放弃")
+    unit.refresh_from_db()
+    assert unit.status == UnitStatus.AVAILABLE
+    deal = services.deal_reserve(actor=user("consultant"), unit=unit, customer=deal.customer)
+    deal = services.deal_confirm_deposit(actor=user("finance"), deal=subscribe(deal))
+    with pytest.raises(DomainError) as exc:
+        services.deal_release(actor=user("consultant"), deal=deal, reason="客户放弃")
+    assert exc.value.code == "conflict"
+
+
+@given(
+    list_total=st.decimals(min_value=1, max_value=10**8, places=2),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["percent", "amount"]),
+            st.decimals(min_value=0, max_value=50, places=2),
+        ),
+        max_size=5,
+    ),
+)
+def test_quote_never_goes_negative_and_adds_up(list_total, steps):
+    q = quote(list_total, [(f"d{i}", kind, value) for i, (kind, value) in enumerate(steps)])
+    assert q.total >= 0
+    assert q.list_total - sum(s.amount for s in q.steps) == q.total
+    assert q.discount_amount == q.list_total - q.total
+    assert all(s.amount == s.amount.quantize(Decimal("0.01")) for s in q.steps)
+
+
+# --- concurrency (PostgreSQL) ---------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_fifty_consultants_reserving_one_unit_give_one_deal(demo):
+    assert connection.vendor == "postgresql"
+    unit = free_unit()
+    customers = [customer_of("consultant", f"1370001{i:04d}", f"客户{i}") for i in range(50)]
+
+    def work(i):
+        services.deal_reserve(
+            actor=user("consultant"), unit=Unit.objects.get(pk=unit.pk), customer=customers[i]
+        )
+
+    results = race(50, work)
+    assert results.count("ok") == 1 and results.count("conflict") == 49
+    assert DealUnit.objects.filter(unit=unit, live=True).count() == 1
+    assert Unit.objects.get(pk=unit.pk).status == UnitStatus.RESERVED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reservations_get_gapless_numbers(demo):
+    units = [free_unit(i) for i in range(20)]
+    customers = [customer_of("consultant", f"1370002{i:04d}", f"客户{i}") for i in range(20)]
+    start = Deal.objects.filter(project=project()).count()
+
+    numbers = []
+
+    def work(i):
+        deal = services.deal_reserve(actor=user("consultant"), unit=units[i], customer=customers[i])
+        numbers.append(deal.reservation_number)
+
+    assert race(20, work) == ["ok"] * 20
+    serials = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
+    assert serials == list(range(start + 1, start + 21))
+
+
+def test_a_co_buyer_is_family_or_the_consultants_own_customer(demo):
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    stranger = customer_of("consultant2", "13700005555", "别人的客户")
+    with pytest.raises(DomainError) as exc:
+        services.deal_subscribe(
+            actor=user("consultant"),
+            deal=deal,
+            buyers=[(deal.customer, "50"), (stranger, "50")],
+            payment_method="one_off",
+            deposit="10000",
+        )
+    assert exc.value.code == "invalid" and "buyers" in exc.value.fields
+    assert "别人的客户" not in str(exc.value.message)
+    customer_services.household_link(actor=user("supervisor"), customers=[deal.customer, stranger])
+    deal.refresh_from_db()
+    subscribed = services.deal_subscribe(
+        actor=user("consultant"),
+        deal=deal,
+        buyers=[(deal.customer, "50"), (stranger, "50")],
+        payment_method="one_off",
+        deposit="10000",
+    )
+    assert subscribed.buyers.count() == 2
