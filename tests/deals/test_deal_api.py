@@ -12,11 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from loupan.accounts.models import User
-from loupan.customers import services as customer_services
 from loupan.customers.models import Customer, Stage
 from loupan.deals.models import ApprovalRequest, Deal, DealStatus, DiscountType
-from loupan.inventory.models import Project, Unit, UnitStatus
+from loupan.inventory.models import Unit, UnitStatus
+from tests.deals.helpers import customer_of, free_unit, project, user
 from tests.testing import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -24,34 +23,6 @@ pytestmark = pytest.mark.django_db
 DEALS = "/api/v1/deals/"
 APPROVALS = "/api/v1/approvals/"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def user(name):
-    return User.objects.get(username=name)
-
-
-def project():
-    return Project.objects.get(code="CHW")
-
-
-def free_unit(offset=0):
-    return (
-        Unit.objects.filter(
-            project=project(), status=UnitStatus.AVAILABLE, sellable=True, use="residential"
-        )
-        .exclude(list_price=None)
-        .order_by("pk")[offset]
-    )
-
-
-def customer_of(username="consultant", phone="13700001111", name="买房人", where=None):
-    return customer_services.customer_register(
-        actor=user(username),
-        project=where or project(),
-        name=name,
-        phone=phone,
-        wanted_layout="B1",
-    )
 
 
 def special():

@@ -10,23 +10,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from loupan.accounts.models import User
 from loupan.customers import services as customer_services
 from loupan.deals import services
 from loupan.deals.filters import DealFilterSet
 from loupan.deals.models import Deal, DealStatus, DiscountType
-from loupan.inventory.models import Project, Unit, UnitStatus
+from loupan.inventory.models import Unit, UnitStatus
+from tests.deals.helpers import project, user
 from tests.testing import web_client
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name):
-    return User.objects.get(username=name)
-
-
-def project():
-    return Project.objects.get(code="CHW")
 
 
 def url(tail=""):

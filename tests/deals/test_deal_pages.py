@@ -10,10 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from loupan.accounts.models import User
 from loupan.audit.models import AuditEntry
 from loupan.core.money import rmb_upper
-from loupan.customers import services as customer_services
 from loupan.deals import services
 from loupan.deals.models import (
     ApprovalRequest,
@@ -24,18 +22,11 @@ from loupan.deals.models import (
     DiscountAuthority,
     DiscountType,
 )
-from loupan.inventory.models import Project, Unit, UnitStatus
+from loupan.inventory.models import Unit, UnitStatus
+from tests.deals.helpers import customer_of, free_unit, project, user
 from tests.testing import web_client
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name):
-    return User.objects.get(username=name)
-
-
-def project():
-    return Project.objects.get(code="CHW")
 
 
 def base():
@@ -48,22 +39,6 @@ def deal_url(deal, tail=""):
 
 def client_of(name):
     return web_client(user(name))
-
-
-def free_unit(offset=0):
-    return (
-        Unit.objects.filter(
-            project=project(), status=UnitStatus.AVAILABLE, sellable=True, use="residential"
-        )
-        .exclude(list_price=None)
-        .order_by("pk")[offset]
-    )
-
-
-def customer_of(username="consultant", phone="13700001111", name="买房人"):
-    return customer_services.customer_register(
-        actor=user(username), project=project(), name=name, phone=phone, wanted_layout="B1"
-    )
 
 
 def reserved(username="consultant", phone="13700001111", name="买房人", offset=0):

@@ -11,7 +11,6 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loupan.accounts.models import User
 from loupan.core.errors import DomainError
 from loupan.customers import services as customer_services
 from loupan.customers.models import Customer, Stage
@@ -25,34 +24,11 @@ from loupan.deals.models import (
     DiscountType,
 )
 from loupan.deals.pricing import quote
-from loupan.inventory.models import Project, Unit, UnitStatus
+from loupan.inventory.models import Unit, UnitStatus
+from tests.deals.helpers import customer_of, free_unit, project, user
 from tests.testing import race
 
 pytestmark = pytest.mark.django_db
-
-
-def user(name):
-    return User.objects.get(username=name)
-
-
-def project():
-    return Project.objects.get(code="CHW")
-
-
-def free_unit(offset=0):
-    return (
-        Unit.objects.filter(
-            project=project(), status=UnitStatus.AVAILABLE, sellable=True, use="residential"
-        )
-        .exclude(list_price=None)
-        .order_by("pk")[offset]
-    )
-
-
-def customer_of(username="consultant", phone="13700001111", name="买房人"):
-    return customer_services.customer_register(
-        actor=user(username), project=project(), name=name, phone=phone, wanted_layout="B1"
-    )
 
 
 def discount(name, kind="percent", value="1", order=0, variable=False):

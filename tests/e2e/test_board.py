@@ -2,18 +2,10 @@
 
 import re
 
-from django.conf import settings
 from playwright.sync_api import expect
 
 from loupan.inventory.models import Unit, UnitStatus
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", settings.LOUPAN_DEMO_PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("您好")
+from tests.e2e.helpers import log_in
 
 
 def test_hold_on_the_board_shows_in_a_second_window(browser, live_server, office):

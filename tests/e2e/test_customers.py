@@ -3,19 +3,11 @@ it on the home page (issue Customers)."""
 
 import re
 
-from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from loupan.customers.models import Customer
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", settings.LOUPAN_DEMO_PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("您好")
+from tests.e2e.helpers import log_in
 
 
 def test_consultant_registers_is_refused_a_duplicate_and_follows_up(page, office):

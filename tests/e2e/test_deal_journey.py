@@ -4,20 +4,12 @@ shows the unit as 认购 (issue Deals, "Done when")."""
 
 from decimal import Decimal
 
-from django.conf import settings
 from playwright.sync_api import expect
 
 from loupan.customers.models import Customer
 from loupan.deals.models import Deal, DealStatus, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", settings.LOUPAN_DEMO_PASSWORD)
-    page.click("#login-form button[type=submit]")
-    expect(page.locator("h1")).to_contain_text("您好")
+from tests.e2e.helpers import log_in
 
 
 def test_reserve_subscribe_confirm_and_the_board_turns_subscribed(browser, live_server, office):

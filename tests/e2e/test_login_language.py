@@ -2,17 +2,10 @@
 
 import re
 
-from django.conf import settings
 from playwright.sync_api import expect
 
 from loupan.audit.models import AuditEntry
-
-
-def log_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", settings.LOUPAN_DEMO_PASSWORD)
-    page.click("#login-form button[type=submit]")
+from tests.e2e.helpers import log_in
 
 
 def test_consultant_logs_in_in_chinese_switches_to_english_and_logs_out(page):
@@ -24,7 +17,7 @@ def test_consultant_logs_in_in_chinese_switches_to_english_and_logs_out(page):
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.locator("h1")).to_contain_text("售楼处销售管理系统")
 
-    log_in(page, "consultant")
+    log_in(page, "consultant", home=False)
     expect(page.locator("h1")).to_contain_text("您好，李顾问")
     expect(page.locator("#current-project-name")).to_have_text("锦城·翠湖湾")
     expect(page.locator(".badge", has_text="演示账号").first).to_be_visible()
