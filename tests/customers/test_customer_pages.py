@@ -141,3 +141,36 @@ def test_customer_list_query_count_is_flat(login, demo, django_assert_max_num_qu
     with django_assert_max_num_queries(14):
         response = client.get(base(demo))
     assert response.status_code == 200
+
+
+def test_register_page_takes_every_optional_field_of_the_visit_form(login, demo):
+    client = login("consultant")
+    response = client.post(
+        base(demo) + "register/",
+        {
+            "name": "欧阳先生",
+            "phone": "13812340555",
+            "wanted_layout": "C1",
+            "grade": "B",
+            "phone2": "028-8765 4321",
+            "age_band": "36-45",
+            "income_band": "30-50万",
+            "work_district": "高新区",
+            "family_size": "4",
+            "budget_min": "180",
+            "budget_max": "240",
+            "floor_preference": "中高层",
+            "timing": "三个月内",
+            "motive": "改善学区",
+            "purpose": "upgrade",
+        },
+    )
+    assert response.status_code == 302
+    customer = Customer.objects.get(phone="+8613812340555")
+    assert customer.phone2 == "+862887654321" and customer.family_size == 4
+    assert (customer.work_district, customer.timing, customer.motive) == (
+        "高新区",
+        "三个月内",
+        "改善学区",
+    )
+    assert customer.name_initials == "oyxs"

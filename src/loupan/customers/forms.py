@@ -26,6 +26,17 @@ class RegisterForm(forms.Form):
     wanted_area = forms.CharField(label=_("意向面积"), max_length=30, required=False)
     residence_district = forms.CharField(label=_("居住区域"), max_length=50, required=False)
     occupation = forms.CharField(label=_("职业"), max_length=50, required=False)
+    phone2 = forms.CharField(label=_("备用电话"), max_length=30, required=False)
+    age_band = forms.CharField(label=_("年龄段"), max_length=20, required=False)
+    income_band = forms.CharField(label=_("收入段"), max_length=30, required=False)
+    work_district = forms.CharField(label=_("工作区域"), max_length=50, required=False)
+    family_size = forms.IntegerField(label=_("家庭人数"), min_value=1, required=False)
+    budget_min = forms.DecimalField(
+        label=_("预算下限（万元）"), required=False, max_digits=10, decimal_places=2
+    )
+    floor_preference = forms.CharField(label=_("楼层偏好"), max_length=30, required=False)
+    timing = forms.CharField(label=_("购房时间"), max_length=30, required=False)
+    motive = forms.CharField(label=_("购房动机"), max_length=100, required=False)
     companions = forms.CharField(label=_("同行人"), max_length=100, required=False)
     consent = forms.BooleanField(
         label=_("客户已同意个人信息处理（登记身份证号时必须）"), required=False
