@@ -303,7 +303,6 @@ class Deal(models.Model):
     scope_project_field = "project"
     scope_perm = "deal"
     scope_owner_field = "consultant"
-    floor_price_fields = ("floor_total",)
 
     class Meta:
         verbose_name = _("交易")

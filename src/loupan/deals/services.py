@@ -447,17 +447,18 @@ def deal_subscribe(
         if deal.reservation_expires_at and deal.reservation_expires_at <= timezone.now():
             raise conflict("保留单已过期，请重新预留。", "reservation_expires_at")
         q, floor_total = price_of(deal, steps)
+        rules = policy(project)
         try:
             deposit = money(deposit)
         except (TypeError, ValueError) as exc:
             raise invalid("deposit", "定金必须是数字") from exc
-        cap = money(q.total * policy(project).deposit_max_pct / 100)
+        cap = money(q.total * rules.deposit_max_pct / 100)
         if deposit <= 0:
             raise invalid("deposit", "定金必须大于 0")
         if deposit > cap:
             raise invalid(
                 "deposit",
-                f"定金不能超过成交总价的 {policy(project).deposit_max_pct}%（{cap} 元，民法典第586条）",
+                f"定金不能超过成交总价的 {rules.deposit_max_pct}%（{cap} 元，民法典第586条）",
             )
         if down_payment not in (None, ""):
             try:
@@ -482,9 +483,7 @@ def deal_subscribe(
         deal.discount_amount, deal.total = q.discount_amount, q.total
         deal.payment_method, deal.deposit, deal.down_payment = payment_method, deposit, down_payment
         deal.subscribed_at = now
-        deal.signing_deadline = timezone.localdate() + datetime.timedelta(
-            days=policy(project).signing_days
-        )
+        deal.signing_deadline = timezone.localdate() + datetime.timedelta(days=rules.signing_days)
         if not deal.number:
             deal.number = next_number(project, "subscription")
         deal.buyers.all().delete()

@@ -26,7 +26,7 @@ from loupan.core.errors import DomainError
 from loupan.core.identity import display_phone
 from loupan.core.masking import can_see_floor_price, mask_phone
 from loupan.core.money import money, rmb_upper
-from loupan.core.views import form_error, paginate, query_without_page
+from loupan.core.views import form_error, paginate, query_without_page, refused
 from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit, UnitStatus
@@ -98,11 +98,6 @@ def _deal(request, project, pk):
         ),
         pk=pk,
     )
-
-
-def _refused(exc: DomainError) -> None:
-    if exc.status == 403:
-        raise PermissionDenied(exc.message) from exc
 
 
 def _require(request, code, project, message):
@@ -273,7 +268,7 @@ def deal_reserve(request, project_pk):
                 note=form.cleaned_data["note"],
             )
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             form_error(form, exc)
         else:
             messages.success(
@@ -515,7 +510,7 @@ def _act(request, project_pk, pk, form_class, name, call, done):
         try:
             result = call(deal, form.cleaned_data if form is not None else {})
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             if form is None:
                 messages.error(request, exc.message)
                 return redirect(deal)
@@ -546,7 +541,7 @@ def deal_subscribe(request, project_pk, pk):
                 reason=data["reason"],
             )
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             form_error(form, exc)
         else:
             if deal.status == DealStatus.APPROVAL:
@@ -789,7 +784,7 @@ def approval_decide(request, project_pk, pk):
             reason=form.cleaned_data.get("reason", ""),
         )
     except DomainError as exc:
-        _refused(exc)
+        refused(exc)
         messages.error(request, exc.message)
     else:
         if req.status == ApprovalStatus.PENDING:
@@ -862,7 +857,7 @@ def deal_settings(request, project_pk):
                 actor=request.user, project=project, **form.cleaned_data
             )
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             form_error(form, exc)
         else:
             messages.success(request, _("已保存交易设置。"))
@@ -882,7 +877,7 @@ def deal_settings_authority(request, project_pk):
                 actor=request.user, project=project, max_pcts=form.cleaned_data
             )
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             form_error(form, exc)
         else:
             messages.success(request, _("已保存折扣权限。"))
@@ -918,7 +913,7 @@ def discount_type_form(request, project_pk, pk=None):
                     actor=request.user, discount_type=instance, data=_type_data(form)
                 )
         except DomainError as exc:
-            _refused(exc)
+            refused(exc)
             form_error(form, exc)
         else:
             messages.success(request, _("已保存折扣类型。"))
@@ -942,7 +937,7 @@ def discount_type_active(request, project_pk, pk):
             actor=request.user, discount_type=discount_type, active=active
         )
     except DomainError as exc:
-        _refused(exc)
+        refused(exc)
         messages.error(request, exc.message)
     else:
         messages.success(

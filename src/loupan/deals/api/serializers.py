@@ -1,7 +1,7 @@
 """Deal API shapes. Output serializers only read; input serializers only check the shape
 of a request (types, choices, required keys). Every rule lives in ``deals.services``.
 
-Floor prices (底价) leave only through ``_strip_floor``: ``Deal.floor_price_fields`` are
+Floor prices (底价) leave only through ``_strip_floor``: ``masking.FLOOR_PRICE_FIELDS`` are
 removed for callers without ``unit.view_floor_price`` on the deal's project."""
 
 from django.utils.translation import gettext_lazy as _
@@ -37,7 +37,7 @@ def _floor_visible(context, project_id) -> bool:
 def _strip_floor(context, project_id, data: dict) -> dict:
     if _floor_visible(context, project_id):
         return data
-    hidden = {*masking.FLOOR_PRICE_FIELDS, *Deal.floor_price_fields}
+    hidden = set(masking.FLOOR_PRICE_FIELDS)
     return {k: v for k, v in data.items() if k not in hidden}
 
 
