@@ -20,7 +20,7 @@ case "$cmd" in
     port="${PGPORT_TEST:-$(( 20000 + RANDOM % 20000 ))}"
     as_pg "$bindir/initdb" -D "$tmp/data" -A trust -U loupan -E UTF8 --locale=C.UTF-8 >"$tmp/initdb.log" 2>&1
     as_pg "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w \
-      -o "-k $tmp -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+      -o "-k $tmp -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" start >/dev/null
     as_pg "$bindir/createdb" -h 127.0.0.1 -p "$port" -U loupan loupan
     echo "export PGTMP='$tmp'"
     echo "export DATABASE_URL='postgres://loupan@127.0.0.1:$port/loupan'"

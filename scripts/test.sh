@@ -5,6 +5,9 @@
 #   3. all tests on a real PostgreSQL server started here (with the concurrency tests),
 #   4. the browser tests in headless Chromium.
 # Extra arguments go to every pytest run (e.g. scripts/test.sh -x -k login).
+# The SQLite and PostgreSQL runs spread over the machine's CPUs (pytest-xdist, at most
+# four workers, each with its own test database and demo office; LOUPAN_TEST_WORKERS=0
+# runs them in one process). The browser run stays in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-deps.sh
@@ -23,12 +26,14 @@ echo "== lint (ruff) and migrations check"
 .venv/bin/ruff format --check --quiet src tests bench
 .venv/bin/loupan makemigrations --check --dry-run >/dev/null
 
+WORKERS=(-n "${LOUPAN_TEST_WORKERS:-auto}" --maxprocesses=4)
+
 echo "== tests on SQLite"
-env -u DATABASE_URL "$PY" -m pytest -q -m "not postgres and not e2e" -p no:cacheprovider "$@"
+env -u DATABASE_URL "$PY" -m pytest -q "${WORKERS[@]}" -m "not postgres and not e2e" -p no:cacheprovider "$@"
 
 echo "== tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
-"$PY" -m pytest -q -m "not e2e" -p no:cacheprovider "$@"
+"$PY" -m pytest -q "${WORKERS[@]}" -m "not e2e" -p no:cacheprovider "$@"
 scripts/pg.sh stop "$PGTMP"; PGTMP=""
 unset DATABASE_URL
 

@@ -187,6 +187,8 @@ LOUPAN_RETENTION_DAYS = env_int("LOUPAN_RETENTION_DAYS", 1095)
 # top of the chain.
 LOUPAN_APPROVAL_CHAIN = ["consultant", "supervisor", "manager", "director"]
 LOUPAN_DISCOUNT_AUTHORITY = {"consultant": 1, "supervisor": 2, "manager": 3, "director": 5}
+# Exchange, rename and cancellation are approved by the site manager or above (seed 000).
+LOUPAN_CHANGE_APPROVER = "manager"
 # The version of the personal-data consent text shown at registration (PIPL).
 LOUPAN_CONSENT_VERSION = os.environ.get("LOUPAN_CONSENT_VERSION", "2026-01")
 
@@ -286,6 +288,13 @@ SPECTACULAR_SETTINGS = {
         "DiscountKindEnum": "loupan.deals.models.DiscountKind",
         "PaymentMethodEnum": "loupan.deals.models.PaymentMethod",
         "FilingStatusEnum": "loupan.deals.models.FilingStatus",
+        "ChangeKindEnum": "loupan.deals.models.ChangeKind",
+        "PriceListKindEnum": "loupan.inventory.models.PriceListKind",
+        "HandoverModeEnum": "loupan.customers.models.HandoverMode",
+        "PostEnum": "loupan.customers.models.Post",
+        "CancelReasonEnum": "loupan.deals.models.CancelReason",
+        "DepositTreatmentEnum": "loupan.deals.models.DepositTreatment",
+        "DisputeStatusEnum": "loupan.deals.models.DisputeStatus",
     },
 }
 

@@ -491,6 +491,7 @@ def demo_customers(project, users) -> None:
     if Customer.objects.filter(project=project).exists():
         return
     rng = random.Random(2026)
+    more = random.Random(7)  # the buyer-analysis answers, apart so the rest stays as it was
     channels = [
         Channel.objects.create(project=project, name=name, sort_order=i)
         for i, name in enumerate(DEMO_CHANNELS)
@@ -519,6 +520,12 @@ def demo_customers(project, users) -> None:
                 "residence_district": rng.choice(
                     ["高新区", "武侯区", "锦江区", "双流区", "天府新区"]
                 ),
+                "occupation": more.choice(
+                    ["企业职员", "公务员", "教师", "医生", "私营业主", "IT 工程师", ""]
+                ),
+                "income_band": more.choice(["10万以下", "10-20万", "20-50万", "50万以上", ""]),
+                "education": more.choice(["senior", "college", "bachelor", "bachelor", "master"]),
+                "motive": more.choice(["首次置业", "改善居住", "子女教育", "投资保值", ""]),
             },
         )
         registered = now - datetime.timedelta(days=rng.randrange(0, 40), hours=rng.randrange(0, 9))
@@ -628,7 +635,8 @@ def demo_deals(project, users) -> None:
     """The project's discount types, and deals in every state of the path: reserved,
     waiting for a discount approval, waiting for finance to confirm the deposit,
     subscribed (one past its signing deadline), contracted with an approved special
-    clause and filing, an expired reservation and a released one. Built only once."""
+    clause and filing, an expired reservation and a released one, and the changes
+    after subscription (``demo_changes``). Built only once."""
     import datetime
 
     from django.utils import timezone
@@ -712,3 +720,83 @@ def demo_deals(project, users) -> None:
     )
     ds.deals_expire()
     ds.deal_release(actor=users["consultant"], deal=reserve(), reason="客户改选其他楼栋")
+    demo_changes(project, users, reserve, subscribe)
+
+
+def demo_changes(project, users, reserve, subscribe) -> None:
+    """The changes after subscription: an exchange, a rename with a co-buyer, a
+    cancellation under arbitration, and a cancellation waiting for the manager."""
+    from loupan.customers.models import Customer
+    from loupan.deals import changes
+    from loupan.deals import services as ds
+    from loupan.inventory.models import Unit, UnitStatus
+
+    def confirmed(consultant="consultant"):
+        deal = subscribe(reserve(consultant), consultant, discounts=[("按揭付款", None)])
+        return ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+
+    def approve(request):
+        while request.status == "pending":
+            request = ds.approval_decide(actor=users[request.level], request=request, approve=True)
+
+    # 换房: consultant asks, the supervisor forwards, the manager approves
+    deal = confirmed()
+    target = (
+        Unit.objects.filter(
+            project=project, status=UnitStatus.AVAILABLE, sellable=True, use="residential"
+        )
+        .exclude(list_price=None)
+        .order_by("-floor", "building__name", "room")
+        .first()
+    )
+    approve(
+        changes.exchange_request(
+            actor=users["consultant"], deal=deal, unit=target, reason="客户希望换到高楼层"
+        )
+    )
+    # 更名: a spouse added as co-buyer, 50/50
+    deal = confirmed()
+    spouse = (
+        Customer.objects.filter(project=project, owner=users["consultant"], in_pool=False)
+        .exclude(pk=deal.customer_id)
+        .exclude(deals__isnull=False)
+        .order_by("-registered_at")
+        .first()
+    )
+    approve(
+        changes.rename_request(
+            actor=users["consultant"],
+            deal=deal,
+            buyers=[(deal.customer, "50"), (spouse, "50")],
+            reason="增加配偶为共同买受人",
+        )
+    )
+    # 退房 with a dispute: the buyer defaults, the deposit is kept, the buyer goes to
+    # arbitration
+    deal = confirmed("consultant2")
+    deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+    approve(
+        changes.cancel_request(
+            actor=users["consultant2"],
+            deal=deal,
+            cancel_reason="loan",
+            detail="银行拒贷，客户无力一次性付款",
+            deposit_treatment="forfeit",
+            originals_returned=True,
+        )
+    )
+    changes.cancellation_dispute(
+        actor=users["salesadmin"],
+        deal=deal,
+        dispute="arbitration",
+        note="客户申请仲裁，要求退还定金",
+    )
+    # a cancellation waiting (the supervisor's turn)
+    changes.cancel_request(
+        actor=users["consultant"],
+        deal=confirmed(),
+        cancel_reason="personal",
+        detail="工作调动离开本市",
+        deposit_treatment="part",
+        forfeited="10000",
+    )

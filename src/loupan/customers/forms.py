@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Channel, FollowUpWay, Gender, Grade, Purpose
+from .models import Channel, Education, FollowUpWay, Gender, Grade, Purpose
 
 
 class RegisterForm(forms.Form):
@@ -29,6 +29,9 @@ class RegisterForm(forms.Form):
     phone2 = forms.CharField(label=_("备用电话"), max_length=30, required=False)
     age_band = forms.CharField(label=_("年龄段"), max_length=20, required=False)
     income_band = forms.CharField(label=_("收入段"), max_length=30, required=False)
+    education = forms.ChoiceField(
+        label=_("文化程度"), choices=[("", "—"), *Education.choices], required=False
+    )
     work_district = forms.CharField(label=_("工作区域"), max_length=50, required=False)
     family_size = forms.IntegerField(label=_("家庭人数"), min_value=1, required=False)
     budget_min = forms.DecimalField(

@@ -53,7 +53,7 @@ from loupan.inventory.models import Project
 
 from . import selectors, services
 from .filters import CustomerFilterSet
-from .models import Channel, Customer, FollowUp, Gender, Grade, Purpose, Stage
+from .models import Channel, Customer, Education, FollowUp, Gender, Grade, Purpose, Stage
 from .reception import eligible_users
 
 DATA_SHEET = "客户"
@@ -179,6 +179,7 @@ COLUMNS = (
     Column("purpose", "购房目的", "choice", choices=Purpose, help="可空", width=8),
     Column("age_band", "年龄段", "text", help="可空，如 30-40岁", width=8),
     Column("occupation", "职业", "text", help="可空"),
+    Column("education", "文化程度", "choice", choices=Education, help="可空", width=10),
     Column("residence_district", "居住区域", "text", help="可空", aliases=("居住区",)),
     Column("work_district", "工作区域", "text", help="可空", aliases=("工作区",)),
     Column("family_size", "家庭人数", "integer", help="可空，整数", width=8),

@@ -31,6 +31,16 @@ class Purpose(models.TextChoices):
     OFFICE = "office", _("办公")
 
 
+class Education(models.TextChoices):
+    """文化层次, for the buyer analysis of the owners' list (seed 002 二.3(2))."""
+
+    JUNIOR = "junior", _("初中及以下")
+    SENIOR = "senior", _("高中/中专")
+    COLLEGE = "college", _("大专")
+    BACHELOR = "bachelor", _("本科")
+    MASTER = "master", _("硕士及以上")
+
+
 class Gender(models.TextChoices):
     MALE = "M", _("男")
     FEMALE = "F", _("女")
@@ -139,6 +149,9 @@ class Customer(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
     income_band = models.CharField(_("收入段"), max_length=30, blank=True)
+    education = models.CharField(
+        _("文化程度"), max_length=10, choices=Education.choices, blank=True
+    )
     residence_district = models.CharField(_("居住区域"), max_length=50, blank=True)
     work_district = models.CharField(_("工作区域"), max_length=50, blank=True)
     family_size = models.PositiveSmallIntegerField(_("家庭人数"), null=True, blank=True)

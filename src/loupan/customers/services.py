@@ -35,6 +35,7 @@ OPTIONAL_FIELDS = [
     "phone2",
     "occupation",
     "income_band",
+    "education",
     "residence_district",
     "work_district",
     "family_size",

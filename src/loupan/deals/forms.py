@@ -10,7 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 from loupan.customers.models import Customer
 
-from .models import DealPolicy, DiscountKind, DiscountType, FilingStatus, PaymentMethod
+from .models import (
+    CancelReason,
+    ChangeKind,
+    DealPolicy,
+    DepositTreatment,
+    DiscountKind,
+    DiscountType,
+    DisputeStatus,
+    FilingStatus,
+    PaymentMethod,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"})
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -154,6 +164,97 @@ class ScanForm(forms.Form):
         error_messages={"required": _("请选择文件")},
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.webp"}),
     )
+
+
+# --- changes after subscription -----------------------------------------------------------
+
+REASON = forms.CharField(
+    label=_("申请理由"), max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
+)
+
+
+class ExchangeForm(forms.Form):
+    """换房: the new unit by its number (as on the board) and the reason."""
+
+    unit_number = forms.CharField(label=_("换入房号"), max_length=50, required=False)
+    reason = REASON
+
+
+class RenameForm(forms.Form):
+    """更名 / co-buyers: up to four buyers with their shares, the current ones first."""
+
+    buyers = ErrorSlot()
+    reason = REASON
+    ROWS = CO_BUYER_ROWS + 1
+
+    def __init__(self, *args, customers, suggestions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = [("", "—")] + [(c.pk, f"{c.name}（{c.phone_tail}）") for c in suggestions]
+        self.rows = []
+        for i in range(self.ROWS):
+            buyer = forms.ModelChoiceField(
+                label=_("买受人 %(n)s") % {"n": i + 1},
+                queryset=customers,
+                required=False,
+                error_messages={"invalid_choice": _("请选择本项目的客户")},
+            )
+            buyer.widget.choices = labels
+            self.fields[f"buyer_{i}"] = buyer
+            self.fields[f"share_{i}"] = forms.DecimalField(
+                label=_("产权份额（%）"), required=False, max_digits=5, decimal_places=2
+            )
+            self.rows.append((self[f"buyer_{i}"], self[f"share_{i}"]))
+        self.order_fields(
+            [
+                "buyers",
+                *[f for i in range(self.ROWS) for f in (f"buyer_{i}", f"share_{i}")],
+                "reason",
+            ]
+        )
+
+    def buyer_list(self) -> list:
+        data = self.cleaned_data
+        return [
+            (data[f"buyer_{i}"], data.get(f"share_{i}") or Decimal("0"))
+            for i in range(self.ROWS)
+            if data.get(f"buyer_{i}") is not None
+        ]
+
+
+class CancelForm(forms.Form):
+    """退房: the reason (list and words), the deposit treatment, the originals back."""
+
+    cancel_reason = forms.ChoiceField(
+        label=_("退房原因"), choices=[("", "—"), *CancelReason.choices], required=False
+    )
+    detail = forms.CharField(
+        label=_("原因说明"),
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    deposit_treatment = forms.ChoiceField(
+        label=_("定金处理"), choices=[("", "—"), *DepositTreatment.choices], required=False
+    )
+    forfeited = forms.DecimalField(label=_("扣除定金（元，部分扣除时）"), required=False, **MONEY)
+    originals_returned = forms.BooleanField(label=_("认购书、合同原件已收回存档"), required=False)
+
+
+class DisputeForm(forms.Form):
+    dispute = forms.ChoiceField(label=_("争议"), choices=DisputeStatus.choices)
+    dispute_note = forms.CharField(
+        label=_("争议说明（机构、案号、进展）"), max_length=300, required=False
+    )
+
+
+class ChangeFilterForm(forms.Form):
+    """客户换房、退房一览表: kind and period."""
+
+    kind = forms.ChoiceField(
+        label=_("类型"), choices=[("", _("换房与退房")), *ChangeKind.choices], required=False
+    )
+    start = forms.DateField(label=_("自"), widget=DATE, required=False)
+    end = forms.DateField(label=_("至"), widget=DATE, required=False)
 
 
 class DecideForm(forms.Form):

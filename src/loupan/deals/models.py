@@ -62,7 +62,7 @@ DEAL_TRANSITIONS: dict[str, set[str]] = {
         DealStatus.RELEASED,
     },
     DealStatus.APPROVAL: {DealStatus.PENDING, DealStatus.RESERVED, DealStatus.RELEASED},
-    DealStatus.PENDING: {DealStatus.SUBSCRIBED, DealStatus.RELEASED, DealStatus.EXCHANGED},
+    DealStatus.PENDING: {DealStatus.SUBSCRIBED, DealStatus.RELEASED},
     DealStatus.SUBSCRIBED: {DealStatus.CONTRACTED, DealStatus.EXCHANGED, DealStatus.CANCELLED},
     DealStatus.CONTRACTED: {DealStatus.EXCHANGED, DealStatus.CANCELLED},
     DealStatus.EXPIRED: set(),
@@ -451,6 +451,7 @@ class SpecialClause(models.Model):
     )
     text = models.TextField(_("条款内容"))
     approved = models.BooleanField(_("已批准"), default=False)
+    rejected = models.BooleanField(_("未获批准"), default=False)
     created_at = models.DateTimeField(_("提出时间"), auto_now_add=True)
 
     class Meta:
@@ -460,6 +461,155 @@ class SpecialClause(models.Model):
 
     def __str__(self):
         return self.text[:30]
+
+
+class CancelReason(models.TextChoices):
+    """Why a buyer cancels 退房 (seed 002 二.3(4): the summary groups by these)."""
+
+    LOAN = "loan", _("贷款未获批")
+    FUNDS = "funds", _("资金困难")
+    PRICE = "price", _("价格因素")
+    PRODUCT = "product", _("对房屋不满意")
+    PERSONAL = "personal", _("家庭或个人原因")
+    POLICY = "policy", _("限购等政策原因")
+    COMPETITOR = "competitor", _("选择其他楼盘")
+    SELLER = "seller", _("开发商原因")
+    OTHER = "other", _("其他")
+
+
+class DepositTreatment(models.TextChoices):
+    """What happens to the deposit 定金 on cancellation (民法典 587: the buyer who does not
+    perform loses it; the seller who does not perform returns it twice)."""
+
+    REFUND = "refund", _("全额退还定金")
+    PART = "part", _("扣除部分定金")
+    FORFEIT = "forfeit", _("定金不予退还（民法典第587条）")
+    DOUBLE = "double", _("双倍返还定金（出卖人违约，民法典第587条）")
+
+
+class DisputeStatus(models.TextChoices):
+    NONE = "none", _("无争议")
+    NEGOTIATING = "negotiating", _("协商中")
+    ARBITRATION = "arbitration", _("仲裁")
+    LITIGATION = "litigation", _("诉讼")
+    CLOSED = "closed", _("已结案")
+
+
+class ChangeKind(models.TextChoices):
+    EXCHANGE = "exchange", _("换房")
+    RENAME = "rename", _("更名")
+    CANCEL = "cancel", _("退房")
+
+
+class DealChange(models.Model):
+    """A change after subscription, as applied (seeds 000, 002 二.3(3)–(4)): exchange
+    换房, rename 更名 / co-buyer change, cancellation 退房, with the deal's terms before
+    and after. Nothing is deleted: the old deal stays (exchanged or cancelled) and this
+    row says what became what. The 客户换房、退房一览表 reads these rows."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
+    )
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.PROTECT, related_name="changes"
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=ChangeKind.choices)
+    new_deal = models.OneToOneField(
+        Deal,
+        verbose_name=_("换房后交易"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="change_origin",
+    )
+    request = models.OneToOneField(
+        "ApprovalRequest",
+        verbose_name=_("审批申请"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="change",
+    )
+    before = models.JSONField(_("变更前"), default=dict)
+    after = models.JSONField(_("变更后"), default=dict)
+    reason = models.CharField(_("原因"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("批准人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("办理时间"))
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "deal"
+    scope_owner_field = "deal__consultant"
+
+    class Meta:
+        verbose_name = _("交易变更")
+        verbose_name_plural = _("交易变更")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["project", "kind", "at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.deal}"
+
+
+class Cancellation(models.Model):
+    """退房: the reason, the deposit treatment and the refund finance pays, the voided
+    documents archived, and a dispute that may go to arbitration or court (seed 000)."""
+
+    deal = models.OneToOneField(
+        Deal, verbose_name=_("交易"), on_delete=models.PROTECT, related_name="cancellation"
+    )
+    reason = models.CharField(_("退房原因"), max_length=12, choices=CancelReason.choices)
+    detail = models.CharField(_("原因说明"), max_length=300, blank=True)
+    deposit_treatment = models.CharField(
+        _("定金处理"), max_length=10, choices=DepositTreatment.choices
+    )
+    received = models.DecimalField(_("已收房款（元）"), max_digits=14, decimal_places=2)
+    forfeited = models.DecimalField(_("扣除定金（元）"), max_digits=14, decimal_places=2)
+    compensation = models.DecimalField(
+        _("另行赔付（元）"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    refund = models.DecimalField(_("应退金额（元）"), max_digits=14, decimal_places=2)
+    voided_documents = models.CharField(_("作废单据"), max_length=200, blank=True)
+    originals_returned = models.BooleanField(_("原件已收回存档"), default=False)
+    cancelled_at = models.DateTimeField(_("退房时间"))
+    refund_paid_at = models.DateTimeField(_("退款时间"), null=True, blank=True)
+    refund_paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("退款经办"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    dispute = models.CharField(
+        _("争议"), max_length=12, choices=DisputeStatus.choices, default=DisputeStatus.NONE
+    )
+    dispute_note = models.CharField(_("争议说明"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("退房")
+        verbose_name_plural = _("退房")
+        ordering = ["-cancelled_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refund__gte=0) & Q(forfeited__gte=0), name="deals_cancel_amounts_gte_0"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.deal} {self.get_reason_display()}"
 
 
 class ApprovalKind(models.TextChoices):

@@ -132,6 +132,65 @@ def approval_request(*, actor, deal: Deal, kind: str, payload: dict, reason: str
     return request
 
 
+def approval_submit(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
+    """A change that needs ``final``'s approval: a requester who holds that level (or a
+    higher one) decides it at once — recorded as a request approved by them, so every
+    change has its request — anyone else opens a request one level above themselves."""
+    if level_of(actor, deal.project) < chain().index(final):
+        return approval_request(
+            actor=actor, deal=deal, kind=kind, payload=payload, reason=reason, final=final
+        )
+    if not (reason or "").strip():
+        raise invalid("reason", "请填写申请理由")
+    now = timezone.now()
+    request = ApprovalRequest.objects.create(
+        project=deal.project,
+        deal=deal,
+        kind=kind,
+        payload=payload,
+        reason=reason.strip(),
+        requested_by=actor,
+        requested_at=now,
+        level=final,
+        final_level=final,
+        status=ApprovalStatus.APPROVED,
+        decided_by=actor,
+        decided_at=now,
+        decision_reason="本人权限内办理",
+    )
+    ApprovalStep.objects.create(
+        request=request, level=final, actor=actor, decision="approve", reason="", at=now
+    )
+    audit_create(actor=actor, obj=request)
+    APPLY[kind](actor=actor, request=request, approved=True)
+    return request
+
+
+def approval_withdraw(*, actor, request: ApprovalRequest) -> ApprovalRequest:
+    """The requester (or a lead) takes back a request still waiting: what it asked for
+    is undone as a rejection would (a held unit is released, a discount goes back to
+    the reservation)."""
+    with transaction.atomic():
+        request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
+        if request.requested_by_id != actor.pk and not access.has_perm(
+            actor, "deal.approve", request.project_id
+        ):
+            raise DomainError(ErrorCode.PERMISSION_DENIED, "只有申请人或主管可以撤回申请。")
+        if request.status != ApprovalStatus.PENDING:
+            raise conflict("该申请已处理，不能撤回。")
+        before = snapshot(request)
+        now = timezone.now()
+        ApprovalStep.objects.create(
+            request=request, level=request.level, actor=actor, decision="withdraw", at=now
+        )
+        request.status = ApprovalStatus.WITHDRAWN
+        request.decided_by, request.decided_at = actor, now
+        request.save()
+        audit_update(actor=actor, obj=request, before=before, extra={"decision": "withdraw"})
+        APPLY[request.kind](actor=actor, request=request, approved=False)
+    return request
+
+
 def can_decide(user, request: ApprovalRequest) -> bool:
     return request.status == ApprovalStatus.PENDING and (
         access.has_perm(user, "deal.approve", request.project_id)
@@ -408,14 +467,26 @@ def _discount_steps(project, discounts) -> list[tuple[DiscountType, Decimal]]:
     return sorted(steps, key=lambda s: (s[0].sort_order, s[0].pk))
 
 
+def price_units(units, steps) -> tuple:
+    """The quote and the floor total of ``units`` as priced now, with ``steps``
+    (``(name, kind, value)`` in order); no floor total when a unit has none."""
+    list_total = sum((u.list_price or Decimal(0) for u in units), Decimal(0))
+    floors = [u.floor_price for u in units]
+    floor_total = sum(floors, Decimal(0)) if all(f is not None for f in floors) else None
+    return quote(list_total, steps), floor_total
+
+
 def price_of(deal: Deal, discounts) -> tuple:
     """The quote and the floor total of a deal's units with these discounts."""
-    units = list(deal.units.select_related("unit").order_by("-is_main", "pk"))
-    list_total = sum((du.unit.list_price or Decimal(0) for du in units), Decimal(0))
-    floors = [du.unit.floor_price for du in units]
-    floor_total = sum(floors, Decimal(0)) if all(f is not None for f in floors) else None
-    q = quote(list_total, [(t.name, t.kind, v) for t, v in discounts])
-    return q, floor_total
+    units = [du.unit for du in deal.units.select_related("unit").order_by("-is_main", "pk")]
+    return price_units(units, [(t.name, t.kind, v) for t, v in discounts])
+
+
+def priced_area(unit: Unit):
+    """The area the unit is priced by (套内 or 建筑面积)."""
+    if unit.pricing_basis == PricingBasis.INTERNAL_AREA:
+        return unit.internal_area
+    return unit.gross_area
 
 
 def deal_subscribe(
@@ -473,11 +544,7 @@ def deal_subscribe(
         before = snapshot(deal)
         now = timezone.now()
         deal.pricing_basis = unit.pricing_basis
-        deal.area = (
-            unit.internal_area
-            if unit.pricing_basis == PricingBasis.INTERNAL_AREA
-            else unit.gross_area
-        )
+        deal.area = priced_area(unit)
         deal.unit_price = unit.unit_price
         deal.list_total, deal.floor_total = q.list_total, floor_total
         deal.discount_amount, deal.total = q.discount_amount, q.total
@@ -569,14 +636,20 @@ def deal_confirm_deposit(*, actor, deal: Deal) -> Deal:
         deal.deposit_confirmed_at, deal.deposit_confirmed_by = timezone.now(), actor
         deal.save()
         audit_update(actor=actor, obj=deal, before=before, extra={"action": "confirm_deposit"})
-        for buyer in Customer.objects.filter(
-            pk__in=[deal.customer_id, *deal.buyers.values_list("customer_id", flat=True)]
-        ).exclude(stage=Stage.DEAL):
-            before_c = snapshot(buyer)
-            buyer.stage = Stage.DEAL
-            buyer.save(update_fields=["stage", "updated_at"])
-            audit_update(actor=actor, obj=buyer, before=before_c, extra={"deal": deal.number})
+        buyers_stage(
+            actor, deal, [deal.customer_id, *deal.buyers.values_list("customer_id", flat=True)]
+        )
     return deal
+
+
+def buyers_stage(actor, deal: Deal, customer_ids, stage: str = Stage.DEAL) -> None:
+    """Move the deal's buyers to ``stage`` (成交 when the deposit is confirmed or a buyer
+    joins; back to 意向 after a cancellation), audited per customer."""
+    for buyer in Customer.objects.filter(pk__in=list(customer_ids)).exclude(stage=stage):
+        before = snapshot(buyer)
+        buyer.stage = stage
+        buyer.save(update_fields=["stage", "updated_at"])
+        audit_update(actor=actor, obj=buyer, before=before, extra={"deal": deal.number})
 
 
 # --- contract 签约 -----------------------------------------------------------------------
@@ -618,13 +691,11 @@ def _apply_clause(*, actor, request: ApprovalRequest, approved: bool) -> None:
     if clause is None:
         return
     before = snapshot(clause)
-    if approved:
-        clause.approved = True
-        clause.save()
-        audit_update(actor=actor, obj=clause, before=before)
-    else:
-        # A rejected clause is kept for the record, never signed.
-        audit_update(actor=actor, obj=clause, before=before, extra={"rejected": True})
+    # A rejected (or withdrawn) clause is kept for the record and never signed; it no
+    # longer holds up the contract.
+    clause.approved, clause.rejected = approved, not approved
+    clause.save()
+    audit_update(actor=actor, obj=clause, before=before)
 
 
 def deal_contract(
@@ -648,7 +719,7 @@ def deal_contract(
                 f"交易当前为「{deal.get_status_display()}」，认购（定金已确认）后才能签约。"
             )
         if (
-            deal.clauses.filter(approved=False).exists()
+            deal.clauses.filter(approved=False, rejected=False).exists()
             or deal.approvals.filter(
                 kind=ApprovalKind.CLAUSE, status=ApprovalStatus.PENDING
             ).exists()
@@ -731,9 +802,12 @@ def contract_upload_scan(*, actor, deal: Deal, upload) -> Deal:
     return deal
 
 
-# What an approved or rejected request does, by kind (exchange, rename, cancellation
-# and deferred payment arrive with their parts of the issue).
+# What an approved, rejected or withdrawn request does, by kind; the changes after
+# subscription (exchange, rename, cancellation) add theirs in ``changes``, deferred
+# payment will add its own with the Payments issue.
 APPLY = {
     ApprovalKind.DISCOUNT: _apply_discount,
     ApprovalKind.CLAUSE: _apply_clause,
 }
+
+from . import changes  # noqa: E402,F401  (registers its APPLY entries)

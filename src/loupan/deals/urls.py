@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import report_views, views
 
 app_name = "deals"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path(P + "deals/contracts/", views.deal_ledger, name="deal_ledger"),
     path(P + "deals/special-discounts/", views.deal_special, name="deal_special"),
     path(P + "deals/reserve/", views.deal_reserve, name="deal_reserve"),
+    path(P + "deals/owners/", report_views.deal_owners, name="deal_owners"),
+    path(P + "deals/changes/", report_views.deal_changes, name="deal_changes"),
     path(D, views.deal_detail, name="deal_detail"),
     path(D + "subscribe/", views.deal_subscribe, name="deal_subscribe"),
     path(D + "quote/", views.deal_quote, name="deal_quote"),
@@ -25,11 +27,21 @@ urlpatterns = [
     path(D + "filing/", views.deal_filing, name="deal_filing"),
     path(D + "scan/", views.deal_scan, name="deal_scan"),
     path(D + "scan/upload/", views.deal_scan_upload, name="deal_scan_upload"),
+    path(D + "exchange/", views.deal_exchange, name="deal_exchange"),
+    path(D + "rename/", views.deal_rename, name="deal_rename"),
+    path(D + "cancel/", views.deal_cancel, name="deal_cancel"),
+    path(D + "dispute/", views.deal_dispute, name="deal_dispute"),
+    path(D + "refund-paid/", views.deal_refund_paid, name="deal_refund_paid"),
     path(D + "slip/", views.deal_slip, name="deal_slip"),
     path(D + "agreement/", views.deal_agreement, name="deal_agreement"),
     # 待我审批
     path(P + "approvals/", views.approval_list, name="approval_list"),
     path(P + "approvals/count/", views.approval_count, name="approval_count"),
+    path(
+        P + "approval-requests/<int:pk>/withdraw/",
+        views.approval_withdraw,
+        name="approval_withdraw",
+    ),
     path(P + "approval-requests/<int:pk>/decide/", views.approval_decide, name="approval_decide"),
     # 交易设置
     path(P + "deal-settings/", views.deal_settings, name="deal_settings"),

@@ -27,22 +27,27 @@ from loupan.core.identity import display_phone
 from loupan.core.masking import can_see_floor_price, mask_phone
 from loupan.core.money import money, rmb_upper
 from loupan.core.views import form_error, paginate, query_without_page, refused
+from loupan.core.xlsx import export_filename, xlsx_response
 from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit, UnitStatus
 from loupan.inventory.selectors import project_list
 
-from . import services, settings_services
+from . import changes, reports, services, settings_services
 from .filters import DealFilterSet
 from .forms import (
     AuthorityForm,
+    CancelForm,
     ClauseForm,
     ContractForm,
     DecideForm,
     DiscountTypeForm,
+    DisputeForm,
+    ExchangeForm,
     FilingForm,
     PolicyForm,
     ReleaseForm,
+    RenameForm,
     ReserveForm,
     ScanForm,
     SubscribeForm,
@@ -53,8 +58,10 @@ from .models import (
     ApprovalRequest,
     ApprovalStatus,
     ApprovalStep,
+    Cancellation,
     Deal,
     DealBuyer,
+    DealChange,
     DealStatus,
     DealUnit,
     DiscountType,
@@ -124,8 +131,39 @@ def _list_context(request, project, filterset, tab, **extra):
         "tab": tab,
         "query": query_without_page(request),
         "can_reserve": access.has_perm(request.user, "deal.add", project),
+        "can_export": reports.may_export(request.user, project),
         **extra,
     }
+
+
+def wants_xlsx(request) -> bool:
+    return request.GET.get("format") == "xlsx"
+
+
+def used_filters(request) -> dict:
+    return {k: v for k, v in request.GET.items() if k not in ("format", "page") and v}
+
+
+def xlsx_of(request, project, report, make):
+    """A list as a file, for those who may export it (403 otherwise)."""
+    if not reports.may_export(request.user, project):
+        raise PermissionDenied(_("您没有导出交易名单的权限"))
+    return xlsx_response(make(), export_filename(project, report))
+
+
+def _deals_xlsx(request, project, report, qs):
+    return xlsx_of(
+        request,
+        project,
+        report,
+        lambda: reports.deals_export(
+            actor=request.user,
+            project=project,
+            report=report,
+            queryset=qs,
+            filters=used_filters(request),
+        ),
+    )
 
 
 @login_required
@@ -135,6 +173,8 @@ def deal_list(request, project_pk):
     services.deals_expire()
     qs = _deals(request, project).select_related("unit", "customer", "consultant")
     filterset, qs = _filtered(request, project, qs)
+    if wants_xlsx(request):
+        return _deals_xlsx(request, project, "全部交易", qs.order_by("-reserved_at", "-pk"))
     page = paginate(request, qs.order_by("-reserved_at", "-pk"), 50)
     return render(
         request,
@@ -156,10 +196,11 @@ def deal_unsigned(request, project_pk):
         .prefetch_related(BUYERS)
     )
     filterset, qs = _filtered(request, project, qs)
+    ordered = qs.order_by("consultant__real_name", "consultant_id", "signing_deadline", "pk")
+    if wants_xlsx(request):
+        return _deals_xlsx(request, project, "未签约客户一览表", ordered)
     groups: list[tuple] = []
-    for deal in qs.order_by("consultant__real_name", "consultant_id", "signing_deadline", "pk")[
-        :1000
-    ]:
+    for deal in ordered[:1000]:
         if not groups or groups[-1][0] != deal.consultant:
             groups.append((deal.consultant, []))
         groups[-1][1].append((deal, (today - deal.signing_deadline).days))
@@ -182,6 +223,8 @@ def deal_ledger(request, project_pk):
         .prefetch_related(BUYERS, "clauses")
     )
     filterset, qs = _filtered(request, project, qs)
+    if wants_xlsx(request):
+        return _deals_xlsx(request, project, "契约签署一览表", qs.order_by("signed_on", "pk"))
     page = paginate(request, qs.order_by("-signed_on", "-pk"), 50)
     return render(
         request,
@@ -213,6 +256,10 @@ def deal_special(request, project_pk):
         )
     )
     filterset, qs = _filtered(request, project, qs)
+    if wants_xlsx(request):
+        return _deals_xlsx(
+            request, project, "特殊优惠客户一览表", qs.order_by("subscribed_at", "pk")
+        )
     page = paginate(request, qs.order_by("-subscribed_at", "-pk"), 50)
     for deal in page:
         for req in deal.discount_requests:
@@ -319,7 +366,17 @@ def _abilities(user, deal: Deal) -> dict:
     lead = "deal.approve" in perms
     contract = "deal.contract" in perms
     status = deal.status
+    changing = own or lead
+    cancellation = getattr(deal, "cancellation", None) if status == DealStatus.CANCELLED else None
     return {
+        "exchange": status in changes.EXCHANGE_FROM and changing,
+        "rename": status in changes.RENAME_FROM and changing,
+        "cancel": status in changes.CANCEL_FROM and changing,
+        "dispute": cancellation is not None and (contract or lead),
+        "refund_paid": cancellation is not None
+        and cancellation.refund_paid_at is None
+        and cancellation.refund > 0
+        and "deal.confirm" in perms,
         "subscribe": status == DealStatus.RESERVED and (own or lead),
         "release": status in (DealStatus.RESERVED, DealStatus.APPROVAL, DealStatus.PENDING)
         and (own or lead),
@@ -350,6 +407,29 @@ def _subscribe_form(request, project, deal, data=None):
         discount_types=DiscountType.objects.filter(project=project, is_active=True),
         initial={"share_0": "100"},
         prefix="sub",
+    )
+
+
+def _rename_form(request, project, deal, data=None):
+    """The current buyers first; offered: them, the household, the consultant's own."""
+    customers = Customer.objects.restrict(request.user, "view").filter(
+        project=project, anonymized_at__isnull=True
+    )
+    current = list(deal.buyers.select_related("customer").order_by("sort_order", "pk"))
+    extra = customers.filter(owner_id=deal.consultant_id)
+    if deal.customer.household_id:
+        extra = customers.filter(household_id=deal.customer.household_id) | extra
+    seen = {b.customer_id for b in current}
+    suggestions = [b.customer for b in current] + [
+        c for c in extra.order_by("-registered_at", "-pk")[:100] if c.pk not in seen
+    ]
+    initial = {}
+    for i, b in enumerate(current[: RenameForm.ROWS]):
+        initial[f"buyer_{i}"], initial[f"share_{i}"] = b.customer_id, b.share
+    # a current buyer stays valid even when the requester could not pick them anew
+    queryset = customers | Customer.objects.filter(pk__in=seen)
+    return RenameForm(
+        data, customers=queryset, suggestions=suggestions, initial=initial, prefix="rn"
     )
 
 
@@ -471,6 +551,49 @@ def _detail(request, project, deal, *, status=200, **forms):
         and deal.signing_deadline is not None
         and deal.signing_deadline < timezone.localdate(),
     }
+    waiting = [
+        r
+        for r in approvals
+        if r.kind in changes.CHANGE_KINDS and r.status == ApprovalStatus.PENDING
+    ]
+    context["change_waiting"] = waiting[0] if waiting else None
+    context["changes"] = list(
+        deal.changes.select_related("new_deal", "approved_by", "requested_by").order_by("at", "pk")
+    )
+    context["origin"] = (
+        DealChange.objects.filter(new_deal=deal).select_related("deal").first()
+        if deal.exchanged_from_id
+        else None
+    )
+    context["exchanged_to"] = (
+        Deal.objects.filter(exchanged_from=deal).first()
+        if deal.status == DealStatus.EXCHANGED
+        else None
+    )
+    context["cancellation"] = (
+        Cancellation.objects.filter(deal=deal).select_related("refund_paid_by").first()
+        if deal.status == DealStatus.CANCELLED
+        else None
+    )
+    for req in approvals:
+        req.can_withdraw = req.status == ApprovalStatus.PENDING and (
+            req.requested_by_id == user.pk or can["approve"]
+        )
+    if not waiting:
+        if can["exchange"]:
+            context["exchange_form"] = forms.get("exchange_form") or ExchangeForm(prefix="ex")
+        if can["rename"]:
+            context["rename_form"] = forms.get("rename_form") or _rename_form(
+                request, project, deal
+            )
+        if can["cancel"]:
+            context["cancel_form"] = forms.get("cancel_form") or CancelForm(prefix="cx")
+            context["received"] = changes.received_of(deal)
+    if can["dispute"]:
+        c = context["cancellation"]
+        context["dispute_form"] = forms.get("dispute_form") or DisputeForm(
+            initial={"dispute": c.dispute, "dispute_note": c.dispute_note}
+        )
     if can["subscribe"]:
         form = forms.get("subscribe_form") or _subscribe_form(request, project, deal)
         context["subscribe_form"] = form
@@ -661,6 +784,125 @@ def deal_scan_upload(request, project_pk, pk):
     )
 
 
+def _request_done(req) -> str:
+    if req.status == ApprovalStatus.APPROVED:
+        return _("已办理（%(kind)s）。") % {"kind": req.get_kind_display()}
+    return _("已提交%(kind)s申请，等待%(level)s审批。") % {
+        "kind": req.get_kind_display(),
+        "level": role_name(req.level),
+    }
+
+
+def _unit_by_number(project, number: str) -> Unit:
+    number = (number or "").strip()
+    if not number:
+        raise services.invalid("unit_number", "请填写换入房号")
+    unit = Unit.objects.filter(project=project, number=number).first()
+    if unit is None:
+        raise services.invalid("unit_number", f"本项目没有房号为 {number} 的房间")
+    return unit
+
+
+def _field_as(exc: DomainError, old: str, new: str) -> DomainError:
+    """A service's reason about ``old`` shown next to the form's field ``new``."""
+    if exc.fields and old in exc.fields:
+        exc.fields = {new if k == old else k: v for k, v in exc.fields.items()}
+    return exc
+
+
+def _exchange(request, deal, data):
+    try:
+        return changes.exchange_request(
+            actor=request.user,
+            deal=deal,
+            unit=_unit_by_number(deal.project, data["unit_number"]),
+            reason=data["reason"],
+        )
+    except DomainError as exc:
+        raise _field_as(exc, "unit", "unit_number") from None
+
+
+@require_POST
+@login_required
+def deal_exchange(request, project_pk, pk):
+    return _act(
+        request,
+        project_pk,
+        pk,
+        lambda *a: ExchangeForm(*a, prefix="ex"),
+        "exchange_form",
+        lambda deal, data: _exchange(request, deal, data),
+        _request_done,
+    )
+
+
+@require_POST
+@login_required
+def deal_rename(request, project_pk, pk):
+    project = _project(request, project_pk)
+    deal = _deal(request, project, pk)
+    form = _rename_form(request, project, deal, request.POST)
+    if form.is_valid():
+        try:
+            req = changes.rename_request(
+                actor=request.user,
+                deal=deal,
+                buyers=form.buyer_list(),
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            refused(exc)
+            form_error(form, exc)
+        else:
+            messages.success(request, _request_done(req))
+            return redirect(deal)
+    return _detail(request, project, deal, status=400, rename_form=form)
+
+
+@require_POST
+@login_required
+def deal_cancel(request, project_pk, pk):
+    return _act(
+        request,
+        project_pk,
+        pk,
+        lambda *a: CancelForm(*a, prefix="cx"),
+        "cancel_form",
+        lambda deal, data: changes.cancel_request(actor=request.user, deal=deal, **data),
+        _request_done,
+    )
+
+
+@require_POST
+@login_required
+def deal_dispute(request, project_pk, pk):
+    return _act(
+        request,
+        project_pk,
+        pk,
+        DisputeForm,
+        "dispute_form",
+        lambda deal, data: changes.cancellation_dispute(
+            actor=request.user, deal=deal, dispute=data["dispute"], note=data["dispute_note"]
+        ),
+        _("已更新争议状态。"),
+    )
+
+
+@require_POST
+@login_required
+def deal_refund_paid(request, project_pk, pk):
+    return _act(
+        request,
+        project_pk,
+        pk,
+        None,
+        "",
+        lambda deal, data: changes.cancellation_refund_paid(actor=request.user, deal=deal),
+        _("已登记退款已付。"),
+    )
+
+
 @login_required
 def deal_scan(request, project_pk, pk):
     """The scanned contract, served from outside the web root to permitted users only."""
@@ -800,6 +1042,24 @@ def approval_decide(request, project_pk, pk):
     ):
         return redirect(nxt)
     return redirect("deals:approval_list", project.pk)
+
+
+@require_POST
+@login_required
+def approval_withdraw(request, project_pk, pk):
+    """The requester (or a lead) takes back a request still waiting."""
+    project = _project(request, project_pk)
+    req = get_object_or_404(
+        ApprovalRequest.objects.restrict(request.user, "view").filter(project=project), pk=pk
+    )
+    try:
+        services.approval_withdraw(actor=request.user, request=req)
+    except DomainError as exc:
+        refused(exc)
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("已撤回申请。"))
+    return redirect(req.deal)
 
 
 @login_required

@@ -113,6 +113,14 @@ class ClaimSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class RevealSerializer(serializers.Serializer):
+    """The full contact numbers of one customer."""
+
+    phone = serializers.CharField(read_only=True)
+    phone2 = serializers.CharField(read_only=True)
+    id_number = serializers.CharField(read_only=True)
+
+
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Customers the caller may see (a consultant: their own and the pool)."""
 
@@ -143,7 +151,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
         )
         return Response(CustomerSerializer(customer, context={"request": request}).data, status=201)
 
-    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @extend_schema(request=None, responses={200: RevealSerializer})
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         """The full phone and ID number; recorded in the audit trail."""

@@ -4,7 +4,9 @@ of a request (types, choices, required keys). Every rule lives in ``deals.servic
 Floor prices (底价) leave only through ``_strip_floor``: ``masking.FLOOR_PRICE_FIELDS`` are
 removed for callers without ``unit.view_floor_price`` on the deal's project."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loupan.accounts.roles import SYSTEM_ROLES
@@ -12,11 +14,16 @@ from loupan.core import masking
 from loupan.deals.models import (
     ApprovalRequest,
     ApprovalStep,
+    Cancellation,
+    CancelReason,
     Deal,
     DealBuyer,
+    DealChange,
     DealDiscount,
     DealUnit,
+    DepositTreatment,
     DiscountType,
+    DisputeStatus,
     FilingStatus,
     PaymentMethod,
     SpecialClause,
@@ -278,14 +285,82 @@ class DealSerializer(serializers.ModelSerializer):
         return _strip_floor(self.context, instance.project_id, data)
 
 
+class CancellationSerializer(serializers.ModelSerializer):
+    """退房: reason, deposit treatment (民法典 587), the refund, voided documents, dispute."""
+
+    reason_display = serializers.CharField(source="get_reason_display", read_only=True)
+    deposit_treatment_display = serializers.CharField(
+        source="get_deposit_treatment_display", read_only=True
+    )
+    dispute_display = serializers.CharField(source="get_dispute_display", read_only=True)
+
+    class Meta:
+        model = Cancellation
+        fields = [
+            "reason",
+            "reason_display",
+            "detail",
+            "deposit_treatment",
+            "deposit_treatment_display",
+            "received",
+            "forfeited",
+            "compensation",
+            "refund",
+            "voided_documents",
+            "originals_returned",
+            "cancelled_at",
+            "refund_paid_at",
+            "refund_paid_by",
+            "dispute",
+            "dispute_display",
+            "dispute_note",
+        ]
+        read_only_fields = fields
+
+
+class DealChangeSerializer(serializers.ModelSerializer):
+    """An applied change (换房, 更名, 退房) with the terms before and after."""
+
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    deal_number = serializers.CharField(source="deal.__str__", read_only=True)
+    requested_by_name = serializers.CharField(source="requested_by.real_name", read_only=True)
+    approved_by_name = serializers.CharField(source="approved_by.real_name", read_only=True)
+
+    class Meta:
+        model = DealChange
+        fields = [
+            "id",
+            "project",
+            "deal",
+            "deal_number",
+            "kind",
+            "kind_display",
+            "new_deal",
+            "request",
+            "before",
+            "after",
+            "reason",
+            "requested_by",
+            "requested_by_name",
+            "approved_by",
+            "approved_by_name",
+            "at",
+        ]
+        read_only_fields = fields
+
+
 class DealDetailSerializer(DealSerializer):
-    """One deal with its units, buyers, price steps, special clauses and approvals."""
+    """One deal with its units, buyers, price steps, special clauses, approvals, the
+    changes applied to it, its cancellation and the deal it was exchanged into."""
 
     units = DealUnitSerializer(many=True, read_only=True)
     buyers = DealBuyerSerializer(many=True, read_only=True)
     discounts = DealDiscountSerializer(many=True, read_only=True)
     clauses = SpecialClauseSerializer(many=True, read_only=True)
     approvals = ApprovalInDealSerializer(many=True, read_only=True)
+    changes = DealChangeSerializer(many=True, read_only=True)
+    cancellation = serializers.SerializerMethodField()
+    exchanged_to = serializers.SerializerMethodField()
 
     class Meta(DealSerializer.Meta):
         fields = [
@@ -295,8 +370,28 @@ class DealDetailSerializer(DealSerializer):
             "discounts",
             "clauses",
             "approvals",
+            "changes",
+            "cancellation",
+            "exchanged_to",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(CancellationSerializer(allow_null=True))
+    def get_cancellation(self, obj):
+        found = _reverse_one(obj, "cancellation")
+        return CancellationSerializer(found).data if found else None
+
+    def get_exchanged_to(self, obj) -> int | None:
+        found = _reverse_one(obj, "exchanged_to")
+        return found.pk if found else None
+
+
+def _reverse_one(obj, name):
+    """The object on the other side of a one-to-one, or None (select_related it)."""
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 class DiscountTypeSerializer(serializers.ModelSerializer):
@@ -410,3 +505,57 @@ class FilingSerializer(serializers.Serializer):
 
 class ScanUploadSerializer(serializers.Serializer):
     contract_scan = serializers.FileField(label=_("合同扫描件"))
+
+
+# --- changes after subscription -------------------------------------------------------------
+
+
+class ExchangeSerializer(serializers.Serializer):
+    """换房: the new unit (available, same project) and the reason."""
+
+    unit = serializers.IntegerField(label=_("换入房间"))
+    reason = serializers.CharField(label=_("申请理由"), allow_blank=True)
+
+
+class RenameSerializer(serializers.Serializer):
+    """更名 / co-buyers: the buyers after the change, shares summing to 100%."""
+
+    buyers = BuyerInputSerializer(label=_("买受人"), many=True)
+    reason = serializers.CharField(label=_("申请理由"), allow_blank=True)
+
+
+class CancelSerializer(serializers.Serializer):
+    """退房: reason (list and words), deposit treatment, the amount kept when partly."""
+
+    cancel_reason = serializers.ChoiceField(label=_("退房原因"), choices=CancelReason.choices)
+    detail = serializers.CharField(label=_("原因说明"), allow_blank=True)
+    deposit_treatment = serializers.ChoiceField(
+        label=_("定金处理"), choices=DepositTreatment.choices
+    )
+    forfeited = serializers.DecimalField(
+        label=_("扣除定金"), **MONEY, required=False, allow_null=True, default=None
+    )
+    originals_returned = serializers.BooleanField(
+        label=_("原件已收回存档"), required=False, default=False
+    )
+
+
+class DisputeSerializer(serializers.Serializer):
+    dispute = serializers.ChoiceField(label=_("争议"), choices=DisputeStatus.choices)
+    dispute_note = serializers.CharField(
+        label=_("争议说明"), required=False, allow_blank=True, default=""
+    )
+
+
+class PeriodSerializer(serializers.Serializer):
+    """A project and an optional period (dates inclusive)."""
+
+    project = serializers.IntegerField(label=_("项目"))
+    kind = serializers.ChoiceField(
+        label=_("类型"),
+        choices=[("", ""), *DealChange._meta.get_field("kind").choices],
+        required=False,
+        default="",
+    )
+    start = serializers.DateField(label=_("自"), required=False, allow_null=True, default=None)
+    end = serializers.DateField(label=_("至"), required=False, allow_null=True, default=None)

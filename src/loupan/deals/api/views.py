@@ -27,7 +27,7 @@ from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.uploads import serve_document
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, RestrictedViewSet
 from loupan.customers.models import Customer
-from loupan.deals import services
+from loupan.deals import changes, reports, services
 from loupan.deals.filters import DealFilterSet
 from loupan.deals.models import (
     ApprovalKind,
@@ -36,6 +36,7 @@ from loupan.deals.models import (
     ApprovalStep,
     Deal,
     DealBuyer,
+    DealChange,
     DealUnit,
     DiscountType,
 )
@@ -121,15 +122,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
 
     def get_queryset(self):
         qs = super().get_queryset()
-        if self.action != "list":
-            qs = qs.prefetch_related(
-                Prefetch("units", queryset=_deal_units()),
-                Prefetch("buyers", queryset=_deal_buyers()),
-                "discounts",
-                "clauses",
-                _approvals_prefetch(),
-            )
-        return qs
+        return qs if self.action == "list" else _with_detail(qs)
 
     def get_serializer_class(self):
         return s.DealSerializer if self.action == "list" else s.DealDetailSerializer
@@ -186,17 +179,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         waits for approval (``approval``) at the level above the caller."""
         deal = self._deal()
         data = self._input(s.SubscribeSerializer)
-        customers = Customer.objects.filter(
-            project_id=deal.project_id,
-            anonymized_at__isnull=True,
-            pk__in=[b["customer"] for b in data["buyers"]],
-        ).in_bulk()
-        buyers = []
-        for i, row in enumerate(data["buyers"], start=1):
-            customer = customers.get(row["customer"])
-            if customer is None:
-                raise _invalid("buyers", _("第 %(n)s 位买受人不是本项目的客户") % {"n": i})
-            buyers.append((customer, row["share"]))
+        buyers = self._buyers(deal, data["buyers"])
         types = DiscountType.objects.filter(
             project_id=deal.project_id, pk__in=[d["discount_type"] for d in data["discounts"]]
         ).in_bulk()
@@ -296,6 +279,154 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
             services.contract_upload_scan(actor=request.user, deal=deal, upload=upload)
         )
 
+    # --- changes after subscription ------------------------------------------------------
+
+    def _request_answer(self, req):
+        """The request as it stands: approved at once (the caller's own level) or
+        waiting at the next level."""
+        req = ApprovalRequest.objects.prefetch_related(Prefetch("steps", queryset=_steps())).get(
+            pk=req.pk
+        )
+        code = status.HTTP_200_OK if req.status == ApprovalStatus.APPROVED else 202
+        return Response(
+            s.ApprovalDetailSerializer(req, context=self.get_serializer_context()).data,
+            status=code,
+        )
+
+    @extend_schema(
+        request=s.ExchangeSerializer,
+        responses={200: s.ApprovalDetailSerializer, 202: s.ApprovalDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def exchange(self, request, pk=None):
+        """换房: the new unit is priced now with the same discounts and held while the
+        request waits; 202 with the request waiting for the next level, 200 when the
+        caller's own level approved it (the site manager or above)."""
+        deal = self._deal()
+        data = self._input(s.ExchangeSerializer)
+        unit = Unit.objects.filter(project_id=deal.project_id, pk=data["unit"]).first()
+        if unit is None:
+            raise _invalid("unit", _("房间不存在或不属于本项目"))
+        return self._request_answer(
+            changes.exchange_request(
+                actor=request.user, deal=deal, unit=unit, reason=data["reason"]
+            )
+        )
+
+    @extend_schema(
+        request=s.RenameSerializer,
+        responses={200: s.ApprovalDetailSerializer, 202: s.ApprovalDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def rename(self, request, pk=None):
+        """更名 / co-buyers: the buyers after the change; never a consultant alone."""
+        deal = self._deal()
+        data = self._input(s.RenameSerializer)
+        return self._request_answer(
+            changes.rename_request(
+                actor=request.user,
+                deal=deal,
+                buyers=self._buyers(deal, data["buyers"]),
+                reason=data["reason"],
+            )
+        )
+
+    @extend_schema(
+        request=s.CancelSerializer,
+        responses={200: s.ApprovalDetailSerializer, 202: s.ApprovalDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """退房: reason, deposit treatment (民法典 587) and the refund; applied when the
+        site manager or above approves."""
+        deal = self._deal()
+        data = self._input(s.CancelSerializer)
+        return self._request_answer(changes.cancel_request(actor=request.user, deal=deal, **data))
+
+    @extend_schema(request=s.DisputeSerializer, responses=s.DealDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def dispute(self, request, pk=None):
+        """A cancelled deal's dispute: negotiating, 仲裁, 诉讼, closed."""
+        deal = self._deal()
+        data = self._input(s.DisputeSerializer)
+        changes.cancellation_dispute(
+            actor=request.user, deal=deal, dispute=data["dispute"], note=data["dispute_note"]
+        )
+        return self._answer(deal)
+
+    @extend_schema(request=None, responses=s.DealDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="refund-paid")
+    def refund_paid(self, request, pk=None):
+        """Finance records that a cancellation's refund has been paid."""
+        deal = self._deal()
+        changes.cancellation_refund_paid(actor=request.user, deal=deal)
+        return self._answer(deal)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, required=True)],
+        responses=s.DealDetailSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"])
+    def owners(self, request):
+        """业主登记一览表: the subscribed and contracted deals with their buyers."""
+        project = self._project_param()
+        owners = reports.owners(
+            self.filter_queryset(super().get_queryset().filter(project=project))
+        )
+        qs = _with_detail(owners.prefetch_related(None))
+        page = self.paginate_queryset(qs)
+        data = s.DealDetailSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project", int, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="owners/analysis")
+    def owners_analysis(self, request):
+        """The buyer analysis of the owners (seed 002 二.3(2)): counts by occupation,
+        income, education, residence area, channel and motive."""
+        project = self._project_param()
+        qs = self.filter_queryset(super().get_queryset().filter(project=project))
+        return Response({"project": project.pk, "dimensions": reports.buyer_analysis(qs)})
+
+    def _project_param(self):
+        value = self.request.query_params.get("project", "")
+        if not value.isdigit():
+            raise _invalid("project", _("请指定项目"))
+        return get_object_or_404(Project.objects.restrict(self.request.user, "view"), pk=value)
+
+    def _buyers(self, deal, rows):
+        customers = Customer.objects.filter(
+            project_id=deal.project_id,
+            anonymized_at__isnull=True,
+            pk__in=[b["customer"] for b in rows],
+        ).in_bulk()
+        buyers = []
+        for i, row in enumerate(rows, start=1):
+            customer = customers.get(row["customer"])
+            if customer is None:
+                raise _invalid("buyers", _("第 %(n)s 位买受人不是本项目的客户") % {"n": i})
+            buyers.append((customer, row["share"]))
+        return buyers
+
+
+def _with_detail(qs):
+    """What ``DealDetailSerializer`` reads, in a fixed number of queries for any count."""
+    return qs.select_related("cancellation", "exchanged_to").prefetch_related(
+        Prefetch("units", queryset=_deal_units()),
+        Prefetch("buyers", queryset=_deal_buyers()),
+        "discounts",
+        "clauses",
+        _approvals_prefetch(),
+        Prefetch(
+            "changes",
+            queryset=DealChange.objects.select_related(
+                "deal", "requested_by", "approved_by"
+            ).order_by("at", "pk"),
+        ),
+    )
+
 
 def _deal_units():
     return DealUnit.objects.select_related("unit").order_by("-is_main", "pk")
@@ -382,6 +513,67 @@ class ApprovalViewSet(ReadOnlyRestrictedViewSet):
     def reject(self, request, pk=None):
         return self._decide(False)
 
+    @extend_schema(request=None, responses=s.ApprovalDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """The requester (or a lead) takes back a request still waiting; what it held
+        (an exchange's new unit) is released."""
+        req = services.approval_withdraw(actor=self.request.user, request=self.get_object())
+        req = self.get_queryset().get(pk=req.pk)
+        return Response(s.ApprovalDetailSerializer(req, context=self.get_serializer_context()).data)
+
+
+# --- changes -------------------------------------------------------------------------------
+
+
+class DealChangeFilterSet(django_filters.FilterSet):
+    project = django_filters.NumberFilter(label=gettext_lazy("项目"), field_name="project_id")
+    deal = django_filters.NumberFilter(label=gettext_lazy("交易"), field_name="deal_id")
+    kind = django_filters.ChoiceFilter(
+        label=gettext_lazy("类型"), choices=DealChange._meta.get_field("kind").choices
+    )
+    start = django_filters.DateFilter(
+        label=gettext_lazy("自"), field_name="at", lookup_expr="date__gte"
+    )
+    end = django_filters.DateFilter(
+        label=gettext_lazy("至"), field_name="at", lookup_expr="date__lte"
+    )
+
+    class Meta:
+        model = DealChange
+        fields = ["project", "deal", "kind", "start", "end"]
+
+
+class DealChangeViewSet(ReadOnlyRestrictedViewSet):
+    """客户换房、退房一览表: the changes applied to deals the caller may see (exchanges,
+    renames, cancellations), newest first; ``cancel-summary`` is the 销售退房情况表."""
+
+    queryset = DealChange.objects.select_related("deal", "requested_by", "approved_by")
+    serializer_class = s.DealChangeSerializer
+    filterset_class = DealChangeFilterSet
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-at", "-pk")
+
+    @extend_schema(
+        parameters=[s.PeriodSerializer],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["get"], url_path="cancel-summary")
+    def cancel_summary(self, request):
+        """Cancellations of a period by reason: count, share, contract value, deposits
+        kept and refunds; disputes by status; exchanges in the period."""
+        params = s.PeriodSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        project = get_object_or_404(
+            Project.objects.restrict(request.user, "view"), pk=data["project"]
+        )
+        summary = reports.cancel_summary(
+            request.user, project, start=data["start"], end=data["end"]
+        )
+        return Response({"project": project.pk, **summary})
+
 
 # --- discount types ------------------------------------------------------------------------
 
@@ -413,4 +605,5 @@ def register(router):
     """Register the deal viewsets on the API router."""
     router.register("deals", DealViewSet, basename="deal")
     router.register("approvals", ApprovalViewSet, basename="approval")
+    router.register("deal-changes", DealChangeViewSet, basename="dealchange")
     router.register("discount-types", DiscountTypeViewSet, basename="discounttype")

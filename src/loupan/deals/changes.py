@@ -1,0 +1,587 @@
+"""Changes after subscription (seeds 000, 002 二.3(3)–(4)): exchange 换房, rename 更名 /
+co-buyer changes, cancellation 退房 — each requested, approved by the site manager or
+above through the one approval mechanism (``services.approval_submit``), and applied
+only when approved (the ``APPLY`` entries registered at the bottom).
+
+Nothing is deleted. An exchange ends the old deal as 已换房 and opens a new one that
+names it (``exchanged_from``); a cancellation ends the deal as 已退房 with its
+``Cancellation`` (reason, deposit treatment, refund, voided documents, dispute); a
+rename replaces the buyers. Each applied change writes a ``DealChange`` with the terms
+before and after, which the 客户换房、退房一览表 reads."""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from loupan.accounts import access
+from loupan.audit.services import audit_create, audit_update
+from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.money import money
+from loupan.core.snapshot import snapshot
+from loupan.customers.models import Customer, Stage
+from loupan.inventory.models import Unit, UnitStatus
+from loupan.inventory.services import units_deal_move
+
+from .models import (
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalStatus,
+    Cancellation,
+    CancelReason,
+    ChangeKind,
+    Deal,
+    DealBuyer,
+    DealChange,
+    DealDiscount,
+    DealStatus,
+    DealUnit,
+    DepositTreatment,
+    DisputeStatus,
+)
+from .services import (
+    APPLY,
+    _buyers,
+    _deal_units,
+    _end,
+    _own_or,
+    approval_submit,
+    buyers_stage,
+    chain,
+    conflict,
+    final_level_for,
+    invalid,
+    next_number,
+    policy,
+    price_units,
+    priced_area,
+)
+
+CHANGE_KINDS = (ApprovalKind.EXCHANGE, ApprovalKind.RENAME, ApprovalKind.CANCEL)
+EXCHANGE_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
+RENAME_FROM = (DealStatus.PENDING, DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
+CANCEL_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
+UNIT_FROM = (UnitStatus.SUBSCRIBED, UnitStatus.CONTRACTED)
+
+
+def change_level(*others: str) -> str:
+    """The site manager (``LOUPAN_CHANGE_APPROVER``) or a higher level another rule
+    asks for (an exchanged price beyond the manager's discount authority)."""
+    levels = chain()
+    return max([settings.LOUPAN_CHANGE_APPROVER, *others], key=levels.index)
+
+
+def _start(actor, deal: Deal, allowed: tuple, what: str) -> Deal:
+    """Lock the deal, check its state and that no other change is waiting on it."""
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    if deal.status not in allowed:
+        states = "、".join(str(DealStatus(s).label) for s in allowed)
+        raise conflict(f"交易当前为「{deal.get_status_display()}」，只有{states}的交易可以{what}。")
+    waiting = deal.approvals.filter(kind__in=CHANGE_KINDS, status=ApprovalStatus.PENDING).first()
+    if waiting is not None:
+        raise conflict(
+            f"该交易的{waiting.get_kind_display()}申请正在审批，请等审批结束或撤回后再办理。"
+        )
+    return deal
+
+
+def _reason(reason: str) -> str:
+    if not (reason or "").strip():
+        raise invalid("reason", "请填写申请理由")
+    return reason.strip()
+
+
+def _record(*, actor, request: ApprovalRequest, deal: Deal, kind, before, after, new_deal=None):
+    change = DealChange.objects.create(
+        project_id=deal.project_id,
+        deal=deal,
+        kind=kind,
+        new_deal=new_deal,
+        request=request,
+        before=before,
+        after=after,
+        reason=request.reason,
+        requested_by_id=request.requested_by_id,
+        approved_by=actor,
+        at=timezone.now(),
+    )
+    audit_create(actor=actor, obj=change)
+    return change
+
+
+def _withdraw_open(deal: Deal) -> None:
+    """A deal that ends leaves no request waiting on it (a special clause, say)."""
+    deal.approvals.filter(status=ApprovalStatus.PENDING).update(status=ApprovalStatus.WITHDRAWN)
+
+
+def _terms(deal: Deal) -> dict:
+    """What the lists show of a deal's side of a change."""
+    return {
+        "deal": deal.pk,
+        "number": deal.number,
+        "contract_number": deal.contract_number,
+        "status": deal.status,
+        "unit": deal.unit_id,
+        "unit_number": deal.unit.number,
+        "area": str(deal.area) if deal.area is not None else "",
+        "list_total": str(deal.list_total) if deal.list_total is not None else "",
+        "total": str(deal.total) if deal.total is not None else "",
+    }
+
+
+# --- exchange 换房 -----------------------------------------------------------------------
+
+
+def exchange_request(*, actor, deal: Deal, unit: Unit, reason: str) -> ApprovalRequest:
+    """换房: move a subscribed or contracted deal to another available unit. The new
+    unit is priced as it is now with the same discounts (seed 000: 其他内容同原定单),
+    held (预留) while the request waits, and the price difference is what the buyer pays
+    (positive) or gets back (negative). Approved by the site manager or above — higher
+    when the new price needs it (beyond the manager's discount authority or below the
+    floor price)."""
+    _own_or(actor, deal, "deal.approve")
+    reason = _reason(reason)
+    with transaction.atomic():
+        deal = _start(actor, deal, EXCHANGE_FROM, "换房")
+        if unit.project_id != deal.project_id:
+            raise invalid("unit", "新房间不属于本项目")
+        if unit.pk == deal.unit_id:
+            raise invalid("unit", "新房间与原房间相同")
+        unit = Unit.objects.get(pk=unit.pk)
+        if unit.status != UnitStatus.AVAILABLE or not unit.sellable:
+            raise conflict(
+                f"房间 {unit.number} 当前为「{unit.get_status_display()}」，不能换入。", "unit"
+            )
+        units = _deal_units(unit)
+        steps = [(d.name, d.kind, d.value) for d in deal.discounts.order_by("sort_order", "pk")]
+        q, floor_total = price_units(units, steps)
+        cap = money(q.total * policy(deal.project).deposit_max_pct / 100)
+        if deal.deposit is not None and deal.deposit > cap:
+            raise invalid(
+                "unit",
+                f"定金 {deal.deposit} 元超过新房间成交总价的上限（{cap} 元，民法典第586条）",
+            )
+        below_floor = floor_total is not None and q.total < floor_total
+        final = change_level(final_level_for(deal.project, q.discount_pct, below_floor))
+        try:
+            units_deal_move(
+                actor=actor,
+                project=deal.project,
+                unit_ids=[u.pk for u in units],
+                to_status=UnitStatus.RESERVED,
+                expected=(UnitStatus.AVAILABLE,),
+                reason=f"换房待审批（{deal.number}）",
+            )
+        except DomainError as exc:
+            if exc.code == ErrorCode.CONFLICT:
+                raise conflict(f"房间 {unit.number} 刚被他人预留，请换一套。", "unit") from exc
+            raise
+        payload = {
+            "old": _terms(deal),
+            "new": {
+                "unit": unit.pk,
+                "unit_number": unit.number,
+                "unit_ids": [u.pk for u in units],
+                "list_prices": [str(u.list_price or 0) for u in units],
+                "pricing_basis": unit.pricing_basis,
+                "area": str(priced_area(unit) or ""),
+                "unit_price": str(unit.unit_price or ""),
+                "list_total": str(q.list_total),
+                "steps": [
+                    [st.name, st.kind, str(st.value), str(st.amount), str(st.total_after)]
+                    for st in q.steps
+                ],
+                "total": str(q.total),
+            },
+            "difference": str(money(q.total - (deal.total or 0))),
+            "discount_pct": str(q.discount_pct),
+            "below_floor": below_floor,
+        }
+        return approval_submit(
+            actor=actor,
+            deal=deal,
+            kind=ApprovalKind.EXCHANGE,
+            payload=payload,
+            reason=reason,
+            final=final,
+        )
+
+
+def _apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    new = request.payload["new"]
+    if not approved:
+        units_deal_move(
+            actor=actor,
+            project=request.project,
+            unit_ids=new["unit_ids"],
+            to_status=UnitStatus.AVAILABLE,
+            expected=(UnitStatus.RESERVED,),
+            reason="换房未获批准，释放",
+        )
+        return
+    old = Deal.objects.select_for_update().select_related("unit").get(pk=request.deal_id)
+    if old.status not in EXCHANGE_FROM:
+        raise conflict(f"交易当前为「{old.get_status_display()}」，不能再换房。")
+    project = old.project
+    now = timezone.now()
+    unit = Unit.objects.get(pk=new["unit"])
+    # the floor price never travels in a request (its payload is shown to the
+    # requester); the new deal copies it from the units as a subscription does
+    _q, floor_total = price_units(list(Unit.objects.filter(pk__in=new["unit_ids"])), [])
+    new_deal = Deal.objects.create(
+        project=project,
+        unit=unit,
+        customer=old.customer,
+        consultant=old.consultant,
+        status=DealStatus.SUBSCRIBED,
+        reservation_number=next_number(project, "reservation"),
+        reserved_at=now,
+        number=next_number(project, "subscription"),
+        subscribed_at=now,
+        pricing_basis=new["pricing_basis"],
+        area=Decimal(new["area"]) if new["area"] else None,
+        unit_price=Decimal(new["unit_price"]) if new["unit_price"] else None,
+        list_total=Decimal(new["list_total"]),
+        floor_total=floor_total,
+        discount_amount=money(Decimal(new["list_total"]) - Decimal(new["total"])),
+        total=Decimal(new["total"]),
+        payment_method=old.payment_method,
+        down_payment=old.down_payment
+        if old.down_payment is None or old.down_payment <= Decimal(new["total"])
+        else None,
+        deposit=old.deposit,
+        # the deposit paid on the old unit stands for the new one
+        deposit_confirmed_at=old.deposit_confirmed_at,
+        deposit_confirmed_by=old.deposit_confirmed_by,
+        signing_deadline=timezone.localdate()
+        + datetime.timedelta(days=policy(project).signing_days),
+        exchanged_from=old,
+        note=f"由 {old.number}（{old.unit.number}）换房",
+        created_by=actor,
+    )
+    DealUnit.objects.bulk_create(
+        DealUnit(deal=new_deal, unit_id=pk, is_main=pk == unit.pk, list_price=Decimal(price))
+        for pk, price in zip(new["unit_ids"], new["list_prices"], strict=True)
+    )
+    DealBuyer.objects.bulk_create(
+        DealBuyer(deal=new_deal, customer_id=b.customer_id, share=b.share, sort_order=b.sort_order)
+        for b in old.buyers.all()
+    )
+    DealDiscount.objects.bulk_create(
+        DealDiscount(
+            deal=new_deal,
+            discount_type=d.discount_type,
+            name=d.name,
+            kind=d.kind,
+            value=d.value,
+            amount=Decimal(step[3]),
+            total_after=Decimal(step[4]),
+            sort_order=d.sort_order,
+        )
+        for d, step in zip(old.discounts.order_by("sort_order", "pk"), new["steps"], strict=True)
+    )
+    audit_create(actor=actor, obj=new_deal, extra={"exchanged_from": old.number})
+    _withdraw_open(old)
+    _end(
+        actor=actor,
+        deal=old,
+        status=DealStatus.EXCHANGED,
+        reason=f"换房至 {unit.number}（{new_deal.number}），原认购书收回"
+        + (f"、原合同 {old.contract_number} 作废存档" if old.contract_number else ""),
+        unit_from=UNIT_FROM,
+    )
+    units_deal_move(
+        actor=actor,
+        project=project,
+        unit_ids=new["unit_ids"],
+        to_status=UnitStatus.SUBSCRIBED,
+        expected=(UnitStatus.RESERVED,),
+        reason=f"换房 {old.number} → {new_deal.number}",
+    )
+    _record(
+        actor=actor,
+        request=request,
+        deal=old,
+        kind=ChangeKind.EXCHANGE,
+        before=request.payload["old"],
+        after={**_terms(new_deal), "difference": request.payload["difference"]},
+        new_deal=new_deal,
+    )
+
+
+# --- rename 更名 / co-buyers -------------------------------------------------------------
+
+
+def _buyer_rows(deal: Deal) -> list[dict]:
+    return [
+        {"customer": b.customer_id, "name": b.customer.name, "share": str(b.share)}
+        for b in deal.buyers.select_related("customer").order_by("sort_order", "pk")
+    ]
+
+
+def rename_request(*, actor, deal: Deal, buyers, reason: str) -> ApprovalRequest:
+    """更名 and co-buyer changes: the new buyers and shares (summing to 100%, each a
+    customer of the project), approved by the site manager or above — a consultant can
+    never do it alone (seed 002 万科 1(4))."""
+    _own_or(actor, deal, "deal.approve")
+    reason = _reason(reason)
+    rows = _buyers(actor, deal, buyers)
+    with transaction.atomic():
+        deal = _start(actor, deal, RENAME_FROM, "更名")
+        before = _buyer_rows(deal)
+        after = [{"customer": c.pk, "name": c.name, "share": str(share)} for c, share in rows]
+        if [(r["customer"], r["share"]) for r in before] == [
+            (r["customer"], r["share"]) for r in after
+        ]:
+            raise invalid("buyers", "买受人和产权份额没有变化")
+        return approval_submit(
+            actor=actor,
+            deal=deal,
+            kind=ApprovalKind.RENAME,
+            payload={"before": before, "after": after},
+            reason=reason,
+            final=change_level(),
+        )
+
+
+def _apply_rename(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    if not approved:
+        return
+    deal = Deal.objects.select_for_update().get(pk=request.deal_id)
+    if deal.status not in RENAME_FROM:
+        raise conflict(f"交易当前为「{deal.get_status_display()}」，不能更名。")
+    after = request.payload["after"]
+    customers = Customer.objects.filter(
+        project_id=deal.project_id,
+        anonymized_at__isnull=True,
+        pk__in=[r["customer"] for r in after],
+    ).in_bulk()
+    if len(customers) != len(after):
+        raise invalid("buyers", "有买受人已不是本项目的客户，请重新申请")
+    before = snapshot(deal)
+    deal.buyers.all().delete()
+    DealBuyer.objects.bulk_create(
+        DealBuyer(
+            deal=deal, customer=customers[r["customer"]], share=Decimal(r["share"]), sort_order=i
+        )
+        for i, r in enumerate(after)
+    )
+    if deal.customer_id not in customers:
+        deal.customer = customers[after[0]["customer"]]
+    deal.save()
+    audit_update(
+        actor=actor,
+        obj=deal,
+        before=before,
+        extra={"action": "rename", "buyers": [r["name"] for r in after]},
+    )
+    if deal.status != DealStatus.PENDING:
+        buyers_stage(actor, deal, customers)
+    _record(
+        actor=actor,
+        request=request,
+        deal=deal,
+        kind=ChangeKind.RENAME,
+        before={**_terms(deal), "buyers": request.payload["before"]},
+        after={**_terms(deal), "buyers": after},
+    )
+
+
+# --- cancellation 退房 -------------------------------------------------------------------
+
+
+def received_of(deal: Deal) -> Decimal:
+    """What the buyer has paid on the deal so far: the confirmed deposit (the Payments
+    issue adds the receipts of the payment schedule here)."""
+    if deal.deposit_confirmed_at and deal.deposit:
+        return money(deal.deposit)
+    return Decimal("0.00")
+
+
+def cancel_terms(deal: Deal, treatment: str, forfeited=None) -> dict:
+    """The money of a cancellation under 民法典 587: the deposit refunded in full, part
+    of it kept, all of it kept (the buyer does not perform), or returned twice (the
+    seller does not perform). The refund is what was received, less what is kept, plus
+    the second deposit when the seller is at fault."""
+    if treatment not in DepositTreatment.values:
+        raise invalid("deposit_treatment", "请选择定金处理方式")
+    received = received_of(deal)
+    deposit = min(money(deal.deposit or 0), received)
+    compensation = Decimal("0.00")
+    if treatment == DepositTreatment.REFUND:
+        kept = Decimal("0.00")
+    elif treatment == DepositTreatment.FORFEIT:
+        kept = deposit
+    elif treatment == DepositTreatment.DOUBLE:
+        kept, compensation = Decimal("0.00"), deposit
+    else:
+        if forfeited in (None, ""):
+            raise invalid("forfeited", "请填写扣除的定金金额")
+        try:
+            kept = money(forfeited)
+        except (TypeError, ValueError) as exc:
+            raise invalid("forfeited", "扣除金额必须是数字") from exc
+        if kept <= 0 or kept >= deposit:
+            raise invalid("forfeited", f"扣除金额须大于 0 且小于已收定金 {deposit} 元")
+    return {
+        "received": str(received),
+        "forfeited": str(kept),
+        "compensation": str(compensation),
+        "refund": str(money(received - kept + compensation)),
+    }
+
+
+def cancel_request(
+    *,
+    actor,
+    deal: Deal,
+    cancel_reason: str,
+    detail: str,
+    deposit_treatment: str,
+    forfeited=None,
+    originals_returned: bool = False,
+) -> ApprovalRequest:
+    """退房: the reason from the list and in words, what happens to the deposit and the
+    refund that follows, whether the originals are back. Approved by the site manager
+    or above (seed 000); only then does the unit become available again."""
+    _own_or(actor, deal, "deal.approve")
+    if cancel_reason not in CancelReason.values:
+        raise invalid("cancel_reason", "请选择退房原因")
+    detail = (detail or "").strip()
+    if not detail:
+        raise invalid("detail", "请填写退房原因说明")
+    with transaction.atomic():
+        deal = _start(actor, deal, CANCEL_FROM, "退房")
+        terms = cancel_terms(deal, deposit_treatment, forfeited)
+        payload = {
+            "old": _terms(deal),
+            "reason": cancel_reason,
+            "reason_label": str(CancelReason(cancel_reason).label),
+            "detail": detail,
+            "deposit_treatment": deposit_treatment,
+            "originals_returned": bool(originals_returned),
+            **terms,
+        }
+        return approval_submit(
+            actor=actor,
+            deal=deal,
+            kind=ApprovalKind.CANCEL,
+            payload=payload,
+            reason=detail,
+            final=change_level(),
+        )
+
+
+def _voided(deal: Deal) -> str:
+    docs = [f"认购书 {deal.number}"] if deal.number else []
+    if deal.contract_number:
+        docs.append(f"合同 {deal.contract_number}")
+    return "；".join(docs)
+
+
+def _apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    if not approved:
+        return
+    deal = Deal.objects.select_for_update().get(pk=request.deal_id)
+    if deal.status not in CANCEL_FROM:
+        raise conflict(f"交易当前为「{deal.get_status_display()}」，不能退房。")
+    p = request.payload
+    now = timezone.now()
+    cancellation = Cancellation.objects.create(
+        deal=deal,
+        reason=p["reason"],
+        detail=p["detail"],
+        deposit_treatment=p["deposit_treatment"],
+        received=Decimal(p["received"]),
+        forfeited=Decimal(p["forfeited"]),
+        compensation=Decimal(p["compensation"]),
+        refund=Decimal(p["refund"]),
+        voided_documents=_voided(deal),
+        originals_returned=p["originals_returned"],
+        cancelled_at=now,
+    )
+    audit_create(actor=actor, obj=cancellation)
+    _withdraw_open(deal)
+    _end(
+        actor=actor,
+        deal=deal,
+        status=DealStatus.CANCELLED,
+        reason=f"退房：{p['reason_label']}（{p['detail']}）；作废 {cancellation.voided_documents}",
+        unit_from=UNIT_FROM,
+    )
+    # buyers with no other deal go back to 意向
+    buyer_ids = {deal.customer_id, *deal.buyers.values_list("customer_id", flat=True)}
+    still = set(
+        DealBuyer.objects.filter(
+            customer_id__in=buyer_ids,
+            deal__status__in=(DealStatus.SUBSCRIBED, DealStatus.CONTRACTED),
+        ).values_list("customer_id", flat=True)
+    )
+    gone = Customer.objects.filter(pk__in=buyer_ids - still, stage=Stage.DEAL)
+    buyers_stage(actor, deal, gone.values_list("pk", flat=True), Stage.INTENT)
+    _record(
+        actor=actor,
+        request=request,
+        deal=deal,
+        kind=ChangeKind.CANCEL,
+        before=p["old"],
+        after={
+            "status": DealStatus.CANCELLED,
+            "reason": p["reason"],
+            "received": p["received"],
+            "forfeited": p["forfeited"],
+            "compensation": p["compensation"],
+            "refund": p["refund"],
+        },
+    )
+
+
+def cancellation_dispute(*, actor, deal: Deal, dispute: str, note: str = "") -> Cancellation:
+    """Mark a cancellation's dispute: negotiating, 仲裁, 诉讼, closed (seed 000: 若有争议
+    无法解决时，可提请仲裁机构调解或人民法院裁决). The sales admin or a lead."""
+    if not (
+        access.has_perm(actor, "deal.contract", deal.project_id)
+        or access.has_perm(actor, "deal.approve", deal.project_id)
+    ):
+        access.require_perm(actor, "deal.approve", deal.project_id)
+    if dispute not in DisputeStatus.values:
+        raise invalid("dispute", "争议状态无效")
+    note = (note or "").strip()
+    if dispute != DisputeStatus.NONE and not note:
+        raise invalid("dispute_note", "请填写争议说明（机构、案号或进展）")
+    with transaction.atomic():
+        cancellation = Cancellation.objects.select_for_update().filter(deal=deal).first()
+        if cancellation is None:
+            raise conflict("该交易没有退房记录。")
+        before = snapshot(cancellation)
+        cancellation.dispute, cancellation.dispute_note = dispute, note
+        cancellation.save()
+        audit_update(actor=actor, obj=cancellation, before=before)
+    return cancellation
+
+
+def cancellation_refund_paid(*, actor, deal: Deal) -> Cancellation:
+    """Finance records that the refund has been paid to the buyer."""
+    access.require_perm(actor, "deal.confirm", deal.project_id)
+    with transaction.atomic():
+        cancellation = Cancellation.objects.select_for_update().filter(deal=deal).first()
+        if cancellation is None:
+            raise conflict("该交易没有退房记录。")
+        if cancellation.refund_paid_at is not None:
+            raise conflict("退款已登记为已付。")
+        before = snapshot(cancellation)
+        cancellation.refund_paid_at, cancellation.refund_paid_by = timezone.now(), actor
+        cancellation.save()
+        audit_update(actor=actor, obj=cancellation, before=before)
+    return cancellation
+
+
+APPLY.update(
+    {
+        ApprovalKind.EXCHANGE: _apply_exchange,
+        ApprovalKind.RENAME: _apply_rename,
+        ApprovalKind.CANCEL: _apply_cancel,
+    }
+)

@@ -1,0 +1,424 @@
+"""The deal lists the office keeps (seed 002 二.3–二.4) as rows for the page, the xlsx
+export and the API: 业主登记一览表 with the buyer analysis, 客户换房、退房一览表 with the
+cancellation-reason summary (销售退房情况表), and the xlsx of every deal list.
+
+Personal numbers leave only through ``customers.selectors.contact`` (full for the
+customer's own consultant, masked for everyone else); floor prices never appear here."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
+from django.utils.translation import gettext as _
+
+from loupan.accounts import access
+from loupan.audit.services import audit_export
+from loupan.core import xlsx
+from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.money import money
+from loupan.customers import selectors as customer_selectors
+from loupan.customers.models import Customer, Education
+
+from .models import (
+    Cancellation,
+    CancelReason,
+    ChangeKind,
+    Deal,
+    DealBuyer,
+    DealChange,
+    DealStatus,
+    DisputeStatus,
+)
+
+OWNER_STATUSES = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
+BUYERS = Prefetch(
+    "buyers", queryset=DealBuyer.objects.select_related("customer__channel").order_by("sort_order")
+)
+
+
+def C(field, header, kind="text", width=12):  # noqa: N802 — a column, read as a table
+    return xlsx.Column(field, header, kind, width=width)
+
+
+# --- the deal lists as xlsx ---------------------------------------------------------------
+
+
+def buyer_names(deal) -> str:
+    buyers = list(deal.buyers.all())
+    if not buyers:
+        return deal.customer.name
+    if len(buyers) == 1:
+        return buyers[0].customer.name
+    return "、".join(f"{b.customer.name}（{b.share.normalize():f}%）" for b in buyers)
+
+
+DEAL_COLUMNS = [
+    C("reservation_number", "保留单号", width=18),
+    C("number", "认购书编号", width=18),
+    C("contract_number", "合同编号", width=18),
+    C("status", "状态", width=10),
+    C("unit", "房间", width=14),
+    C("buyers", "客户 / 买受人", width=24),
+    C("consultant", "置业顾问", width=10),
+    C("reserved_at", "预留时间", "datetime", width=16),
+    C("subscribed_at", "认购时间", "datetime", width=16),
+    C("area", "计价面积（㎡）", "money"),
+    C("list_total", "表价总额（元）", "money", width=14),
+    C("discount_amount", "优惠金额（元）", "money", width=14),
+    C("total", "成交总价（元）", "money", width=14),
+    C("payment_method", "付款方式", width=10),
+    C("deposit", "定金（元）", "money"),
+    C("signing_deadline", "签约期限", "text"),
+    C("signed_on", "签约日期", "text"),
+    C("filing", "网签备案", width=16),
+    C("clauses", "特殊条款", width=30),
+]
+
+
+def deal_row(deal) -> list:
+    clauses = [c for c in deal.clauses.all() if c.approved] if deal.contract_number else []
+    return [
+        deal.reservation_number,
+        deal.number,
+        deal.contract_number,
+        deal.get_status_display(),
+        deal.unit.number,
+        buyer_names(deal),
+        deal.consultant.real_name or deal.consultant.username,
+        deal.reserved_at,
+        deal.subscribed_at,
+        deal.area,
+        deal.list_total,
+        deal.discount_amount if deal.list_total is not None else None,
+        deal.total,
+        deal.get_payment_method_display(),
+        deal.deposit,
+        f"{deal.signing_deadline:%Y-%m-%d}" if deal.signing_deadline else "",
+        f"{deal.signed_on:%Y-%m-%d}" if deal.signed_on else "",
+        " ".join(filter(None, [deal.get_filing_status_display(), deal.filing_number]))
+        if deal.contract_number
+        else "",
+        "；".join(c.text for c in clauses),
+    ]
+
+
+def may_export(user, project) -> bool:
+    """The office's lists leave as files only for those who see every deal."""
+    return access.has_perm(user, "deal.view", project)
+
+
+def export(*, actor, project, report: str, columns, rows, filters: dict) -> bytes:
+    """A list as xlsx (write-only, any size), audited as an export with its filters."""
+    if not may_export(actor, project):
+        raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出交易名单的权限"))
+    count = 0
+
+    def counted():
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    content = xlsx.save(xlsx.build_workbook(report, columns, counted()))
+    with transaction.atomic():
+        audit_export(
+            actor=actor,
+            what="deals.deal",
+            count=count,
+            project_id=project.pk,
+            filters={"format": "xlsx", "report": report, **filters},
+        )
+    return content
+
+
+def deals_export(*, actor, project, report: str, queryset, filters: dict) -> bytes:
+    qs = (
+        queryset.prefetch_related(None)
+        .select_related("unit", "customer", "consultant")
+        .prefetch_related(BUYERS, "clauses")
+    )
+    return export(
+        actor=actor,
+        project=project,
+        report=report,
+        columns=DEAL_COLUMNS,
+        rows=(deal_row(d) for d in qs.iterator(chunk_size=500)),
+        filters=filters,
+    )
+
+
+# --- 业主登记一览表 ------------------------------------------------------------------------
+
+
+def owners(deals):
+    """Every subscribed or contracted deal with its buyers (seed 002 二.3(1))."""
+    return (
+        deals.filter(status__in=OWNER_STATUSES)
+        .select_related("unit__building", "customer", "consultant")
+        .prefetch_related(BUYERS)
+        .order_by("unit__building__name", "unit__number", "pk")
+    )
+
+
+def owner_lines(user, deal) -> list[dict]:
+    """One line per buyer, the deal's facts on the first (contacts as the viewer may see
+    them)."""
+    lines = []
+    buyers = list(deal.buyers.all()) or []
+    for i, b in enumerate(buyers):
+        c = b.customer
+        contact = customer_selectors.contact(user, c)
+        lines.append(
+            {
+                "deal": deal,
+                "first": i == 0,
+                "span": len(buyers),
+                "unit": deal.unit.number,
+                "building": deal.unit.building.name if deal.unit.building_id else "",
+                "area": deal.area,
+                "total": deal.total,
+                "payment_method": deal.get_payment_method_display(),
+                "status": deal.get_status_display(),
+                "subscribed_at": deal.subscribed_at,
+                "number": deal.number,
+                "contract_number": deal.contract_number,
+                "name": c.name,
+                "share": b.share,
+                "phone": contact["phone"],
+                "id_number": contact.get("id_number") or "",
+                "occupation": c.occupation,
+                "education": c.get_education_display(),
+                "income_band": c.income_band,
+                "residence_district": c.residence_district,
+                "channel": c.channel.name if c.channel_id else "",
+                "motive": c.motive,
+                "consultant": deal.consultant.real_name or deal.consultant.username,
+            }
+        )
+    return lines
+
+
+OWNER_COLUMNS = [
+    C("building", "楼栋", width=8),
+    C("unit", "房间", width=14),
+    C("status", "状态", width=8),
+    C("number", "认购书编号", width=18),
+    C("contract_number", "合同编号", width=18),
+    C("subscribed_at", "认购时间", "datetime", width=16),
+    C("area", "计价面积（㎡）", "money"),
+    C("total", "成交总价（元）", "money", width=14),
+    C("payment_method", "付款方式", width=10),
+    C("name", "买受人", width=10),
+    C("share", "产权份额（%）", "money"),
+    C("phone", "手机号", "code", width=14),
+    C("id_number", "身份证号", "code", width=20),
+    C("occupation", "职业"),
+    C("education", "文化程度", width=10),
+    C("income_band", "收入段"),
+    C("residence_district", "居住区域"),
+    C("channel", "认知途径"),
+    C("motive", "购房动机", width=16),
+    C("consultant", "置业顾问", width=10),
+]
+
+# The buyer analysis of seed 002 二.3(2): 职业、经济收入水平、文化层次、居住区域、了解产品
+# 渠道、消费心理.
+ANALYSIS = [
+    ("occupation", "职业"),
+    ("income_band", "收入段"),
+    ("education", "文化程度"),
+    ("residence_district", "居住区域"),
+    ("channel__name", "认知途径"),
+    ("motive", "购房动机"),
+]
+
+
+def buyer_analysis(deals) -> list[dict]:
+    """Counts by category of the distinct buyers of the owners' deals, one GROUP BY per
+    dimension; an empty answer counts as 未填写."""
+    buyers = Customer.objects.filter(
+        Exists(
+            DealBuyer.objects.filter(
+                customer=OuterRef("pk"), deal__in=deals.filter(status__in=OWNER_STATUSES)
+            )
+        )
+    )
+    education = dict(Education.choices)
+    result = []
+    for field, label in ANALYSIS:
+        counts: dict[str, int] = {}
+        for row in buyers.values(field).annotate(n=Count("pk")).order_by():
+            key = row[field] or ""
+            name = str(education.get(key, key)) if field == "education" else key
+            name = name or _("未填写")
+            counts[name] = counts.get(name, 0) + row["n"]
+        total = sum(counts.values())
+        rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        result.append(
+            {
+                "field": field.split("__")[0],
+                "label": label,
+                "total": total,
+                "rows": [
+                    {"name": k, "count": v, "pct": round(v * 100 / total, 1) if total else 0}
+                    for k, v in rows
+                ],
+            }
+        )
+    return result
+
+
+def owners_export(*, actor, project, deals, filters) -> bytes:
+    def rows():
+        for deal in owners(deals).iterator(chunk_size=500):
+            for line in owner_lines(actor, deal):
+                yield [line[c.field] for c in OWNER_COLUMNS]
+
+    return export(
+        actor=actor,
+        project=project,
+        report="业主登记一览表",
+        columns=OWNER_COLUMNS,
+        rows=rows(),
+        filters=filters,
+    )
+
+
+# --- 客户换房、退房一览表 and the cancellation summary ---------------------------------------
+
+
+def change_rows(changes_qs) -> list[dict]:
+    """One line per exchange, cancellation (or rename) with what became what."""
+    rows = []
+    for ch in changes_qs:
+        b, a = ch.before or {}, ch.after or {}
+        cancellation = (
+            getattr(ch.deal, "cancellation", None) if ch.kind == ChangeKind.CANCEL else None
+        )
+        rows.append(
+            {
+                "change": ch,
+                "at": ch.at,
+                "kind": ch.get_kind_display(),
+                "deal": ch.deal,
+                "number": b.get("number") or ch.deal.number,
+                "buyers": buyer_names(ch.deal),
+                "old_unit": b.get("unit_number", ""),
+                "old_area": b.get("area", ""),
+                "old_total": b.get("total", ""),
+                "new_deal": ch.new_deal,
+                "new_unit": a.get("unit_number", "") if ch.kind == ChangeKind.EXCHANGE else "",
+                "new_area": a.get("area", "") if ch.kind == ChangeKind.EXCHANGE else "",
+                "new_total": a.get("total", "") if ch.kind == ChangeKind.EXCHANGE else "",
+                "difference": a.get("difference", ""),
+                "cancel_reason": cancellation.get_reason_display() if cancellation else "",
+                "reason": ch.reason,
+                "refund": cancellation.refund if cancellation else None,
+                "forfeited": cancellation.forfeited if cancellation else None,
+                "refund_paid": bool(cancellation and cancellation.refund_paid_at),
+                "dispute": cancellation.get_dispute_display()
+                if cancellation and cancellation.dispute != DisputeStatus.NONE
+                else "",
+                "dispute_note": cancellation.dispute_note if cancellation else "",
+                "buyers_before": "、".join(x["name"] for x in b.get("buyers", [])),
+                "buyers_after": "、".join(x["name"] for x in a.get("buyers", [])),
+                "requested_by": ch.requested_by.real_name or ch.requested_by.username,
+                "approved_by": ch.approved_by.real_name or ch.approved_by.username,
+            }
+        )
+    return rows
+
+
+def changes_of(user, project, *, kind="", start=None, end=None):
+    qs = DealChange.objects.restrict(user, "view").filter(project=project)
+    qs = qs.filter(kind=kind) if kind else qs.exclude(kind=ChangeKind.RENAME)
+    if start:
+        qs = qs.filter(at__date__gte=start)
+    if end:
+        qs = qs.filter(at__date__lte=end)
+    return qs.select_related(
+        "deal__customer", "deal__cancellation", "new_deal", "requested_by", "approved_by"
+    ).prefetch_related(Prefetch("deal__buyers", queryset=BUYERS.queryset))
+
+
+CHANGE_COLUMNS = [
+    C("at", "办理时间", "datetime", width=16),
+    C("kind", "类型", width=6),
+    C("number", "原认购书", width=18),
+    C("buyers", "买受人", width=20),
+    C("old_unit", "原房间", width=12),
+    C("old_area", "原面积（㎡）", width=10),
+    C("old_total", "原总价（元）", width=14),
+    C("new_unit", "新房间", width=12),
+    C("new_area", "新面积（㎡）", width=10),
+    C("new_total", "新总价（元）", width=14),
+    C("difference", "应补(+)/应退(-)差价（元）", width=16),
+    C("buyers_before", "原买受人", width=16),
+    C("buyers_after", "新买受人", width=16),
+    C("cancel_reason", "退房原因", width=12),
+    C("reason", "原因说明", width=24),
+    C("forfeited", "扣除定金（元）", "money", width=12),
+    C("refund", "应退金额（元）", "money", width=12),
+    C("dispute", "争议", width=8),
+    C("dispute_note", "争议说明", width=20),
+    C("requested_by", "申请人", width=8),
+    C("approved_by", "批准人", width=8),
+]
+
+
+MONEY_KEYS = ("value", "forfeited", "refund")
+
+
+def cancel_summary(user, project, *, start=None, end=None) -> dict:
+    """销售退房情况表 for a period: per reason the cancellations, their contract value,
+    what was kept and refunded; disputes by status; exchanges in the same period."""
+    deals = Deal.objects.restrict(user, "view").filter(project=project)
+    qs = Cancellation.objects.filter(deal__in=deals)
+    if start:
+        qs = qs.filter(cancelled_at__date__gte=start)
+    if end:
+        qs = qs.filter(cancelled_at__date__lte=end)
+    labels = dict(CancelReason.choices)
+    rows = [
+        {
+            "reason": r["reason"],
+            "label": str(labels.get(r["reason"], r["reason"])),
+            "count": r["n"],
+            "value": money(r["value"] or 0),
+            "forfeited": money(r["forfeited"] or 0),
+            "refund": money(r["refund"] or 0),
+        }
+        for r in qs.values("reason")
+        .annotate(
+            n=Count("pk"),
+            value=Sum("deal__total"),
+            forfeited=Sum("forfeited"),
+            refund=Sum("refund"),
+        )
+        .order_by("-n", "reason")
+    ]
+    total = sum(r["count"] for r in rows)
+    for r in rows:
+        r["pct"] = round(r["count"] * 100 / total, 1) if total else 0
+    disputes = dict(DisputeStatus.choices)
+    exchanges = DealChange.objects.filter(deal__in=deals, kind=ChangeKind.EXCHANGE)
+    if start:
+        exchanges = exchanges.filter(at__date__gte=start)
+    if end:
+        exchanges = exchanges.filter(at__date__lte=end)
+    sums = {k: str(sum((r[k] for r in rows), Decimal("0.00"))) for k in MONEY_KEYS}
+    for r in rows:  # money as strings with two decimals, for the page and the API alike
+        r.update({k: str(r[k]) for k in MONEY_KEYS})
+    return {
+        "rows": rows,
+        "count": total,
+        **sums,
+        "disputes": [
+            {"status": str(disputes[d["dispute"]]), "count": d["n"]}
+            for d in qs.exclude(dispute=DisputeStatus.NONE)
+            .values("dispute")
+            .annotate(n=Count("pk"))
+            .order_by("dispute")
+        ],
+        "exchanges": exchanges.count(),
+    }
