@@ -5,9 +5,11 @@
 #   3. all tests on a real PostgreSQL server started here (with the concurrency tests),
 #   4. the browser tests in headless Chromium.
 # Extra arguments go to every pytest run (e.g. scripts/test.sh -x -k login).
-# The SQLite and PostgreSQL runs spread over the machine's CPUs (pytest-xdist, at most
-# four workers, each with its own test database and demo office; LOUPAN_TEST_WORKERS=0
-# runs them in one process). The browser run stays in one process.
+# The SQLite run spreads over the machine's CPUs (pytest-xdist, at most four workers,
+# each with its own test database and demo office; LOUPAN_TEST_WORKERS=0 runs it in one
+# process). The PostgreSQL run stays in one process: its transactional (concurrency)
+# tests empty the database, and pytest-django runs them last only within one process;
+# spread over workers, every test after one would rebuild the demo office.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-deps.sh
@@ -33,7 +35,7 @@ env -u DATABASE_URL "$PY" -m pytest -q "${WORKERS[@]}" -m "not postgres and not 
 
 echo "== tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
-"$PY" -m pytest -q "${WORKERS[@]}" -m "not e2e" -p no:cacheprovider "$@"
+"$PY" -m pytest -q -m "not e2e" -p no:cacheprovider "$@"
 scripts/pg.sh stop "$PGTMP"; PGTMP=""
 unset DATABASE_URL
 

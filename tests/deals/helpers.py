@@ -1,9 +1,10 @@
 """Shared helpers of the deals tests: the demo users and project, a free unit, a fresh
-customer of a consultant."""
+customer of a consultant, a subscribed deal, the page URLs and a logged-in client."""
 
 from loupan.accounts.models import User
 from loupan.customers import services as customer_services
 from loupan.inventory.models import Project, Unit, UnitStatus
+from tests.testing import web_client
 
 
 def user(name):
@@ -33,3 +34,34 @@ def customer_of(username="consultant", phone="13700001111", name="买房人", wh
         phone=phone,
         wanted_layout="B1",
     )
+
+
+def subscribed(offset=0, phone="13700002222", contract=False, deposit="50000"):
+    """A deal whose deposit finance has confirmed (and signed, with ``contract``)."""
+    from loupan.deals import services
+
+    buyer = customer_of(phone=phone)
+    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(offset), customer=buyer)
+    deal = services.deal_subscribe(
+        actor=user("consultant"),
+        deal=deal,
+        buyers=[(buyer, "100")],
+        payment_method="commercial",
+        deposit=deposit,
+    )
+    deal = services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    if contract:
+        deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
+    return deal
+
+
+def base():
+    return f"/projects/{project().pk}/"
+
+
+def deal_url(deal, tail=""):
+    return f"{base()}deals/{deal.pk}/{tail}"
+
+
+def client_of(name):
+    return web_client(user(name))

@@ -10,8 +10,7 @@ from django.core.management import call_command
 
 from loupan.deals.models import ApprovalRequest, Deal
 from loupan.inventory.models import UnitStatus
-from tests.deals.helpers import customer_of, free_unit, project, user
-from tests.deals.test_deal_changes import subscribed
+from tests.deals.helpers import customer_of, free_unit, project, subscribed, user
 from tests.testing import assert_error
 
 pytestmark = pytest.mark.django_db

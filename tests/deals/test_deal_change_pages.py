@@ -19,23 +19,18 @@ from loupan.deals.models import (
     DealStatus,
 )
 from loupan.inventory.models import UnitStatus
-from tests.deals.helpers import customer_of, free_unit, project, user
-from tests.deals.test_deal_changes import subscribed
-from tests.testing import web_client
+from tests.deals.helpers import (
+    base,
+    client_of,
+    customer_of,
+    deal_url,
+    free_unit,
+    project,
+    subscribed,
+    user,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def base():
-    return f"/projects/{project().pk}/"
-
-
-def deal_url(deal, tail=""):
-    return f"{base()}deals/{deal.pk}/{tail}"
-
-
-def client_of(name):
-    return web_client(user(name))
 
 
 def sheet_rows(response):

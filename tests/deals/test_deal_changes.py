@@ -19,27 +19,10 @@ from loupan.deals.models import (
     DealUnit,
 )
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import customer_of, free_unit, user
+from tests.deals.helpers import customer_of, free_unit, subscribed, user
 from tests.testing import race
 
 pytestmark = pytest.mark.django_db
-
-
-def subscribed(offset=0, phone="13700002222", contract=False, deposit="50000"):
-    """A deal whose deposit finance has confirmed (and signed, with ``contract``)."""
-    buyer = customer_of(phone=phone)
-    deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(offset), customer=buyer)
-    deal = services.deal_subscribe(
-        actor=user("consultant"),
-        deal=deal,
-        buyers=[(buyer, "100")],
-        payment_method="commercial",
-        deposit=deposit,
-    )
-    deal = services.deal_confirm_deposit(actor=user("finance"), deal=deal)
-    if contract:
-        deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
-    return deal
 
 
 def refused(code, call, field=None):

@@ -23,22 +23,9 @@ from loupan.deals.models import (
     DiscountType,
 )
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import customer_of, free_unit, project, user
-from tests.testing import web_client
+from tests.deals.helpers import base, client_of, customer_of, deal_url, free_unit, project, user
 
 pytestmark = pytest.mark.django_db
-
-
-def base():
-    return f"/projects/{project().pk}/"
-
-
-def deal_url(deal, tail=""):
-    return f"{base()}deals/{deal.pk}/{tail}"
-
-
-def client_of(name):
-    return web_client(user(name))
 
 
 def reserved(username="consultant", phone="13700001111", name="买房人", offset=0):
