@@ -102,9 +102,6 @@ def _record(*, actor, request: ApprovalRequest, deal: Deal, kind, before, after,
         request=request,
         before=before,
         after=after,
-        reason=request.reason,
-        requested_by_id=request.requested_by_id,
-        approved_by=actor,
         at=timezone.now(),
     )
     audit_create(actor=actor, obj=change)

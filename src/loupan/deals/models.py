@@ -505,7 +505,8 @@ class DealChange(models.Model):
     """A change after subscription, as applied (seeds 000, 002 二.3(3)–(4)): exchange
     换房, rename 更名 / co-buyer change, cancellation 退房, with the deal's terms before
     and after. Nothing is deleted: the old deal stays (exchanged or cancelled) and this
-    row says what became what. The 客户换房、退房一览表 reads these rows."""
+    row says what became what. Who asked, why and who approved are on its ``request``.
+    The 客户换房、退房一览表 reads these rows."""
 
     project = models.ForeignKey(
         "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
@@ -525,26 +526,11 @@ class DealChange(models.Model):
     request = models.OneToOneField(
         "ApprovalRequest",
         verbose_name=_("审批申请"),
-        null=True,
-        blank=True,
         on_delete=models.PROTECT,
         related_name="change",
     )
     before = models.JSONField(_("变更前"), default=dict)
     after = models.JSONField(_("变更后"), default=dict)
-    reason = models.CharField(_("原因"), max_length=300, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("申请人"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("批准人"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
     at = models.DateTimeField(_("办理时间"))
 
     objects = RestrictedManager()

@@ -287,6 +287,10 @@ def owners_export(*, actor, project, deals, filters) -> bytes:
 # --- 客户换房、退房一览表 and the cancellation summary ---------------------------------------
 
 
+def _name(user) -> str:
+    return user.real_name or user.username
+
+
 def change_rows(changes_qs) -> list[dict]:
     """One line per exchange, cancellation (or rename) with what became what."""
     rows = []
@@ -312,7 +316,7 @@ def change_rows(changes_qs) -> list[dict]:
                 "new_total": a.get("total", "") if ch.kind == ChangeKind.EXCHANGE else "",
                 "difference": a.get("difference", ""),
                 "cancel_reason": cancellation.get_reason_display() if cancellation else "",
-                "reason": ch.reason,
+                "reason": ch.request.reason,
                 "refund": cancellation.refund if cancellation else None,
                 "forfeited": cancellation.forfeited if cancellation else None,
                 "refund_paid": bool(cancellation and cancellation.refund_paid_at),
@@ -322,8 +326,8 @@ def change_rows(changes_qs) -> list[dict]:
                 "dispute_note": cancellation.dispute_note if cancellation else "",
                 "buyers_before": "、".join(x["name"] for x in b.get("buyers", [])),
                 "buyers_after": "、".join(x["name"] for x in a.get("buyers", [])),
-                "requested_by": ch.requested_by.real_name or ch.requested_by.username,
-                "approved_by": ch.approved_by.real_name or ch.approved_by.username,
+                "requested_by": _name(ch.request.requested_by),
+                "approved_by": _name(ch.request.decided_by),
             }
         )
     return rows
@@ -337,7 +341,11 @@ def changes_of(user, project, *, kind="", start=None, end=None):
     if end:
         qs = qs.filter(at__date__lte=end)
     return qs.select_related(
-        "deal__customer", "deal__cancellation", "new_deal", "requested_by", "approved_by"
+        "deal__customer",
+        "deal__cancellation",
+        "new_deal",
+        "request__requested_by",
+        "request__decided_by",
     ).prefetch_related(Prefetch("deal__buyers", queryset=BUYERS.queryset))
 
 

@@ -558,7 +558,7 @@ def _detail(request, project, deal, *, status=200, **forms):
     ]
     context["change_waiting"] = waiting[0] if waiting else None
     context["changes"] = list(
-        deal.changes.select_related("new_deal", "approved_by", "requested_by").order_by("at", "pk")
+        deal.changes.select_related("new_deal", "request__decided_by").order_by("at", "pk")
     )
     context["origin"] = (
         DealChange.objects.filter(new_deal=deal).select_related("deal").first()

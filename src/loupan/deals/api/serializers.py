@@ -323,8 +323,13 @@ class DealChangeSerializer(serializers.ModelSerializer):
 
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     deal_number = serializers.CharField(source="deal.__str__", read_only=True)
-    requested_by_name = serializers.CharField(source="requested_by.real_name", read_only=True)
-    approved_by_name = serializers.CharField(source="approved_by.real_name", read_only=True)
+    reason = serializers.CharField(source="request.reason", read_only=True)
+    requested_by = serializers.IntegerField(source="request.requested_by_id", read_only=True)
+    requested_by_name = serializers.CharField(
+        source="request.requested_by.real_name", read_only=True
+    )
+    approved_by = serializers.IntegerField(source="request.decided_by_id", read_only=True)
+    approved_by_name = serializers.CharField(source="request.decided_by.real_name", read_only=True)
 
     class Meta:
         model = DealChange

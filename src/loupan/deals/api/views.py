@@ -422,7 +422,7 @@ def _with_detail(qs):
         Prefetch(
             "changes",
             queryset=DealChange.objects.select_related(
-                "deal", "requested_by", "approved_by"
+                "deal", "request__requested_by", "request__decided_by"
             ).order_by("at", "pk"),
         ),
     )
@@ -548,7 +548,9 @@ class DealChangeViewSet(ReadOnlyRestrictedViewSet):
     """客户换房、退房一览表: the changes applied to deals the caller may see (exchanges,
     renames, cancellations), newest first; ``cancel-summary`` is the 销售退房情况表."""
 
-    queryset = DealChange.objects.select_related("deal", "requested_by", "approved_by")
+    queryset = DealChange.objects.select_related(
+        "deal", "request__requested_by", "request__decided_by"
+    )
     serializer_class = s.DealChangeSerializer
     filterset_class = DealChangeFilterSet
 
