@@ -60,13 +60,13 @@ def test_exchange_from_the_deal_page(demo):
     assert 'id="exchange-form"' in page.content.decode()
     # a number that does not exist is named next to the field
     response = consultant.post(
-        deal_url(deal, "exchange/"), {"ex-unit_number": "不存在", "ex-reason": "换"}
+        deal_url(deal, "exchange/"), {"ex-unit": "不存在", "ex-reason": "换"}
     )
     assert response.status_code == 400
     assert "没有房号为 不存在 的房间" in response.content.decode()
     target = free_unit(1)
     response = consultant.post(
-        deal_url(deal, "exchange/"), {"ex-unit_number": target.number, "ex-reason": "高楼层"}
+        deal_url(deal, "exchange/"), {"ex-unit": target.number, "ex-reason": "高楼层"}
     )
     assert response.status_code == 302
     page = consultant.get(deal_url(deal)).content.decode()

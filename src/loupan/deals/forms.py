@@ -51,6 +51,28 @@ class ReserveForm(forms.Form):
             self.fields["customer"].queryset = customers
 
 
+def buyer_row(form, i: int, label, customers, labels) -> tuple:
+    """Add the ``buyer_<i>`` / ``share_<i>`` pair: a customer validated against every
+    customer the user may see but offered from a short list (a project can hold a
+    million customers), and their ownership share."""
+    buyer = forms.ModelChoiceField(
+        label=label,
+        queryset=customers,
+        required=False,
+        error_messages={"invalid_choice": _("请选择本项目的客户")},
+    )
+    buyer.widget.choices = labels
+    form.fields[f"buyer_{i}"] = buyer
+    form.fields[f"share_{i}"] = forms.DecimalField(
+        label=_("产权份额（%）"), required=False, max_digits=5, decimal_places=2
+    )
+    return form[f"buyer_{i}"], form[f"share_{i}"]
+
+
+def buyer_labels(suggestions) -> list:
+    return [("", "—")] + [(c.pk, f"{c.name}（{c.phone_tail}）") for c in suggestions]
+
+
 class SubscribeForm(forms.Form):
     """认购: buyers and shares (the deal's customer first, then up to three co-buyers
     chosen among the project's customers the user may see), the discounts of the
@@ -76,23 +98,11 @@ class SubscribeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.deal = deal
         self.fields["payment_method"].required = False  # the service names what is missing
-        self.co_rows = []
-        labels = [("", "—")] + [(c.pk, f"{c.name}（{c.phone_tail}）") for c in suggestions]
-        for i in range(1, CO_BUYER_ROWS + 1):
-            buyer = forms.ModelChoiceField(
-                label=_("共同买受人 %(n)s") % {"n": i},
-                queryset=customers,
-                required=False,
-                error_messages={"invalid_choice": _("请选择本项目的客户")},
-            )
-            # Validated against every customer the user may see; offered from a short
-            # list (a project can hold a million customers).
-            buyer.widget.choices = labels
-            self.fields[f"buyer_{i}"] = buyer
-            self.fields[f"share_{i}"] = forms.DecimalField(
-                label=_("产权份额（%）"), required=False, max_digits=5, decimal_places=2
-            )
-            self.co_rows.append((self[f"buyer_{i}"], self[f"share_{i}"]))
+        labels = buyer_labels(suggestions)
+        self.co_rows = [
+            buyer_row(self, i, _("共同买受人 %(n)s") % {"n": i}, customers, labels)
+            for i in range(1, CO_BUYER_ROWS + 1)
+        ]
         self.discount_types = list(discount_types)
         self.discount_rows = []
         for t in self.discount_types:
@@ -176,7 +186,7 @@ REASON = forms.CharField(
 class ExchangeForm(forms.Form):
     """换房: the new unit by its number (as on the board) and the reason."""
 
-    unit_number = forms.CharField(label=_("换入房号"), max_length=50, required=False)
+    unit = forms.CharField(label=_("换入房号"), max_length=50, required=False)
     reason = REASON
 
 
@@ -189,21 +199,11 @@ class RenameForm(forms.Form):
 
     def __init__(self, *args, customers, suggestions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        labels = [("", "—")] + [(c.pk, f"{c.name}（{c.phone_tail}）") for c in suggestions]
-        self.rows = []
-        for i in range(self.ROWS):
-            buyer = forms.ModelChoiceField(
-                label=_("买受人 %(n)s") % {"n": i + 1},
-                queryset=customers,
-                required=False,
-                error_messages={"invalid_choice": _("请选择本项目的客户")},
-            )
-            buyer.widget.choices = labels
-            self.fields[f"buyer_{i}"] = buyer
-            self.fields[f"share_{i}"] = forms.DecimalField(
-                label=_("产权份额（%）"), required=False, max_digits=5, decimal_places=2
-            )
-            self.rows.append((self[f"buyer_{i}"], self[f"share_{i}"]))
+        labels = buyer_labels(suggestions)
+        self.rows = [
+            buyer_row(self, i, _("买受人 %(n)s") % {"n": i + 1}, customers, labels)
+            for i in range(self.ROWS)
+        ]
         self.order_fields(
             [
                 "buyers",

@@ -5,7 +5,7 @@ The rows come from ``deals.reports``, shared with the API."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from loupan.core.views import paginate, query_without_page
+from loupan.core.views import paginate
 
 from . import reports
 from .forms import ChangeFilterForm
@@ -35,7 +35,7 @@ def deal_owners(request, project_pk):
         _list_context(
             request,
             project,
-            filterset,
+            filterset.form,
             "owners",
             page=page,
             lines=lines,
@@ -75,15 +75,14 @@ def deal_changes(request, project_pk):
     return render(
         request,
         "deals/deal_changes.html",
-        {
-            "project": project,
-            "form": form,
-            "tab": "changes",
-            "page": page,
-            "rows": reports.change_rows(page),
-            "summary": reports.cancel_summary(request.user, project, start=start, end=end),
-            "query": query_without_page(request),
-            "can_export": reports.may_export(request.user, project),
-            "can_reserve": False,
-        },
+        _list_context(
+            request,
+            project,
+            form,
+            "changes",
+            page=page,
+            rows=reports.change_rows(page),
+            summary=reports.cancel_summary(request.user, project, start=start, end=end),
+            can_reserve=False,
+        ),
     )

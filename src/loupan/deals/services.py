@@ -108,11 +108,22 @@ def _needs(project, user, pct: Decimal, below_floor: bool) -> str | None:
     return final
 
 
-def approval_request(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
-    """Open a request at the level just above the requester (never skipping a level)."""
+def _new_request(
+    *,
+    actor,
+    deal: Deal,
+    kind: str,
+    payload: dict,
+    reason: str,
+    level: str,
+    final: str,
+    busy=("该交易已有同类审批在处理中。", "kind"),
+    **decided,
+) -> ApprovalRequest:
+    """Write a request (audited); a second open one of its kind on the deal is refused
+    with ``busy`` (message, field) by the one-open-request constraint."""
     if not (reason or "").strip():
         raise invalid("reason", "请填写申请理由")
-    start = min(level_of(actor, deal.project) + 1, chain().index(final))
     try:
         with transaction.atomic():
             request = ApprovalRequest.objects.create(
@@ -123,13 +134,28 @@ def approval_request(*, actor, deal: Deal, kind: str, payload: dict, reason: str
                 reason=reason.strip(),
                 requested_by=actor,
                 requested_at=timezone.now(),
-                level=chain()[start],
+                level=level,
                 final_level=final,
+                **decided,
             )
     except IntegrityError as exc:
-        raise conflict("该交易已有同类审批在处理中。", "kind") from exc
+        raise conflict(*busy) from exc
     audit_create(actor=actor, obj=request)
     return request
+
+
+def approval_request(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
+    """Open a request at the level just above the requester (never skipping a level)."""
+    start = min(level_of(actor, deal.project) + 1, chain().index(final))
+    return _new_request(
+        actor=actor,
+        deal=deal,
+        kind=kind,
+        payload=payload,
+        reason=reason,
+        level=chain()[start],
+        final=final,
+    )
 
 
 def approval_submit(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
@@ -140,19 +166,15 @@ def approval_submit(*, actor, deal: Deal, kind: str, payload: dict, reason: str,
         return approval_request(
             actor=actor, deal=deal, kind=kind, payload=payload, reason=reason, final=final
         )
-    if not (reason or "").strip():
-        raise invalid("reason", "请填写申请理由")
     now = timezone.now()
-    request = ApprovalRequest.objects.create(
-        project=deal.project,
+    request = _new_request(
+        actor=actor,
         deal=deal,
         kind=kind,
         payload=payload,
-        reason=reason.strip(),
-        requested_by=actor,
-        requested_at=now,
+        reason=reason,
         level=final,
-        final_level=final,
+        final=final,
         status=ApprovalStatus.APPROVED,
         decided_by=actor,
         decided_at=now,
@@ -161,7 +183,6 @@ def approval_submit(*, actor, deal: Deal, kind: str, payload: dict, reason: str,
     ApprovalStep.objects.create(
         request=request, level=final, actor=actor, decision="approve", reason="", at=now
     )
-    audit_create(actor=actor, obj=request)
     APPLY[kind](actor=actor, request=request, approved=True)
     return request
 
@@ -666,23 +687,17 @@ def clause_add(*, actor, deal: Deal, text: str) -> SpecialClause:
             raise conflict("只能在签约前为认购的交易增加特殊条款。")
         clause = SpecialClause.objects.create(deal=deal, text=text.strip())
         audit_create(actor=actor, obj=clause)
-        request = ApprovalRequest(
-            project=deal.project,
+        # straight to the director, who alone approves special clauses
+        _new_request(
+            actor=actor,
             deal=deal,
             kind=ApprovalKind.CLAUSE,
             payload={"clause": clause.pk, "text": clause.text},
             reason="特殊条款须经销售总监批准",
-            requested_by=actor,
-            requested_at=timezone.now(),
             level=chain()[-1],
-            final_level=chain()[-1],
+            final=chain()[-1],
+            busy=("该交易已有一条特殊条款在审批中，请等审批后再加。", "text"),
         )
-        try:
-            with transaction.atomic():
-                request.save()
-        except IntegrityError as exc:
-            raise conflict("该交易已有一条特殊条款在审批中，请等审批后再加。", "text") from exc
-        audit_create(actor=actor, obj=request)
     return clause
 
 

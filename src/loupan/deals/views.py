@@ -58,10 +58,8 @@ from .models import (
     ApprovalRequest,
     ApprovalStatus,
     ApprovalStep,
-    Cancellation,
     Deal,
     DealBuyer,
-    DealChange,
     DealStatus,
     DealUnit,
     DiscountType,
@@ -102,6 +100,9 @@ def _deal(request, project, pk):
             "consultant",
             "created_by",
             "deposit_confirmed_by",
+            "change_origin__deal",
+            "exchanged_to__unit",
+            "cancellation__refund_paid_by",
         ),
         pk=pk,
     )
@@ -124,10 +125,11 @@ def _filtered(request, project, qs):
     return filterset, (filterset.qs if filterset.is_bound else qs)
 
 
-def _list_context(request, project, filterset, tab, **extra):
+def _list_context(request, project, form, tab, **extra):
+    """What the list pages' common head needs (tabs, filter form, export link)."""
     return {
         "project": project,
-        "form": filterset.form,
+        "form": form,
         "tab": tab,
         "query": query_without_page(request),
         "can_reserve": access.has_perm(request.user, "deal.add", project),
@@ -179,7 +181,7 @@ def deal_list(request, project_pk):
     return render(
         request,
         "deals/deal_list.html",
-        _list_context(request, project, filterset, "all", page=page),
+        _list_context(request, project, filterset.form, "all", page=page),
     )
 
 
@@ -207,7 +209,7 @@ def deal_unsigned(request, project_pk):
     return render(
         request,
         "deals/deal_unsigned.html",
-        _list_context(request, project, filterset, "unsigned", groups=groups, today=today),
+        _list_context(request, project, filterset.form, "unsigned", groups=groups, today=today),
     )
 
 
@@ -229,7 +231,7 @@ def deal_ledger(request, project_pk):
     return render(
         request,
         "deals/deal_ledger.html",
-        _list_context(request, project, filterset, "ledger", page=page),
+        _list_context(request, project, filterset.form, "ledger", page=page),
     )
 
 
@@ -267,7 +269,7 @@ def deal_special(request, project_pk):
     return render(
         request,
         "deals/deal_special.html",
-        _list_context(request, project, filterset, "special", page=page),
+        _list_context(request, project, filterset.form, "special", page=page),
     )
 
 
@@ -367,7 +369,7 @@ def _abilities(user, deal: Deal) -> dict:
     contract = "deal.contract" in perms
     status = deal.status
     changing = own or lead
-    cancellation = getattr(deal, "cancellation", None) if status == DealStatus.CANCELLED else None
+    cancellation = getattr(deal, "cancellation", None)
     return {
         "exchange": status in changes.EXCHANGE_FROM and changing,
         "rename": status in changes.RENAME_FROM and changing,
@@ -390,20 +392,26 @@ def _abilities(user, deal: Deal) -> dict:
     }
 
 
-def _subscribe_form(request, project, deal, data=None):
+def _buyer_candidates(request, project, deal):
+    """The project's customers the user may see (what a buyer field accepts) and the
+    short list it offers: the household of the deal's customer and the consultant's own
+    customers, newest first."""
     visible = Customer.objects.restrict(request.user, "view").filter(
         project=project, anonymized_at__isnull=True
     )
-    customers = visible.exclude(pk=deal.customer_id)
-    suggestions = customers.filter(owner_id=deal.consultant_id)
+    offered = visible.filter(owner_id=deal.consultant_id)
     if deal.customer.household_id:
-        suggestions = customers.filter(household_id=deal.customer.household_id) | suggestions
-    suggestions = list(suggestions.order_by("-registered_at", "-pk")[:100])
+        offered = visible.filter(household_id=deal.customer.household_id) | offered
+    return visible, offered.order_by("-registered_at", "-pk")
+
+
+def _subscribe_form(request, project, deal, data=None):
+    visible, offered = _buyer_candidates(request, project, deal)
     return SubscribeForm(
         data,
         deal=deal,
-        customers=customers,
-        suggestions=suggestions,
+        customers=visible.exclude(pk=deal.customer_id),
+        suggestions=list(offered.exclude(pk=deal.customer_id)[:100]),
         discount_types=DiscountType.objects.filter(project=project, is_active=True),
         initial={"share_0": "100"},
         prefix="sub",
@@ -411,23 +419,16 @@ def _subscribe_form(request, project, deal, data=None):
 
 
 def _rename_form(request, project, deal, data=None):
-    """The current buyers first; offered: them, the household, the consultant's own."""
-    customers = Customer.objects.restrict(request.user, "view").filter(
-        project=project, anonymized_at__isnull=True
-    )
+    """The current buyers first, then the usual short list."""
+    visible, offered = _buyer_candidates(request, project, deal)
     current = list(deal.buyers.select_related("customer").order_by("sort_order", "pk"))
-    extra = customers.filter(owner_id=deal.consultant_id)
-    if deal.customer.household_id:
-        extra = customers.filter(household_id=deal.customer.household_id) | extra
     seen = {b.customer_id for b in current}
-    suggestions = [b.customer for b in current] + [
-        c for c in extra.order_by("-registered_at", "-pk")[:100] if c.pk not in seen
-    ]
+    suggestions = [b.customer for b in current] + [c for c in offered[:100] if c.pk not in seen]
     initial = {}
     for i, b in enumerate(current[: RenameForm.ROWS]):
         initial[f"buyer_{i}"], initial[f"share_{i}"] = b.customer_id, b.share
     # a current buyer stays valid even when the requester could not pick them anew
-    queryset = customers | Customer.objects.filter(pk__in=seen)
+    queryset = visible | Customer.objects.filter(pk__in=seen)
     return RenameForm(
         data, customers=queryset, suggestions=suggestions, initial=initial, prefix="rn"
     )
@@ -560,21 +561,10 @@ def _detail(request, project, deal, *, status=200, **forms):
     context["changes"] = list(
         deal.changes.select_related("new_deal", "request__decided_by").order_by("at", "pk")
     )
-    context["origin"] = (
-        DealChange.objects.filter(new_deal=deal).select_related("deal").first()
-        if deal.exchanged_from_id
-        else None
-    )
-    context["exchanged_to"] = (
-        Deal.objects.filter(exchanged_from=deal).first()
-        if deal.status == DealStatus.EXCHANGED
-        else None
-    )
-    context["cancellation"] = (
-        Cancellation.objects.filter(deal=deal).select_related("refund_paid_by").first()
-        if deal.status == DealStatus.CANCELLED
-        else None
-    )
+    # the other ends of the deal's one-to-ones, joined by ``_deal``
+    context["origin"] = getattr(deal, "change_origin", None)
+    context["exchanged_to"] = getattr(deal, "exchanged_to", None)
+    context["cancellation"] = getattr(deal, "cancellation", None)
     for req in approvals:
         req.can_withdraw = req.status == ApprovalStatus.PENDING and (
             req.requested_by_id == user.pk or can["approve"]
@@ -794,32 +784,23 @@ def _request_done(req) -> str:
 
 
 def _unit_by_number(project, number: str) -> Unit:
+    """The page names the new unit by its number (as on the board)."""
     number = (number or "").strip()
     if not number:
-        raise services.invalid("unit_number", "请填写换入房号")
+        raise services.invalid("unit", "请填写换入房号")
     unit = Unit.objects.filter(project=project, number=number).first()
     if unit is None:
-        raise services.invalid("unit_number", f"本项目没有房号为 {number} 的房间")
+        raise services.invalid("unit", f"本项目没有房号为 {number} 的房间")
     return unit
 
 
-def _field_as(exc: DomainError, old: str, new: str) -> DomainError:
-    """A service's reason about ``old`` shown next to the form's field ``new``."""
-    if exc.fields and old in exc.fields:
-        exc.fields = {new if k == old else k: v for k, v in exc.fields.items()}
-    return exc
-
-
 def _exchange(request, deal, data):
-    try:
-        return changes.exchange_request(
-            actor=request.user,
-            deal=deal,
-            unit=_unit_by_number(deal.project, data["unit_number"]),
-            reason=data["reason"],
-        )
-    except DomainError as exc:
-        raise _field_as(exc, "unit", "unit_number") from None
+    return changes.exchange_request(
+        actor=request.user,
+        deal=deal,
+        unit=_unit_by_number(deal.project, data["unit"]),
+        reason=data["reason"],
+    )
 
 
 @require_POST
