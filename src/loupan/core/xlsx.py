@@ -865,6 +865,34 @@ def save(workbook) -> bytes:
     return buffer.getvalue()
 
 
+def export_audited(
+    *, actor, project, what: str, sheet: str, columns, rows, filters: dict, help=None
+) -> tuple[bytes, int]:
+    """``rows`` (an iterator, any size) as a workbook, recorded in the audit trail as an
+    export of ``what`` with how many rows left and the filters that chose them. The
+    caller has checked the permission."""
+    from loupan.audit.services import audit_export
+
+    count = 0
+
+    def counted():
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    content = save(build_workbook(sheet, columns, counted(), help=help))
+    with transaction.atomic():
+        audit_export(
+            actor=actor,
+            what=what,
+            count=count,
+            project_id=project.pk,
+            filters={"format": "xlsx", **filters},
+        )
+    return content, count
+
+
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = content_disposition_header(True, filename)

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 
-from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,7 +43,7 @@ from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
 from loupan.accounts.models import User
-from loupan.audit.services import audit_create, audit_export
+from loupan.audit.services import audit_create
 from loupan.core import xlsx
 from loupan.core.errors import DomainError
 from loupan.core.identity import check_id_number, normalize_phone
@@ -606,22 +605,18 @@ def register_export(*, actor, project: Project, queryset, filters: dict) -> tupl
     """The register as xlsx, masked as on the page (needs ``customer.export``; audited
     as an export with the filters that chose the rows)."""
     access.require_perm(actor, "customer.export", project)
-    count = 0
 
     def rows():
-        nonlocal count
         for customer in queryset.iterator(chunk_size=2000):
-            count += 1
             line = register_row(actor, customer)
             yield [line[c.field] for c in REGISTER_COLUMNS]
 
-    content = xlsx.save(xlsx.build_workbook(REGISTER_SHEET, REGISTER_COLUMNS, rows()))
-    with transaction.atomic():
-        audit_export(
-            actor=actor,
-            what="customers.customer",
-            count=count,
-            project_id=project.pk,
-            filters={"format": "xlsx", "report": "intent_register", **filters},
-        )
-    return content, count
+    return xlsx.export_audited(
+        actor=actor,
+        project=project,
+        what="customers.customer",
+        sheet=REGISTER_SHEET,
+        columns=REGISTER_COLUMNS,
+        rows=rows(),
+        filters={"report": "intent_register", **filters},
+    )

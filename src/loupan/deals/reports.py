@@ -7,12 +7,10 @@ customer's own consultant, masked for everyone else); floor prices never appear 
 
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
 from django.utils.translation import gettext as _
 
 from loupan.accounts import access
-from loupan.audit.services import audit_export
 from loupan.core import xlsx
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.money import money
@@ -111,23 +109,15 @@ def export(*, actor, project, report: str, columns, rows, filters: dict) -> byte
     """A list as xlsx (write-only, any size), audited as an export with its filters."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出交易名单的权限"))
-    count = 0
-
-    def counted():
-        nonlocal count
-        for row in rows:
-            count += 1
-            yield row
-
-    content = xlsx.save(xlsx.build_workbook(report, columns, counted()))
-    with transaction.atomic():
-        audit_export(
-            actor=actor,
-            what="deals.deal",
-            count=count,
-            project_id=project.pk,
-            filters={"format": "xlsx", "report": report, **filters},
-        )
+    content, _count = xlsx.export_audited(
+        actor=actor,
+        project=project,
+        what="deals.deal",
+        sheet=report,
+        columns=columns,
+        rows=rows,
+        filters={"report": report, **filters},
+    )
     return content
 
 

@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loupan.accounts.access import require_perm
-from loupan.audit.services import audit_export
 from loupan.core import xlsx
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price
@@ -603,25 +601,16 @@ def units_export(*, actor, project: Project) -> tuple[bytes, int]:
     floor_price = can_see_floor_price(actor, project)
     columns = columns_for(floor_price=floor_price)
     units = export_queryset(user=actor, project=project)
-    count = 0
-
-    def rows():
-        nonlocal count
-        for unit in units.iterator(chunk_size=2000):
-            count += 1
-            yield [_cell_value(unit, c) for c in columns]
-
-    workbook = xlsx.build_workbook(DATA_SHEET, columns, rows(), help=_help_rows(columns, project))
-    content = xlsx.save(workbook)
-    with transaction.atomic():
-        audit_export(
-            actor=actor,
-            what="inventory.unit",
-            count=count,
-            project_id=project.pk,
-            filters={"format": "xlsx", "floor_price": floor_price},
-        )
-    return content, count
+    return xlsx.export_audited(
+        actor=actor,
+        project=project,
+        what="inventory.unit",
+        sheet=DATA_SHEET,
+        columns=columns,
+        rows=([_cell_value(unit, c) for c in columns] for unit in units.iterator(chunk_size=2000)),
+        filters={"floor_price": floor_price},
+        help=_help_rows(columns, project),
+    )
 
 
 def export_filename(project: Project, kind: str = "房源") -> str:
