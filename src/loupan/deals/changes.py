@@ -87,12 +87,6 @@ def _start(actor, deal: Deal, allowed: tuple, what: str) -> Deal:
     return deal
 
 
-def _reason(reason: str) -> str:
-    if not (reason or "").strip():
-        raise invalid("reason", "请填写申请理由")
-    return reason.strip()
-
-
 def _record(*, actor, request: ApprovalRequest, deal: Deal, kind, before, after, new_deal=None):
     change = DealChange.objects.create(
         project_id=deal.project_id,
@@ -139,7 +133,6 @@ def exchange_request(*, actor, deal: Deal, unit: Unit, reason: str) -> ApprovalR
     when the new price needs it (beyond the manager's discount authority or below the
     floor price)."""
     _own_or(actor, deal, "deal.approve")
-    reason = _reason(reason)
     with transaction.atomic():
         deal = _start(actor, deal, EXCHANGE_FROM, "换房")
         if unit.project_id != deal.project_id:
@@ -323,7 +316,6 @@ def rename_request(*, actor, deal: Deal, buyers, reason: str) -> ApprovalRequest
     customer of the project), approved by the site manager or above — a consultant can
     never do it alone (seed 002 万科 1(4))."""
     _own_or(actor, deal, "deal.approve")
-    reason = _reason(reason)
     rows = _buyers(actor, deal, buyers)
     with transaction.atomic():
         deal = _start(actor, deal, RENAME_FROM, "更名")

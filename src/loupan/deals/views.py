@@ -59,7 +59,6 @@ from .models import (
     ApprovalStatus,
     ApprovalStep,
     Deal,
-    DealBuyer,
     DealStatus,
     DealUnit,
     DiscountType,
@@ -115,7 +114,7 @@ def _require(request, code, project, message):
 
 # --- lists ------------------------------------------------------------------------------
 
-BUYERS = Prefetch("buyers", queryset=DealBuyer.objects.select_related("customer"))
+BUYERS = reports.BUYERS
 
 
 def _filtered(request, project, qs):
