@@ -57,6 +57,7 @@ from .services import (
     policy,
     price_units,
     priced_area,
+    withdraw_open,
 )
 
 CHANGE_KINDS = (ApprovalKind.EXCHANGE, ApprovalKind.RENAME, ApprovalKind.CANCEL)
@@ -100,11 +101,6 @@ def _record(*, actor, request: ApprovalRequest, deal: Deal, kind, before, after,
     )
     audit_create(actor=actor, obj=change)
     return change
-
-
-def _withdraw_open(deal: Deal) -> None:
-    """A deal that ends leaves no request waiting on it (a special clause, say)."""
-    deal.approvals.filter(status=ApprovalStatus.PENDING).update(status=ApprovalStatus.WITHDRAWN)
 
 
 def _terms(deal: Deal) -> dict:
@@ -273,7 +269,7 @@ def _apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
         for d, step in zip(old.discounts.order_by("sort_order", "pk"), new["steps"], strict=True)
     )
     audit_create(actor=actor, obj=new_deal, extra={"exchanged_from": old.number})
-    _withdraw_open(old)
+    withdraw_open(old)
     _end(
         actor=actor,
         deal=old,
@@ -492,7 +488,7 @@ def _apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
         cancelled_at=now,
     )
     audit_create(actor=actor, obj=cancellation)
-    _withdraw_open(deal)
+    withdraw_open(deal)
     _end(
         actor=actor,
         deal=deal,

@@ -386,9 +386,7 @@ def deal_release(*, actor, deal: Deal, reason: str) -> Deal:
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
         if deal.status not in (DealStatus.RESERVED, DealStatus.APPROVAL, DealStatus.PENDING):
             raise conflict("只有未确认定金的交易可以撤销；已认购的交易请走退房流程。")
-        ApprovalRequest.objects.filter(deal=deal, status=ApprovalStatus.PENDING).update(
-            status=ApprovalStatus.WITHDRAWN
-        )
+        withdraw_open(deal)
         return _end(
             actor=actor,
             deal=deal,
@@ -396,6 +394,12 @@ def deal_release(*, actor, deal: Deal, reason: str) -> Deal:
             reason=reason.strip(),
             unit_from=(UnitStatus.RESERVED,),
         )
+
+
+def withdraw_open(deal: Deal) -> None:
+    """A deal that ends leaves no request waiting on it (a discount, a special clause);
+    nothing of theirs is left to undo once the deal itself is over."""
+    deal.approvals.filter(status=ApprovalStatus.PENDING).update(status=ApprovalStatus.WITHDRAWN)
 
 
 def deals_expire(*, now=None) -> int:
