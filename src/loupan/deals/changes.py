@@ -74,7 +74,7 @@ def change_level(*others: str) -> str:
     return max([settings.LOUPAN_CHANGE_APPROVER, *others], key=levels.index)
 
 
-def _start(actor, deal: Deal, allowed: tuple, what: str) -> Deal:
+def _start(deal: Deal, allowed: tuple, what: str) -> Deal:
     """Lock the deal, check its state and that no other change is waiting on it."""
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
     if deal.status not in allowed:
@@ -88,11 +88,12 @@ def _start(actor, deal: Deal, allowed: tuple, what: str) -> Deal:
     return deal
 
 
-def _record(*, actor, request: ApprovalRequest, deal: Deal, kind, before, after, new_deal=None):
+def _record(*, actor, request: ApprovalRequest, deal: Deal, before, after, new_deal=None):
+    """The applied change, of the request's kind (the change kinds are approval kinds)."""
     change = DealChange.objects.create(
         project_id=deal.project_id,
         deal=deal,
-        kind=kind,
+        kind=ChangeKind(request.kind),
         new_deal=new_deal,
         request=request,
         before=before,
@@ -130,7 +131,7 @@ def exchange_request(*, actor, deal: Deal, unit: Unit, reason: str) -> ApprovalR
     floor price)."""
     _own_or(actor, deal, "deal.approve")
     with transaction.atomic():
-        deal = _start(actor, deal, EXCHANGE_FROM, "换房")
+        deal = _start(deal, EXCHANGE_FROM, "换房")
         if unit.project_id != deal.project_id:
             raise invalid("unit", "新房间不属于本项目")
         if unit.pk == deal.unit_id:
@@ -290,7 +291,6 @@ def _apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
         actor=actor,
         request=request,
         deal=old,
-        kind=ChangeKind.EXCHANGE,
         before=request.payload["old"],
         after={**_terms(new_deal), "difference": request.payload["difference"]},
         new_deal=new_deal,
@@ -314,7 +314,7 @@ def rename_request(*, actor, deal: Deal, buyers, reason: str) -> ApprovalRequest
     _own_or(actor, deal, "deal.approve")
     rows = _buyers(actor, deal, buyers)
     with transaction.atomic():
-        deal = _start(actor, deal, RENAME_FROM, "更名")
+        deal = _start(deal, RENAME_FROM, "更名")
         before = _buyer_rows(deal)
         after = [{"customer": c.pk, "name": c.name, "share": str(share)} for c, share in rows]
         if [(r["customer"], r["share"]) for r in before] == [
@@ -368,7 +368,6 @@ def _apply_rename(*, actor, request: ApprovalRequest, approved: bool) -> None:
         actor=actor,
         request=request,
         deal=deal,
-        kind=ChangeKind.RENAME,
         before={**_terms(deal), "buyers": request.payload["before"]},
         after={**_terms(deal), "buyers": after},
     )
@@ -438,7 +437,7 @@ def cancel_request(
     if not detail:
         raise invalid("detail", "请填写退房原因说明")
     with transaction.atomic():
-        deal = _start(actor, deal, CANCEL_FROM, "退房")
+        deal = _start(deal, CANCEL_FROM, "退房")
         terms = cancel_terms(deal, deposit_treatment, forfeited)
         payload = {
             "old": _terms(deal),
@@ -510,7 +509,6 @@ def _apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
         actor=actor,
         request=request,
         deal=deal,
-        kind=ChangeKind.CANCEL,
         before=p["old"],
         after={
             "status": DealStatus.CANCELLED,
