@@ -8,7 +8,19 @@ class AccountsConfig(AppConfig):
     verbose_name = "账号与权限"
 
     def ready(self):
+        from loupan.core import ports
+
+        from . import access
+        from .permissions import label
         from .roles import sync_system_roles
+
+        ports.access.provide(
+            has_perm=access.has_perm,
+            require_perm=access.require_perm,
+            scope_of=access.scope_of,
+            projects_with=access.projects_with,
+            label=label,
+        )
 
         # System roles follow the code after every migrate (new permissions of new
         # features reach existing installations without a hand step).

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.audit.views import object_history
-from loupan.core.errors import DEFAULT_MESSAGES, DomainError, ErrorCode
+from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.views import form_error, paginate, query_without_page
 from loupan.inventory.selectors import project_list
 
@@ -29,7 +29,7 @@ class LoginView(auth_views.LoginView):
 
 def lockout_response(request, credentials=None, *args, **kwargs):
     """What a locked-out account or address sees (django-axes calls this)."""
-    message = str(DEFAULT_MESSAGES[ErrorCode.LOCKED_OUT])
+    message = str(ErrorCode.LOCKED_OUT.default_message)
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "locked_out", "message": message, "fields": {}}, status=403)
     form = LoginForm(request)

@@ -7,4 +7,17 @@ class AuditConfig(AppConfig):
     verbose_name = "审计日志"
 
     def ready(self):
-        from . import receivers  # noqa: F401  login / logout / failed login entries
+        from loupan.core import ports
+
+        from . import (
+            receivers,  # noqa: F401  login / logout / failed login entries
+            services,
+        )
+
+        ports.audit.provide(
+            record=services.audit_record,
+            create=services.audit_create,
+            update=services.audit_update,
+            delete=services.audit_delete,
+            export=services.audit_export,
+        )

@@ -1,18 +1,45 @@
-"""What runs by itself when due: ``loupan run-due`` (cron, every minute) runs it all;
-the board and unit pages run the unit part cheaply before drawing, so the demo needs no
-scheduler. Each app keeps its own ``process_due``; this module only puts them in order."""
+"""What runs by itself when due (``loupan run-due``: cron every minute, or ``--loop``).
+
+Each app registers its jobs in its ``AppConfig.ready()`` with an order (reservations
+that expire free their units before holds and release plans run); this module only keeps
+them in order and runs them. Pages and the API never run them: a GET writes nothing.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 
-def units_due(*, now=None) -> dict:
-    """Everything that changes a unit's status: expired reservations first (their units
-    become available), then expired holds, release plans and scheduled price lists."""
-    from loupan.deals.services import process_due as deals_due
-    from loupan.inventory.services import process_due as inventory_due
+@dataclass(frozen=True)
+class Job:
+    """``run(now=…)`` returns ``{key: count}``; ``labels`` names each key in Chinese for
+    the command's report."""
 
-    return {**deals_due(now=now), **inventory_due(now=now)}
+    name: str
+    run: Callable[..., dict]
+    order: int
+    labels: dict
 
 
-def all_due(*, now=None) -> dict:
-    from loupan.customers.services import process_due as customers_due
+_JOBS: dict[str, Job] = {}
 
-    return {**units_due(now=now), **customers_due(now=now)}
+
+def register(name: str, run: Callable[..., dict], *, order: int, labels: dict) -> None:
+    _JOBS[name] = Job(name=name, run=run, order=order, labels=labels)
+
+
+def jobs() -> list[Job]:
+    return sorted(_JOBS.values(), key=lambda job: (job.order, job.name))
+
+
+def run_due(*, now=None) -> dict:
+    """Run every registered job in order; the counts of all of them."""
+    done: dict = {}
+    for job in jobs():
+        done.update(job.run(now=now))
+    return done
+
+
+def report(done: dict) -> str:
+    """``done`` in words, as the command prints it (保留单到期 2，…)."""
+    labels = {key: label for job in jobs() for key, label in job.labels.items()}
+    return "，".join(f"{labels.get(key, key)} {count}" for key, count in done.items())

@@ -9,67 +9,53 @@ from enum import StrEnum
 from django.utils.translation import gettext_lazy as _
 
 
-class ErrorCode(StrEnum):
-    INVALID = "invalid"
-    NOT_AUTHENTICATED = "not_authenticated"
-    PERMISSION_DENIED = "permission_denied"
-    NOT_FOUND = "not_found"
-    CONFLICT = "conflict"
-    LOCKED_OUT = "locked_out"
-    PASSWORD_CHANGE_REQUIRED = "password_change_required"
-    INVALID_CREDENTIALS = "invalid_credentials"
-    INACTIVE_USER = "inactive_user"
-    LAST_ADMIN = "last_admin"
-    IN_USE = "in_use"
-    CUSTOMER_EXISTS = "customer_exists"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    THROTTLED = "throttled"
-    SERVER_ERROR = "server_error"
+class Code(StrEnum):
+    """Base of every error-code enum: each member carries its HTTP status. Core's codes
+    are ``ErrorCode``; each app lists its own specific codes in ``<app>/errors.py`` (as
+    Saleor's ``error_codes.py``) so that a client or a test can tell "deposit over the
+    cap" from "not a number", all rendered in the one error shape."""
+
+    def __new__(cls, value: str, status: int = 400, message: str = ""):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.status = status
+        member.default_message = message
+        return member
 
 
-HTTP_STATUS = {
-    ErrorCode.INVALID: 400,
-    ErrorCode.NOT_AUTHENTICATED: 401,
-    ErrorCode.INVALID_CREDENTIALS: 400,
-    ErrorCode.INACTIVE_USER: 400,
-    ErrorCode.PERMISSION_DENIED: 403,
-    ErrorCode.PASSWORD_CHANGE_REQUIRED: 403,
-    ErrorCode.LOCKED_OUT: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.CONFLICT: 409,
-    ErrorCode.LAST_ADMIN: 409,
-    ErrorCode.IN_USE: 409,
-    ErrorCode.CUSTOMER_EXISTS: 409,
-    ErrorCode.THROTTLED: 429,
-    ErrorCode.SERVER_ERROR: 500,
-}
+class ErrorCode(Code):
+    INVALID = "invalid", 400, _("提交的数据有误")
+    NOT_AUTHENTICATED = "not_authenticated", 401, _("请先登录")
+    PERMISSION_DENIED = "permission_denied", 403, _("您没有执行此操作的权限")
+    NOT_FOUND = "not_found", 404, _("对象不存在")
+    CONFLICT = "conflict", 409, _("数据已被他人修改，请刷新后重试")
+    LOCKED_OUT = (
+        "locked_out",
+        403,
+        _("登录失败次数过多，账号或地址已被暂时锁定，请稍后再试"),
+    )
+    PASSWORD_CHANGE_REQUIRED = "password_change_required", 403, _("请先修改密码")
+    INVALID_CREDENTIALS = "invalid_credentials", 400, _("用户名或密码错误")
+    INACTIVE_USER = "inactive_user", 400, _("账号已停用")
+    LAST_ADMIN = "last_admin", 409, _("不能移除项目的最后一名系统管理员")
+    IN_USE = "in_use", 409, _("对象仍被引用，不能删除")
+    CUSTOMER_EXISTS = "customer_exists", 409, _("该客户已登记")
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, _("不支持的请求方法")
+    THROTTLED = "throttled", 429, _("请求过于频繁")
+    SERVER_ERROR = "server_error", 500, _("服务器内部错误")
 
-DEFAULT_MESSAGES = {
-    ErrorCode.INVALID: _("提交的数据有误"),
-    ErrorCode.NOT_AUTHENTICATED: _("请先登录"),
-    ErrorCode.PERMISSION_DENIED: _("您没有执行此操作的权限"),
-    ErrorCode.NOT_FOUND: _("对象不存在"),
-    ErrorCode.CONFLICT: _("数据已被他人修改，请刷新后重试"),
-    ErrorCode.LOCKED_OUT: _("登录失败次数过多，账号或地址已被暂时锁定，请稍后再试"),
-    ErrorCode.PASSWORD_CHANGE_REQUIRED: _("请先修改密码"),
-    ErrorCode.INVALID_CREDENTIALS: _("用户名或密码错误"),
-    ErrorCode.INACTIVE_USER: _("账号已停用"),
-    ErrorCode.LAST_ADMIN: _("不能移除项目的最后一名系统管理员"),
-    ErrorCode.IN_USE: _("对象仍被引用，不能删除"),
-    ErrorCode.CUSTOMER_EXISTS: _("该客户已登记"),
-    ErrorCode.METHOD_NOT_ALLOWED: _("不支持的请求方法"),
-    ErrorCode.THROTTLED: _("请求过于频繁"),
-    ErrorCode.SERVER_ERROR: _("服务器内部错误"),
-}
+
+def _lookup(code) -> Code:
+    """A code given as a member of any app's enum, or as core's plain string."""
+    return code if isinstance(code, Code) else ErrorCode(code)
 
 
 class DomainError(Exception):
     """A business rule or permission refused the action; nothing was written."""
 
     def __init__(self, code: ErrorCode, message=None, fields: dict | None = None):
-        self.code = ErrorCode(code)
-        self.message = message or DEFAULT_MESSAGES[self.code]
+        self.code = _lookup(code)
+        self.message = message or self.code.default_message or _("提交的数据有误")
         self.fields = {
             k: [str(m) for m in (v if isinstance(v, list | tuple) else [v])]
             for k, v in (fields or {}).items()
@@ -78,7 +64,7 @@ class DomainError(Exception):
 
     @property
     def status(self) -> int:
-        return HTTP_STATUS[self.code]
+        return self.code.status
 
     def as_dict(self) -> dict:
         return {"code": str(self.code), "message": str(self.message), "fields": self.fields}
@@ -104,3 +90,15 @@ class DomainError(Exception):
 class PermissionDenied(DomainError):
     def __init__(self, message=None):
         super().__init__(ErrorCode.PERMISSION_DENIED, message)
+
+
+def invalid(field: str, reason, message=None, code: Code = ErrorCode.INVALID) -> DomainError:
+    """A value refused: ``reason`` goes next to ``field``, ``message`` on top (the reason
+    when not given)."""
+    return DomainError(code, message or reason, {field: [reason]})
+
+
+def conflict(message, field: str = "status", code: Code = ErrorCode.CONFLICT) -> DomainError:
+    """The object is not in a state that allows the action (409 unless ``code`` says
+    otherwise)."""
+    return DomainError(code, message, {field: [message]})

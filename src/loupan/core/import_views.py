@@ -32,11 +32,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from loupan.accounts import access
-from loupan.accounts.permissions import label
-
 from . import xlsx
 from .errors import DomainError, ErrorCode
+from .ports import access
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ def project_with(request, project_pk, perm: str, projects):
     """The project if the user may see it (else 404) and holds ``perm`` (else 403)."""
     project = get_object_or_404(projects.restrict(request.user, "view"), pk=project_pk)
     if not access.has_perm(request.user, perm, project):
-        raise PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": label(perm)})
+        raise PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": access.label(perm)})
     return project
 
 

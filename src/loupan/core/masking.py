@@ -5,7 +5,7 @@ phone and ID numbers are masked for everyone but their owner and the roles allow
 reveal them (issue Customers). Views, serializers and exports all ask here.
 """
 
-from loupan.accounts import access
+from .ports import access
 
 FLOOR_PRICE_FIELDS = ("floor_price", "floor_total")
 

@@ -17,11 +17,11 @@ forbidden object is then simply not found (404), which leaks no ids.
 from django.db import models
 from django.db.models import Q
 
+from .ports import access
+
 
 class RestrictedQuerySet(models.QuerySet):
     def restrict(self, user, action: str = "view"):
-        from loupan.accounts import access
-
         if user is None or not user.is_authenticated or not user.is_active:
             return self.none()
         if user.is_superuser:

@@ -10,11 +10,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 
-from loupan.accounts.access import require_perm, scope_of
-from loupan.audit.services import audit_create, audit_delete, audit_update
-from loupan.core.snapshot import snapshot
-
 from .errors import DomainError, ErrorCode
+from .ports import access, audit
+from .snapshot import snapshot
 
 
 def validate(obj, exclude=None) -> None:
@@ -58,7 +56,7 @@ def lock(obj):
 
 
 def object_create(*, actor, model: type[models.Model], data: dict, perm: str, project=None):
-    require_perm(actor, perm, project)
+    access.require_perm(actor, perm, project)
     obj = model(**data)
     validate(obj)
     with transaction.atomic():
@@ -66,12 +64,12 @@ def object_create(*, actor, model: type[models.Model], data: dict, perm: str, pr
             obj.save(force_insert=True)
         except IntegrityError as exc:
             raise DomainError(ErrorCode.CONFLICT) from exc
-        audit_create(actor=actor, obj=obj)
+        audit.create(actor=actor, obj=obj)
     return obj
 
 
 def object_update(*, actor, obj, data: dict, perm: str):
-    require_perm(actor, perm, scope_of(obj))
+    access.require_perm(actor, perm, access.scope_of(obj))
     with transaction.atomic():
         obj = lock(obj)
         before = snapshot(obj)
@@ -82,12 +80,12 @@ def object_update(*, actor, obj, data: dict, perm: str):
                 obj.save()
         except IntegrityError as exc:
             raise DomainError(ErrorCode.CONFLICT) from exc
-        audit_update(actor=actor, obj=obj, before=before)
+        audit.update(actor=actor, obj=obj, before=before)
     return obj
 
 
 def object_delete(*, actor, obj, perm: str, extra: dict | None = None) -> None:
-    require_perm(actor, perm, scope_of(obj))
+    access.require_perm(actor, perm, access.scope_of(obj))
     with transaction.atomic():
         obj = lock(obj)
         before = snapshot(obj)
@@ -98,4 +96,4 @@ def object_delete(*, actor, obj, perm: str, extra: dict | None = None) -> None:
         except (models.ProtectedError, models.RestrictedError, IntegrityError) as exc:
             raise DomainError(ErrorCode.IN_USE) from exc
         obj.pk = pk
-        audit_delete(actor=actor, obj=obj, before=before, object_id=pk, extra=extra)
+        audit.delete(actor=actor, obj=obj, before=before, object_id=pk, extra=extra)

@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 
 from .errors import DomainError, ErrorCode
 from .money import money, to_decimal
+from .ports import audit
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HELP_SHEET = "填写说明"
@@ -552,9 +553,6 @@ def import_all_or_none(
     fails — someone wrote the same thing at that instant — is a CONFLICT with the
     ``conflict`` message. The import's own audit entry (``action``, the row count, file
     name and SHA-256, and what ``write`` returns) is written in the same transaction."""
-    from loupan.audit.models import AuditAction
-    from loupan.audit.services import audit_record
-
     with transaction.atomic():
         list(type(project).objects.select_for_update().filter(pk=project.pk).values_list("pk"))
         result = read()
@@ -566,9 +564,9 @@ def import_all_or_none(
         except IntegrityError as exc:
             raise DomainError(ErrorCode.CONFLICT, str(conflict)) from exc
         count = len(result.items)
-        audit_record(
+        audit.record(
             actor=actor,
-            action=AuditAction.ACTION,
+            action="action",
             project_id=project.pk,
             object_type=object_type,
             object_repr=str(label) % {"count": count},
@@ -871,8 +869,6 @@ def export_audited(
     """``rows`` (an iterator, any size) as a workbook, recorded in the audit trail as an
     export of ``what`` with how many rows left and the filters that chose them. The
     caller has checked the permission."""
-    from loupan.audit.services import audit_export
-
     count = 0
 
     def counted():
@@ -883,7 +879,7 @@ def export_audited(
 
     content = save(build_workbook(sheet, columns, counted(), help=help))
     with transaction.atomic():
-        audit_export(
+        audit.export(
             actor=actor,
             what=what,
             count=count,

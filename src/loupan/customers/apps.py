@@ -5,3 +5,15 @@ class CustomersConfig(AppConfig):
     name = "loupan.customers"
     label = "customers"
     verbose_name = "客户"
+
+    def ready(self):
+        from loupan.core import due
+
+        from . import services
+
+        due.register(
+            "customers",
+            services.process_due,
+            order=30,
+            labels={"pool": "转入公客池", "anonymized": "匿名化"},
+        )

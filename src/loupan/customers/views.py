@@ -294,7 +294,6 @@ def claim_decide(request, project_pk, pk):
 @login_required
 def pool_list(request, project_pk):
     project = _project(request, project_pk)
-    services.pool_expire()
     qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=True)
     qs = selectors.search(qs, request.GET.get("q", ""))
     page = paginate(request, qs.order_by(F("last_follow_up_at").desc(nulls_last=True), "-pk"), 50)

@@ -402,16 +402,17 @@ def withdraw_open(deal: Deal) -> None:
     deal.approvals.filter(status=ApprovalStatus.PENDING).update(status=ApprovalStatus.WITHDRAWN)
 
 
-def deals_expire(*, now=None) -> int:
+def deals_expire(*, now=None, deal_ids=None) -> int:
     """Reservations past their time return their units to available by themselves (a
-    reservation waiting for a discount approval does not run out meanwhile)."""
+    reservation waiting for a discount approval does not run out meanwhile): every one
+    from ``loupan run-due``, or the ``deal_ids`` that an action finds expired (it ends
+    them, in their own transaction, before refusing)."""
     now = now or timezone.now()
     count = 0
-    for pk in list(
-        Deal.objects.filter(
-            status=DealStatus.RESERVED, reservation_expires_at__lte=now
-        ).values_list("pk", flat=True)
-    ):
+    due = Deal.objects.filter(status=DealStatus.RESERVED, reservation_expires_at__lte=now)
+    if deal_ids is not None:
+        due = due.filter(pk__in=deal_ids)
+    for pk in list(due.values_list("pk", flat=True)):
         with transaction.atomic():
             deal = Deal.objects.select_for_update().get(pk=pk)
             if deal.status != DealStatus.RESERVED or deal.reservation_expires_at > now:
@@ -536,6 +537,8 @@ def deal_subscribe(
     steps = _discount_steps(project, discounts)
     if payment_method not in PaymentMethod.values:
         raise invalid("payment_method", "请选择付款方式")
+    if deals_expire(deal_ids=[deal.pk]):
+        raise conflict("保留单已过期，请重新预留。", "reservation_expires_at")
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
         if deal.status != DealStatus.RESERVED:

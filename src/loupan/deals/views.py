@@ -171,7 +171,6 @@ def _deals_xlsx(request, project, report, qs):
 def deal_list(request, project_pk):
     """All deals of the project (a consultant: their own), newest first."""
     project = _project(request, project_pk)
-    services.deals_expire()
     qs = _deals(request, project).select_related("unit", "customer", "consultant")
     filterset, qs = _filtered(request, project, qs)
     if wants_xlsx(request):
@@ -607,7 +606,6 @@ def _detail(request, project, deal, *, status=200, **forms):
 @login_required
 def deal_detail(request, project_pk, pk):
     project = _project(request, project_pk)
-    services.deals_expire()
     deal = _deal(request, project, pk)
     return _detail(request, project, deal)
 

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.accounts.permissions import label
 from loupan.audit.views import object_history
-from loupan.core.due import units_due
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price
 from loupan.core.views import form_error, paginate, query_without_page
@@ -63,7 +62,6 @@ def board(request, project_pk):
     """销控表: every unit as a coloured cell, floor by floor, with filters, legend and
     statistics. Confidential: only staff holding ``unit.view`` on the project."""
     project = _project(request, project_pk)
-    units_due()
     building = None
     if request.GET.get("building"):
         building = get_object_or_404(
@@ -99,7 +97,6 @@ def board_changes(request, project_pk):
     """The live part of the board: cells changed since ``since`` (swapped in place by
     htmx every few seconds) and the refreshed legend."""
     project = _project(request, project_pk)
-    units_due()
     since = parse_datetime(request.GET.get("since", "")) or timezone.now() - datetime.timedelta(
         seconds=10
     )
@@ -547,7 +544,6 @@ def unit_action(request, project_pk, pk, action):
 @login_required
 def release_plan_list(request, project_pk):
     project = _project(request, project_pk)
-    units_due()
     plans = (
         ReleasePlan.objects.filter(project=project)
         .prefetch_related("units")

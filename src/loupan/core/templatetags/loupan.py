@@ -29,20 +29,3 @@ def add_class(field, css):
     """Render a bound form field with extra CSS classes."""
     existing = field.field.widget.attrs.get("class", "")
     return field.as_widget(attrs={"class": f"{existing} {css}".strip()})
-
-
-@register.filter
-def unit_status_label(value):
-    from loupan.inventory.models import UnitStatus
-
-    try:
-        return UnitStatus(value).label
-    except ValueError:
-        return value
-
-
-@register.filter
-def board_cell(cell, oob=False):
-    from loupan.inventory.board import render_cell
-
-    return render_cell(cell, oob=bool(oob))

@@ -127,16 +127,6 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
     def get_serializer_class(self):
         return s.DealSerializer if self.action == "list" else s.DealDetailSerializer
 
-    def list(self, request, *args, **kwargs):
-        # Reservations past their time end before they are shown, as on the board
-        # (run-due does it every minute in production; the demo has no scheduler).
-        services.deals_expire()
-        return super().list(request, *args, **kwargs)
-
-    def retrieve(self, request, *args, **kwargs):
-        services.deals_expire()
-        return super().retrieve(request, *args, **kwargs)
-
     def _answer(self, deal, code=status.HTTP_200_OK):
         """The deal as it is now, read again through the caller's restricted queryset."""
         deal = self.get_queryset().get(pk=deal.pk)

@@ -7,7 +7,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from loupan.accounts import access
-from loupan.core.due import units_due
 from loupan.core.errors import PermissionDenied
 from loupan.core.masking import can_see_floor_price
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, ServiceModelViewSet
@@ -379,7 +378,6 @@ class SalesControlViewSet(ReadOnlyRestrictedViewSet):
         project = self.get_object()
         if not access.has_perm(request.user, "unit.view", project):
             raise PermissionDenied()
-        units_due()
         grids, rows = board_mod.build_board(project)
         show_floor = can_see_floor_price(request.user, project)
 

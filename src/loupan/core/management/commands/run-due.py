@@ -2,14 +2,14 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from loupan.core.due import all_due
+from loupan.core import due
 
 
 class Command(BaseCommand):
     help = (
-        "执行到期任务：保留单到期、销控保留到期释放、滚动释放计划、定时执行的价格方案、客户归属到期转入公客池、"
-        "超过保存期限的客户匿名化 (run what is due: expired reservations and holds, release plans, scheduled "
-        "price lists, expired ownership to the public pool, expired retention). "
+        "执行到期任务（各应用登记的到期任务，按顺序）：保留单到期、销控保留到期释放、滚动释放计划、"
+        "定时执行的价格方案、客户归属到期转入公客池、超过保存期限的客户匿名化 … "
+        "(run every registered due job in order). "
         "Run it from cron every minute, or with --loop as a small scheduler."
     )
 
@@ -21,13 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop=False, interval=60, **options):
         while True:
-            done = all_due()
-            self.stdout.write(
-                f"保留单到期 {done['reservations_expired']} 笔，"
-                f"销控保留到期释放 {done['holds_expired']} 套，释放计划 {done['plans']} 个，"
-                f"价格方案 {done['price_lists']} 个，转入公客池 {done['pool']} 位，"
-                f"匿名化 {done['anonymized']} 位"
-            )
+            self.stdout.write(due.report(due.run_due()))
             if not loop:
                 return
             time.sleep(interval)
