@@ -12,7 +12,7 @@ from loupan.customers.api import reception as reception_api
 from loupan.customers.api import views as customers_api
 from loupan.deals.api import views as deals_api
 from loupan.inventory.api import imports as imports_api
-from loupan.inventory.api import pricing as pricing_api
+from loupan.inventory.api import pricelists as pricing_api
 from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
 

@@ -7,10 +7,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from loupan.accounts.demo import DEMO_USERNAMES, DEMO_USERS
 from loupan.accounts.models import Membership, User
 from loupan.audit.models import AuditEntry
 from loupan.audit.services import verify_chain
-from loupan.core.demo import DEMO_USERNAMES, DEMO_USERS
 from loupan.inventory.models import Company, PresalePermit, Project
 
 USERNAMES = DEMO_USERNAMES

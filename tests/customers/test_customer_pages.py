@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from loupan.audit.models import AuditEntry
-from loupan.customers.models import Customer, FollowUp
+from loupan.customers.models import Customer, FollowUp, Visit
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,19 @@ def test_register_then_duplicate_offers_a_claim(login, demo):
     assert customer.claims.filter(claimant__username="consultant2").exists()
     # The other consultant cannot open the customer: 404.
     assert other.get(customer.get_absolute_url()).status_code == 404
+
+
+def test_register_page_writes_the_companions_with_the_visit_and_nothing_when_refused(login, demo):
+    form = {"name": "王五", "phone": "13812349875", "wanted_layout": "B1", "grade": "A"}
+    login("consultant").post(base(demo) + "register/", {**form, "companions": "妻子"})
+    customer = Customer.objects.get(phone="+8613812349875")
+    assert customer.visits.get().companions == "妻子"
+    before = Visit.objects.count()
+    response = login("consultant2").post(
+        base(demo) + "register/", {**form, "name": "王先生", "companions": "儿子"}
+    )
+    assert 'id="customer-exists"' in response.content.decode()
+    assert Visit.objects.count() == before and not Visit.objects.filter(companions="儿子")
 
 
 def test_follow_up_from_the_detail_page_shows_on_the_home_page(login, demo):

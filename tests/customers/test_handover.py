@@ -41,7 +41,7 @@ def _register(actor, project, n, name, *, days_ago, stage=Stage.POTENTIAL):
     Customer.objects.filter(pk=customer.pk).update(
         registered_at=registered,
         last_follow_up_at=registered,
-        ownership_expires_at=registered + datetime.timedelta(days=services.ownership_days()),
+        ownership_expires_at=services.ownership_expiry(registered),
         stage=stage,
     )
     customer.refresh_from_db()

@@ -94,6 +94,11 @@ def test_anonymize_refusals(demo):
         services.customer_anonymize(actor=user("supervisor"), customer=customer, reason="申请")
     assert exc.value.code == "conflict" and "stage" in exc.value.fields
     assert Customer.objects.get(pk=customer.pk).phone == "+8613912345601"
+    Customer.objects.filter(pk=customer.pk).update(stage=Stage.INTENT)
+    services.customer_anonymize(actor=user("supervisor"), customer=customer, reason="申请")
+    with pytest.raises(DomainError) as exc:
+        services.customer_anonymize(actor=user("supervisor"), customer=customer, reason="申请")
+    assert exc.value.code == "customer_anonymized" and exc.value.status == 409
 
 
 @override_settings(LOUPAN_RETENTION_DAYS=365)

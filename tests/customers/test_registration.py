@@ -83,6 +83,48 @@ def test_id_number_needs_consent_and_is_checked(demo):
         register(username="consultant2", phone="13912340002", id_number=number, consent=True)
 
 
+def test_the_second_phone_of_a_live_customer_is_registered_already(demo):
+    first = register(data={"phone2": "13912340002"})
+    with pytest.raises(services.CustomerExists) as exc:
+        register(username="consultant2", phone="13912340002", name="张太太")
+    assert exc.value.code == "customer_exists" and exc.value.customer == first
+
+
+def test_one_rule_answers_for_one_number_and_for_many(demo):
+    project = register().project
+    second = register(phone="13912340005", data={"phone2": "13912340006"})
+    by_phone, by_id = selectors.existing_owners(
+        project, phones=["+8613912340001", "+8613912340006", "+8613900000000", ""]
+    )
+    assert set(by_phone) == {"+8613912340001", "+8613912340006"} and by_id == {}
+    assert by_phone["+8613912340006"] == second
+    assert selectors.find_existing(project, phone="+8613912340006") == second
+    assert selectors.find_existing(project) is None
+    assert selectors.existing_owners(project) == ({}, {})
+
+
+def test_companions_are_written_with_the_first_visit(demo):
+    customer = register(companions=" 妻子、岳母 ")
+    visit = customer.visits.get()
+    assert visit.is_first and visit.companions == "妻子、岳母"
+
+
+def test_a_refused_registration_writes_no_visit_and_no_companions(demo):
+    from loupan.customers.models import Visit
+
+    register()
+    visits, customers = Visit.objects.count(), Customer.objects.count()
+    with pytest.raises(services.CustomerExists):
+        register(username="consultant2", name="张先生", companions="妻子")
+    with pytest.raises(DomainError) as exc:
+        register(phone="13912340007", companions="同" * 101)
+    assert exc.value.code == "invalid" and "companions" in exc.value.fields
+    with pytest.raises(DomainError) as exc:
+        register(phone="13912340008", companions="妻子", visited=False)
+    assert exc.value.code == "invalid" and "companions" in exc.value.fields
+    assert (Visit.objects.count(), Customer.objects.count()) == (visits, customers)
+
+
 def test_only_the_owner_follows_up_and_it_renews_ownership(demo):
     customer = register()
     Customer.objects.filter(pk=customer.pk).update(
@@ -103,6 +145,7 @@ def test_only_the_owner_follows_up_and_it_renews_ownership(demo):
     )
     customer.refresh_from_db()
     assert customer.ownership_expires_at > timezone.now() + datetime.timedelta(days=29)
+    assert customer.ownership_expires_at == services.ownership_expiry(customer.last_follow_up_at)
     assert customer.stage == Stage.INTENT
     with pytest.raises(DomainError) as exc:
         services.follow_up_add(actor=user("consultant"), customer=customer, way="phone", content="")
@@ -121,8 +164,9 @@ def test_only_the_owner_follows_up_and_it_renews_ownership(demo):
 def test_claim_goes_to_the_supervisor_and_defaults_to_the_earlier_registration(demo):
     customer = register()
     claim = services.claim_create(actor=user("consultant2"), customer=customer, reason="我先接待")
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as exc:
         services.claim_create(actor=user("consultant2"), customer=customer)
+    assert exc.value.code == "claim_exists" and exc.value.status == 409
     with pytest.raises(DomainError) as exc:
         services.claim_decide(actor=user("consultant"), claim=claim, grant=True, reason="x")
     assert exc.value.code == "permission_denied"
@@ -140,6 +184,9 @@ def test_claim_goes_to_the_supervisor_and_defaults_to_the_earlier_registration(d
     ).last()
     assert entry.changes["owner_id"] == [user("consultant").pk, user("consultant2").pk]
     assert entry.extra["reason"].startswith("撞单裁定")
+    with pytest.raises(DomainError) as exc:
+        services.claim_decide(actor=user("supervisor"), claim=claim, grant=False, reason="再议")
+    assert exc.value.code == "claim_decided" and exc.value.status == 409
 
 
 def test_consultants_cannot_reassign(demo):

@@ -12,8 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from loupan.approvals.models import ApprovalRequest
 from loupan.customers.models import Customer, Stage
-from loupan.deals.models import ApprovalRequest, Deal, DealStatus, DiscountType
+from loupan.deals.models import Deal, DealStatus, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
 from tests.deals.helpers import customer_of, free_unit, project, user
 from tests.testing import assert_error
@@ -232,7 +233,7 @@ def test_subscribe_refusals(api, demo):
         response = post(client, deal["id"], "subscribe", subscribe_body(deal, **over))
         assert_error(response, status, code, fields=[field])
 
-    refused(400, "invalid", "deposit", deposit=str(cap + Decimal("0.01")))  # 民法典 586
+    refused(400, "deposit_over_cap", "deposit", deposit=str(cap + Decimal("0.01")))  # 民法典 586
     refused(400, "invalid", "deposit", deposit="0")
     refused(400, "invalid", "deposit", deposit="abc")
     for shares in (("60", "30"), ("60", "50")):
@@ -278,7 +279,7 @@ def test_expired_reservation_cannot_be_subscribed(api, demo):
         reservation_expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
     response = post(client, deal["id"], "subscribe", subscribe_body(deal))
-    assert_error(response, 409, "conflict", fields=["reservation_expires_at"])
+    assert_error(response, 409, "reservation_expired", fields=["reservation_expires_at"])
     # shown as it is: the reservation has ended and the unit is free (no run-due needed)
     detail = client.get(f"{DEALS}{deal['id']}/").json()
     assert detail["status"] == "expired" and detail["units"][0]["live"] is False
@@ -354,7 +355,7 @@ def test_a_rejected_discount_returns_the_deal_to_its_reservation(api, demo):
             deal, discounts=[{"discount_type": special().pk, "value": "1.5"}], reason="竞品价格"
         ),
     ).json()
-    request = ApprovalRequest.objects.get(deal_id=deal["id"])
+    request = ApprovalRequest.objects.get(subject_id=deal["id"])
     response = api("supervisor").post(
         f"{APPROVALS}{request.pk}/reject/", {"reason": "超出开盘政策"}, format="json"
     )
@@ -450,7 +451,9 @@ def test_contract_refusals_and_special_clauses(api, demo):
     response = post(consultant, deal["id"], "clauses", {"text": "交房时赠送地下储藏室使用权一年"})
     assert response.status_code == 201, response.json()
     assert [c["approved"] for c in response.json()["clauses"]] == [False]
-    assert_error(post(salesadmin, deal["id"], "contract"), 409, "conflict", fields=["clauses"])
+    assert_error(
+        post(salesadmin, deal["id"], "contract"), 409, "clauses_pending", fields=["clauses"]
+    )
     request = next(a for a in response.json()["approvals"] if a["kind"] == "clause")
     assert request["level"] == "director"
     assert_error(
@@ -489,7 +492,7 @@ def test_contract_refusals_and_special_clauses(api, demo):
     assert_error(
         post(salesadmin, other["id"], "contract", {"contract_number": "CD-2026-0001"}),
         400,
-        "invalid",
+        "contract_number_taken",
         fields=["contract_number"],
     )
     assert_error(

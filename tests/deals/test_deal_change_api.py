@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from loupan.deals.models import ApprovalRequest, Deal
+from loupan.approvals.models import ApprovalRequest
+from loupan.deals.models import Deal
 from loupan.inventory.models import UnitStatus
 from tests.deals.helpers import customer_of, free_unit, project, subscribed, user
 from tests.testing import assert_error
@@ -57,7 +58,7 @@ def test_exchange_by_api_waits_then_applies(api):
             },
         ),
         409,
-        "conflict",
+        "change_pending",
     )
     # the consultant cannot approve; the supervisor forwards, the manager approves
     request_url = f"/api/v1/approvals/{body['id']}/"

@@ -7,17 +7,11 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.audit.models import AuditEntry
 from loupan.customers.models import Customer
 from loupan.deals import changes
-from loupan.deals.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    Cancellation,
-    Deal,
-    DealChange,
-    DealStatus,
-)
+from loupan.deals.models import Cancellation, Deal, DealChange, DealStatus
 from loupan.inventory.models import UnitStatus
 from tests.deals.helpers import (
     base,

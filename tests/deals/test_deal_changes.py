@@ -6,18 +6,12 @@ from decimal import Decimal
 
 import pytest
 
+from loupan.approvals import services as approvals
+from loupan.approvals.models import ApprovalStatus
 from loupan.core.errors import DomainError
 from loupan.customers.models import Customer, Stage
 from loupan.deals import changes, services
-from loupan.deals.models import (
-    ApprovalStatus,
-    Cancellation,
-    ChangeKind,
-    Deal,
-    DealChange,
-    DealStatus,
-    DealUnit,
-)
+from loupan.deals.models import Cancellation, ChangeKind, Deal, DealChange, DealStatus, DealUnit
 from loupan.inventory.models import Unit, UnitStatus
 from tests.deals.helpers import customer_of, free_unit, subscribed, user
 from tests.testing import race
@@ -38,7 +32,7 @@ def approve_all(request):
     """Approve level by level up to the final one (manager, then director if asked)."""
     names = {"supervisor": "supervisor", "manager": "manager", "director": "director"}
     while request.status == ApprovalStatus.PENDING:
-        request = services.approval_decide(
+        request = approvals.approval_decide(
             actor=user(names[request.level]), request=request, approve=True
         )
     return request
@@ -67,7 +61,7 @@ def test_exchange_waits_for_the_manager_then_moves_the_deal(demo):
     )
     # a second change on the same deal waits for the first
     refused(
-        "conflict",
+        "change_pending",
         lambda: changes.cancel_request(
             actor=user("consultant"),
             deal=deal,
@@ -112,7 +106,9 @@ def test_a_rejected_exchange_releases_the_held_unit(demo):
         actor=user("supervisor"), deal=deal, unit=target, reason="换一套"
     )
     assert request.level == "manager"
-    services.approval_decide(actor=user("manager"), request=request, approve=False, reason="不同意")
+    approvals.approval_decide(
+        actor=user("manager"), request=request, approve=False, reason="不同意"
+    )
     target.refresh_from_db()
     deal.refresh_from_db()
     assert target.status == UnitStatus.AVAILABLE and deal.status == DealStatus.SUBSCRIBED
@@ -127,15 +123,15 @@ def test_a_withdrawn_exchange_releases_the_held_unit(demo):
     )
     refused(
         "permission_denied",
-        lambda: services.approval_withdraw(actor=user("consultant2"), request=request),
+        lambda: approvals.approval_withdraw(actor=user("consultant2"), request=request),
     )
-    services.approval_withdraw(actor=user("consultant"), request=request)
+    approvals.approval_withdraw(actor=user("consultant"), request=request)
     request.refresh_from_db()
     target.refresh_from_db()
     assert request.status == ApprovalStatus.WITHDRAWN
     assert target.status == UnitStatus.AVAILABLE
     refused(
-        "conflict", lambda: services.approval_withdraw(actor=user("consultant"), request=request)
+        "conflict", lambda: approvals.approval_withdraw(actor=user("consultant"), request=request)
     )
 
 
@@ -203,7 +199,7 @@ def test_exchange_to_a_cheaper_unit_keeps_the_deposit_within_the_cap(demo):
     Unit.objects.filter(pk=cheap.pk).update(list_price=Decimal("200000"), floor_price=None)
     cheap.refresh_from_db()
     exc = refused(
-        "invalid",
+        "deposit_over_cap",
         lambda: changes.exchange_request(
             actor=user("consultant"), deal=deal, unit=cheap, reason="预算"
         ),
@@ -411,7 +407,7 @@ def test_a_rejected_clause_no_longer_blocks_the_contract(demo):
     deal = subscribed()
     services.clause_add(actor=user("consultant"), deal=deal, text="赠送车位使用权一年")
     request = deal.approvals.get(kind="clause")
-    services.approval_decide(actor=user("director"), request=request, approve=False, reason="不可")
+    approvals.approval_decide(actor=user("director"), request=request, approve=False, reason="不可")
     deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
     assert deal.status == DealStatus.CONTRACTED
 

@@ -7,8 +7,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from loupan.accounts.models import User
+from loupan.approvals.models import ApprovalRequest
 from loupan.customers import services as customer_services
-from loupan.deals.models import ApprovalRequest, Deal, DealDiscount, DealUnit, DiscountType
+from loupan.deals.models import Deal, DealDiscount, DealUnit, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
 
 pytestmark = pytest.mark.django_db

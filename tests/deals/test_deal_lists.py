@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from loupan.approvals import services as approvals
 from loupan.customers import services as customer_services
 from loupan.deals import services
 from loupan.deals.filters import DealFilterSet
@@ -72,7 +73,7 @@ def new_deal(consultant="consultant", *, to="reserved", special=None, clause=Fal
             request = deal.approvals.filter(status="pending").first()
             if request is None:
                 break
-            services.approval_decide(actor=user(level), request=request, approve=True)
+            approvals.approval_decide(actor=user(level), request=request, approve=True)
         deal.refresh_from_db()
     deal = services.deal_confirm_deposit(actor=user("finance"), deal=deal)
     if late:
@@ -83,7 +84,7 @@ def new_deal(consultant="consultant", *, to="reserved", special=None, clause=Fal
         return deal
     if clause:
         services.clause_add(actor=user(consultant), deal=deal, text=f"条款{n}")
-        services.approval_decide(
+        approvals.approval_decide(
             actor=user("director"), request=deal.approvals.get(kind="clause"), approve=True
         )
     return services.deal_contract(actor=user("salesadmin"), deal=deal)

@@ -10,18 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.audit.models import AuditEntry
 from loupan.core.money import rmb_upper
-from loupan.deals import services
-from loupan.deals.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    Deal,
-    DealPolicy,
-    DealStatus,
-    DiscountAuthority,
-    DiscountType,
-)
+from loupan.deals import rules, services
+from loupan.deals.models import Deal, DealPolicy, DealStatus, DiscountAuthority, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
 from tests.deals.helpers import base, client_of, customer_of, deal_url, free_unit, project, user
 
@@ -424,7 +417,7 @@ def test_discount_authority_settings(demo):
     assert response.status_code == 400 and "上级的折扣权限不能低于下级" in response.content.decode()
     response = manager.post(url, {**levels, "supervisor": "2.5"})
     assert response.status_code == 302
-    assert services.authority(project(), "supervisor") == Decimal("2.5")
+    assert rules.authority(project(), "supervisor") == Decimal("2.5")
     assert DiscountAuthority.objects.filter(project=project()).count() == 4
     assert client_of("supervisor").post(url, levels).status_code == 403
 

@@ -11,18 +11,13 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loupan.approvals import services as approvals
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.core.errors import DomainError
 from loupan.customers import services as customer_services
 from loupan.customers.models import Customer, Stage
 from loupan.deals import services
-from loupan.deals.models import (
-    ApprovalRequest,
-    ApprovalStatus,
-    Deal,
-    DealStatus,
-    DealUnit,
-    DiscountType,
-)
+from loupan.deals.models import Deal, DealStatus, DealUnit, DiscountType
 from loupan.deals.pricing import quote
 from loupan.inventory.models import Unit, UnitStatus
 from tests.deals.helpers import customer_of, free_unit, project, user
@@ -125,7 +120,7 @@ def test_expired_reservation_returns_the_unit_and_cannot_be_subscribed(demo):
     deal.refresh_from_db()
     with pytest.raises(DomainError) as exc:
         subscribe(deal)
-    assert exc.value.code == "conflict"
+    assert exc.value.code == "reservation_expired"
     # the refused subscription ended the reservation itself (an action may write, a GET
     # never does), so the sweep of run-due finds nothing left to do
     assert services.deals_expire() == 0
@@ -141,7 +136,7 @@ def test_deposit_cap_and_shares(demo):
     cap = (deal.unit.list_price * Decimal("0.2")).quantize(Decimal("0.01"))
     with pytest.raises(DomainError) as exc:
         subscribe(deal, deposit=str(cap + Decimal("0.01")))
-    assert exc.value.code == "invalid" and "deposit" in exc.value.fields
+    assert exc.value.code == "deposit_over_cap" and "deposit" in exc.value.fields
     subscribe_ok = subscribe(deal, deposit=str(cap))
     assert subscribe_ok.deposit == cap
     deal2 = services.deal_reserve(
@@ -191,17 +186,19 @@ def test_discount_beyond_authority_climbs_the_chain_level_by_level(demo):
     assert request.level == "supervisor" and request.final_level == "manager"  # 2.5% > 2%
     # the manager cannot skip the supervisor
     with pytest.raises(DomainError) as exc:
-        services.approval_decide(actor=user("manager"), request=request, approve=True)
+        approvals.approval_decide(actor=user("manager"), request=request, approve=True)
     assert exc.value.code == "permission_denied"
     with pytest.raises(DomainError) as exc:
-        services.approval_decide(actor=user("consultant"), request=request, approve=True)
+        approvals.approval_decide(actor=user("consultant"), request=request, approve=True)
     assert exc.value.code == "permission_denied"
-    services.approval_decide(actor=user("supervisor"), request=request, approve=True, reason="同意")
+    approvals.approval_decide(
+        actor=user("supervisor"), request=request, approve=True, reason="同意"
+    )
     request.refresh_from_db()
     assert request.status == ApprovalStatus.PENDING and request.level == "manager"
-    assert request in services.pending_for(user("manager"), project())
-    assert request not in services.pending_for(user("supervisor"), project())
-    services.approval_decide(actor=user("manager"), request=request, approve=True)
+    assert request in approvals.pending_for(user("manager"), project())
+    assert request not in approvals.pending_for(user("supervisor"), project())
+    approvals.approval_decide(actor=user("manager"), request=request, approve=True)
     request.refresh_from_db(), deal.refresh_from_db()
     assert request.status == ApprovalStatus.APPROVED and deal.status == DealStatus.PENDING
     assert [s.decision for s in request.steps.all()] == ["forward", "approve"]
@@ -214,9 +211,9 @@ def test_rejection_returns_the_deal_to_its_reservation(demo):
     request = ApprovalRequest.objects.get(deal=deal)
     assert request.final_level == "supervisor"
     with pytest.raises(DomainError) as exc:
-        services.approval_decide(actor=user("supervisor"), request=request, approve=False)
+        approvals.approval_decide(actor=user("supervisor"), request=request, approve=False)
     assert exc.value.code == "invalid" and "reason" in exc.value.fields
-    services.approval_decide(
+    approvals.approval_decide(
         actor=user("supervisor"), request=request, approve=False, reason="超出开盘政策"
     )
     deal.refresh_from_db()
@@ -233,7 +230,7 @@ def test_below_floor_price_needs_the_director(demo):
     one_off = discount("一次性付款", value="1")
     with pytest.raises(DomainError) as exc:
         subscribe(deal, actor="manager", discounts=[(one_off, None)])
-    assert exc.value.code == "invalid" and "reason" in exc.value.fields
+    assert exc.value.code == "discount_beyond_authority" and "reason" in exc.value.fields
     deal = subscribe(deal, actor="manager", discounts=[(one_off, None)], reason="尾盘清货")
     request = ApprovalRequest.objects.get(deal=deal)
     assert request.final_level == "director" and request.level == "director"
@@ -246,10 +243,10 @@ def test_special_clause_needs_the_director_before_signing(demo):
     services.clause_add(actor=user("consultant"), deal=deal, text="交房时赠送地下储藏室使用权一年")
     with pytest.raises(DomainError) as exc:
         services.deal_contract(actor=user("salesadmin"), deal=deal)
-    assert exc.value.code == "conflict" and "clauses" in exc.value.fields
+    assert exc.value.code == "clauses_pending" and "clauses" in exc.value.fields
     request = ApprovalRequest.objects.get(deal=deal, kind="clause")
     assert request.level == "director"
-    services.approval_decide(actor=user("director"), request=request, approve=True)
+    approvals.approval_decide(actor=user("director"), request=request, approve=True)
     assert services.deal_contract(actor=user("salesadmin"), deal=deal).status == "contracted"
 
 

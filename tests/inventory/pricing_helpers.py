@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from loupan.inventory import pricing_services as ps
+from loupan.inventory import pricelists as ps
 from loupan.inventory import services
 from loupan.inventory.models import PriceList, Unit, UnitStatus
 

@@ -5,7 +5,7 @@ import datetime
 
 from django.utils import timezone
 
-from loupan.inventory import pricing_services as ps
+from loupan.inventory import pricelists as ps
 from loupan.inventory.models import PriceList, PriceListStatus, Unit, UnitPriceChange
 
 from . import pricing_helpers as helpers

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from loupan.audit.models import AuditEntry
 from loupan.core.errors import DomainError, ErrorCode
-from loupan.inventory import pricing_services as ps
-from loupan.inventory import services
+from loupan.inventory import jobs, services
+from loupan.inventory import pricelists as ps
 from loupan.inventory.models import (
     PriceList,
     PriceListItem,
@@ -367,7 +367,7 @@ def test_scheduled_apply_runs_when_due(priced):
     pl.refresh_from_db()
     assert pl.status == PriceListStatus.APPROVED and pl.scheduled_at == at
     assert ps.pricelist_apply_due(now=timezone.now()) == 0
-    assert services.process_due(now=at + datetime.timedelta(minutes=1))["price_lists"] == 1
+    assert jobs.process_due(now=at + datetime.timedelta(minutes=1))["price_lists"] == 1
     pl.refresh_from_db()
     assert pl.status == PriceListStatus.APPLIED
     change = UnitPriceChange.objects.filter(price_list=pl).first()

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from loupan.inventory import pricing_services as ps
+from loupan.inventory import pricelists as ps
 from loupan.inventory.models import PriceList, PriceListStatus, Unit
 
 from . import pricing_helpers as helpers

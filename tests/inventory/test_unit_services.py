@@ -9,7 +9,7 @@ from django.utils import timezone
 from loupan.accounts.models import User
 from loupan.audit.models import AuditEntry
 from loupan.core.errors import DomainError
-from loupan.inventory import services
+from loupan.inventory import jobs, services
 from loupan.inventory.models import ReleasePlan, Unit, UnitPriceChange, UnitStatus, UnitStatusChange
 
 from .board_data import small_building
@@ -206,6 +206,25 @@ def test_hold_of_a_held_or_unreleased_or_unsellable_unit_is_a_conflict(demo):
     assert exc.value.code == "conflict" and "不可售" in exc.value.message
 
 
+def test_open_for_sale_is_available_and_sellable(demo):
+    project, building, units = small_building(release=False)
+    services.units_release(
+        actor=user("salesadmin"), project=project, unit_ids=[u.pk for u in units[:3]]
+    )
+    services.units_hold(
+        actor=user("salesadmin"), project=project, unit_ids=[units[0].pk], reason="x"
+    )
+    services.unit_update(
+        actor=user("planner"),
+        unit=units[1],
+        data={"sellable": False, "unsellable_reason": "样板间"},
+    )
+    mine = Unit.objects.filter(building=building)
+    expected = {units[2].pk}  # held, 不可售, and the unreleased ones are not open for sale
+    assert set(mine.open_for_sale().values_list("pk", flat=True)) == expected
+    assert {u.pk for u in mine if u.is_open_for_sale} == expected
+
+
 def test_units_of_another_project_are_refused(demo):
     project, building, units = small_building()
     from loupan.inventory.models import Project
@@ -237,8 +256,8 @@ def test_expired_hold_and_due_release_plan_run_by_themselves(demo):
     )
     # A unit of the plan released by hand before the plan runs is skipped, not an error.
     services.units_unhold(actor=admin, project=project, unit_ids=[units[2].pk])
-    assert services.process_due(now=timezone.now())["plans"] == 0
-    result = services.process_due(now=soon + datetime.timedelta(seconds=1))
+    assert jobs.process_due(now=timezone.now())["plans"] == 0
+    result = jobs.process_due(now=soon + datetime.timedelta(seconds=1))
     assert result["holds_expired"] == 1 and result["plans"] == 1
     statuses = set(
         Unit.objects.filter(pk__in=[u.pk for u in units[:3]]).values_list("status", flat=True)
@@ -250,7 +269,7 @@ def test_expired_hold_and_due_release_plan_run_by_themselves(demo):
         "skipped": [units[2].number],
     }
     # Running again does nothing.
-    assert services.process_due(now=soon + datetime.timedelta(minutes=1)) == {
+    assert jobs.process_due(now=soon + datetime.timedelta(minutes=1)) == {
         "holds_expired": 0,
         "plans": 0,
         "price_lists": 0,

@@ -133,3 +133,50 @@ def test_units_list_query_count_is_flat(api, demo, django_assert_max_num_queries
     with django_assert_max_num_queries(10):
         response = client.get("/api/v1/units/", {"project": project.pk, "building": building.pk})
     assert response.json()["count"] == 80
+
+
+def test_floor_price_is_accepted_only_where_the_caller_may_see_it(api, demo):
+    """Writing a floor price follows the unit's project (or, on create, the project sent):
+    a planner who only edits units on another project cannot set one there."""
+    from loupan.accounts.access import clear_cache
+    from loupan.accounts.models import Membership, Role, User
+    from loupan.inventory import services
+
+    second = demo["second"]
+    planner = User.objects.get(username="planner")
+    editor = Role.objects.create(
+        code="unit_editor",
+        name="房源录入",
+        permissions=["project.view", "unit.view", "unit.change"],
+    )
+    Membership.objects.create(user=planner, project=second, role=editor)
+    clear_cache(planner)
+    building = services.building_create(
+        actor=planner, project=second, data={"name": "T9栋", "floors_above": 2}
+    )
+    client = api("planner")
+    created = client.post(
+        "/api/v1/units/",
+        {
+            "project": second.pk,
+            "building": building.pk,
+            "floor": 1,
+            "room": "01",
+            "gross_area": "90.00",
+            "list_price": "900000.00",
+            "floor_price": "800000.00",
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert "floor_price" not in created.json()
+    unit = Unit.objects.get(pk=created.json()["id"])
+    assert unit.floor_price is None
+    edited = client.patch(f"/api/v1/units/{unit.pk}/", {"floor_price": "1.00"}, format="json")
+    assert edited.status_code == 200 and "floor_price" not in edited.json()
+    unit.refresh_from_db()
+    assert unit.floor_price is None
+    # On the main project, where the planner holds unit.view_floor_price, it is written.
+    project, _building, units = small_building(name="T8栋", floors=1, per_floor=1)
+    ok = client.patch(f"/api/v1/units/{units[0].pk}/", {"floor_price": "1.00"}, format="json")
+    assert ok.status_code == 200 and ok.json()["floor_price"] == "1.00"

@@ -9,6 +9,9 @@ from collections import defaultdict
 
 from loupan.core.errors import ErrorCode, PermissionDenied
 
+from .models import Membership
+from .permissions import PERMISSIONS, label
+
 _CACHE_ATTR = "_loupan_grants"
 
 
@@ -25,23 +28,29 @@ def scope_of(obj):
 _project_id = scope_of
 
 
+def _load(user) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
+    """The user's permission codes and role codes per project, in one query, cached on
+    the user object for the request."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    perms: dict[int, set[str]] = defaultdict(set)
+    roles: dict[int, set[str]] = defaultdict(set)
+    for project_id, codes, role in Membership.objects.filter(
+        user=user, project__is_active=True
+    ).values_list("project_id", "role__permissions", "role__code"):
+        perms[project_id].update(codes or [])
+        roles[project_id].add(role)
+    result = (dict(perms), dict(roles))
+    setattr(user, _CACHE_ATTR, result)
+    return result
+
+
 def grants(user) -> dict[int, set[str]]:
     """``{project_id: {permission codes}}`` for an active user."""
     if user is None or not user.is_authenticated or not user.is_active:
         return {}
-    cached = getattr(user, _CACHE_ATTR, None)
-    if cached is not None:
-        return cached
-    from .models import Membership
-
-    result: dict[int, set[str]] = defaultdict(set)
-    for project_id, perms in Membership.objects.filter(
-        user=user, project__is_active=True
-    ).values_list("project_id", "role__permissions"):
-        result[project_id].update(perms or [])
-    result = dict(result)
-    setattr(user, _CACHE_ATTR, result)
-    return result
+    return _load(user)[0]
 
 
 def clear_cache(user) -> None:
@@ -51,8 +60,6 @@ def clear_cache(user) -> None:
 
 def perms_in(user, project) -> set[str]:
     if user is not None and user.is_authenticated and user.is_superuser:
-        from .permissions import PERMISSIONS
-
         return set(PERMISSIONS)
     return grants(user).get(_project_id(project), set())
 
@@ -73,25 +80,22 @@ def role_codes(user, project) -> set[str]:
     """The codes of the roles ``user`` holds on ``project`` (approval levels)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return set()
-    from .models import Membership
-
-    return set(
-        Membership.objects.filter(user=user, project_id=scope_of(project)).values_list(
-            "role__code", flat=True
-        )
-    )
+    return set(_load(user)[1].get(scope_of(project), set()))
 
 
 def projects_with(user, code: str) -> list[int]:
     return sorted(pid for pid, perms in grants(user).items() if code in perms)
 
 
+def permission_error(code: str) -> PermissionDenied:
+    """The domain's permission error (403) naming the permission that is missing."""
+    return PermissionDenied(f"{PermissionDenied(None).message}：{label(code)}")
+
+
 def require_perm(user, code: str, project=None) -> None:
     """Raise the domain's permission error (403) unless the user holds ``code``."""
     if not has_perm(user, code, project):
-        from .permissions import label
-
-        raise PermissionDenied(f"{PermissionDenied(None).message}：{label(code)}")
+        raise permission_error(code)
 
 
 __all__ = [
@@ -99,6 +103,7 @@ __all__ = [
     "grants",
     "has_perm",
     "perms_in",
+    "permission_error",
     "projects_with",
     "role_codes",
     "require_perm",

@@ -25,3 +25,17 @@ class AccountsConfig(AppConfig):
         # System roles follow the code after every migrate (new permissions of new
         # features reach existing installations without a hand step).
         post_migrate.connect(sync_system_roles, sender=self)
+
+        # The demo office's accounts (``loupan demo``), once the inventory has made the
+        # projects they belong to.
+        from loupan.core import demo as demo_office
+
+        from . import demo
+
+        demo_office.register(
+            "accounts",
+            demo.demo_accounts,
+            order=20,
+            report=demo.demo_accounts_table,
+            exports={"DEMO_USERS": demo.DEMO_USERS, "DEMO_USERNAMES": demo.DEMO_USERNAMES},
+        )

@@ -6,7 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.ports import access
 from loupan.core.querysets import RestrictedQuerySet
+
+from .role_table import SYSTEM_ROLES
 
 
 class UserQuerySet(RestrictedQuerySet):
@@ -74,8 +77,6 @@ class User(AbstractUser):
     def restrict_q(cls, user, action):
         """Staff see the members of the projects where they hold ``user.view``; user
         managers also see accounts that belong to no project yet (to grant them one)."""
-        from . import access
-
         projects = access.projects_with(user, "user.view" if action == "view" else "user.manage")
         q = Q(pk=user.pk) if action == "view" else Q(pk__in=[])
         if projects:
@@ -123,8 +124,6 @@ class Role(models.Model):
     @property
     def display_name(self) -> str:
         """The translated name for system roles, the stored name otherwise."""
-        from .roles import SYSTEM_ROLES
-
         for spec in SYSTEM_ROLES:
             if spec["code"] == self.code:
                 return str(spec["name"])
@@ -132,8 +131,6 @@ class Role(models.Model):
 
     @property
     def display_description(self) -> str:
-        from .roles import SYSTEM_ROLES
-
         for spec in SYSTEM_ROLES:
             if spec["code"] == self.code:
                 return str(spec["description"])

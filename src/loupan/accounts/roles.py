@@ -1,155 +1,16 @@
-"""The roles of PRODUCT.md ("Who uses it", seeds 001 and 003) and what each may do.
+"""System roles follow the code: ``sync_system_roles`` writes the table of
+``role_table.SYSTEM_ROLES`` into ``Role`` rows after every migrate."""
 
-System roles are data (``Role`` rows an administrator sees in the UI) whose permission
-sets follow this table after every ``migrate``. Least privilege (seed 004 四(一)): a role
-gets only what its job in the sales office needs.
-"""
+from django.utils import translation
 
-from django.utils.translation import gettext_lazy as _
+from .models import Role
+from .role_table import ROLE_CODES, SYSTEM_ROLES, role_label
 
-ALL_STAFF = ["project.view"]
-# The board is confidential (seed 000): sales staff only, never customers.
-BOARD = ["unit.view"]
-PRICING = ["unit.view_floor_price", "pricelist.view"]
-# Sales leads: every deal of the project, their own deals, approvals within their level.
-DEAL_LEAD = ["deal.view", "deal.add", "deal.approve"]
-
-SYSTEM_ROLES: list[dict] = [
-    {
-        "code": "director",
-        "name": _("销售总监"),
-        "description": _("目标与策略，审批特殊合同条款和最大幅度的折扣"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + PRICING
-        + [
-            "project.change",
-            "user.view",
-            "role.view",
-            "audit.view",
-            "unit.release",
-            "unit.hold",
-            "unit.export",
-            "pricelist.approve",
-            "pricelist.approve_any",
-        ]
-        + [
-            "customer.view",
-            "customer.add",
-            "customer.assign",
-            "customer.reveal",
-            "customer.export",
-            "customer.resolve",
-            "roster.manage",
-        ]
-        + DEAL_LEAD
-        + ["deal.contract", "deal.configure"],
-    },
-    {
-        "code": "manager",
-        "name": _("销售经理"),
-        "description": _("销控计划、调价申请、合同审核、周例会数据、月度结佣"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + PRICING
-        + ["user.view", "unit.release", "unit.hold", "unit.export", "pricelist.approve"]
-        + [
-            "customer.view",
-            "customer.add",
-            "customer.assign",
-            "customer.reveal",
-            "customer.export",
-            "customer.resolve",
-            "roster.manage",
-        ]
-        + DEAL_LEAD
-        + ["deal.contract", "deal.configure"],
-    },
-    {
-        "code": "supervisor",
-        "name": _("销售主管"),
-        "description": _("排班、每日核查来电来访、检查销控、复核当日认购与签约、日报"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + ["user.view"]
-        + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"]
-        + DEAL_LEAD,
-    },
-    {
-        "code": "consultant",
-        "name": _("置业顾问"),
-        "description": _("登记与跟进自己的客户，保留、认购、签约，催缴房款"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + ["customer.view_own", "customer.add"]
-        + ["deal.view_own", "deal.add"],
-    },
-    {
-        "code": "sales_admin",
-        "name": _("销售内勤"),
-        "description": _("销控表与保留、单据编号、合同台帐、客户档案"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
-        + ["customer.view", "customer.reveal", "customer.export"]
-        + ["deal.view", "deal.contract"],
-    },
-    {
-        "code": "finance",
-        "name": _("财务"),
-        "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
-        "permissions": ALL_STAFF + BOARD + ["customer.view", "deal.view", "deal.confirm"],
-    },
-    {
-        "code": "planner",
-        "name": _("策划"),
-        "description": _("录入房源、制定价格方案、提出并执行调价"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + PRICING
-        + ["unit.change", "unit.export", "pricelist.change"],
-    },
-    {
-        "code": "service",
-        "name": _("客服"),
-        "description": _("交付、权证、投诉、满意度调查、业主档案"),
-        "permissions": ALL_STAFF + ["customer.view", "deal.view"],
-    },
-    {
-        "code": "sysadmin",
-        "name": _("系统管理员"),
-        "description": _("用户、角色、项目授权、备份"),
-        "permissions": ALL_STAFF
-        + [
-            "project.add",
-            "project.change",
-            "project.delete",
-            "user.view",
-            "user.manage",
-            "role.view",
-            "audit.view",
-        ],
-    },
-    {
-        "code": "auditor",
-        "name": _("审计"),
-        "description": _("只读查看看板与审计日志"),
-        "permissions": ALL_STAFF
-        + BOARD
-        + ["user.view", "role.view", "audit.view", "audit.export"]
-        + ["customer.view", "deal.view"],
-    },
-]
-
-ROLE_CODES = [r["code"] for r in SYSTEM_ROLES]
+__all__ = ["ROLE_CODES", "SYSTEM_ROLES", "role_label", "sync_system_roles"]
 
 
 def sync_system_roles(**kwargs):
     """Create or update the system roles from ``SYSTEM_ROLES`` (runs after migrate)."""
-    from django.utils import translation
-
-    from .models import Role
-
     with translation.override("zh-hans"):
         for order, spec in enumerate(SYSTEM_ROLES):
             Role.objects.update_or_create(

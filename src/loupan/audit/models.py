@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.masking import strip_floor_price
 from loupan.core.querysets import RestrictedManager, RestrictedQuerySet
 
 GENESIS_HASH = "0" * 64
@@ -115,10 +116,7 @@ class AuditEntry(models.Model):
         """Drop, in memory only, what ``user`` may not see of the changes (floor prices
         for roles without them, issue Inventory); pages, exports and the API call it
         on every entry they show."""
-        from loupan.core.masking import strip_floor_price
-
-        if isinstance(self.changes, dict):
-            self.changes = strip_floor_price(user, self.project_id, self.changes)
+        self.changes = strip_floor_price(user, self.project_id, self.changes)
         return self
 
     def change_items(self) -> list:

@@ -5,8 +5,12 @@ phone and ID numbers are masked for everyone but their owner and the roles allow
 reveal them (issue Customers). Views, serializers and exports all ask here.
 """
 
+from collections.abc import Mapping
+
 from .ports import access
 
+# The keys that carry a floor price wherever they stand: a unit's or a price-list item's
+# ``floor_price``, a deal's ``floor_total``, a price-list rule's ``floor_price`` discount.
 FLOOR_PRICE_FIELDS = ("floor_price", "floor_total")
 
 
@@ -14,11 +18,78 @@ def can_see_floor_price(user, project) -> bool:
     return access.has_perm(user, "unit.view_floor_price", project)
 
 
-def strip_floor_price(user, project, data: dict) -> dict:
-    """Remove floor-price keys from a dict unless the viewer may see them."""
+def without_floor_price(data):
+    """A copy of ``data`` without any floor-price key, at any depth (dicts inside dicts
+    and lists: an audit entry's changes, a price list's parameters); other values are
+    returned as they are."""
+    if isinstance(data, Mapping):
+        return {k: without_floor_price(v) for k, v in data.items() if k not in FLOOR_PRICE_FIELDS}
+    if isinstance(data, list | tuple):
+        return [without_floor_price(v) for v in data]
+    return data
+
+
+def strip_floor_price(user, project, data):
+    """``data`` as ``user`` may see it on ``project``: unchanged for the roles holding
+    ``unit.view_floor_price`` there, else ``without_floor_price(data)``."""
     if can_see_floor_price(user, project):
         return data
-    return {k: v for k, v in data.items() if k not in FLOOR_PRICE_FIELDS}
+    return without_floor_price(data)
+
+
+class FloorPriceSerializerMixin:
+    """For a DRF serializer (first among its bases): the floor-price fields are neither
+    shown nor accepted unless the request's user may see floor prices on the project
+    concerned.
+
+    Shown: each object is stripped by its own project (``floor_price_project``).
+    Accepted: writable floor-price fields are dropped by the project of the one object
+    being edited, else of the data being created (its ``project``); for a list, or when
+    nothing names a project, by whether the user may see them on any project. Without a
+    request (internal use) nothing is dropped.
+    """
+
+    def floor_price_project(self, instance):
+        """The project that scopes ``instance``'s floor prices."""
+        return instance.project_id
+
+    def floor_price_visible(self, project) -> bool:
+        """``can_see_floor_price`` once per project and request (lists stay flat)."""
+        request = self.context.get("request")
+        if request is None:
+            return True
+        cache = self.context.setdefault("_floor_visible", {})
+        key = access.scope_of(project)
+        if key not in cache:
+            cache[key] = can_see_floor_price(request.user, key)
+        return cache[key]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self.floor_price_visible(self.floor_price_project(instance)):
+            return data
+        return without_floor_price(data)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        writable = [n for n in FLOOR_PRICE_FIELDS if n in fields and not fields[n].read_only]
+        if writable and not self.floor_price_visible(self._floor_price_fields_project()):
+            for name in writable:
+                del fields[name]
+        return fields
+
+    def _floor_price_fields_project(self):
+        """The project the fields are made for: the one object's, else the one named in
+        the data; None (any project) for a list or when nothing names one."""
+        instance = getattr(self, "instance", None)
+        if instance is not None and hasattr(instance, "_meta"):
+            return self.floor_price_project(instance)
+        data = getattr(self, "initial_data", None)
+        project = data.get("project") if isinstance(data, Mapping) else None
+        try:
+            return int(project) if project not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
 
 
 def mask_phone(number: str) -> str:

@@ -17,3 +17,10 @@ class CustomersConfig(AppConfig):
             order=30,
             labels={"pool": "转入公客池", "anonymized": "匿名化"},
         )
+
+        # The demo office's customers (``loupan demo``), after the inventory.
+        from loupan.core import demo as demo_office
+
+        from . import demo
+
+        demo_office.register("customers", demo.demo_customers, order=40)

@@ -1,7 +1,14 @@
+"""The customers' forms: registration and follow-up, the call record of the front desk,
+the handover. They read and type what the user typed; the rules are the services'."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Channel, Education, FollowUpWay, Gender, Grade, Purpose
+from loupan.accounts.models import User
+
+from . import handover
+from .models import Channel, Education, FollowUpWay, Gender, Grade, HandoverMode, Purpose
+from .reception import eligible_users
 
 
 class RegisterForm(forms.Form):
@@ -66,3 +73,99 @@ class FollowUpForm(forms.Form):
     next_date = forms.DateField(
         label=_("下次跟进日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class CallForm(forms.Form):
+    called_at = forms.DateTimeField(
+        label=_("来电时间"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    phone = forms.CharField(label=_("来电号码"), max_length=30, required=False)
+    name = forms.CharField(label=_("称呼"), max_length=50, required=False)
+    question = forms.CharField(label=_("咨询内容"), max_length=200, required=False)
+    channel = forms.ModelChoiceField(
+        label=_("认知途径"), queryset=Channel.objects.none(), required=False
+    )
+    is_research = forms.BooleanField(label=_("同行调研"), required=False)
+    competitor = forms.CharField(label=_("同行单位"), max_length=100, required=False)
+    received_by = forms.ModelChoiceField(
+        label=_("接听顾问"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("按轮次（当班顾问）"),
+    )
+
+    def __init__(self, *args, project, with_receiver=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].queryset = Channel.objects.filter(project=project, is_active=True)
+        if with_receiver:
+            self.fields["received_by"].queryset = eligible_users(project)
+        else:
+            del self.fields["received_by"]
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        name = obj.get_full_name()
+        return name if obj.is_active else f"{name}（{_('已停用')}）"
+
+
+class UsersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name()
+
+
+class HandoverForm(forms.Form):
+    """Who leaves, how the three groups are handed over, and whether the account is
+    deactivated in the same action."""
+
+    from_user = UserChoiceField(label=_("离职顾问"), queryset=User.objects.none())
+    mode = forms.ChoiceField(
+        label=_("交接方式"),
+        choices=HandoverMode.choices,
+        initial=HandoverMode.BY_GROUP,
+        widget=forms.RadioSelect,
+    )
+    calls_to = UserChoiceField(
+        label=_("未成交来电交给"), queryset=User.objects.none(), required=False
+    )
+    open_to = UserChoiceField(
+        label=_("未成交来访客户交给"), queryset=User.objects.none(), required=False
+    )
+    closed_to = UserChoiceField(
+        label=_("已成交客户交给"), queryset=User.objects.none(), required=False
+    )
+    recipients = UsersChoiceField(
+        label=_("平均分配给"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("按登记先后轮流分配给所选同事"),
+    )
+    deactivate = forms.BooleanField(
+        label=_("同时停用该顾问的账号"),
+        required=False,
+        help_text=_("停用后其登录和 API 令牌立即失效，历史记录仍归属本人"),
+    )
+    note = forms.CharField(label=_("备注"), max_length=150, required=False)
+
+    def __init__(self, *args, project, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_user"].queryset = handover.departing_choices(project)
+        recipients = handover.recipient_choices(project)
+        for name in ("calls_to", "open_to", "closed_to", "recipients"):
+            self.fields[name].queryset = recipients
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        kwargs = {
+            "from_user": data["from_user"],
+            "mode": data["mode"],
+            "deactivate": data["deactivate"],
+            "note": data["note"],
+        }
+        if data["mode"] == HandoverMode.BY_GROUP:
+            kwargs["to"] = {g: data[name] for g, name in handover.GROUP_FIELDS.items()}
+        else:
+            kwargs["recipients"] = list(data["recipients"])
+        return kwargs

@@ -37,7 +37,6 @@ Rules:
   counts are passed (``expected``) a change since the preview is refused (409).
 """
 
-import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -51,7 +50,7 @@ from loupan.accounts import access
 from loupan.accounts.models import Membership, User
 from loupan.accounts.permissions import label
 from loupan.audit.services import audit_create, audit_update
-from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
+from loupan.core.errors import DomainError, ErrorCode, PermissionDenied, invalid
 from loupan.core.snapshot import snapshot
 
 from . import services
@@ -262,19 +261,15 @@ class Plan:
         return rows
 
 
-def _invalid(name: str, reason) -> DomainError:
-    return DomainError(ErrorCode.INVALID, str(reason), {name: [str(reason)]})
-
-
 def _check_recipient(from_user, user, name: str, eligible: set[int]) -> None:
     if user is None:
-        raise _invalid(name, _("请选择接收人"))
+        raise invalid(name, _("请选择接收人"))
     if user.pk == from_user.pk:
-        raise _invalid(name, _("不能交接给离职顾问本人"))
+        raise invalid(name, _("不能交接给离职顾问本人"))
     if not user.is_active:
-        raise _invalid(name, _("接收人 %(name)s 的账号已停用") % {"name": user.get_full_name()})
+        raise invalid(name, _("接收人 %(name)s 的账号已停用") % {"name": user.get_full_name()})
     if user.pk not in eligible:
-        raise _invalid(
+        raise invalid(
             name,
             _("接收人 %(name)s 不是本项目可接收客户的置业顾问") % {"name": user.get_full_name()},
         )
@@ -323,14 +318,14 @@ def _check_request(*, actor, project, from_user, mode, to, recipients, deactivat
     for ``by_group``, the recipient of each group."""
     access.require_perm(actor, "customer.assign", project)
     if from_user is None:
-        raise _invalid("from_user", _("请选择离职顾问"))
+        raise invalid("from_user", _("请选择离职顾问"))
     if mode not in HandoverMode.values:
-        raise _invalid("mode", _("请选择交接方式"))
+        raise invalid("mode", _("请选择交接方式"))
     if not departing_choices(project).filter(pk=from_user.pk).exists():
-        raise _invalid("from_user", _("该用户不是本项目的成员"))
+        raise invalid("from_user", _("该用户不是本项目的成员"))
     if deactivate:
         if from_user.pk == actor.pk:
-            raise _invalid("deactivate", _("不能停用自己的账号"))
+            raise invalid("deactivate", _("不能停用自己的账号"))
         if from_user.is_active and not can_deactivate(actor, from_user):
             raise PermissionDenied(
                 _("停用账号需要权限：%(perm)s；请只交接客户，由系统管理员停用账号。")
@@ -338,7 +333,7 @@ def _check_request(*, actor, project, from_user, mode, to, recipients, deactivat
             )
         elsewhere = open_elsewhere(project, from_user)
         if elsewhere:
-            raise _invalid(
+            raise invalid(
                 "deactivate",
                 _("该顾问在其他项目（%(names)s）仍有客户或来电未交接，请先在该项目交接后再停用账号")
                 % {"names": "、".join(elsewhere)},
@@ -353,7 +348,7 @@ def _check_request(*, actor, project, from_user, mode, to, recipients, deactivat
     else:
         chosen = [u for u in (recipients or []) if u is not None]
         if not chosen:
-            raise _invalid("recipients", _("请至少选择一位接收人"))
+            raise invalid("recipients", _("请至少选择一位接收人"))
         for user in chosen:
             _check_recipient(from_user, user, "recipients", eligible)
     unique = {u.pk: u for u in chosen}
@@ -366,7 +361,7 @@ def _assign(plan: Plan, to: dict) -> None:
         for g in GROUPS:
             items = plan.items[g]
             if items and to.get(g) is None:
-                raise _invalid(
+                raise invalid(
                     GROUP_FIELDS[g],
                     _("%(group)s有 %(n)s 条，请选择接收人")
                     % {"group": GROUP_LABELS[g], "n": len(items)},
@@ -393,7 +388,7 @@ def _plan(*, project, from_user, mode, reason, deactivate, recipients, to, items
         items=items,
     )
     if plan.total == 0 and not plan.deactivate:
-        raise _invalid("from_user", _("该顾问在本项目没有需要交接的客户或来电"))
+        raise invalid("from_user", _("该顾问在本项目没有需要交接的客户或来电"))
     _assign(plan, to)
     if plan.mode == HandoverMode.BY_GROUP:
         # Only those who receive something are recipients of a by-group handover.
@@ -517,7 +512,7 @@ def handover_execute(
                 {k: row[k] for k in ("id", "name", *GROUPS, "total")} for row in plan.per_recipient
             ],
         )
-        expiry = now + datetime.timedelta(days=services.ownership_days())
+        expiry = services.ownership_expiry(now)
         for g in GROUPS:
             extra = {"reason": plan.reason, "handover": handover.pk, "group": g}
             for obj, user in plan.assignments[g]:

@@ -2,23 +2,20 @@
 preview (counts per group and who gets what) and its confirmation, one handover's
 transfers. Thin: the rules are in ``handover``; everything needs ``customer.assign``."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
-from loupan.accounts.models import User
 from loupan.accounts.permissions import label
 from loupan.core.errors import DomainError
 from loupan.core.views import form_error, paginate
 from loupan.inventory.selectors import project_list
 
 from . import handover as svc
-from .models import HandoverMode
+from .forms import HandoverForm
 
 
 def _project(request, project_pk):
@@ -29,73 +26,6 @@ def _project(request, project_pk):
             _("您没有执行此操作的权限：%(perm)s") % {"perm": label("customer.assign")}
         )
     return project
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        name = obj.get_full_name()
-        return name if obj.is_active else f"{name}（{_('已停用')}）"
-
-
-class UsersChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_full_name()
-
-
-class HandoverForm(forms.Form):
-    """Who leaves, how the three groups are handed over, and whether the account is
-    deactivated in the same action."""
-
-    from_user = UserChoiceField(label=gettext_lazy("离职顾问"), queryset=User.objects.none())
-    mode = forms.ChoiceField(
-        label=gettext_lazy("交接方式"),
-        choices=HandoverMode.choices,
-        initial=HandoverMode.BY_GROUP,
-        widget=forms.RadioSelect,
-    )
-    calls_to = UserChoiceField(
-        label=gettext_lazy("未成交来电交给"), queryset=User.objects.none(), required=False
-    )
-    open_to = UserChoiceField(
-        label=gettext_lazy("未成交来访客户交给"), queryset=User.objects.none(), required=False
-    )
-    closed_to = UserChoiceField(
-        label=gettext_lazy("已成交客户交给"), queryset=User.objects.none(), required=False
-    )
-    recipients = UsersChoiceField(
-        label=gettext_lazy("平均分配给"),
-        queryset=User.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("按登记先后轮流分配给所选同事"),
-    )
-    deactivate = forms.BooleanField(
-        label=gettext_lazy("同时停用该顾问的账号"),
-        required=False,
-        help_text=gettext_lazy("停用后其登录和 API 令牌立即失效，历史记录仍归属本人"),
-    )
-    note = forms.CharField(label=gettext_lazy("备注"), max_length=150, required=False)
-
-    def __init__(self, *args, project, actor, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["from_user"].queryset = svc.departing_choices(project)
-        recipients = svc.recipient_choices(project)
-        for name in ("calls_to", "open_to", "closed_to", "recipients"):
-            self.fields[name].queryset = recipients
-
-    def service_arguments(self) -> dict:
-        data = self.cleaned_data
-        kwargs = {
-            "from_user": data["from_user"],
-            "mode": data["mode"],
-            "deactivate": data["deactivate"],
-            "note": data["note"],
-        }
-        if data["mode"] == HandoverMode.BY_GROUP:
-            kwargs["to"] = {g: data[name] for g, name in svc.GROUP_FIELDS.items()}
-        else:
-            kwargs["recipients"] = list(data["recipients"])
-        return kwargs
 
 
 def _expected(request) -> dict | None:

@@ -295,29 +295,6 @@ def _numbers(customer, data: dict) -> tuple[str, str, str]:
     )
 
 
-def _existing(project, phones: set, id_numbers: set) -> tuple[dict, dict]:
-    """The live customers of the project holding these numbers (as services.find_existing
-    asks, for a whole file): {number: earliest customer} by phone and by ID number."""
-    by_phone: dict[str, Customer] = {}
-    by_id: dict[str, Customer] = {}
-    phones, id_numbers = list(phones), list(id_numbers)
-    for start in range(0, max(len(phones), len(id_numbers)), 500):
-        chunk, ids = set(phones[start : start + 500]), set(id_numbers[start : start + 500])
-        found = (
-            Customer.objects.filter(project=project, anonymized_at__isnull=True)
-            .filter(Q(phone__in=chunk) | Q(phone2__in=chunk) | Q(id_number__in=ids))
-            .select_related("owner")
-            .order_by("registered_at", "pk")
-        )
-        for customer in found:
-            for number in (customer.phone, customer.phone2):
-                if number in chunk:
-                    by_phone.setdefault(number, customer)
-            if customer.id_number in ids:
-                by_id.setdefault(customer.id_number, customer)
-    return by_phone, by_id
-
-
 @dataclass
 class _Row:
     problem: RowProblems
@@ -328,12 +305,13 @@ class _Row:
 
 
 def _check_numbers(rows: list[_Row], project) -> None:
-    """A number twice in the file, or already a live customer's in the project (撞单: the
-    owner's name only, as a consultant's registration is told)."""
-    by_phone, by_id = _existing(
+    """A number twice in the file, or already a live customer's in the project (撞单 by
+    the registration's own rule, ``selectors.existing_owners``: the owner's name only, as
+    a consultant's registration is told)."""
+    by_phone, by_id = selectors.existing_owners(
         project,
-        {r.phone for r in rows if r.phone},
-        {r.id_number for r in rows if r.id_number},
+        phones=[r.phone for r in rows],
+        id_numbers=[r.id_number for r in rows],
     )
     seen_phones: dict[str, int] = {}
     seen_ids: dict[str, int] = {}
@@ -343,7 +321,7 @@ def _check_numbers(rows: list[_Row], project) -> None:
             if row.phone in seen_phones:
                 problem("phone", _("与第 %(row)d 行的号码重复") % {"row": seen_phones[row.phone]})
             elif row.phone in by_phone:
-                owner = services.CustomerExists(by_phone[row.phone]).owner_name
+                owner = selectors.owner_label(by_phone[row.phone])
                 problem("phone", _("撞单：该号码已由 %(owner)s 登记") % {"owner": owner})
         if row.id_number:
             if row.id_number in seen_ids:
@@ -352,7 +330,7 @@ def _check_numbers(rows: list[_Row], project) -> None:
                     _("与第 %(row)d 行的身份证号重复") % {"row": seen_ids[row.id_number]},
                 )
             elif row.id_number in by_id:
-                owner = services.CustomerExists(by_id[row.id_number]).owner_name
+                owner = selectors.owner_label(by_id[row.id_number])
                 problem("id_number", _("撞单：该身份证号已由 %(owner)s 登记") % {"owner": owner})
         for number in (row.phone, row.phone2):
             if number:

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, invalid
 from loupan.core.views import attempt, refused
 from loupan.inventory.models import Unit
 
@@ -24,18 +24,14 @@ def _unit_from_post(request, project):
     them), or its id."""
     value = (request.POST.get("unit") or "").strip()
     if not value:
-        raise DomainError(
-            ErrorCode.INVALID, _("房间：请填写房间编号"), {"unit": [_("请填写房间编号")]}
-        )
+        raise invalid("unit", _("请填写房间编号"), _("房间：请填写房间编号"))
     units = Unit.objects.filter(project=project)
     unit = units.filter(number=value).first()
     if unit is None and value.isdigit():
         unit = units.filter(pk=int(value)).first()
     if unit is None:
-        raise DomainError(
-            ErrorCode.INVALID,
-            _("房间：本项目没有房间 %(number)s") % {"number": value},
-            {"unit": [_("本项目没有该房间")]},
+        raise invalid(
+            "unit", _("本项目没有该房间"), _("房间：本项目没有房间 %(number)s") % {"number": value}
         )
     return unit
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from loupan.accounts import access
 from loupan.audit.models import AuditAction, AuditEntry
 from loupan.audit.services import audit_record, audit_update
-from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
+from loupan.core.errors import DomainError, ErrorCode, PermissionDenied, invalid
 from loupan.core.services import lock
 from loupan.core.snapshot import diff, snapshot
 from loupan.inventory.models import SOLD_STATUSES, Project, Unit
@@ -105,36 +105,42 @@ def intended_unit_add(*, actor, customer: Customer, unit: Unit) -> IntendedUnit:
         # The customer's row lock orders this against a grade change or a second add.
         customer = lock(customer)
         if customer.anonymized_at is not None:
-            raise DomainError(ErrorCode.INVALID, _("客户：已匿名化"), {"customer": [_("已匿名化")]})
+            raise invalid("customer", _("已匿名化"), _("客户：已匿名化"))
         if customer.grade not in ACTIVE_GRADES:
-            raise DomainError(
-                ErrorCode.INVALID,
+            raise invalid(
+                "grade",
+                _("只有 A、B 级客户可以登记意向房源"),
                 _("等级：只有 A、B 级客户可以登记意向房源（该客户为 %(grade)s 级）")
                 % {"grade": customer.grade},
-                {"grade": [_("只有 A、B 级客户可以登记意向房源")]},
             )
         if unit.project_id != customer.project_id:
-            raise DomainError(
-                ErrorCode.INVALID,
+            raise invalid(
+                "unit",
+                _("不属于本项目"),
                 _("房间：%(number)s 不属于本项目") % {"number": unit.number},
-                {"unit": [_("不属于本项目")]},
             )
         unit = Unit._base_manager.get(pk=unit.pk)  # its status as of now, not of the form
         reason = unit_not_for_sale_reason(unit)
         if reason:
-            raise DomainError(
-                ErrorCode.INVALID,
+            raise invalid(
+                "unit",
+                reason,
                 _("房间：%(number)s %(reason)s，不能登记为意向房源")
                 % {"number": unit.number, "reason": reason},
-                {"unit": [reason]},
             )
+        # Already wanted: a conflict (409), whether seen here or by the constraint.
+        duplicate = DomainError(
+            ErrorCode.CONFLICT,
+            _("房间：%(number)s 已是该客户的意向房源") % {"number": unit.number},
+            {"unit": [_("已登记")]},
+        )
         if IntendedUnit.objects.filter(customer=customer, unit=unit).exists():
-            raise _duplicate(unit)
+            raise duplicate
         try:
             with transaction.atomic():
                 intended = IntendedUnit.objects.create(customer=customer, unit=unit)
         except IntegrityError as exc:
-            raise _duplicate(unit) from exc
+            raise duplicate from exc
         audit_record(
             actor=actor,
             action=AuditAction.CREATE,
@@ -144,14 +150,6 @@ def intended_unit_add(*, actor, customer: Customer, unit: Unit) -> IntendedUnit:
             extra={"customer": customer.pk, "unit": unit.number},
         )
     return intended
-
-
-def _duplicate(unit) -> DomainError:
-    return DomainError(
-        ErrorCode.CONFLICT,
-        _("房间：%(number)s 已是该客户的意向房源") % {"number": unit.number},
-        {"unit": [_("已登记")]},
-    )
 
 
 def intended_unit_remove(*, actor, intended: IntendedUnit) -> None:
@@ -399,14 +397,12 @@ def problem_flag(*, actor, customer: Customer, problem: str) -> Customer:
     _require_owner_or(actor, customer, "customer.assign")
     problem = (problem or "").strip()
     if not problem:
-        raise DomainError(
-            ErrorCode.INVALID, _("问题：请填写问题说明"), {"problem": [_("请填写问题说明")]}
-        )
+        raise invalid("problem", _("请填写问题说明"), _("问题：请填写问题说明"))
     if len(problem) > PROBLEM_MAX:
-        raise DomainError(
-            ErrorCode.INVALID,
+        raise invalid(
+            "problem",
+            _("最多 %(n)s 字") % {"n": PROBLEM_MAX},
             _("问题：最多 %(n)s 字") % {"n": PROBLEM_MAX},
-            {"problem": [_("最多 %(n)s 字") % {"n": PROBLEM_MAX}]},
         )
     with transaction.atomic():
         customer = lock(customer)
@@ -431,14 +427,12 @@ def problem_resolve(*, actor, customer: Customer, resolution: str) -> Customer:
         raise PermissionDenied(_("您没有执行此操作的权限：处理问题客户（销售经理、销售总监）"))
     resolution = (resolution or "").strip()
     if not resolution:
-        raise DomainError(
-            ErrorCode.INVALID, _("处理结果：请填写处理结果"), {"resolution": [_("请填写处理结果")]}
-        )
+        raise invalid("resolution", _("请填写处理结果"), _("处理结果：请填写处理结果"))
     if len(resolution) > RESOLUTION_MAX:
-        raise DomainError(
-            ErrorCode.INVALID,
+        raise invalid(
+            "resolution",
+            _("最多 %(n)s 字") % {"n": RESOLUTION_MAX},
             _("处理结果：最多 %(n)s 字") % {"n": RESOLUTION_MAX},
-            {"resolution": [_("最多 %(n)s 字") % {"n": RESOLUTION_MAX}]},
         )
     with transaction.atomic():
         customer = lock(customer)

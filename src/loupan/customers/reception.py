@@ -30,7 +30,7 @@ from loupan.accounts import access
 from loupan.accounts.models import Membership, User
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_create, audit_record, audit_update
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import conflict, invalid
 from loupan.core.identity import normalize_phone
 from loupan.core.services import coerce, lock
 from loupan.core.snapshot import snapshot
@@ -52,11 +52,11 @@ POST_OF_KIND = {v: k for k, v in KIND_OF_POST.items()}
 CALL_FIELDS = ("called_at", "phone", "name", "question", "channel", "is_research", "competitor")
 
 
-def invalid(name: str, message) -> DomainError:
-    """The one error naming the field: the message is "标签：原因", ``fields`` the reason."""
+def _labelled(message) -> tuple[str, str]:
+    """A message written "标签：原因" as ``(reason, message)`` for core.errors.invalid:
+    the whole message on top, the reason next to the field."""
     message = str(message)
-    reason = message.split("：", 1)[1] if "：" in message else message
-    return DomainError(ErrorCode.INVALID, message, {name: [reason]})
+    return (message.split("：", 1)[1] if "：" in message else message), message
 
 
 def as_post(value) -> str:
@@ -66,7 +66,7 @@ def as_post(value) -> str:
         return value
     if value in ReceptionKind.values:
         return POST_OF_KIND[ReceptionKind(value)]
-    raise invalid("post", _("岗位：请选择接待（来访）或接听（来电）"))
+    raise invalid("post", *_labelled(_("岗位：请选择接待（来访）或接听（来电）")))
 
 
 def eligible_users(project):
@@ -85,7 +85,8 @@ def eligible_users(project):
 def _require_eligible(project, user, name: str):
     if user is None or not eligible_users(project).filter(pk=user.pk).exists():
         raise invalid(
-            name, _("%(field)s：该用户不是本项目可接待的置业顾问") % {"field": _label(name)}
+            name,
+            *_labelled(_("%(field)s：该用户不是本项目可接待的置业顾问") % {"field": _label(name)}),
         )
 
 
@@ -122,18 +123,18 @@ def roster_set(*, actor, project, date, post, user_ids) -> list[RosterEntry]:
     if isinstance(date, str):
         date = coerce(RosterEntry(), "date", date)
     if date is None:
-        raise invalid("date", _("日期：请填写日期"))
+        raise invalid("date", *_labelled(_("日期：请填写日期")))
     if date < timezone.localdate():
-        raise invalid("date", _("日期：不能修改过去日期的排班"))
+        raise invalid("date", *_labelled(_("日期：不能修改过去日期的排班")))
     try:
         ids = [int(i) for i in user_ids]
     except (TypeError, ValueError) as exc:
-        raise invalid("user_ids", _("排班顾问：无效的用户")) from exc
+        raise invalid("user_ids", *_labelled(_("排班顾问：无效的用户"))) from exc
     if len(set(ids)) != len(ids):
-        raise invalid("user_ids", _("排班顾问：同一顾问在同一岗位只能排一次"))
+        raise invalid("user_ids", *_labelled(_("排班顾问：同一顾问在同一岗位只能排一次")))
     allowed = {u.pk: u for u in eligible_users(project).filter(pk__in=ids)}
     if len(allowed) != len(ids):
-        raise invalid("user_ids", _("排班顾问：该用户不是本项目可接待的置业顾问"))
+        raise invalid("user_ids", *_labelled(_("排班顾问：该用户不是本项目可接待的置业顾问")))
     with transaction.atomic():
         old = list(
             RosterEntry.objects.select_for_update()
@@ -254,12 +255,11 @@ def _locked_turn(project, date, post) -> Turn:
     return _turn(entries, _last_by_turn(project, date, KIND_OF_POST[Post(post)]))
 
 
-def _no_turn(turn: Turn, post) -> DomainError:
+def _no_turn(turn: Turn, post) -> str:
+    """Why nobody receives: everyone on duty is away, or nobody is on the roster."""
     if turn.skipped:
-        message = _("当前%(post)s岗的顾问均已暂离，无人可接待") % {"post": Post(post).label}
-    else:
-        message = _("%(post)s：今日未排班，请先排班") % {"post": Post(post).label}
-    return DomainError(ErrorCode.INVALID, message, {"post": [message]})
+        return _("当前%(post)s岗的顾问均已暂离，无人可接待") % {"post": Post(post).label}
+    return _("%(post)s：今日未排班，请先排班") % {"post": Post(post).label}
 
 
 # --- receptions ---------------------------------------------------------------------------
@@ -286,7 +286,9 @@ def _reception(
 
 def _own_project(obj, project, name):
     if obj is not None and obj.project_id != project.pk:
-        raise invalid(name, _("%(field)s：不属于本项目") % {"field": obj._meta.verbose_name})
+        raise invalid(
+            name, *_labelled(_("%(field)s：不属于本项目") % {"field": obj._meta.verbose_name})
+        )
 
 
 def reception_take(
@@ -328,19 +330,15 @@ def reception_take(
     ):
         _own_project(obj, project, name)
     if kind == ReceptionKind.CALL and (returning_customer or brought_by):
-        raise invalid("post", _("岗位：老客户到访请按来访接待"))
+        raise invalid("post", *_labelled(_("岗位：老客户到访请按来访接待")))
     if kind == ReceptionKind.VISIT and call is not None:
-        raise invalid("call", _("来电：来电请按来电接待"))
+        raise invalid("call", *_labelled(_("来电：来电请按来电接待")))
     with transaction.atomic():
         now = timezone.now()
         if call is not None:
             call = lock(call)
             if call.receptions.exists():
-                raise DomainError(
-                    ErrorCode.CONFLICT,
-                    _("该来电已有接待记录"),
-                    {"call": [_("该来电已有接待记录")]},
-                )
+                raise conflict(_("该来电已有接待记录"), "call")
         owner_customer = returning_customer or brought_by
         if (
             owner_customer is not None
@@ -358,7 +356,7 @@ def reception_take(
             # turns even when receptions queue on the lock.
             now = timezone.now()
             if turn.user is None:
-                raise _no_turn(turn, post)
+                raise invalid("post", _no_turn(turn, post))
             research = call is not None and call.is_research
             consultant, by_turn = turn.user, not research
             skipped = [] if research else turn.skipped
@@ -423,7 +421,7 @@ def _clean_call_data(project, data: dict, call: CallRecord) -> dict:
                 pk = value.pk if isinstance(value, Channel) else value
                 value = Channel.objects.filter(project=project, pk=pk).first()
                 if value is None:
-                    raise invalid("channel", _("认知途径：请选择本项目的认知途径"))
+                    raise invalid("channel", *_labelled(_("认知途径：请选择本项目的认知途径")))
             else:
                 value = None
         elif name in ("name", "question", "competitor"):
@@ -434,17 +432,19 @@ def _clean_call_data(project, data: dict, call: CallRecord) -> dict:
             value = coerce(call, name, value)
         setattr(call, name, value)
     if call.called_at is None:
-        raise invalid("called_at", _("来电时间：请填写来电时间"))
+        raise invalid("called_at", *_labelled(_("来电时间：请填写来电时间")))
     if call.called_at > timezone.now() + datetime.timedelta(minutes=5):
-        raise invalid("called_at", _("来电时间：不能晚于现在"))
+        raise invalid("called_at", *_labelled(_("来电时间：不能晚于现在")))
     if call.is_research and not call.competitor:
-        raise invalid("competitor", _("同行单位：同行调研来电须填写同行单位名称"))
+        raise invalid("competitor", *_labelled(_("同行单位：同行调研来电须填写同行单位名称")))
     if not call.is_research:
         call.competitor = ""
     for name, limit in (("name", 50), ("question", 200), ("competitor", 100)):
         if len(getattr(call, name)) > limit:
             verbose = CallRecord._meta.get_field(name).verbose_name
-            raise invalid(name, _("%(field)s：最多 %(n)s 个字") % {"field": verbose, "n": limit})
+            raise invalid(
+                name, *_labelled(_("%(field)s：最多 %(n)s 个字") % {"field": verbose, "n": limit})
+            )
     return data
 
 
@@ -477,7 +477,7 @@ def call_record_create(*, actor, project, data: dict, take_turn: bool = True) ->
     if received_by not in (None, "") and not isinstance(received_by, User):
         received_by = User.objects.filter(pk=received_by).first()
         if received_by is None:
-            raise invalid("received_by", _("接听顾问：无效的用户"))
+            raise invalid("received_by", *_labelled(_("接听顾问：无效的用户")))
     if received_by not in (None, ""):
         _require_eligible(project, received_by, "received_by")
     else:
@@ -492,7 +492,7 @@ def call_record_create(*, actor, project, data: dict, take_turn: bool = True) ->
         if received_by is None:
             if turn.user is None:
                 message = _("接听顾问：当日来电岗无人值班，请指定接听顾问")
-                raise invalid("received_by", message)
+                raise invalid("received_by", *_labelled(message))
             received_by = turn.user
         call.received_by = received_by
         call.save(force_insert=True)
@@ -572,9 +572,9 @@ def call_link_customer(*, actor, call, customer) -> CallRecord:
     ):
         access.require_perm(actor, "roster.manage", call.project_id)
     if customer is None:
-        raise invalid("customer", _("客户：请选择客户"))
+        raise invalid("customer", *_labelled(_("客户：请选择客户")))
     if customer.project_id != call.project_id:
-        raise invalid("customer", _("客户：不属于本项目"))
+        raise invalid("customer", *_labelled(_("客户：不属于本项目")))
     with transaction.atomic():
         call = lock(call)
         before = snapshot(call)

@@ -3,7 +3,6 @@ supervisor's morning check 晨检. Thin: every write is a service in ``reception
 
 import datetime
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -11,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
@@ -23,7 +21,8 @@ from loupan.core.views import attempt, form_error, paginate
 from loupan.inventory import selectors as inventory_selectors
 
 from . import reception as svc
-from .models import CallRecord, Channel, Customer, Post, RosterEntry
+from .forms import CallForm
+from .models import CallRecord, Customer, Post, RosterEntry
 
 
 def _project(request, project_pk, *perms):
@@ -205,35 +204,6 @@ def roster_away(request, project_pk, pk):
 
 
 # --- call records -------------------------------------------------------------------------
-
-
-class CallForm(forms.Form):
-    called_at = forms.DateTimeField(
-        label=gettext_lazy("来电时间"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
-    phone = forms.CharField(label=gettext_lazy("来电号码"), max_length=30, required=False)
-    name = forms.CharField(label=gettext_lazy("称呼"), max_length=50, required=False)
-    question = forms.CharField(label=gettext_lazy("咨询内容"), max_length=200, required=False)
-    channel = forms.ModelChoiceField(
-        label=gettext_lazy("认知途径"), queryset=Channel.objects.none(), required=False
-    )
-    is_research = forms.BooleanField(label=gettext_lazy("同行调研"), required=False)
-    competitor = forms.CharField(label=gettext_lazy("同行单位"), max_length=100, required=False)
-    received_by = forms.ModelChoiceField(
-        label=gettext_lazy("接听顾问"),
-        queryset=svc.User.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("按轮次（当班顾问）"),
-    )
-
-    def __init__(self, *args, project, with_receiver=True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = Channel.objects.filter(project=project, is_active=True)
-        if with_receiver:
-            self.fields["received_by"].queryset = svc.eligible_users(project)
-        else:
-            del self.fields["received_by"]
 
 
 @login_required

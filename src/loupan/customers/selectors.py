@@ -2,7 +2,7 @@
 
 import re
 
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from loupan.accounts import access
@@ -29,6 +29,54 @@ def customer_list(*, user, project):
         .select_related("owner", "channel")
         .annotate(follow_up_count=Coalesce(Subquery(follow_ups), 0))
     )
+
+
+def existing_owners(
+    project, *, phones=(), id_numbers=()
+) -> tuple[dict[str, Customer], dict[str, Customer]]:
+    """撞单, the one rule (seed 002): a number is registered already when a live (not
+    anonymized) customer of the project holds it, as phone or second phone, or as ID
+    number. Answers ``(by_phone, by_id_number)``: each given number (normalized, as
+    stored) that is registered, with the customer of the earliest registration. For one
+    registration (``find_existing``) or a whole file (customers/imports.py), 500 numbers
+    a query. The partial unique constraints decide races; this is the answer before."""
+    phones = sorted({p for p in phones if p})
+    id_numbers = sorted({n for n in id_numbers if n})
+    by_phone: dict[str, Customer] = {}
+    by_id: dict[str, Customer] = {}
+    for start in range(0, max(len(phones), len(id_numbers)), 500):
+        chunk = set(phones[start : start + 500])
+        ids = set(id_numbers[start : start + 500])
+        found = (
+            Customer.objects.filter(project=project, anonymized_at__isnull=True)
+            .filter(Q(phone__in=chunk) | Q(phone2__in=chunk) | Q(id_number__in=ids))
+            .select_related("owner")
+            .order_by("registered_at", "pk")
+        )
+        for customer in found:
+            for number in (customer.phone, customer.phone2):
+                if number in chunk:
+                    by_phone.setdefault(number, customer)
+            if customer.id_number in ids:
+                by_id.setdefault(customer.id_number, customer)
+    return by_phone, by_id
+
+
+def find_existing(project, phone: str = "", id_number: str = "") -> Customer | None:
+    """The live customer registered first with this number or ID number in the project
+    (``existing_owners`` for one registration), or None."""
+    by_phone, by_id = existing_owners(project, phones=[phone], id_numbers=[id_number])
+    return min(
+        [*by_phone.values(), *by_id.values()],
+        key=lambda c: (c.registered_at, c.pk),
+        default=None,
+    )
+
+
+def owner_label(customer) -> str:
+    """What a 撞单 tells the second consultant about the customer: who owns them (or the
+    public pool), nothing else (seed 002)."""
+    return customer.owner.real_name if customer.owner else "公客池"
 
 
 def search(qs, text: str):

@@ -11,11 +11,13 @@ from django.utils import timezone
 from loupan.accounts import access
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_create, audit_record, audit_update
-from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
+from loupan.core.errors import DomainError, ErrorCode, PermissionDenied, invalid
 from loupan.core.identity import check_id_number, normalize_phone, phone_tail, pinyin_initials
 from loupan.core.services import coerce, lock, validate
 from loupan.core.snapshot import snapshot
 
+from . import selectors
+from .errors import CustomerError
 from .models import (
     ClaimStatus,
     Customer,
@@ -57,7 +59,10 @@ def ownership_days() -> int:
     return settings.LOUPAN_OWNERSHIP_DAYS
 
 
-def _expiry(from_time):
+def ownership_expiry(from_time):
+    """When an ownership that starts (or is renewed) at ``from_time`` runs out: the
+    registration, the owner's last follow-up, an assignment, a take from the pool, a
+    handover or an import, plus ``LOUPAN_OWNERSHIP_DAYS`` (seed 002)."""
     return from_time + datetime.timedelta(days=ownership_days())
 
 
@@ -66,9 +71,9 @@ class CustomerExists(DomainError):
     consultant learns only that the customer exists and who owns them (seed 002)."""
 
     def __init__(self, customer: Customer):
-        owner = customer.owner.real_name if customer.owner else "公客池"
+        owner = selectors.owner_label(customer)
         super().__init__(
-            ErrorCode.CUSTOMER_EXISTS,
+            CustomerError.CUSTOMER_EXISTS,
             f"该客户已由 {owner} 登记，可提交撞单申请由主管裁定。",
             {"phone": ["该客户已登记"]},
         )
@@ -83,24 +88,6 @@ class CustomerExists(DomainError):
             "registered_at": self.customer.registered_at.isoformat(),
         }
         return data
-
-
-def find_existing(project, phone: str = "", id_number: str = ""):
-    """The live customer with this number or ID number in the project, if any."""
-    q = Q()
-    if phone:
-        q |= Q(phone=phone) | Q(phone2=phone)
-    if id_number:
-        q |= Q(id_number=id_number)
-    if not q:
-        return None
-    return (
-        Customer.objects.filter(project=project, anonymized_at__isnull=True)
-        .filter(q)
-        .select_related("owner")
-        .order_by("registered_at")
-        .first()
-    )
 
 
 def customer_build(
@@ -154,11 +141,7 @@ def customer_build(
     now = timezone.now()
     registered_at = registered_at or now
     if registered_at > now:
-        refuse(
-            DomainError(
-                ErrorCode.INVALID, "登记时间不能晚于现在。", {"registered_at": ["不能晚于现在"]}
-            )
-        )
+        refuse(invalid("registered_at", "不能晚于现在", "登记时间不能晚于现在。"))
     customer = Customer(
         project=project,
         owner=owner,
@@ -168,7 +151,7 @@ def customer_build(
         name_initials=pinyin_initials(name or ""),
         wanted_layout=(wanted_layout or "").strip(),
         last_follow_up_at=now,
-        ownership_expires_at=_expiry(now),
+        ownership_expires_at=ownership_expiry(now),
         stage=Stage.POTENTIAL,
     )
     if "phone" not in errors:
@@ -181,10 +164,8 @@ def customer_build(
     if id_number:
         if not consent:
             refuse(
-                DomainError(
-                    ErrorCode.INVALID,
-                    "登记身份证号须先取得客户的个人信息处理同意。",
-                    {"consent": ["请先取得客户同意"]},
+                invalid(
+                    "consent", "请先取得客户同意", "登记身份证号须先取得客户的个人信息处理同意。"
                 )
             )
         try:
@@ -203,15 +184,13 @@ def customer_build(
         except DomainError as exc:
             refuse(exc)
     if customer.channel_id and customer.channel.project_id != project.pk:
-        refuse(
-            DomainError(ErrorCode.INVALID, "认知途径不属于本项目。", {"channel": ["不属于本项目"]})
-        )
+        refuse(invalid("channel", "不属于本项目", "认知途径不属于本项目。"))
     if owner is not None and not access.has_perm(owner, "customer.add", project):
         refuse(
-            DomainError(
-                ErrorCode.INVALID,
+            invalid(
+                "owner",
+                f"{owner.real_name or owner.username} 不是本项目的置业顾问",
                 f"{owner.real_name or owner.username} 不是本项目的置业顾问。",
-                {"owner": [f"{owner.real_name or owner.username} 不是本项目的置业顾问"]},
             )
         )
     if parsed_id:
@@ -220,7 +199,8 @@ def customer_build(
     if consent:
         customer.consent_at, customer.consent_version = now, settings.LOUPAN_CONSENT_VERSION
     # The numbers are checked by core.identity above; a number already registered is
-    # 撞单 (find_existing and the database's constraint), not a validation error.
+    # 撞单 (selectors.existing_owners and the database's constraint), not a validation
+    # error.
     exclude = ["owner", "registered_by", "project", "channel", "household"]
     try:
         validate(customer, exclude=[*exclude, "phone", "phone_tail", "id_number", *errors])
@@ -242,13 +222,19 @@ def customer_register(
     id_number: str = "",
     visited: bool = True,
     brought_by=None,
+    companions: str = "",
     data=None,
 ) -> Customer:
     """Register a visitor 来访登记, owned by the registering consultant (the rules of
-    ``customer_build``). A number or ID number that a live customer already has creates
-    nothing and raises CustomerExists (409); the database's unique constraint decides
-    races between two consultants."""
+    ``customer_build``), with the first visit (``visited``; ``brought_by`` the old
+    customer of a 老带新, ``companions`` who came along) in the same transaction as the
+    customer and its audit entry. A number or ID number that a live customer already has
+    (``selectors.find_existing``, 撞单) creates nothing and raises CustomerExists (409);
+    the database's unique constraint decides races between two consultants."""
     access.require_perm(actor, "customer.add", project)
+    companions = (companions or "").strip()
+    if companions and not visited:
+        raise invalid("companions", "没有来访，不能填写同行人")
     customer = customer_build(
         actor=actor,
         project=project,
@@ -260,24 +246,29 @@ def customer_register(
         id_number=id_number,
         data=data,
     )
-    existing = find_existing(project, customer.phone, customer.id_number)
+    visit = None
+    if visited:
+        visit = Visit(
+            consultant=actor,
+            visited_at=customer.registered_at,
+            is_first=True,
+            brought_by=brought_by,
+            companions=companions,
+        )
+        validate(visit, exclude=["customer", "consultant", "brought_by"])
+    existing = selectors.find_existing(project, customer.phone, customer.id_number)
     if existing is not None:
         raise CustomerExists(existing)
     try:
         with transaction.atomic():
             customer.save(force_insert=True)
-            if visited:
-                Visit.objects.create(
-                    customer=customer,
-                    consultant=actor,
-                    visited_at=customer.registered_at,
-                    is_first=True,
-                    brought_by=brought_by,
-                )
+            if visit is not None:
+                visit.customer = customer
+                visit.save(force_insert=True)
             audit_create(actor=actor, obj=customer)
     except IntegrityError as exc:
         # The other consultant's registration committed first: theirs is the customer.
-        existing = find_existing(project, customer.phone, customer.id_number)
+        existing = selectors.find_existing(project, customer.phone, customer.id_number)
         if existing is None:
             raise
         raise CustomerExists(existing) from exc
@@ -301,16 +292,11 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
         before = snapshot(customer)
         for name, value in data.items():
             if name not in EDITABLE_FIELDS:
-                raise DomainError(
-                    ErrorCode.INVALID, f"字段 {name} 不能在此修改。", {name: ["不能在此修改"]}
-                )
+                raise invalid(name, "不能在此修改", f"字段 {name} 不能在此修改。")
             setattr(customer, name, coerce(customer, name, value))
         if not customer.name.strip() or not customer.wanted_layout.strip():
-            raise DomainError(
-                ErrorCode.INVALID,
-                "姓名和意向户型不能为空。",
-                {"name" if not customer.name.strip() else "wanted_layout": ["不能为空"]},
-            )
+            empty = "name" if not customer.name.strip() else "wanted_layout"
+            raise invalid(empty, "不能为空", "姓名和意向户型不能为空。")
         customer.name_initials = pinyin_initials(customer.name)
         validate(customer)
         customer.save()
@@ -321,7 +307,7 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
 def customer_set_grade(*, actor, customer: Customer, grade: str) -> Customer:
     """A/B/C/D is set by the owner (seed 000)."""
     if grade not in Grade.values:
-        raise DomainError(ErrorCode.INVALID, "等级只能是 A、B、C 或 D。", {"grade": ["无效的等级"]})
+        raise invalid("grade", "无效的等级", "等级只能是 A、B、C 或 D。")
     return customer_update(actor=actor, customer=customer, data={"grade": grade})
 
 
@@ -341,17 +327,15 @@ def follow_up_add(
     if customer.owner_id != actor.pk:
         raise PermissionDenied("只有客户的归属顾问可以登记跟进。")
     if way not in FollowUpWay.values:
-        raise DomainError(ErrorCode.INVALID, "请选择跟进方式。", {"way": ["无效的跟进方式"]})
+        raise invalid("way", "无效的跟进方式", "请选择跟进方式。")
     if not (content or "").strip():
-        raise DomainError(ErrorCode.INVALID, "请填写跟进内容。", {"content": ["请填写跟进内容"]})
+        raise invalid("content", "请填写跟进内容", "请填写跟进内容。")
     now = timezone.now()
     at = at or now
     if at > now + datetime.timedelta(minutes=5):
-        raise DomainError(ErrorCode.INVALID, "跟进时间不能晚于现在。", {"at": ["不能晚于现在"]})
+        raise invalid("at", "不能晚于现在", "跟进时间不能晚于现在。")
     if next_date is not None and next_date < timezone.localdate():
-        raise DomainError(
-            ErrorCode.INVALID, "下次跟进日期不能早于今天。", {"next_date": ["不能早于今天"]}
-        )
+        raise invalid("next_date", "不能早于今天", "下次跟进日期不能早于今天。")
     with transaction.atomic():
         customer = lock(customer)
         before = snapshot(customer)
@@ -369,7 +353,7 @@ def follow_up_add(
             next_date=next_date,
         )
         customer.last_follow_up_at = max(at, customer.last_follow_up_at or at)
-        customer.ownership_expires_at = _expiry(customer.last_follow_up_at)
+        customer.ownership_expires_at = ownership_expiry(customer.last_follow_up_at)
         if way == FollowUpWay.VISIT and customer.stage == Stage.POTENTIAL:
             customer.stage = Stage.INTENT
         customer.save(
@@ -410,7 +394,7 @@ def claim_create(*, actor, customer: Customer, reason: str = "") -> OwnershipCla
     """A consultant who met the customer too files a claim (撞单申请)."""
     access.require_perm(actor, "customer.add", customer.project_id)
     if customer.owner_id == actor.pk:
-        raise DomainError(ErrorCode.INVALID, "这是您自己的客户。", {"customer": ["已是您的客户"]})
+        raise invalid("customer", "已是您的客户", "这是您自己的客户。")
     try:
         with transaction.atomic():
             claim = OwnershipClaim.objects.create(
@@ -424,9 +408,7 @@ def claim_create(*, actor, customer: Customer, reason: str = "") -> OwnershipCla
                 extra={"customer": customer.pk},
             )
     except IntegrityError as exc:
-        raise DomainError(
-            ErrorCode.CONFLICT, "您已提交过该客户的撞单申请，请等待主管处理。"
-        ) from exc
+        raise DomainError(CustomerError.CLAIM_EXISTS) from exc
     return claim
 
 
@@ -435,11 +417,11 @@ def claim_decide(*, actor, claim: OwnershipClaim, grant: bool, reason: str) -> O
     the customer (grant=False)."""
     access.require_perm(actor, "customer.assign", claim.customer.project_id)
     if not (reason or "").strip():
-        raise DomainError(ErrorCode.INVALID, "请填写处理意见。", {"reason": ["请填写处理意见"]})
+        raise invalid("reason", "请填写处理意见", "请填写处理意见。")
     with transaction.atomic():
         claim = lock(claim)
         if claim.status != ClaimStatus.OPEN:
-            raise DomainError(ErrorCode.CONFLICT, "该申请已处理。")
+            raise DomainError(CustomerError.CLAIM_DECIDED)
         claim.status = ClaimStatus.GRANTED if grant else ClaimStatus.REJECTED
         claim.decided_by, claim.decided_at, claim.decision_reason = (
             actor,
@@ -469,18 +451,16 @@ def customer_assign(*, actor, customer: Customer, to_user, reason: str) -> Custo
     consultants never can (seed 002 万科 1(4))."""
     access.require_perm(actor, "customer.assign", customer.project_id)
     if not (reason or "").strip():
-        raise DomainError(ErrorCode.INVALID, "请填写分配原因。", {"reason": ["请填写分配原因"]})
+        raise invalid("reason", "请填写分配原因", "请填写分配原因。")
     if not access.has_perm(to_user, "customer.add", customer.project_id):
-        raise DomainError(
-            ErrorCode.INVALID, "接收人不是本项目的置业顾问。", {"to_user": ["不是本项目的置业顾问"]}
-        )
+        raise invalid("to_user", "不是本项目的置业顾问", "接收人不是本项目的置业顾问。")
     with transaction.atomic():
         customer = lock(customer)
         before = snapshot(customer)
         now = timezone.now()
         customer.owner, customer.in_pool = to_user, False
         customer.last_follow_up_at = now
-        customer.ownership_expires_at = _expiry(now)
+        customer.ownership_expires_at = ownership_expiry(now)
         customer.save()
         audit_update(actor=actor, obj=customer, before=before, extra={"reason": reason.strip()})
     return customer
@@ -516,7 +496,7 @@ def pool_take(*, actor, customer: Customer) -> Customer:
         before = snapshot(customer)
         now = timezone.now()
         customer.owner, customer.in_pool = actor, False
-        customer.last_follow_up_at, customer.ownership_expires_at = now, _expiry(now)
+        customer.last_follow_up_at, customer.ownership_expires_at = now, ownership_expiry(now)
         customer.save()
         audit_update(actor=actor, obj=customer, before=before, extra={"reason": "从公客池认领"})
     return customer
@@ -527,12 +507,10 @@ def household_link(*, actor, customers: list[Customer]) -> Household:
     household belongs to the consultant of its earliest registration, so every member
     moves to that owner (each move audited with the reason)."""
     if len(customers) < 2:
-        raise DomainError(ErrorCode.INVALID, "请至少选择两位客户。", {"customers": ["至少两位"]})
+        raise invalid("customers", "至少两位", "请至少选择两位客户。")
     project_ids = {c.project_id for c in customers}
     if len(project_ids) != 1:
-        raise DomainError(
-            ErrorCode.INVALID, "客户必须属于同一项目。", {"customers": ["不属于同一项目"]}
-        )
+        raise invalid("customers", "不属于同一项目", "客户必须属于同一项目。")
     access.require_perm(actor, "customer.assign", customers[0].project_id)
     with transaction.atomic():
         members = list(
@@ -616,11 +594,11 @@ def customer_anonymize(*, actor, customer: Customer, reason: str) -> Customer:
     only (``customer.assign``), with a reason in the audit trail."""
     access.require_perm(actor, "customer.assign", customer.project_id)
     if not (reason or "").strip():
-        raise DomainError(ErrorCode.INVALID, "请填写匿名化原因。", {"reason": ["必填"]})
+        raise invalid("reason", "必填", "请填写匿名化原因。")
     with transaction.atomic():
         customer = lock(customer)
         if customer.anonymized_at:
-            raise DomainError(ErrorCode.CONFLICT, "该客户已匿名化。")
+            raise DomainError(CustomerError.CUSTOMER_ANONYMIZED)
         if customer.stage == Stage.DEAL:
             raise DomainError(
                 ErrorCode.CONFLICT,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, invalid
 from loupan.core.identity import normalize_phone
 from loupan.core.views import attempt, form_error, paginate, query_without_page, refused
 from loupan.inventory.selectors import project_list
@@ -20,7 +20,7 @@ from loupan.inventory.selectors import project_list
 from . import selectors, services
 from .filters import CustomerFilterSet
 from .forms import FollowUpForm, RegisterForm
-from .models import ClaimStatus, Customer, Grade, OwnershipClaim, Visit
+from .models import ClaimStatus, Customer, Grade, OwnershipClaim
 from .reception import eligible_users
 
 
@@ -82,6 +82,7 @@ def customer_register(request, project_pk):
                 wanted_layout=data["wanted_layout"],
                 consent=data["consent"],
                 id_number=data["id_number"],
+                companions=data["companions"],
                 data={k: v for k, v in data.items() if k in services.OPTIONAL_FIELDS},
             )
         except services.CustomerExists as exc:
@@ -91,8 +92,6 @@ def customer_register(request, project_pk):
             refused(exc)
             form_error(form, exc)
         else:
-            if data["companions"]:
-                Visit.objects.filter(customer=customer).update(companions=data["companions"])
             messages.success(request, _("已登记客户 %(name)s。") % {"name": customer.name})
             return redirect(customer)
     return render(
@@ -149,9 +148,7 @@ def customer_assign(request, project_pk, pk):
     def assign(project, customer):
         to_user = eligible_users(project).filter(pk=request.POST.get("to_user") or 0).first()
         if to_user is None:
-            raise DomainError(
-                ErrorCode.INVALID, _("请选择接收的置业顾问。"), {"to_user": [_("必填")]}
-            )
+            raise invalid("to_user", _("必填"), _("请选择接收的置业顾问。"))
         return services.customer_assign(
             actor=request.user, customer=customer, to_user=to_user, reason=request.POST["reason"]
         )
@@ -166,13 +163,9 @@ def customer_household(request, project_pk, pk):
 
     def link(project, customer):
         phone = normalize_phone(request.POST.get("phone", ""), "phone")
-        other = services.find_existing(project, phone=phone)
+        other = selectors.find_existing(project, phone=phone)
         if other is None or other.pk == customer.pk:
-            raise DomainError(
-                ErrorCode.INVALID,
-                _("本项目没有使用该手机号的其他客户。"),
-                {"phone": [_("未找到客户")]},
-            )
+            raise invalid("phone", _("未找到客户"), _("本项目没有使用该手机号的其他客户。"))
         return services.household_link(actor=request.user, customers=[customer, other])
 
     return _manage(request, project_pk, pk, link, _("已关联为同一家庭。"))

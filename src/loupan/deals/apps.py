@@ -7,10 +7,40 @@ class DealsConfig(AppConfig):
     verbose_name = "交易"
 
     def ready(self):
-        from loupan.core import due
+        from loupan.approvals import kinds
+        from loupan.core import due, numbering
 
-        from . import services
+        from . import changes, services
+        from .models import ApprovalKind
 
         due.register(
             "deals", services.process_due, order=10, labels={"reservations_expired": "保留单到期"}
         )
+        # 保留单 BL-, 认购书 RG-, 合同 HT- (gapless per project, core.numbering)
+        for kind, prefix in (("reservation", "BL"), ("subscription", "RG"), ("contract", "HT")):
+            numbering.register(kind, prefix)
+        # What a deal asks approval for, and what a decision does (the approval engine);
+        # the chain is the roles of LOUPAN_APPROVAL_CHAIN, deciders hold deal.approve.
+        for code, apply in (
+            (ApprovalKind.DISCOUNT, services.apply_discount),
+            (ApprovalKind.CLAUSE, services.apply_clause),
+            (ApprovalKind.EXCHANGE, changes.apply_exchange),
+            (ApprovalKind.RENAME, changes.apply_rename),
+            (ApprovalKind.CANCEL, changes.apply_cancel),
+        ):
+            kinds.register(
+                kinds.Kind(
+                    code=code,
+                    label=ApprovalKind(code).label,
+                    apply=apply,
+                    view_perm="deal",
+                    decide_perms=("deal.approve",),
+                )
+            )
+
+        # The demo office's deals (``loupan demo``), last.
+        from loupan.core import demo as demo_office
+
+        from . import demo
+
+        demo_office.register("deals", demo.demo_deals, order=50)

@@ -1,7 +1,7 @@
 """Changes after subscription (seeds 000, 002 二.3(3)–(4)): exchange 换房, rename 更名 /
 co-buyer changes, cancellation 退房 — each requested, approved by the site manager or
-above through the one approval mechanism (``services.approval_submit``), and applied
-only when approved (the ``APPLY`` entries registered at the bottom).
+above through the one approval engine (``services.approval_submit``), and applied
+only when approved (the ``apply_*`` functions that ``apps.py`` registers as kinds).
 
 Nothing is deleted. An exchange ends the old deal as 已换房 and opens a new one that
 names it (``exchanged_from``); a cancellation ends the deal as 已退房 with its
@@ -12,23 +12,24 @@ before and after, which the 客户换房、退房一览表 reads."""
 import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from loupan.accounts import access
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
+from loupan.approvals.services import withdraw_open
 from loupan.audit.services import audit_create, audit_update
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import money
+from loupan.core.numbering import next_number
 from loupan.core.snapshot import snapshot
 from loupan.customers.models import Customer, Stage
 from loupan.inventory.models import Unit, UnitStatus
 from loupan.inventory.services import units_deal_move
 
+from . import rules
+from .errors import DealError
 from .models import (
     ApprovalKind,
-    ApprovalRequest,
-    ApprovalStatus,
     Cancellation,
     CancelReason,
     ChangeKind,
@@ -41,49 +42,40 @@ from .models import (
     DepositTreatment,
     DisputeStatus,
 )
-from .services import (
-    APPLY,
-    _buyers,
-    _deal_units,
-    _end,
-    _own_or,
-    approval_submit,
-    buyers_stage,
-    chain,
-    conflict,
+from .rules import (
+    CANCEL_FROM,
+    EXCHANGE_FROM,
+    RENAME_FROM,
+    change_level,
+    deposit_cap,
+    ensure,
     final_level_for,
-    invalid,
-    next_number,
     policy,
+)
+from .services import (
+    approval_submit,
+    buyers_checked,
+    buyers_stage,
+    deal_end,
     price_units,
     priced_area,
-    withdraw_open,
+    units_with_attached,
 )
 
 CHANGE_KINDS = (ApprovalKind.EXCHANGE, ApprovalKind.RENAME, ApprovalKind.CANCEL)
-EXCHANGE_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
-RENAME_FROM = (DealStatus.PENDING, DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
-CANCEL_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
 UNIT_FROM = (UnitStatus.SUBSCRIBED, UnitStatus.CONTRACTED)
 
 
-def change_level(*others: str) -> str:
-    """The site manager (``LOUPAN_CHANGE_APPROVER``) or a higher level another rule
-    asks for (an exchanged price beyond the manager's discount authority)."""
-    levels = chain()
-    return max([settings.LOUPAN_CHANGE_APPROVER, *others], key=levels.index)
-
-
-def _start(deal: Deal, allowed: tuple, what: str) -> Deal:
-    """Lock the deal, check its state and that no other change is waiting on it."""
+def _start(actor, deal: Deal, predicate) -> Deal:
+    """Lock the deal, ask the change's predicate again on the locked row, and check that
+    no other change is waiting on it (one open change per deal)."""
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
-    if deal.status not in allowed:
-        states = "、".join(str(DealStatus(s).label) for s in allowed)
-        raise conflict(f"交易当前为「{deal.get_status_display()}」，只有{states}的交易可以{what}。")
+    ensure(predicate(actor, deal))
     waiting = deal.approvals.filter(kind__in=CHANGE_KINDS, status=ApprovalStatus.PENDING).first()
     if waiting is not None:
         raise conflict(
-            f"该交易的{waiting.get_kind_display()}申请正在审批，请等审批结束或撤回后再办理。"
+            f"该交易的{waiting.get_kind_display()}申请正在审批，请等审批结束或撤回后再办理。",
+            code=DealError.CHANGE_PENDING,
         )
     return deal
 
@@ -129,26 +121,27 @@ def exchange_request(*, actor, deal: Deal, unit: Unit, reason: str) -> ApprovalR
     (positive) or gets back (negative). Approved by the site manager or above — higher
     when the new price needs it (beyond the manager's discount authority or below the
     floor price)."""
-    _own_or(actor, deal, "deal.approve")
+    ensure(rules.can_exchange(actor, deal))
     with transaction.atomic():
-        deal = _start(deal, EXCHANGE_FROM, "换房")
+        deal = _start(actor, deal, rules.can_exchange)
         if unit.project_id != deal.project_id:
             raise invalid("unit", "新房间不属于本项目")
         if unit.pk == deal.unit_id:
             raise invalid("unit", "新房间与原房间相同")
         unit = Unit.objects.get(pk=unit.pk)
-        if unit.status != UnitStatus.AVAILABLE or not unit.sellable:
+        if not unit.is_open_for_sale:
             raise conflict(
                 f"房间 {unit.number} 当前为「{unit.get_status_display()}」，不能换入。", "unit"
             )
-        units = _deal_units(unit)
+        units = units_with_attached(unit)
         steps = [(d.name, d.kind, d.value) for d in deal.discounts.order_by("sort_order", "pk")]
         q, floor_total = price_units(units, steps)
-        cap = money(q.total * policy(deal.project).deposit_max_pct / 100)
+        cap = deposit_cap(deal.project, q.total)
         if deal.deposit is not None and deal.deposit > cap:
             raise invalid(
                 "unit",
                 f"定金 {deal.deposit} 元超过新房间成交总价的上限（{cap} 元，民法典第586条）",
+                code=DealError.DEPOSIT_OVER_CAP,
             )
         below_floor = floor_total is not None and q.total < floor_total
         final = change_level(final_level_for(deal.project, q.discount_pct, below_floor))
@@ -196,7 +189,9 @@ def exchange_request(*, actor, deal: Deal, unit: Unit, reason: str) -> ApprovalR
         )
 
 
-def _apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
+def apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    """A decided exchange: approved, a new deal replaces the old one; rejected or
+    withdrawn, the held new unit is released."""
     new = request.payload["new"]
     if not approved:
         units_deal_move(
@@ -208,7 +203,7 @@ def _apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
             reason="换房未获批准，释放",
         )
         return
-    old = Deal.objects.select_for_update().select_related("unit").get(pk=request.deal_id)
+    old = Deal.objects.select_for_update().select_related("unit").get(pk=request.subject_id)
     if old.status not in EXCHANGE_FROM:
         raise conflict(f"交易当前为「{old.get_status_display()}」，不能再换房。")
     project = old.project
@@ -271,7 +266,7 @@ def _apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
     )
     audit_create(actor=actor, obj=new_deal, extra={"exchanged_from": old.number})
     withdraw_open(old)
-    _end(
+    deal_end(
         actor=actor,
         deal=old,
         status=DealStatus.EXCHANGED,
@@ -311,10 +306,10 @@ def rename_request(*, actor, deal: Deal, buyers, reason: str) -> ApprovalRequest
     """更名 and co-buyer changes: the new buyers and shares (summing to 100%, each a
     customer of the project), approved by the site manager or above — a consultant can
     never do it alone (seed 002 万科 1(4))."""
-    _own_or(actor, deal, "deal.approve")
-    rows = _buyers(actor, deal, buyers)
+    ensure(rules.can_rename(actor, deal))
+    rows = buyers_checked(actor, deal, buyers)
     with transaction.atomic():
-        deal = _start(deal, RENAME_FROM, "更名")
+        deal = _start(actor, deal, rules.can_rename)
         before = _buyer_rows(deal)
         after = [{"customer": c.pk, "name": c.name, "share": str(share)} for c, share in rows]
         if [(r["customer"], r["share"]) for r in before] == [
@@ -331,10 +326,11 @@ def rename_request(*, actor, deal: Deal, buyers, reason: str) -> ApprovalRequest
         )
 
 
-def _apply_rename(*, actor, request: ApprovalRequest, approved: bool) -> None:
+def apply_rename(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    """A decided rename: approved, the buyers and shares are replaced."""
     if not approved:
         return
-    deal = Deal.objects.select_for_update().get(pk=request.deal_id)
+    deal = Deal.objects.select_for_update().get(pk=request.subject_id)
     if deal.status not in RENAME_FROM:
         raise conflict(f"交易当前为「{deal.get_status_display()}」，不能更名。")
     after = request.payload["after"]
@@ -430,14 +426,14 @@ def cancel_request(
     """退房: the reason from the list and in words, what happens to the deposit and the
     refund that follows, whether the originals are back. Approved by the site manager
     or above (seed 000); only then does the unit become available again."""
-    _own_or(actor, deal, "deal.approve")
+    ensure(rules.can_cancel(actor, deal))
     if cancel_reason not in CancelReason.values:
         raise invalid("cancel_reason", "请选择退房原因")
     detail = (detail or "").strip()
     if not detail:
         raise invalid("detail", "请填写退房原因说明")
     with transaction.atomic():
-        deal = _start(deal, CANCEL_FROM, "退房")
+        deal = _start(actor, deal, rules.can_cancel)
         terms = cancel_terms(deal, deposit_treatment, forfeited)
         payload = {
             "old": _terms(deal),
@@ -465,10 +461,11 @@ def _voided(deal: Deal) -> str:
     return "；".join(docs)
 
 
-def _apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
+def apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    """A decided cancellation: approved, the deal ends as 已退房 with its record."""
     if not approved:
         return
-    deal = Deal.objects.select_for_update().get(pk=request.deal_id)
+    deal = Deal.objects.select_for_update().get(pk=request.subject_id)
     if deal.status not in CANCEL_FROM:
         raise conflict(f"交易当前为「{deal.get_status_display()}」，不能退房。")
     p = request.payload
@@ -488,7 +485,7 @@ def _apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
     )
     audit_create(actor=actor, obj=cancellation)
     withdraw_open(deal)
-    _end(
+    deal_end(
         actor=actor,
         deal=deal,
         status=DealStatus.CANCELLED,
@@ -524,20 +521,14 @@ def _apply_cancel(*, actor, request: ApprovalRequest, approved: bool) -> None:
 def cancellation_dispute(*, actor, deal: Deal, dispute: str, note: str = "") -> Cancellation:
     """Mark a cancellation's dispute: negotiating, 仲裁, 诉讼, closed (seed 000: 若有争议
     无法解决时，可提请仲裁机构调解或人民法院裁决). The sales admin or a lead."""
-    if not (
-        access.has_perm(actor, "deal.contract", deal.project_id)
-        or access.has_perm(actor, "deal.approve", deal.project_id)
-    ):
-        access.require_perm(actor, "deal.approve", deal.project_id)
+    ensure(rules.can_mark_dispute(actor, deal))
     if dispute not in DisputeStatus.values:
         raise invalid("dispute", "争议状态无效")
     note = (note or "").strip()
     if dispute != DisputeStatus.NONE and not note:
         raise invalid("dispute_note", "请填写争议说明（机构、案号或进展）")
     with transaction.atomic():
-        cancellation = Cancellation.objects.select_for_update().filter(deal=deal).first()
-        if cancellation is None:
-            raise conflict("该交易没有退房记录。")
+        cancellation = Cancellation.objects.select_for_update().get(deal=deal)
         before = snapshot(cancellation)
         cancellation.dispute, cancellation.dispute_note = dispute, note
         cancellation.save()
@@ -547,24 +538,12 @@ def cancellation_dispute(*, actor, deal: Deal, dispute: str, note: str = "") -> 
 
 def cancellation_refund_paid(*, actor, deal: Deal) -> Cancellation:
     """Finance records that the refund has been paid to the buyer."""
-    access.require_perm(actor, "deal.confirm", deal.project_id)
+    ensure(rules.can_mark_refund_paid(actor, deal))
     with transaction.atomic():
         cancellation = Cancellation.objects.select_for_update().filter(deal=deal).first()
-        if cancellation is None:
-            raise conflict("该交易没有退房记录。")
-        if cancellation.refund_paid_at is not None:
-            raise conflict("退款已登记为已付。")
+        ensure(rules.can_mark_refund_paid(actor, deal, cancellation))
         before = snapshot(cancellation)
         cancellation.refund_paid_at, cancellation.refund_paid_by = timezone.now(), actor
         cancellation.save()
         audit_update(actor=actor, obj=cancellation, before=before)
     return cancellation
-
-
-APPLY.update(
-    {
-        ApprovalKind.EXCHANGE: _apply_exchange,
-        ApprovalKind.RENAME: _apply_rename,
-        ApprovalKind.CANCEL: _apply_cancel,
-    }
-)

@@ -7,6 +7,7 @@ Money received is the Payments issue; a deal records what is owed and agreed."""
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -110,28 +111,6 @@ class DealPolicy(models.Model):
 
     def __str__(self):
         return str(self.project)
-
-
-class DocumentCounter(models.Model):
-    """Gapless document numbers per project and kind (认购书, 合同, 收据 …): the row is
-    locked and incremented inside the writing transaction, so a rolled-back deal gives
-    its number back and two concurrent deals never share one."""
-
-    project = models.ForeignKey(
-        "inventory.Project", verbose_name=_("项目"), on_delete=models.CASCADE, related_name="+"
-    )
-    kind = models.CharField(_("单据类型"), max_length=20)
-    last = models.PositiveIntegerField(_("已用号码"), default=0)
-
-    class Meta:
-        verbose_name = _("单据编号")
-        verbose_name_plural = _("单据编号")
-        constraints = [
-            models.UniqueConstraint(fields=["project", "kind"], name="deals_counter_unique")
-        ]
-
-    def __str__(self):
-        return f"{self.project_id}/{self.kind}: {self.last}"
 
 
 class DiscountKind(models.TextChoices):
@@ -297,6 +276,15 @@ class Deal(models.Model):
         related_name="+",
     )
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    # Its approval requests (discount, clause, changes) in the one approval engine;
+    # ``ApprovalRequest.objects.filter(deal=…)`` reads them from the other side.
+    approvals = GenericRelation(
+        "approvals.ApprovalRequest",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="deal",
+    )
 
     objects = RestrictedManager()
 
@@ -524,7 +512,7 @@ class DealChange(models.Model):
         related_name="change_origin",
     )
     request = models.OneToOneField(
-        "ApprovalRequest",
+        "approvals.ApprovalRequest",
         verbose_name=_("审批申请"),
         on_delete=models.PROTECT,
         related_name="change",
@@ -599,108 +587,12 @@ class Cancellation(models.Model):
 
 
 class ApprovalKind(models.TextChoices):
+    """What a deal asks approval for (the kinds deals registers with the approval
+    engine, ``approvals``); the changes after subscription are also ``ChangeKind``."""
+
     DISCOUNT = "discount", _("折扣审批")
     CLAUSE = "clause", _("特殊条款")
     EXCHANGE = "exchange", _("换房")
     RENAME = "rename", _("更名")
     CANCEL = "cancel", _("退房")
     DEFERRAL = "deferral", _("延期付款")
-
-
-class ApprovalStatus(models.TextChoices):
-    PENDING = "pending", _("待审批")
-    APPROVED = "approved", _("已批准")
-    REJECTED = "rejected", _("已驳回")
-    WITHDRAWN = "withdrawn", _("已撤回")
-
-
-class ApprovalRequest(models.Model):
-    """One approval mechanism for every approval of a deal (discount, special clause,
-    exchange, rename, cancellation, deferred payment): the request names the change in
-    ``payload``, the role asked now (``level``) and the role that can finally decide
-    (``final_level``). It climbs the chain one level at a time — never skipping a level
-    (seed 002 万科 1(5)) — and the change is applied only when approved."""
-
-    project = models.ForeignKey(
-        "inventory.Project",
-        verbose_name=_("项目"),
-        on_delete=models.PROTECT,
-        related_name="approval_requests",
-    )
-    deal = models.ForeignKey(
-        Deal, verbose_name=_("交易"), on_delete=models.PROTECT, related_name="approvals"
-    )
-    kind = models.CharField(_("类型"), max_length=10, choices=ApprovalKind.choices)
-    payload = models.JSONField(_("申请内容"), default=dict)
-    reason = models.CharField(_("申请理由"), max_length=300)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("申请人"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    requested_at = models.DateTimeField(_("申请时间"))
-    level = models.CharField(_("当前审批角色"), max_length=30)
-    final_level = models.CharField(_("终审角色"), max_length=30)
-    status = models.CharField(
-        _("状态"), max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
-    )
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("审批人"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
-    decision_reason = models.CharField(_("审批意见"), max_length=300, blank=True)
-
-    objects = RestrictedManager()
-
-    scope_project_field = "project"
-    scope_perm = "deal"
-    scope_owner_field = "requested_by"
-
-    class Meta:
-        verbose_name = _("审批申请")
-        verbose_name_plural = _("审批申请")
-        ordering = ["-requested_at", "-pk"]
-        constraints = [
-            # One open request of a kind per deal: a second one waits for the first.
-            models.UniqueConstraint(
-                fields=["deal", "kind"],
-                condition=Q(status="pending"),
-                name="deals_one_open_request_per_kind",
-            )
-        ]
-        indexes = [models.Index(fields=["project", "status", "level"])]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} · {self.deal}"
-
-
-class ApprovalStep(models.Model):
-    """Each level's decision on a request: forwarded up, approved, or rejected."""
-
-    request = models.ForeignKey(
-        ApprovalRequest, verbose_name=_("审批申请"), on_delete=models.CASCADE, related_name="steps"
-    )
-    level = models.CharField(_("审批角色"), max_length=30)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("审批人"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    decision = models.CharField(_("决定"), max_length=10)
-    reason = models.CharField(_("意见"), max_length=300, blank=True)
-    at = models.DateTimeField(_("时间"))
-
-    class Meta:
-        verbose_name = _("审批记录")
-        verbose_name_plural = _("审批记录")
-        ordering = ["request", "at", "pk"]
-
-    def __str__(self):
-        return f"{self.level} {self.decision}"

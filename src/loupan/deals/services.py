@@ -5,271 +5,67 @@ mechanism; gapless document numbers (seeds 000, 001, 002 二.1–二.4; 民法�
 import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from loupan.accounts import access
+from loupan.approvals import services as approvals
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.audit.services import audit_create, audit_update
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import money, to_decimal
+from loupan.core.numbering import next_number
 from loupan.core.snapshot import snapshot
 from loupan.customers.models import Customer, Stage
 from loupan.inventory.models import PricingBasis, Unit, UnitStatus
 from loupan.inventory.services import units_deal_move
 
+from . import rules
+from .errors import DealError
 from .models import (
     ApprovalKind,
-    ApprovalRequest,
-    ApprovalStatus,
-    ApprovalStep,
     Deal,
     DealBuyer,
     DealDiscount,
-    DealPolicy,
     DealStatus,
     DealUnit,
-    DiscountAuthority,
     DiscountType,
-    DocumentCounter,
     FilingStatus,
     PaymentMethod,
     SpecialClause,
 )
 from .pricing import quote
+from .rules import deposit_cap, ensure, policy
 
-NUMBER_PREFIX = {"reservation": "BL", "subscription": "RG", "contract": "HT"}
-
-
-def invalid(field: str, reason: str, message: str | None = None) -> DomainError:
-    return DomainError(ErrorCode.INVALID, message or reason, {field: [reason]})
-
-
-def conflict(message: str, field: str = "status") -> DomainError:
-    return DomainError(ErrorCode.CONFLICT, message, {field: [message]})
-
-
-# --- settings, numbers ------------------------------------------------------------------
-
-
-def policy(project) -> DealPolicy:
-    found = DealPolicy.objects.filter(project_id=project.pk).first()
-    return found or DealPolicy(project_id=project.pk)
-
-
-def next_number(project, kind: str) -> str:
-    """The next gapless number of ``kind`` in the project (BL/RG/HT-<code>-000001). The
-    counter row stays locked until the calling transaction ends, so concurrent deals
-    queue here and a rolled-back one gives its number back."""
-    DocumentCounter.objects.get_or_create(project_id=project.pk, kind=kind)
-    DocumentCounter.objects.filter(project_id=project.pk, kind=kind).update(last=F("last") + 1)
-    last = DocumentCounter.objects.get(project_id=project.pk, kind=kind).last
-    return f"{NUMBER_PREFIX.get(kind, kind.upper())}-{project.code}-{last:06d}"
-
-
-# --- the approval chain -----------------------------------------------------------------
-
-
-def chain() -> list[str]:
-    return list(settings.LOUPAN_APPROVAL_CHAIN)
-
-
-def authority(project, role_code: str) -> Decimal:
-    """The total discount (%) a role may grant on its own in the project."""
-    row = DiscountAuthority.objects.filter(project_id=project.pk, role__code=role_code).first()
-    if row is not None:
-        return row.max_pct
-    return Decimal(str(settings.LOUPAN_DISCOUNT_AUTHORITY.get(role_code, 0)))
-
-
-def level_of(user, project) -> int:
-    """The user's highest position in the chain on the project (-1: not in it)."""
-    codes = access.role_codes(user, project)
-    positions = [i for i, code in enumerate(chain()) if code in codes]
-    return max(positions, default=-1)
-
-
-def final_level_for(project, pct: Decimal, below_floor: bool) -> str:
-    """The lowest role whose authority covers ``pct``; the top of the chain when the
-    price is below the floor price or beyond everyone's authority."""
-    if not below_floor:
-        for code in chain():
-            if pct <= authority(project, code):
-                return code
-    return chain()[-1]
-
-
-def _needs(project, user, pct: Decimal, below_floor: bool) -> str | None:
-    """None when ``user`` may grant it alone, else the role that must finally approve."""
-    final = final_level_for(project, pct, below_floor)
-    if level_of(user, project) >= chain().index(final):
-        return None
-    return final
-
-
-def _new_request(
-    *,
-    actor,
-    deal: Deal,
-    kind: str,
-    payload: dict,
-    reason: str,
-    level: str,
-    final: str,
-    busy=("该交易已有同类审批在处理中。", "kind"),
-    **decided,
-) -> ApprovalRequest:
-    """Write a request (audited); a second open one of its kind on the deal is refused
-    with ``busy`` (message, field) by the one-open-request constraint."""
-    if not (reason or "").strip():
-        raise invalid("reason", "请填写申请理由")
-    try:
-        with transaction.atomic():
-            request = ApprovalRequest.objects.create(
-                project=deal.project,
-                deal=deal,
-                kind=kind,
-                payload=payload,
-                reason=reason.strip(),
-                requested_by=actor,
-                requested_at=timezone.now(),
-                level=level,
-                final_level=final,
-                **decided,
-            )
-    except IntegrityError as exc:
-        raise conflict(*busy) from exc
-    audit_create(actor=actor, obj=request)
-    return request
+BUSY = ("该交易已有同类审批在处理中。", "kind")
 
 
 def approval_request(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
-    """Open a request at the level just above the requester (never skipping a level)."""
-    start = min(level_of(actor, deal.project) + 1, chain().index(final))
-    return _new_request(
+    """Open a deal's request in the approval engine, one level above the requester."""
+    return approvals.approval_request(
         actor=actor,
-        deal=deal,
+        project=deal.project,
+        subject=deal,
         kind=kind,
         payload=payload,
         reason=reason,
-        level=chain()[start],
         final=final,
+        busy=BUSY,
     )
 
 
 def approval_submit(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
-    """A change that needs ``final``'s approval: a requester who holds that level (or a
-    higher one) decides it at once — recorded as a request approved by them, so every
-    change has its request — anyone else opens a request one level above themselves."""
-    if level_of(actor, deal.project) < chain().index(final):
-        return approval_request(
-            actor=actor, deal=deal, kind=kind, payload=payload, reason=reason, final=final
-        )
-    now = timezone.now()
-    request = _new_request(
+    """A deal change that ``final`` approves: decided at once by a requester who holds
+    that level, else a request one level above them (``approvals.approval_submit``)."""
+    return approvals.approval_submit(
         actor=actor,
-        deal=deal,
+        project=deal.project,
+        subject=deal,
         kind=kind,
         payload=payload,
         reason=reason,
-        level=final,
         final=final,
-        status=ApprovalStatus.APPROVED,
-        decided_by=actor,
-        decided_at=now,
-        decision_reason="本人权限内办理",
-    )
-    ApprovalStep.objects.create(
-        request=request, level=final, actor=actor, decision="approve", reason="", at=now
-    )
-    APPLY[kind](actor=actor, request=request, approved=True)
-    return request
-
-
-def approval_withdraw(*, actor, request: ApprovalRequest) -> ApprovalRequest:
-    """The requester (or a lead) takes back a request still waiting: what it asked for
-    is undone as a rejection would (a held unit is released, a discount goes back to
-    the reservation)."""
-    with transaction.atomic():
-        request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
-        if request.requested_by_id != actor.pk and not access.has_perm(
-            actor, "deal.approve", request.project_id
-        ):
-            raise DomainError(ErrorCode.PERMISSION_DENIED, "只有申请人或主管可以撤回申请。")
-        if request.status != ApprovalStatus.PENDING:
-            raise conflict("该申请已处理，不能撤回。")
-        before = snapshot(request)
-        now = timezone.now()
-        ApprovalStep.objects.create(
-            request=request, level=request.level, actor=actor, decision="withdraw", at=now
-        )
-        request.status = ApprovalStatus.WITHDRAWN
-        request.decided_by, request.decided_at = actor, now
-        request.save()
-        audit_update(actor=actor, obj=request, before=before, extra={"decision": "withdraw"})
-        APPLY[request.kind](actor=actor, request=request, approved=False)
-    return request
-
-
-def can_decide(user, request: ApprovalRequest) -> bool:
-    return request.status == ApprovalStatus.PENDING and (
-        access.has_perm(user, "deal.approve", request.project_id)
-        and request.level in access.role_codes(user, request.project_id)
-    )
-
-
-def approval_decide(*, actor, request: ApprovalRequest, approve: bool, reason: str = ""):
-    """The role asked now decides: a rejection ends the request; an approval below the
-    final level forwards it one level up; at the final level the change is applied."""
-    with transaction.atomic():
-        access.require_perm(actor, "deal.approve", request.project_id)
-        request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
-        if request.status != ApprovalStatus.PENDING:
-            raise conflict("该申请已处理。")
-        if request.level not in access.role_codes(actor, request.project_id):
-            raise DomainError(
-                ErrorCode.PERMISSION_DENIED, "该申请当前不在您的审批级别，不能越级审批。"
-            )
-        if not approve and not (reason or "").strip():
-            raise invalid("reason", "驳回须填写意见")
-        before = snapshot(request)
-        now = timezone.now()
-        final = request.level == request.final_level
-        decision = "approve" if approve and final else ("forward" if approve else "reject")
-        ApprovalStep.objects.create(
-            request=request,
-            level=request.level,
-            actor=actor,
-            decision=decision,
-            reason=(reason or "").strip(),
-            at=now,
-        )
-        if decision == "forward":
-            request.level = chain()[chain().index(request.level) + 1]
-        else:
-            request.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-            request.decided_by, request.decided_at = actor, now
-            request.decision_reason = (reason or "").strip()
-        request.save()
-        audit_update(actor=actor, obj=request, before=before, extra={"decision": decision})
-        if decision != "forward":
-            APPLY[request.kind](actor=actor, request=request, approved=approve)
-    return request
-
-
-def pending_for(user, project):
-    """待我审批: the requests waiting at a level the user holds."""
-    return (
-        ApprovalRequest.objects.filter(
-            project=project,
-            status=ApprovalStatus.PENDING,
-            level__in=access.role_codes(user, project),
-        )
-        .select_related("deal", "deal__unit", "deal__customer", "requested_by")
-        .order_by("requested_at", "pk")
-        if access.has_perm(user, "deal.approve", project)
-        else ApprovalRequest.objects.none()
+        busy=BUSY,
     )
 
 
@@ -285,7 +81,7 @@ def _require_customer(actor, project, customer: Customer, field: str = "customer
         )
 
 
-def _deal_units(unit: Unit) -> list[Unit]:
+def units_with_attached(unit: Unit) -> list[Unit]:
     """The home and what is attached to it (parking, storage follow its deal)."""
     return [unit, *Unit.objects.filter(attached_to=unit).order_by("pk")]
 
@@ -298,14 +94,14 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
     project = unit.project
     access.require_perm(actor, "deal.add", project)
     _require_customer(actor, project, customer)
-    if unit.status != UnitStatus.AVAILABLE or not unit.sellable:
+    if not unit.is_open_for_sale:
         raise conflict(
             f"房间 {unit.number} 当前为「{unit.get_status_display()}」"
             + ("" if unit.sellable else "（不可售）")
             + "，不能预留。",
             "unit",
         )
-    units = _deal_units(unit)
+    units = units_with_attached(unit)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -345,7 +141,7 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
     return deal
 
 
-def _end(*, actor, deal: Deal, status: str, reason: str, unit_from: tuple) -> Deal:
+def deal_end(*, actor, deal: Deal, status: str, reason: str, unit_from: tuple) -> Deal:
     """End a live deal: its units go back to available and stop counting as live."""
     if not deal.can_move_to(status):
         raise conflict(
@@ -368,38 +164,23 @@ def _end(*, actor, deal: Deal, status: str, reason: str, unit_from: tuple) -> De
     return deal
 
 
-def _own_or(actor, deal: Deal, code: str) -> None:
-    if not (
-        (deal.consultant_id == actor.pk and access.has_perm(actor, "deal.add", deal.project_id))
-        or access.has_perm(actor, code, deal.project_id)
-    ):
-        access.require_perm(actor, code, deal.project_id)
-
-
 def deal_release(*, actor, deal: Deal, reason: str) -> Deal:
     """The consultant (or a lead) withdraws a reservation, or a subscription whose
     deposit was never confirmed: the unit is available again."""
-    _own_or(actor, deal, "deal.approve")
+    ensure(rules.can_release(actor, deal))
     if not (reason or "").strip():
         raise invalid("reason", "请填写撤销原因")
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status not in (DealStatus.RESERVED, DealStatus.APPROVAL, DealStatus.PENDING):
-            raise conflict("只有未确认定金的交易可以撤销；已认购的交易请走退房流程。")
-        withdraw_open(deal)
-        return _end(
+        ensure(rules.can_release(actor, deal))
+        approvals.withdraw_open(deal)
+        return deal_end(
             actor=actor,
             deal=deal,
             status=DealStatus.RELEASED,
             reason=reason.strip(),
             unit_from=(UnitStatus.RESERVED,),
         )
-
-
-def withdraw_open(deal: Deal) -> None:
-    """A deal that ends leaves no request waiting on it (a discount, a special clause);
-    nothing of theirs is left to undo once the deal itself is over."""
-    deal.approvals.filter(status=ApprovalStatus.PENDING).update(status=ApprovalStatus.WITHDRAWN)
 
 
 def deals_expire(*, now=None, deal_ids=None) -> int:
@@ -417,7 +198,7 @@ def deals_expire(*, now=None, deal_ids=None) -> int:
             deal = Deal.objects.select_for_update().get(pk=pk)
             if deal.status != DealStatus.RESERVED or deal.reservation_expires_at > now:
                 continue
-            _end(
+            deal_end(
                 actor=None,
                 deal=deal,
                 status=DealStatus.EXPIRED,
@@ -435,7 +216,7 @@ def process_due(*, now=None) -> dict:
 # --- subscription 认购 -------------------------------------------------------------------
 
 
-def _buyers(actor, deal: Deal, buyers) -> list[tuple[Customer, Decimal]]:
+def buyers_checked(actor, deal: Deal, buyers) -> list[tuple[Customer, Decimal]]:
     """``[(customer, share)]``: one or more customers of the project, shares summing to
     exactly 100%. A co-buyer is the deal's customer, a member of their household, or a
     customer the actor may see: nobody learns of another consultant's customer here."""
@@ -531,33 +312,36 @@ def deal_subscribe(
     the project's cap, 20% by 民法典 586) and the signing deadline. Within the actor's
     discount authority and not below the floor price it waits only for finance to
     confirm the deposit; beyond it, an approval request climbs the chain."""
-    _own_or(actor, deal, "deal.approve")
+    ensure(rules.can_subscribe(actor, deal))
     project = deal.project
-    buyer_rows = _buyers(actor, deal, buyers)
+    buyer_rows = buyers_checked(actor, deal, buyers)
     steps = _discount_steps(project, discounts)
     if payment_method not in PaymentMethod.values:
         raise invalid("payment_method", "请选择付款方式")
+    expired = conflict(
+        "保留单已过期，请重新预留。", "reservation_expires_at", DealError.RESERVATION_EXPIRED
+    )
     if deals_expire(deal_ids=[deal.pk]):
-        raise conflict("保留单已过期，请重新预留。", "reservation_expires_at")
+        raise expired
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status != DealStatus.RESERVED:
-            raise conflict(f"交易当前为「{deal.get_status_display()}」，不能认购。")
+        ensure(rules.can_subscribe(actor, deal))
         if deal.reservation_expires_at and deal.reservation_expires_at <= timezone.now():
-            raise conflict("保留单已过期，请重新预留。", "reservation_expires_at")
+            raise expired
         q, floor_total = price_of(deal, steps)
-        rules = policy(project)
+        deal_policy = policy(project)
         try:
             deposit = money(deposit)
         except (TypeError, ValueError) as exc:
             raise invalid("deposit", "定金必须是数字") from exc
-        cap = money(q.total * rules.deposit_max_pct / 100)
+        cap = deposit_cap(project, q.total)
         if deposit <= 0:
             raise invalid("deposit", "定金必须大于 0")
         if deposit > cap:
             raise invalid(
                 "deposit",
-                f"定金不能超过成交总价的 {rules.deposit_max_pct}%（{cap} 元，民法典第586条）",
+                f"定金不能超过成交总价的 {deal_policy.deposit_max_pct}%（{cap} 元，民法典第586条）",
+                code=DealError.DEPOSIT_OVER_CAP,
             )
         if down_payment not in (None, ""):
             try:
@@ -578,7 +362,9 @@ def deal_subscribe(
         deal.discount_amount, deal.total = q.discount_amount, q.total
         deal.payment_method, deal.deposit, deal.down_payment = payment_method, deposit, down_payment
         deal.subscribed_at = now
-        deal.signing_deadline = timezone.localdate() + datetime.timedelta(days=rules.signing_days)
+        deal.signing_deadline = timezone.localdate() + datetime.timedelta(
+            days=deal_policy.signing_days
+        )
         if not deal.number:
             deal.number = next_number(project, "subscription")
         deal.buyers.all().delete()
@@ -601,11 +387,13 @@ def deal_subscribe(
             for i, ((t, _), s) in enumerate(zip(steps, q.steps, strict=True))
         )
         below_floor = floor_total is not None and q.total < floor_total
-        final = _needs(project, actor, q.discount_pct, below_floor)
+        approval = rules.price_approval(actor, project, q.discount_pct, below_floor)
+        final = approval.final if approval.needed else None
         if final is not None and not (reason or "").strip():
             raise invalid(
                 "reason",
                 "折扣超出您的权限或低于最低限价，请填写申请理由（将提交上级审批）",
+                code=DealError.DISCOUNT_BEYOND_AUTHORITY,
             )
         deal.status = DealStatus.PENDING if final is None else DealStatus.APPROVAL
         deal.save()
@@ -627,8 +415,10 @@ def deal_subscribe(
     return deal
 
 
-def _apply_discount(*, actor, request: ApprovalRequest, approved: bool) -> None:
-    deal = Deal.objects.select_for_update().get(pk=request.deal_id)
+def apply_discount(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    """A decided discount: approved, the subscription waits for the deposit; rejected or
+    withdrawn, the deal goes back to its reservation."""
+    deal = Deal.objects.select_for_update().get(pk=request.subject_id)
     if deal.status != DealStatus.APPROVAL:
         return
     before = snapshot(deal)
@@ -649,8 +439,7 @@ def deal_confirm_deposit(*, actor, deal: Deal) -> Deal:
     access.require_perm(actor, "deal.confirm", deal.project_id)
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status != DealStatus.PENDING:
-            raise conflict(f"交易当前为「{deal.get_status_display()}」，没有待确认的定金。")
+        ensure(rules.can_confirm_deposit(actor, deal))
         before = snapshot(deal)
         units_deal_move(
             actor=actor,
@@ -685,30 +474,32 @@ def buyers_stage(actor, deal: Deal, customer_ids, stage: str = Stage.DEAL) -> No
 
 def clause_add(*, actor, deal: Deal, text: str) -> SpecialClause:
     """A special clause 特殊条款 waits for the sales director's approval (seed 001 篇2)."""
-    _own_or(actor, deal, "deal.contract")
+    ensure(rules.can_add_clause(actor, deal))
     if not (text or "").strip():
         raise invalid("text", "请填写条款内容")
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status not in (DealStatus.PENDING, DealStatus.SUBSCRIBED):
-            raise conflict("只能在签约前为认购的交易增加特殊条款。")
+        ensure(rules.can_add_clause(actor, deal))
         clause = SpecialClause.objects.create(deal=deal, text=text.strip())
         audit_create(actor=actor, obj=clause)
         # straight to the director, who alone approves special clauses
-        _new_request(
+        approvals.approval_request(
             actor=actor,
-            deal=deal,
+            project=deal.project,
+            subject=deal,
             kind=ApprovalKind.CLAUSE,
             payload={"clause": clause.pk, "text": clause.text},
             reason="特殊条款须经销售总监批准",
-            level=chain()[-1],
-            final=chain()[-1],
+            level=rules.clause_level(),
+            final=rules.clause_level(),
             busy=("该交易已有一条特殊条款在审批中，请等审批后再加。", "text"),
         )
     return clause
 
 
-def _apply_clause(*, actor, request: ApprovalRequest, approved: bool) -> None:
+def apply_clause(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    """A decided special clause: approved, it may be signed; rejected or withdrawn, it is
+    kept for the record and never signed."""
     clause = SpecialClause.objects.filter(pk=request.payload.get("clause")).first()
     if clause is None:
         return
@@ -733,20 +524,19 @@ def deal_contract(
     """签约: the subscription's terms carry over unchanged; every special clause must be
     approved; the contract number is the one given (the housing authority's) or the
     next gapless one. The unit turns 签约."""
-    _own_or(actor, deal, "deal.contract")
+    ensure(rules.can_contract(actor, deal))
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status != DealStatus.SUBSCRIBED:
-            raise conflict(
-                f"交易当前为「{deal.get_status_display()}」，认购（定金已确认）后才能签约。"
-            )
+        ensure(rules.can_contract(actor, deal))
         if (
             deal.clauses.filter(approved=False, rejected=False).exists()
             or deal.approvals.filter(
                 kind=ApprovalKind.CLAUSE, status=ApprovalStatus.PENDING
             ).exists()
         ):
-            raise conflict("还有特殊条款未经销售总监批准，不能签约。", "clauses")
+            raise conflict(
+                "还有特殊条款未经销售总监批准，不能签约。", "clauses", DealError.CLAUSES_PENDING
+            )
         if filing_status not in FilingStatus.values:
             raise invalid("filing_status", "网签备案状态无效")
         signed_on = signed_on or timezone.localdate()
@@ -771,7 +561,9 @@ def deal_contract(
             with transaction.atomic():
                 deal.save()
         except IntegrityError as exc:
-            raise invalid("contract_number", "合同编号已被使用") from exc
+            raise invalid(
+                "contract_number", "合同编号已被使用", code=DealError.CONTRACT_NUMBER_TAKEN
+            ) from exc
         audit_update(actor=actor, obj=deal, before=before, extra={"action": "contract"})
     return deal
 
@@ -785,20 +577,12 @@ def contract_update_filing(*, actor, deal: Deal, filing_status: str, filing_numb
         raise invalid("filing_number", "请填写网签备案号")
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status != DealStatus.CONTRACTED:
-            raise conflict("只有已签约的交易有网签备案。")
+        ensure(rules.can_update_filing(actor, deal))
         before = snapshot(deal)
         deal.filing_status, deal.filing_number = filing_status, (filing_number or "").strip()
         deal.save()
         audit_update(actor=actor, obj=deal, before=before)
     return deal
-
-
-def may_see_scan(user, deal: Deal) -> bool:
-    """The scanned contract holds the buyers' ID numbers: its consultant, the contract
-    desk (sales admin, manager, director) and the approving leads only."""
-    perms = access.perms_in(user, deal.project_id)
-    return deal.consultant_id == user.pk or "deal.contract" in perms or "deal.approve" in perms
 
 
 def contract_upload_scan(*, actor, deal: Deal, upload) -> Deal:
@@ -808,28 +592,16 @@ def contract_upload_scan(*, actor, deal: Deal, upload) -> Deal:
 
     from loupan.core.uploads import validate_document
 
-    _own_or(actor, deal, "deal.contract")
+    ensure(rules.can_upload_scan(actor, deal))
     try:
         extension = validate_document(upload)
     except ValidationError as exc:
         raise invalid("contract_scan", exc.messages[0]) from exc
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
-        if deal.status != DealStatus.CONTRACTED:
-            raise conflict("签约后才能上传合同扫描件。")
+        ensure(rules.can_upload_scan(actor, deal))
         before = snapshot(deal)
         deal.contract_scan.save(f"{deal.project_id}/{deal.pk}.{extension}", upload, save=False)
         deal.save()
         audit_update(actor=actor, obj=deal, before=before)
     return deal
-
-
-# What an approved, rejected or withdrawn request does, by kind; the changes after
-# subscription (exchange, rename, cancellation) add theirs in ``changes``, deferred
-# payment will add its own with the Payments issue.
-APPLY = {
-    ApprovalKind.DISCOUNT: _apply_discount,
-    ApprovalKind.CLAUSE: _apply_clause,
-}
-
-from . import changes  # noqa: E402,F401  (registers its APPLY entries)

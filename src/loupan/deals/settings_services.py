@@ -12,11 +12,12 @@ from django.db import IntegrityError, transaction
 from loupan.accounts import access
 from loupan.accounts.models import Role
 from loupan.audit.services import audit_create, audit_update
+from loupan.core.errors import invalid
 from loupan.core.money import to_decimal
 from loupan.core.snapshot import snapshot
 
 from .models import DealPolicy, DiscountAuthority, DiscountKind, DiscountType
-from .services import authority, chain, invalid
+from .rules import authority, chain
 
 # 民法典 586: 定金的数额由当事人约定；但是，不得超过主合同标的额的百分之二十。
 DEPOSIT_CAP_LAW = Decimal("20")

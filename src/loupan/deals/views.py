@@ -9,6 +9,7 @@ service's permission refusal is a 403, any other refusal is shown next to its fi
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import Http404, HttpResponse
@@ -19,21 +20,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.accounts.roles import SYSTEM_ROLES
+from loupan.accounts.role_table import role_label
+from loupan.approvals import services as approvals_engine
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus, ApprovalStep
 from loupan.audit.models import AuditEntry
 from loupan.audit.services import object_label
-from loupan.core.errors import DomainError
+from loupan.core.errors import DomainError, invalid
 from loupan.core.identity import display_phone
 from loupan.core.masking import can_see_floor_price, mask_phone
-from loupan.core.money import money, rmb_upper
+from loupan.core.money import rmb_upper
 from loupan.core.views import form_error, paginate, query_without_page, refused
 from loupan.core.xlsx import export_filename, xlsx_response
 from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer
-from loupan.inventory.models import Unit, UnitStatus
+from loupan.inventory.models import Unit
 from loupan.inventory.selectors import project_list
 
-from . import changes, reports, services, settings_services
+from . import changes, reports, rules, services, settings_services
 from .filters import DealFilterSet
 from .forms import (
     AuthorityForm,
@@ -55,20 +58,13 @@ from .forms import (
 from .models import (
     SUBSCRIPTION_STATUSES,
     ApprovalKind,
-    ApprovalRequest,
-    ApprovalStatus,
-    ApprovalStep,
     Deal,
     DealStatus,
     DealUnit,
     DiscountType,
 )
 
-ROLE_NAMES = {spec["code"]: spec["name"] for spec in SYSTEM_ROLES}
-
-
-def role_name(code: str) -> str:
-    return str(ROLE_NAMES.get(code, code))
+role_name = role_label
 
 
 # --- scope ------------------------------------------------------------------------------
@@ -273,10 +269,10 @@ def deal_special(request, project_pk):
 
 def _label_levels(req: ApprovalRequest) -> ApprovalRequest:
     """Role names for the template (the levels are role codes)."""
-    req.level_name = role_name(req.level)
-    req.final_level_name = role_name(req.final_level)
+    req.level_name = approvals_engine.level_name(req, req.level)
+    req.final_level_name = approvals_engine.level_name(req, req.final_level)
     for step in req.steps.all():
-        step.level_name = role_name(step.level)
+        step.level_name = approvals_engine.level_name(req, step.level)
     return req
 
 
@@ -348,46 +344,15 @@ def deal_reserve(request, project_pk):
             "form": form,
             "q": q,
             "candidates": [(c, mask_phone(display_phone(c.phone))) for c in candidates],
-            "reservable": unit.status == UnitStatus.AVAILABLE and unit.sellable,
+            "reservable": unit.is_open_for_sale,
             "show_floor_price": can_see_floor_price(request.user, project),
-            "hours": services.policy(project).reservation_hours,
+            "hours": rules.policy(project).reservation_hours,
         },
         status=400 if request.method == "POST" else 200,
     )
 
 
 # --- the deal page ----------------------------------------------------------------------
-
-
-def _abilities(user, deal: Deal) -> dict:
-    """What the viewer may do on this deal now (the same rules the services check)."""
-    perms = access.perms_in(user, deal.project_id)
-    own = deal.consultant_id == user.pk and "deal.add" in perms
-    lead = "deal.approve" in perms
-    contract = "deal.contract" in perms
-    status = deal.status
-    changing = own or lead
-    cancellation = getattr(deal, "cancellation", None)
-    return {
-        "exchange": status in changes.EXCHANGE_FROM and changing,
-        "rename": status in changes.RENAME_FROM and changing,
-        "cancel": status in changes.CANCEL_FROM and changing,
-        "dispute": cancellation is not None and (contract or lead),
-        "refund_paid": cancellation is not None
-        and cancellation.refund_paid_at is None
-        and cancellation.refund > 0
-        and "deal.confirm" in perms,
-        "subscribe": status == DealStatus.RESERVED and (own or lead),
-        "release": status in (DealStatus.RESERVED, DealStatus.APPROVAL, DealStatus.PENDING)
-        and (own or lead),
-        "confirm": status == DealStatus.PENDING and "deal.confirm" in perms,
-        "clause": status in (DealStatus.PENDING, DealStatus.SUBSCRIBED) and (own or contract),
-        "contract": status == DealStatus.SUBSCRIBED and (own or contract),
-        "filing": status == DealStatus.CONTRACTED and contract,
-        "upload": status == DealStatus.CONTRACTED and (own or contract),
-        "scan": bool(deal.contract_scan) and services.may_see_scan(user, deal),
-        "approve": lead,
-    }
 
 
 def _buyer_candidates(request, project, deal):
@@ -450,16 +415,14 @@ def _quote(request, project, deal, form) -> dict:
     steps.sort(key=lambda s: (s[0].sort_order, s[0].pk))
     q, floor_total = services.price_of(deal, steps)
     below_floor = floor_total is not None and q.total < floor_total
-    final = services.final_level_for(project, q.discount_pct, below_floor)
-    chain = services.chain()
-    needs = services.level_of(request.user, project) < chain.index(final)
-    policy = services.policy(project)
+    approval = rules.price_approval(request.user, project, q.discount_pct, below_floor)
+    policy = rules.policy(project)
     return {
         "q": q,
         "missing": missing,
-        "needs_approval": needs,
-        "final_level_name": role_name(final),
-        "deposit_cap": money(q.total * policy.deposit_max_pct / 100),
+        "needs_approval": approval.needed,
+        "final_level_name": role_name(approval.final),
+        "deposit_cap": rules.deposit_cap(project, q.total),
         "deposit_max_pct": policy.deposit_max_pct,
         "show_floor_price": can_see_floor_price(request.user, project),
         "floor_total": floor_total,
@@ -510,9 +473,8 @@ def _history(deal) -> list[dict]:
 
 def _detail(request, project, deal, *, status=200, **forms):
     user = request.user
-    can = _abilities(user, deal)
+    can = rules.abilities(user, deal)
     show_floor = can_see_floor_price(user, project)
-    codes = access.role_codes(user, project) if can["approve"] else set()
     approvals = list(
         deal.approvals.select_related("requested_by", "decided_by")
         .prefetch_related(Prefetch("steps", queryset=ApprovalStep.objects.select_related("actor")))
@@ -520,9 +482,8 @@ def _detail(request, project, deal, *, status=200, **forms):
     )
     for req in approvals:
         _label_levels(req)
-        req.can_decide = (
-            can["approve"] and req.status == ApprovalStatus.PENDING and req.level in codes
-        )
+        req.can_decide = approvals_engine.can_decide(user, req)[0]
+        req.can_withdraw = approvals_engine.can_withdraw(user, req)[0]
     context = {
         "project": project,
         "object": deal,
@@ -563,10 +524,6 @@ def _detail(request, project, deal, *, status=200, **forms):
     context["origin"] = getattr(deal, "change_origin", None)
     context["exchanged_to"] = getattr(deal, "exchanged_to", None)
     context["cancellation"] = getattr(deal, "cancellation", None)
-    for req in approvals:
-        req.can_withdraw = req.status == ApprovalStatus.PENDING and (
-            req.requested_by_id == user.pk or can["approve"]
-        )
     if not waiting:
         if can["exchange"]:
             context["exchange_form"] = forms.get("exchange_form") or ExchangeForm(prefix="ex")
@@ -675,7 +632,7 @@ def deal_quote(request, project_pk, pk):
     """The live price preview of the subscribe form (htmx partial)."""
     project = _project(request, project_pk)
     deal = _deal(request, project, pk)
-    if not _abilities(request.user, deal)["subscribe"]:
+    if not rules.abilities(request.user, deal)["subscribe"]:
         raise Http404
     form = _subscribe_form(request, project, deal, request.GET)
     return render(
@@ -784,10 +741,10 @@ def _unit_by_number(project, number: str) -> Unit:
     """The page names the new unit by its number (as on the board)."""
     number = (number or "").strip()
     if not number:
-        raise services.invalid("unit", "请填写换入房号")
+        raise invalid("unit", "请填写换入房号")
     unit = Unit.objects.filter(project=project, number=number).first()
     if unit is None:
-        raise services.invalid("unit", f"本项目没有房号为 {number} 的房间")
+        raise invalid("unit", f"本项目没有房号为 {number} 的房间")
     return unit
 
 
@@ -890,7 +847,7 @@ def deal_scan(request, project_pk, pk):
     deal = _deal(request, project, pk)
     if not deal.contract_scan:
         raise Http404
-    if not services.may_see_scan(request.user, deal):
+    if not rules.can_see_scan(request.user, deal):
         raise PermissionDenied(_("您没有查看合同扫描件的权限"))
     return serve_document(deal.contract_scan, deal.contract_number or str(deal.pk))
 
@@ -954,20 +911,25 @@ def deal_agreement(request, project_pk, pk):
 STEPS = Prefetch("steps", queryset=ApprovalStep.objects.select_related("actor"))
 
 
+def _with_deals():
+    """The requests' deals, with what the inbox shows of them, in one query per list."""
+    return GenericPrefetch(
+        "subject", [Deal.objects.select_related("unit", "customer", "consultant")]
+    )
+
+
 @login_required
 def approval_list(request, project_pk):
     """待我审批: the requests waiting at the viewer's level, with list price, floor price
     (or only whether the price is below it) and discount; and the viewer's own requests."""
     project = _project(request, project_pk)
     pending = list(
-        services.pending_for(request.user, project)
-        .select_related("deal__consultant")
-        .prefetch_related(STEPS)
+        approvals_engine.pending_for(request.user, project).prefetch_related(_with_deals(), STEPS)
     )
     mine = list(
         ApprovalRequest.objects.filter(project=project, requested_by=request.user)
-        .select_related("deal__unit", "deal__customer", "requested_by", "decided_by")
-        .prefetch_related(STEPS)
+        .select_related("requested_by", "decided_by")
+        .prefetch_related(_with_deals(), STEPS)
         .order_by("-requested_at", "-pk")[:50]
     )
     for req in pending + mine:
@@ -997,7 +959,7 @@ def approval_decide(request, project_pk, pk):
     form.is_valid()
     approve = request.POST.get("decision") == "approve"
     try:
-        req = services.approval_decide(
+        req = approvals_engine.approval_decide(
             actor=request.user,
             request=req,
             approve=approve,
@@ -1031,13 +993,13 @@ def approval_withdraw(request, project_pk, pk):
         ApprovalRequest.objects.restrict(request.user, "view").filter(project=project), pk=pk
     )
     try:
-        services.approval_withdraw(actor=request.user, request=req)
+        approvals_engine.approval_withdraw(actor=request.user, request=req)
     except DomainError as exc:
         refused(exc)
         messages.error(request, exc.message)
     else:
         messages.success(request, _("已撤回申请。"))
-    return redirect(req.deal)
+    return redirect(req.subject)
 
 
 @login_required
@@ -1045,7 +1007,7 @@ def approval_count(request, project_pk):
     """The navigation's badge (loaded by htmx after the page, so it costs no page a
     query): how many requests wait for the viewer."""
     project = get_object_or_404(project_list(user=request.user), pk=project_pk)
-    count = services.pending_for(request.user, project).count()
+    count = approvals_engine.pending_for(request.user, project).count()
     if not count:
         return HttpResponse("")
     return HttpResponse(f'<span class="badge rounded-pill text-bg-danger">{count}</span>')
@@ -1061,10 +1023,8 @@ def _settings_project(request, project_pk):
 
 
 def _settings_page(request, project, *, status=200, policy_form=None, authority_form=None):
-    policy = services.policy(project)
-    levels = [
-        (code, role_name(code), services.authority(project, code)) for code in services.chain()
-    ]
+    policy = rules.policy(project)
+    levels = [(code, role_name(code), rules.authority(project, code)) for code in rules.chain()]
     return render(
         request,
         "deals/deal_settings.html",
@@ -1088,7 +1048,7 @@ def deal_settings(request, project_pk):
     project = _settings_project(request, project_pk)
     if request.method != "POST":
         return _settings_page(request, project)
-    form = PolicyForm(request.POST, instance=services.policy(project))
+    form = PolicyForm(request.POST, instance=rules.policy(project))
     if form.is_valid():
         try:
             settings_services.deal_policy_update(
@@ -1107,7 +1067,7 @@ def deal_settings(request, project_pk):
 @login_required
 def deal_settings_authority(request, project_pk):
     project = _settings_project(request, project_pk)
-    levels = [(code, role_name(code), None) for code in services.chain()]
+    levels = [(code, role_name(code), None) for code in rules.chain()]
     form = AuthorityForm(request.POST, levels=levels)
     if form.is_valid():
         try:

@@ -9,15 +9,15 @@ class InventoryConfig(AppConfig):
     def ready(self):
         from loupan.core import due
 
-        from . import services
+        from . import jobs
 
-        due.register(
-            "inventory",
-            services.process_due,
-            order=20,
-            labels={
-                "holds_expired": "销控保留到期释放",
-                "plans": "释放计划",
-                "price_lists": "价格方案",
-            },
-        )
+        due.register("inventory", jobs.process_due, order=20, labels=jobs.LABELS)
+
+        # The demo office (``loupan demo``): the company and projects first (the accounts'
+        # memberships need them), the buildings, units and prices after the accounts.
+        from loupan.core import demo as demo_office
+
+        from . import demo
+
+        demo_office.register("inventory.office", demo.demo_office, order=10)
+        demo_office.register("inventory.units", demo.demo_inventory, order=30)

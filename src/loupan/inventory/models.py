@@ -3,7 +3,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from loupan.core.querysets import RestrictedManager
+from loupan.core.querysets import RestrictedManager, RestrictedQuerySet
 
 
 class PricingBasis(models.TextChoices):
@@ -317,6 +317,12 @@ class Building(ScopedModel):
         return reverse("inventory:board", args=[self.project_id]) + f"?building={self.pk}"
 
 
+class UnitQuerySet(RestrictedQuerySet):
+    def open_for_sale(self):
+        """The units open for sale 在售: see ``Unit.is_open_for_sale``."""
+        return self.filter(status=UnitStatus.AVAILABLE, sellable=True)
+
+
 class Unit(ScopedModel):
     """A unit 房间 (home, shop, parking space, storage room, apartment).
 
@@ -404,6 +410,8 @@ class Unit(ScopedModel):
     version = models.PositiveIntegerField(_("版本"), default=1)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True, db_index=True)
 
+    objects = RestrictedManager.from_queryset(UnitQuerySet)()
+
     class Meta:
         verbose_name = _("房间")
         verbose_name_plural = _("房间")
@@ -447,6 +455,14 @@ class Unit(ScopedModel):
         if self.pricing_basis == PricingBasis.GROSS_AREA:
             return self.gross_area
         return None
+
+    @property
+    def is_open_for_sale(self) -> bool:
+        """Open for sale: status 可售 (released, neither held nor in a deal) and not
+        marked 不可售. Only such a unit may be held by the office, reserved for a buyer
+        or taken in an exchange (PRODUCT.md "Unit status"); ``Unit.objects.open_for_sale()``
+        is the same rule for querysets."""
+        return self.status == UnitStatus.AVAILABLE and self.sellable
 
     def can_move_to(self, status: str) -> bool:
         return status in UNIT_TRANSITIONS[self.status]

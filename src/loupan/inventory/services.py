@@ -23,11 +23,11 @@ from .models import (
     ProjectStatus,
     ReleasePlan,
     Unit,
-    UnitPriceChange,
     UnitStatus,
     UnitStatusChange,
     UnitUse,
 )
+from .price_history import PRICE_FIELDS, price_record, price_record_new
 
 PROJECT_FIELDS = [
     "company",
@@ -174,7 +174,6 @@ BULK_FIELDS = [
     "internal_area",
     "shared_area",
 ]
-PRICE_FIELDS = ("unit_price", "list_price", "floor_price")
 
 
 def _same_project(project, **objs):
@@ -266,21 +265,6 @@ def unit_check(unit: Unit) -> None:
         raise DomainError(ErrorCode.INVALID, first, errors)
 
 
-def _record_price(actor, unit, before: dict, price_list=None):
-    if any(before[f] != getattr(unit, f) for f in PRICE_FIELDS):
-        UnitPriceChange.objects.create(
-            unit=unit,
-            price_list=price_list,
-            actor=actor if getattr(actor, "pk", None) else None,
-            old_unit_price=before["unit_price"],
-            new_unit_price=unit.unit_price,
-            old_list_price=before["list_price"],
-            new_list_price=unit.list_price,
-            old_floor_price=before["floor_price"],
-            new_floor_price=unit.floor_price,
-        )
-
-
 def unit_build(*, project, data: dict) -> Unit:
     """A validated, unsaved unit (used by create, generation and the xlsx import)."""
     unit = Unit(project=project, **data)
@@ -311,7 +295,7 @@ def unit_create(*, actor, project, data: dict) -> Unit:
                 ErrorCode.CONFLICT, f"房间 {unit.number} 已存在。", {"number": ["房间已存在"]}
             ) from exc
         audit_create(actor=actor, obj=unit)
-        _record_price(actor, unit, dict.fromkeys(PRICE_FIELDS))
+        price_record(actor=actor, unit=unit, before=dict.fromkeys(PRICE_FIELDS))
     return unit
 
 
@@ -347,7 +331,7 @@ def unit_update(*, actor, unit: Unit, data: dict) -> Unit:
             raise DomainError(
                 ErrorCode.CONFLICT, f"房间 {unit.number} 已存在。", {"number": ["房间已存在"]}
             ) from exc
-        _record_price(actor, unit, prices)
+        price_record(actor=actor, unit=unit, before=prices)
         audit_update(actor=actor, obj=unit, before=before)
     return unit
 
@@ -402,21 +386,7 @@ def units_bulk_insert(*, actor, project, units: list[Unit], batch_size: int = 50
         )
         for unit in created:
             unit.pk = ids[unit.number]
-    actor_obj = actor if getattr(actor, "pk", None) else None
-    UnitPriceChange.objects.bulk_create(
-        (
-            UnitPriceChange(
-                unit=u,
-                actor=actor_obj,
-                new_unit_price=u.unit_price,
-                new_list_price=u.list_price,
-                new_floor_price=u.floor_price,
-            )
-            for u in created
-            if any(getattr(u, f) is not None for f in PRICE_FIELDS)
-        ),
-        batch_size=batch_size,
-    )
+    price_record_new(actor=actor, units=created, batch_size=batch_size)
     return created
 
 
@@ -534,7 +504,9 @@ def _move(
                     f"房间 {unit.number} 当前为「{unit.get_status_display()}」，不能改为「{UnitStatus(to_status).label}」。",
                     {"units": [f"{unit.number}：{unit.get_status_display()}"]},
                 )
-            if to_status in (UnitStatus.HELD, UnitStatus.RESERVED) and not unit.sellable:
+            # Only a unit open for sale may be held or reserved; its status passed above,
+            # so what refuses it here is 不可售.
+            if to_status in (UnitStatus.HELD, UnitStatus.RESERVED) and not unit.is_open_for_sale:
                 raise DomainError(
                     ErrorCode.CONFLICT,
                     f"房间 {unit.number} 已标记为不可售：{unit.unsellable_reason}",
@@ -687,16 +659,14 @@ def release_plan_create(*, actor, project, name: str, release_at, unit_ids) -> R
 
 
 def process_due(*, now=None) -> dict:
-    """Run what is due by itself: expired holds, release plans and scheduled price lists.
+    """The units' part of inventory's due work: expired holds and release plans
+    (``jobs.process_due`` runs it, then the scheduled price lists).
 
-    Called by ``loupan run-due`` (cron, every minute) and, cheaply, before the board is
-    drawn, so the demo needs no scheduler. Each item runs in its own transaction; one
-    that cannot run (a unit already sold) is recorded and skipped, never half-done.
+    Each item runs in its own transaction; one that cannot run (a unit already sold) is
+    recorded and skipped, never half-done.
     """
-    from .pricing_services import pricelist_apply_due
-
     now = now or timezone.now()
-    done = {"holds_expired": 0, "plans": 0, "price_lists": 0}
+    done = {"holds_expired": 0, "plans": 0}
     for project_id, ids in _group(
         Unit.objects.filter(status=UnitStatus.HELD, hold_until__lte=now).values_list(
             "project_id", "pk"
@@ -732,7 +702,6 @@ def process_due(*, now=None) -> dict:
                 extra=plan.result,
             )
         done["plans"] += 1
-    done["price_lists"] = pricelist_apply_due(now=now)
     return done
 
 

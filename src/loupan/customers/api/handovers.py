@@ -12,19 +12,28 @@ rules are in ``customers.handover``; errors come in the one shape
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from loupan.accounts import access
 from loupan.accounts.models import User
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.selectors import project_list
 
 from .. import handover as svc
 from ..models import Handover, HandoverMode
+from .serializers import (
+    HandoverCandidatesSerializer,
+    HandoverDetailSerializer,
+    HandoverExecuteSerializer,
+    HandoverPreviewSerializer,
+    HandoverRequestSerializer,
+    HandoverSerializer,
+    preview_data,
+)
 
 
 def _project(request, raw):
@@ -32,9 +41,7 @@ def _project(request, raw):
     try:
         pk = int(raw)
     except (TypeError, ValueError) as exc:
-        raise DomainError(
-            ErrorCode.INVALID, "项目：请指定项目", {"project": ["请指定项目"]}
-        ) from exc
+        raise invalid("project", "请指定项目", "项目：请指定项目") from exc
     return get_object_or_404(project_list(user=request.user), pk=pk)
 
 
@@ -43,156 +50,8 @@ def _user(pk, name: str):
         return None
     user = User.objects.filter(pk=pk).first()
     if user is None:
-        raise DomainError(ErrorCode.INVALID, f"{name}：用户不存在", {name: ["用户不存在"]})
+        raise invalid(name, "用户不存在", f"{name}：用户不存在")
     return user
-
-
-class HandoverUserSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField(source="get_full_name")
-
-
-class HandoverRequestSerializer(serializers.Serializer):
-    project = serializers.IntegerField(label="项目")
-    from_user = serializers.IntegerField(label="离职顾问")
-    mode = serializers.ChoiceField(label="交接方式", choices=HandoverMode.choices)
-    calls_to = serializers.IntegerField(label="未成交来电接收人", required=False, allow_null=True)
-    open_to = serializers.IntegerField(
-        label="未成交来访客户接收人", required=False, allow_null=True
-    )
-    closed_to = serializers.IntegerField(label="已成交客户接收人", required=False, allow_null=True)
-    recipients = serializers.ListField(
-        label="接收人（平均分配）", child=serializers.IntegerField(), required=False
-    )
-    deactivate = serializers.BooleanField(label="同时停用账号", required=False, default=False)
-    note = serializers.CharField(label="备注", required=False, allow_blank=True, max_length=150)
-
-
-class HandoverExecuteSerializer(HandoverRequestSerializer):
-    expected = serializers.DictField(
-        label="预览时的数量",
-        child=serializers.IntegerField(min_value=0),
-        required=False,
-        help_text="预览返回的 counts；数量有变化时拒绝（409 conflict）。",
-    )
-
-
-class HandoverAssignmentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    to = serializers.IntegerField()
-    to_name = serializers.CharField()
-
-
-class HandoverGroupSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
-    count = serializers.IntegerField()
-    items = HandoverAssignmentSerializer(many=True)
-
-
-class HandoverRecipientCountSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    calls = serializers.IntegerField()
-    open = serializers.IntegerField()
-    closed = serializers.IntegerField()
-    total = serializers.IntegerField()
-
-
-class HandoverPreviewSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
-    from_user = HandoverUserSerializer()
-    mode = serializers.CharField()
-    reason = serializers.CharField()
-    deactivate = serializers.BooleanField()
-    counts = serializers.DictField(child=serializers.IntegerField())
-    total = serializers.IntegerField()
-    groups = HandoverGroupSerializer(many=True)
-    recipients = HandoverRecipientCountSerializer(many=True)
-    warnings = serializers.ListField(child=serializers.CharField())
-
-
-def _preview_data(plan) -> dict:
-    return {
-        "project": plan.project.pk,
-        "from_user": plan.from_user,
-        "mode": plan.mode,
-        "reason": plan.reason,
-        "deactivate": plan.deactivate,
-        "counts": plan.counts,
-        "total": plan.total,
-        "groups": [
-            {
-                "key": g["key"],
-                "label": str(g["label"]),
-                "count": g["count"],
-                "items": [
-                    {
-                        "id": obj.pk,
-                        "name": svc.item_label(obj),
-                        "to": u.pk,
-                        "to_name": u.get_full_name(),
-                    }
-                    for obj, u in g["assignments"]
-                ],
-            }
-            for g in plan.groups
-        ],
-        "recipients": plan.per_recipient,
-        "warnings": [str(w) for w in plan.warnings],
-    }
-
-
-class HandoverSerializer(serializers.ModelSerializer):
-    from_user_name = serializers.CharField(source="from_user.get_full_name", read_only=True)
-    actor_name = serializers.CharField(source="actor.get_full_name", read_only=True)
-
-    class Meta:
-        model = Handover
-        fields = [
-            "id",
-            "project",
-            "from_user",
-            "from_user_name",
-            "actor",
-            "actor_name",
-            "created_at",
-            "mode",
-            "calls_count",
-            "open_count",
-            "closed_count",
-            "deactivated",
-            "reason",
-            "recipients",
-        ]
-        read_only_fields = fields
-
-
-class HandoverTransferSerializer(serializers.Serializer):
-    group = serializers.CharField()
-    object_type = serializers.CharField()
-    object_id = serializers.CharField()
-    object_repr = serializers.CharField()
-    to_id = serializers.IntegerField()
-    to = serializers.CharField()
-
-
-class HandoverDetailSerializer(HandoverSerializer):
-    transfers = serializers.SerializerMethodField()
-
-    class Meta(HandoverSerializer.Meta):
-        fields = [*HandoverSerializer.Meta.fields, "transfers"]
-        read_only_fields = fields
-
-    @extend_schema_field(HandoverTransferSerializer(many=True))
-    def get_transfers(self, obj) -> list[dict]:
-        return HandoverTransferSerializer(svc.handover_transfers(obj), many=True).data
-
-
-class HandoverCandidatesSerializer(serializers.Serializer):
-    departing = HandoverUserSerializer(many=True)
-    recipients = HandoverUserSerializer(many=True)
 
 
 class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
@@ -248,7 +107,7 @@ class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
     def preview(self, request):
         """The dry run: counts per group and who gets what; nothing is written."""
         plan = svc.handover_preview(**self._arguments(request, HandoverRequestSerializer))
-        return Response(HandoverPreviewSerializer(_preview_data(plan)).data)
+        return Response(HandoverPreviewSerializer(preview_data(plan)).data)
 
     @extend_schema(request=HandoverExecuteSerializer, responses={201: HandoverDetailSerializer})
     def create(self, request):

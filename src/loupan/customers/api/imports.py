@@ -25,23 +25,8 @@ from loupan.accounts import access
 from loupan.core.import_views import PROJECT_ID, XLSX_FILE, ImportApiViewSet
 from loupan.core.xlsx import export_filename, xlsx_response
 from loupan.customers import imports
+from loupan.customers.api.serializers import RegisterRowSerializer
 from loupan.inventory.models import Project
-
-
-class RegisterRowSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="customer.pk")
-    registered_at = serializers.DateTimeField()
-    name = serializers.CharField()
-    phone = serializers.CharField(help_text="仅归属顾问本人可见完整号码")
-    grade = serializers.CharField()
-    stage = serializers.CharField()
-    wanted_layout = serializers.CharField()
-    wanted_area = serializers.CharField()
-    budget = serializers.CharField(help_text="万元")
-    channel = serializers.CharField()
-    last_follow_up = serializers.DateTimeField(allow_null=True)
-    follow_ups = serializers.IntegerField()
-    owner = serializers.CharField()
 
 
 @extend_schema_view(

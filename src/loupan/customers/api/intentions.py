@@ -18,39 +18,46 @@ shape ``{"code", "message", "fields"}``; contact numbers as ``selectors.contact`
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.inventory.models import Project, Unit
 
 from .. import intentions as svc
-from .. import selectors
-from ..models import Customer, IntendedUnit
+from ..models import Customer
+from .serializers import (
+    ConflictSerializer,
+    IntendedUnitAddSerializer,
+    IntendedUnitSerializer,
+    ProblemCustomerSerializer,
+    ProblemFlagSerializer,
+    ProblemResolveSerializer,
+    conflict_data,
+)
 
 
 def _int_param(request, name, label, required=False):
     raw = request.query_params.get(name)
     if raw in (None, ""):
         if required:
-            raise DomainError(
-                ErrorCode.INVALID,
+            raise invalid(
+                name,
+                _("请指定%(label)s") % {"label": label},
                 _("%(label)s：请指定%(label)s") % {"label": label},
-                {name: [_("请指定%(label)s") % {"label": label}]},
             )
         return None
     try:
         return int(raw)
     except (TypeError, ValueError) as exc:
-        raise DomainError(
-            ErrorCode.INVALID,
+        raise invalid(
+            name,
+            _("无效的%(label)s") % {"label": label},
             _("%(label)s：无效的%(label)s") % {"label": label},
-            {name: [_("无效的%(label)s") % {"label": label}]},
         ) from exc
 
 
@@ -58,43 +65,7 @@ def _visible_customers(user):
     return Customer.objects.restrict(user, "view").filter(anonymized_at__isnull=True)
 
 
-class BriefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-def _owner(customer):
-    owner = customer.owner
-    return {"id": owner.pk, "name": owner.real_name} if owner else None
-
-
 # --- intended units -----------------------------------------------------------------------
-
-
-class IntendedUnitSerializer(serializers.ModelSerializer):
-    customer_name = serializers.CharField(source="customer.name", read_only=True)
-    unit_number = serializers.CharField(source="unit.number", read_only=True)
-    unit_status = serializers.CharField(source="unit.status", read_only=True)
-    rivals = serializers.IntegerField(read_only=True, default=0)
-
-    class Meta:
-        model = IntendedUnit
-        fields = [
-            "id",
-            "customer",
-            "customer_name",
-            "unit",
-            "unit_number",
-            "unit_status",
-            "rivals",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class IntendedUnitAddSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(label=gettext_lazy("客户"))
-    unit = serializers.IntegerField(label=gettext_lazy("房间"))
 
 
 class IntendedUnitViewSet(
@@ -148,54 +119,6 @@ class IntendedUnitViewSet(
 # --- 撞车 ------------------------------------------------------------------------------------
 
 
-class ConflictCustomerSerializer(serializers.Serializer):
-    """``id``, ``grade``, ``phone`` and ``since`` are null for another consultant's
-    customer shown to a consultant (name and owner only)."""
-
-    id = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField()
-    owner = BriefSerializer()
-    grade = serializers.CharField(allow_null=True)
-    phone = serializers.CharField(allow_null=True)
-    since = serializers.DateTimeField(allow_null=True)
-
-
-class ConflictUnitSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    number = serializers.CharField()
-    status = serializers.CharField()
-
-
-class ConflictSerializer(serializers.Serializer):
-    unit = ConflictUnitSerializer()
-    since = serializers.DateTimeField()
-    consultants = BriefSerializer(many=True)
-    customers = ConflictCustomerSerializer(many=True)
-
-
-def conflict_data(conflict) -> dict:
-    customers = []
-    for side in conflict.sides:
-        c = side.customer
-        customers.append(
-            {
-                "id": c.pk if side.visible else None,
-                "name": c.name,
-                "owner": _owner(c),
-                "grade": c.grade if side.visible else None,
-                "phone": side.contact["phone"] if side.visible else None,
-                "since": side.intended.created_at if side.visible else None,
-            }
-        )
-    unit = conflict.unit
-    return {
-        "unit": {"id": unit.pk, "number": unit.number, "status": unit.status},
-        "since": conflict.since,
-        "consultants": [{"id": u.pk, "name": u.real_name} for u in conflict.consultants],
-        "customers": customers,
-    }
-
-
 class ConflictViewSet(GenericViewSet):
     """撞车 of one project (``?project=`` required; a project the caller holds no customer
     permission on is a 404)."""
@@ -220,43 +143,6 @@ class ConflictViewSet(GenericViewSet):
 
 
 # --- problem customers ---------------------------------------------------------------------
-
-
-class ProblemCustomerSerializer(serializers.ModelSerializer):
-    phone = serializers.SerializerMethodField()
-    owner_name = serializers.CharField(source="owner.real_name", default=None, read_only=True)
-    flagged_by = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Customer
-        fields = [
-            "id",
-            "project",
-            "name",
-            "phone",
-            "grade",
-            "owner",
-            "owner_name",
-            "problem",
-            "problem_at",
-            "flagged_by",
-        ]
-        read_only_fields = fields
-
-    def get_phone(self, obj) -> str:
-        return selectors.contact(self.context["request"].user, obj)["phone"]
-
-    def get_flagged_by(self, obj) -> str:
-        return self.context.get("flagged_by", {}).get(obj.pk, "")
-
-
-class ProblemFlagSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(label=gettext_lazy("客户"))
-    problem = serializers.CharField(label=gettext_lazy("问题"), allow_blank=True)
-
-
-class ProblemResolveSerializer(serializers.Serializer):
-    resolution = serializers.CharField(label=gettext_lazy("处理结果"), allow_blank=True)
 
 
 class ProblemCustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):

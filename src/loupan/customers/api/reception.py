@@ -19,14 +19,23 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from loupan.accounts import access
-from loupan.core.errors import DomainError, ErrorCode
-from loupan.core.identity import display_phone
-from loupan.core.masking import mask_phone
+from loupan.core.errors import invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.models import Project
 
 from .. import reception as svc
 from ..models import CallRecord, Customer, Post, Reception, ReceptionKind, RosterEntry
+from .serializers import (
+    AwaySerializer,
+    CallRecordSerializer,
+    CallWriteSerializer,
+    LinkSerializer,
+    NextTurnSerializer,
+    ReceptionSerializer,
+    ReceptionTakeSerializer,
+    RosterEntrySerializer,
+    RosterSetSerializer,
+)
 
 
 def _projects(user, *codes):
@@ -42,13 +51,11 @@ def _project_param(request, *codes):
     """The ``project`` of the query or body, visible to the caller (404 otherwise)."""
     raw = request.query_params.get("project") or request.data.get("project")
     if not raw:
-        raise DomainError(ErrorCode.INVALID, "项目：请指定项目", {"project": ["请指定项目"]})
+        raise invalid("project", "请指定项目", "项目：请指定项目")
     try:
         pk = int(raw)
     except (TypeError, ValueError) as exc:
-        raise DomainError(
-            ErrorCode.INVALID, "项目：无效的项目", {"project": ["无效的项目"]}
-        ) from exc
+        raise invalid("project", "无效的项目", "项目：无效的项目") from exc
     return get_object_or_404(Project.objects.filter(pk__in=_projects(request.user, *codes)), pk=pk)
 
 
@@ -60,37 +67,10 @@ def _date_param(request, name="date"):
     try:
         return field.to_internal_value(raw)
     except serializers.ValidationError as exc:
-        raise DomainError(
-            ErrorCode.INVALID, "日期：日期格式应为 YYYY-MM-DD", {name: ["日期格式应为 YYYY-MM-DD"]}
-        ) from exc
-
-
-class UserBriefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField(source="get_full_name")
+        raise invalid(name, "日期格式应为 YYYY-MM-DD", "日期：日期格式应为 YYYY-MM-DD") from exc
 
 
 # --- roster -------------------------------------------------------------------------------
-
-
-class RosterEntrySerializer(serializers.ModelSerializer):
-    user_name = serializers.CharField(source="user.get_full_name", read_only=True)
-
-    class Meta:
-        model = RosterEntry
-        fields = ["id", "project", "date", "post", "position", "user", "user_name", "away"]
-        read_only_fields = fields
-
-
-class RosterSetSerializer(serializers.Serializer):
-    project = serializers.IntegerField(label="项目")
-    date = serializers.DateField(label="日期")
-    post = serializers.ChoiceField(label="岗位", choices=Post.choices)
-    user_ids = serializers.ListField(label="排班顾问", child=serializers.IntegerField())
-
-
-class AwaySerializer(serializers.Serializer):
-    away = serializers.BooleanField(label="暂离")
 
 
 class RosterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
@@ -156,50 +136,6 @@ class RosterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVie
 # --- receptions ---------------------------------------------------------------------------
 
 
-class ReceptionSerializer(serializers.ModelSerializer):
-    consultant_name = serializers.CharField(source="consultant.get_full_name", read_only=True)
-    customer_name = serializers.CharField(source="customer.name", default=None, read_only=True)
-    is_research = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Reception
-        fields = [
-            "id",
-            "project",
-            "kind",
-            "consultant",
-            "consultant_name",
-            "customer",
-            "customer_name",
-            "call",
-            "is_research",
-            "at",
-            "by_turn",
-            "skipped",
-            "note",
-        ]
-        read_only_fields = fields
-
-    def get_is_research(self, obj) -> bool:
-        return bool(obj.call_id and obj.call.is_research)
-
-
-class ReceptionTakeSerializer(serializers.Serializer):
-    project = serializers.IntegerField(label="项目")
-    post = serializers.ChoiceField(label="岗位", choices=Post.choices + ReceptionKind.choices)
-    customer = serializers.IntegerField(label="客户", required=False, allow_null=True)
-    call = serializers.IntegerField(label="来电", required=False, allow_null=True)
-    returning_customer = serializers.IntegerField(label="老客户", required=False, allow_null=True)
-    brought_by = serializers.IntegerField(label="带访老客户", required=False, allow_null=True)
-    note = serializers.CharField(label="备注", required=False, allow_blank=True, max_length=200)
-
-
-class NextTurnSerializer(serializers.Serializer):
-    post = serializers.CharField()
-    user = UserBriefSerializer(allow_null=True)
-    skipped = UserBriefSerializer(many=True)
-
-
 class ReceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
     """接待记录 (who received whom, when, by turn or not, who was skipped as away);
     ``POST /receptions/`` takes the next visitor or call; ``GET /receptions/next/``
@@ -243,11 +179,11 @@ class ReceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generic
             if v.get(name):
                 kwargs[name] = customers.filter(pk=v[name]).first()
                 if kwargs[name] is None:
-                    raise DomainError(ErrorCode.INVALID, "客户：不存在", {name: ["客户不存在"]})
+                    raise invalid(name, "客户不存在", "客户：不存在")
         if v.get("call"):
             kwargs["call"] = svc.calls_visible(request.user, project).filter(pk=v["call"]).first()
             if kwargs["call"] is None:
-                raise DomainError(ErrorCode.INVALID, "来电：不存在", {"call": ["来电不存在"]})
+                raise invalid("call", "来电不存在", "来电：不存在")
         reception = svc.reception_take(
             actor=request.user, project=project, post=v["post"], **kwargs
         )
@@ -274,66 +210,6 @@ class ReceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generic
 
 
 # --- calls --------------------------------------------------------------------------------
-
-
-class CallRecordSerializer(serializers.ModelSerializer):
-    phone = serializers.SerializerMethodField()
-    received_by_name = serializers.CharField(source="received_by.get_full_name", read_only=True)
-    missing = serializers.SerializerMethodField()
-
-    class Meta:
-        model = CallRecord
-        fields = [
-            "id",
-            "project",
-            "called_at",
-            "phone",
-            "name",
-            "question",
-            "channel",
-            "is_research",
-            "competitor",
-            "received_by",
-            "received_by_name",
-            "customer",
-            "confirmed_by",
-            "confirmed_at",
-            "missing",
-        ]
-        read_only_fields = fields
-
-    def get_phone(self, obj) -> str:
-        user = self.context["request"].user
-        shown = display_phone(obj.phone)
-        if obj.received_by_id == user.pk or access.has_perm(
-            user, "customer.reveal", obj.project_id
-        ):
-            return shown
-        return mask_phone(shown)
-
-    def get_missing(self, obj) -> list[str]:
-        return svc.call_missing(obj)
-
-
-class CallWriteSerializer(serializers.Serializer):
-    project = serializers.IntegerField(label="项目", required=False)
-    called_at = serializers.DateTimeField(label="来电时间", required=False)
-    phone = serializers.CharField(label="来电号码", required=False, allow_blank=True, max_length=30)
-    name = serializers.CharField(label="称呼", required=False, allow_blank=True, max_length=50)
-    question = serializers.CharField(
-        label="咨询内容", required=False, allow_blank=True, max_length=200
-    )
-    channel = serializers.IntegerField(label="认知途径", required=False, allow_null=True)
-    is_research = serializers.BooleanField(label="同行调研", required=False)
-    competitor = serializers.CharField(
-        label="同行单位", required=False, allow_blank=True, max_length=100
-    )
-    received_by = serializers.IntegerField(label="接听顾问", required=False, allow_null=True)
-    confirm = serializers.BooleanField(label="核查", required=False, default=False)
-
-
-class LinkSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(label="客户")
 
 
 class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):

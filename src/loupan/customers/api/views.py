@@ -4,121 +4,27 @@ is its own audited endpoint."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import invalid
 from loupan.core.viewsets import RestrictedViewSet
-from loupan.customers import selectors, services
+from loupan.customers import services
+from loupan.customers.api.serializers import (
+    AssignSerializer,
+    ClaimSerializer,
+    CustomerSerializer,
+    FollowUpSerializer,
+    HouseholdSerializer,
+    ReasonSerializer,
+    RegisterSerializer,
+    RevealSerializer,
+)
 from loupan.customers.filters import CustomerApiFilterSet
-from loupan.customers.models import Customer, FollowUp, FollowUpWay, OwnershipClaim
+from loupan.customers.models import Customer
 from loupan.customers.reception import eligible_users
 from loupan.inventory.models import Project
-
-
-class CustomerSerializer(serializers.ModelSerializer):
-    phone = serializers.SerializerMethodField()
-    id_number = serializers.SerializerMethodField()
-    owner_name = serializers.CharField(source="owner.real_name", default=None, read_only=True)
-
-    class Meta:
-        model = Customer
-        fields = [
-            "id",
-            "project",
-            "name",
-            "phone",
-            "id_number",
-            "owner",
-            "owner_name",
-            "grade",
-            "stage",
-            "wanted_layout",
-            "channel",
-            "purpose",
-            "budget_min",
-            "budget_max",
-            "registered_at",
-            "last_follow_up_at",
-            "ownership_expires_at",
-            "in_pool",
-            "household",
-        ]
-        read_only_fields = fields
-
-    def _contact(self, obj):
-        return selectors.contact(self.context["request"].user, obj)
-
-    def get_phone(self, obj) -> str:
-        return self._contact(obj)["phone"]
-
-    def get_id_number(self, obj) -> str:
-        return self._contact(obj)["id_number"]
-
-
-class RegisterSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
-    name = serializers.CharField(allow_blank=True)
-    phone = serializers.CharField(allow_blank=True)
-    wanted_layout = serializers.CharField(allow_blank=True)
-    consent = serializers.BooleanField(default=False)
-    id_number = serializers.CharField(required=False, allow_blank=True, default="")
-    data = serializers.DictField(required=False, default=dict)
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True)
-
-
-class AssignSerializer(ReasonSerializer):
-    to_user = serializers.IntegerField()
-
-
-class HouseholdSerializer(serializers.Serializer):
-    members = serializers.ListField(child=serializers.IntegerField(), min_length=1)
-
-
-class FollowUpSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = FollowUp
-        fields = [
-            "id",
-            "customer",
-            "consultant",
-            "at",
-            "way",
-            "content",
-            "reaction",
-            "next_step",
-            "next_date",
-        ]
-        read_only_fields = ["id", "customer", "consultant"]
-        extra_kwargs = {"at": {"required": False}, "way": {"choices": FollowUpWay.choices}}
-
-
-class ClaimSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = OwnershipClaim
-        fields = [
-            "id",
-            "customer",
-            "claimant",
-            "reason",
-            "status",
-            "decided_by",
-            "decision_reason",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class RevealSerializer(serializers.Serializer):
-    """The full contact numbers of one customer."""
-
-    phone = serializers.CharField(read_only=True)
-    phone2 = serializers.CharField(read_only=True)
-    id_number = serializers.CharField(read_only=True)
 
 
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
@@ -167,11 +73,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
         serializer.is_valid(raise_exception=True)
         to_user = eligible_users(customer.project).filter(pk=serializer.validated_data["to_user"])
         if not to_user:
-            raise DomainError(
-                ErrorCode.INVALID,
-                "接收人不是本项目的置业顾问。",
-                {"to_user": ["不是本项目的置业顾问"]},
-            )
+            raise invalid("to_user", "不是本项目的置业顾问", "接收人不是本项目的置业顾问。")
         customer = services.customer_assign(
             actor=request.user,
             customer=customer,
@@ -190,9 +92,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
         ids = set(serializer.validated_data["members"]) - {customer.pk}
         others = list(self.get_queryset().filter(project=customer.project, pk__in=ids))
         if len(others) != len(ids):
-            raise DomainError(
-                ErrorCode.INVALID, "家庭成员必须是本项目的客户。", {"members": ["未找到客户"]}
-            )
+            raise invalid("members", "未找到客户", "家庭成员必须是本项目的客户。")
         services.household_link(actor=request.user, customers=[customer, *others])
         customer.refresh_from_db()
         return Response(self.get_serializer(customer).data)

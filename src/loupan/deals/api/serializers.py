@@ -1,19 +1,19 @@
 """Deal API shapes. Output serializers only read; input serializers only check the shape
 of a request (types, choices, required keys). Every rule lives in ``deals.services``.
 
-Floor prices (底价) leave only through ``_strip_floor``: ``masking.FLOOR_PRICE_FIELDS`` are
-removed for callers without ``unit.view_floor_price`` on the deal's project."""
+Floor prices (底价) leave only through ``masking.FloorPriceSerializerMixin``: the
+floor-price fields are removed for callers without ``unit.view_floor_price`` on the
+deal's project."""
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from loupan.accounts.roles import SYSTEM_ROLES
+from loupan.approvals import services as approvals
+from loupan.approvals.models import ApprovalRequest, ApprovalStep
 from loupan.core import masking
 from loupan.deals.models import (
-    ApprovalRequest,
-    ApprovalStep,
     Cancellation,
     CancelReason,
     Deal,
@@ -30,22 +30,6 @@ from loupan.deals.models import (
 )
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
-ROLE_NAMES = {r["code"]: r["name"] for r in SYSTEM_ROLES}
-
-
-def _floor_visible(context, project_id) -> bool:
-    """``can_see_floor_price`` once per project and request (lists stay flat)."""
-    cache = context.setdefault("_floor_visible", {})
-    if project_id not in cache:
-        cache[project_id] = masking.can_see_floor_price(context["request"].user, project_id)
-    return cache[project_id]
-
-
-def _strip_floor(context, project_id, data: dict) -> dict:
-    if _floor_visible(context, project_id):
-        return data
-    hidden = set(masking.FLOOR_PRICE_FIELDS)
-    return {k: v for k, v in data.items() if k not in hidden}
 
 
 # --- output --------------------------------------------------------------------------------
@@ -94,7 +78,7 @@ class ApprovalStepSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_level_display(self, obj) -> str:
-        return str(ROLE_NAMES.get(obj.level, obj.level))
+        return approvals.level_name(obj.request, obj.level)
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -104,9 +88,10 @@ class ApprovalSerializer(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     level_display = serializers.SerializerMethodField()
     final_level_display = serializers.SerializerMethodField()
-    deal_number = serializers.CharField(source="deal.__str__", read_only=True)
-    unit_number = serializers.CharField(source="deal.unit.number", read_only=True)
-    customer_name = serializers.CharField(source="deal.customer.name", read_only=True)
+    deal = serializers.IntegerField(source="subject_id", read_only=True)
+    deal_number = serializers.CharField(source="subject.__str__", read_only=True)
+    unit_number = serializers.CharField(source="subject.unit.number", read_only=True)
+    customer_name = serializers.CharField(source="subject.customer.name", read_only=True)
     requested_by_name = serializers.CharField(source="requested_by.real_name", read_only=True)
     decided_by_name = serializers.CharField(
         source="decided_by.real_name", default=None, read_only=True
@@ -142,10 +127,10 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_level_display(self, obj) -> str:
-        return str(ROLE_NAMES.get(obj.level, obj.level))
+        return approvals.level_name(obj, obj.level)
 
     def get_final_level_display(self, obj) -> str:
-        return str(ROLE_NAMES.get(obj.final_level, obj.final_level))
+        return approvals.level_name(obj, obj.final_level)
 
 
 class ApprovalInDealSerializer(ApprovalSerializer):
@@ -162,7 +147,7 @@ class ApprovalInDealSerializer(ApprovalSerializer):
         read_only_fields = fields
 
 
-class DealSummarySerializer(serializers.ModelSerializer):
+class DealSummarySerializer(masking.FloorPriceSerializerMixin, serializers.ModelSerializer):
     """What an approver weighs: list price, (floor price), discount and final total."""
 
     status_display = serializers.CharField(source="get_status_display", read_only=True)
@@ -192,16 +177,12 @@ class DealSummarySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        return _strip_floor(self.context, instance.project_id, data)
-
 
 class ApprovalDetailSerializer(ApprovalSerializer):
     """One request with its steps, the deal's figures and whether the caller decides."""
 
     steps = ApprovalStepSerializer(many=True, read_only=True)
-    deal_summary = DealSummarySerializer(source="deal", read_only=True)
+    deal_summary = DealSummarySerializer(source="subject", read_only=True)
     can_decide = serializers.SerializerMethodField()
 
     class Meta(ApprovalSerializer.Meta):
@@ -209,12 +190,10 @@ class ApprovalDetailSerializer(ApprovalSerializer):
         read_only_fields = fields
 
     def get_can_decide(self, obj) -> bool:
-        from loupan.deals import services
-
-        return services.can_decide(self.context["request"].user, obj)
+        return approvals.can_decide(self.context["request"].user, obj)[0]
 
 
-class DealSerializer(serializers.ModelSerializer):
+class DealSerializer(masking.FloorPriceSerializerMixin, serializers.ModelSerializer):
     """A deal in a list; ``floor_total`` only for callers with unit.view_floor_price."""
 
     status_display = serializers.CharField(source="get_status_display", read_only=True)
@@ -279,10 +258,6 @@ class DealSerializer(serializers.ModelSerializer):
 
     def get_has_contract_scan(self, obj) -> bool:
         return bool(obj.contract_scan)
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        return _strip_floor(self.context, instance.project_id, data)
 
 
 class CancellationSerializer(serializers.ModelSerializer):

@@ -7,10 +7,11 @@ action that calls one service and answers the deal, or the one error shape: 400 
 request the rules refuse, 403 for a role that may not act, 404 for what the caller may
 not see, 409 for a deal in the wrong state. Ids in a request body that do not belong to
 the deal's project are a 400 naming the field. ``floor_total`` is removed for callers
-without ``unit.view_floor_price`` (``serializers._strip_floor``).
+without ``unit.view_floor_price`` (``masking.FloorPriceSerializerMixin``).
 """
 
 import django_filters
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -23,17 +24,16 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from loupan.accounts import access
+from loupan.approvals import services as approvals
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus, ApprovalStep
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.uploads import serve_document
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, RestrictedViewSet
 from loupan.customers.models import Customer
-from loupan.deals import changes, reports, services
+from loupan.deals import changes, reports, rules, services
 from loupan.deals.filters import DealFilterSet
 from loupan.deals.models import (
     ApprovalKind,
-    ApprovalRequest,
-    ApprovalStatus,
-    ApprovalStep,
     Deal,
     DealBuyer,
     DealChange,
@@ -87,7 +87,7 @@ class DealApiFilterSet(DealFilterSet):
 
 class ApprovalFilterSet(django_filters.FilterSet):
     project = django_filters.NumberFilter(label=gettext_lazy("项目"), field_name="project_id")
-    deal = django_filters.NumberFilter(label=gettext_lazy("交易"), field_name="deal_id")
+    deal = django_filters.NumberFilter(label=gettext_lazy("交易"), field_name="subject_id")
     kind = django_filters.ChoiceFilter(label=gettext_lazy("类型"), choices=ApprovalKind.choices)
     status = django_filters.ChoiceFilter(label=gettext_lazy("状态"), choices=ApprovalStatus.choices)
 
@@ -259,7 +259,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         if request.method == "GET":
             if not deal.contract_scan:
                 raise DomainError(ErrorCode.NOT_FOUND, _("该交易还没有合同扫描件"))
-            if not services.may_see_scan(request.user, deal):
+            if not rules.can_see_scan(request.user, deal):
                 raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有查看合同扫描件的权限"))
             return serve_document(deal.contract_scan, deal.contract_number or str(deal.pk))
         upload = request.FILES.get("contract_scan")
@@ -436,7 +436,9 @@ class ApprovalViewSet(ReadOnlyRestrictedViewSet):
     (a reason is required)."""
 
     queryset = ApprovalRequest.objects.select_related(
-        "deal", "deal__unit", "deal__customer", "requested_by", "decided_by"
+        "requested_by", "decided_by"
+    ).prefetch_related(
+        GenericPrefetch("subject", [Deal.objects.select_related("unit", "customer")])
     )
     serializer_class = s.ApprovalSerializer
     filterset_class = ApprovalFilterSet
@@ -450,7 +452,7 @@ class ApprovalViewSet(ReadOnlyRestrictedViewSet):
             project = get_object_or_404(
                 Project.objects.restrict(self.request.user, "view"), pk=project_id
             )
-            pending = services.pending_for(self.request.user, project)
+            pending = approvals.pending_for(self.request.user, project)
             return qs.filter(pk__in=pending.values("pk")).order_by("requested_at", "pk")
         if self.action != "list":
             qs = qs.prefetch_related(Prefetch("steps", queryset=_steps()))
@@ -476,7 +478,7 @@ class ApprovalViewSet(ReadOnlyRestrictedViewSet):
         request = self.get_object()
         reason = s.DecisionSerializer(data=self.request.data)
         reason.is_valid(raise_exception=True)
-        services.approval_decide(
+        approvals.approval_decide(
             actor=self.request.user,
             request=request,
             approve=approve,
@@ -508,7 +510,7 @@ class ApprovalViewSet(ReadOnlyRestrictedViewSet):
     def withdraw(self, request, pk=None):
         """The requester (or a lead) takes back a request still waiting; what it held
         (an exchange's new unit) is released."""
-        req = services.approval_withdraw(actor=self.request.user, request=self.get_object())
+        req = approvals.approval_withdraw(actor=self.request.user, request=self.get_object())
         req = self.get_queryset().get(pk=req.pk)
         return Response(s.ApprovalDetailSerializer(req, context=self.get_serializer_context()).data)
 

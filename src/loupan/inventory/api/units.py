@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from loupan.accounts import access
 from loupan.core.errors import PermissionDenied
-from loupan.core.masking import can_see_floor_price
+from loupan.core.masking import FloorPriceSerializerMixin, can_see_floor_price
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, ServiceModelViewSet
 from loupan.inventory import board as board_mod
 from loupan.inventory import services
@@ -58,8 +58,9 @@ class BuildingSerializer(ProjectScopedSerializer):
         validators = []
 
 
-class UnitSerializer(ProjectScopedSerializer):
-    """A unit; ``floor_price`` only for callers holding unit.view_floor_price."""
+class UnitSerializer(FloorPriceSerializerMixin, ProjectScopedSerializer):
+    """A unit; ``floor_price`` shown and accepted only for callers holding
+    ``unit.view_floor_price`` on the unit's project (on create: the project sent)."""
 
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     layout_name = serializers.CharField(source="layout.name", read_only=True, default=None)
@@ -81,20 +82,6 @@ class UnitSerializer(ProjectScopedSerializer):
         read_only_fields = ["status", "hold_reason", "hold_until", "version", "updated_at"]
         extra_kwargs = {"number": {"required": False, "allow_blank": True}}
         validators = []
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        request = self.context.get("request")
-        if request is not None and not can_see_floor_price(request.user, instance.project_id):
-            data.pop("floor_price", None)
-        return data
-
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None and not access.has_perm(request.user, "unit.view_floor_price"):
-            fields.pop("floor_price", None)
-        return fields
 
 
 class PositionSerializer(serializers.Serializer):

@@ -1,8 +1,8 @@
 """Price-list pages 价格方案 (issue Inventory): list, new draft from a rule, the draft with
 its items and distribution, manual prices, scaling to a target average, the approval
-buttons, and adjustments 调价. Thin: every write is a pricing service; a DomainError is
-shown next to the field it names. Every page starts from the restricted queryset, and
-floor prices (底价) appear only for viewers holding ``unit.view_floor_price``."""
+buttons, and adjustments 调价. Thin: every write is a service of ``pricelists``; a
+DomainError is shown next to the field it names. Every page starts from the restricted
+queryset, and floor prices (底价) appear only for viewers holding ``unit.view_floor_price``."""
 
 from decimal import Decimal
 
@@ -21,11 +21,10 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.accounts.permissions import label
 from loupan.core.errors import DomainError
-from loupan.core.masking import can_see_floor_price
+from loupan.core.masking import can_see_floor_price, strip_floor_price
 from loupan.core.views import form_error, paginate, query_without_page
 
-from . import pricing, selectors
-from . import pricing_services as ps
+from . import price_rules, pricelists, selectors
 from .models import (
     Building,
     Layout,
@@ -110,7 +109,7 @@ def _textarea(rows=3, placeholder=""):
 
 
 class RuleForm(forms.Form):
-    """The generation rule of a new draft (pricing.Rule), base prices per building and
+    """The generation rule of a new draft (price_rules.Rule), base prices per building and
     layout of the project as one field each."""
 
     name = forms.CharField(label=gettext_lazy("方案名称"), max_length=100)
@@ -379,7 +378,7 @@ def pricelist_create(request, project_pk):
     form = RuleForm(request.POST or None, project=project, show_floor=show_floor)
     if request.method == "POST" and form.is_valid():
         try:
-            pl = ps.pricelist_generate(
+            pl = pricelists.pricelist_generate(
                 actor=request.user,
                 project=project,
                 name=form.cleaned_data["name"],
@@ -406,7 +405,7 @@ def _detail_context(request, pl, **forms_):
     user = request.user
     project = pl.project
     show_floor = can_see_floor_price(user, project)
-    all_items = list(ps.pricelist_items(pl))
+    all_items = list(pricelists.pricelist_items(pl))
     building = request.GET.get("building") or ""
     shown = [i for i in all_items if not building or str(i.unit.building_id) == building]
     page = paginate(request, shown, ITEMS_PER_PAGE)
@@ -421,12 +420,12 @@ def _detail_context(request, pl, **forms_):
             "floor": unit.floor,
             "status": unit.get_status_display(),
             "status_code": unit.status,
-            "locked": unit.status in ps.LOCKED_PRICE_STATUSES,
+            "locked": unit.status in pricelists.LOCKED_PRICE_STATUSES,
             "area": unit.gross_area,
             "old_list_price": item.old_list_price,
             "unit_price": item.unit_price,
             "list_price": item.list_price,
-            "change_pct": ps.item_change_pct(item),
+            "change_pct": pricelists.item_change_pct(item),
             "change_up": item.old_list_price is not None and item.list_price > item.old_list_price,
             "manual": item.manual,
             "skipped": item.skipped,
@@ -439,16 +438,14 @@ def _detail_context(request, pl, **forms_):
     may_approve = access.has_perm(user, "pricelist.approve", project) or access.has_perm(
         user, "pricelist.approve_any", project
     )
-    within_limit = pl.required_approver != ps.APPROVER_DIRECTOR or access.has_perm(
+    within_limit = pl.required_approver != pricelists.APPROVER_DIRECTOR or access.has_perm(
         user, "pricelist.approve_any", project
     )
     can_change = access.has_perm(user, "pricelist.change", project)
-    can_apply = any(access.has_perm(user, code, project) for code in ps.APPLY_PERMS)
+    can_apply = any(access.has_perm(user, code, project) for code in pricelists.APPLY_PERMS)
     draft = pl.status == PriceListStatus.DRAFT
-    parameters = pl.parameters or {}
+    parameters = strip_floor_price(user, project, pl.parameters or {})
     rule = dict(parameters.get("rule") or {})
-    if not show_floor:
-        rule.pop("floor_price", None)
     return {
         "project": project,
         "object": pl,
@@ -462,7 +459,7 @@ def _detail_context(request, pl, **forms_):
                 for i in all_items
             }
         ),
-        "stats": (stats := ps.pricelist_distribution(pl, all_items)),
+        "stats": (stats := pricelists.pricelist_distribution(pl, all_items)),
         "stats_overall": [stats["overall"]],
         "show_floor": show_floor,
         "rule": rule,
@@ -476,10 +473,12 @@ def _detail_context(request, pl, **forms_):
         "apply_result": parameters.get("apply_result"),
         "apply_error": parameters.get("apply_error"),
         "locked_count": sum(
-            1 for i in all_items if i.unit.status in ps.LOCKED_PRICE_STATUSES and not i.skipped
+            1
+            for i in all_items
+            if i.unit.status in pricelists.LOCKED_PRICE_STATUSES and not i.skipped
         ),
         "skipped_count": sum(1 for i in all_items if i.skipped),
-        "manager_limit": ps.manager_max_change_pct(),
+        "manager_limit": pricelists.manager_max_change_pct(),
         "is_own": is_own,
         "can_edit": can_change and draft,
         "can_submit": can_change and draft,
@@ -539,7 +538,7 @@ def _rule_text(rule: dict, buildings: dict, layouts: dict) -> list[tuple[str, st
             (
                 _("特殊楼层"),
                 "、".join(
-                    f"{top if k == pricing.TOP else k + floor_suffix} {v}"
+                    f"{top if k == price_rules.TOP else k + floor_suffix} {v}"
                     for k, v in floor["exceptions"].items()
                 ),
             )
@@ -606,7 +605,7 @@ def pricelist_override(request, project_pk, pk):
             value = form.cleaned_data.get("value")
             kind = form.cleaned_data["kind"]
             try:
-                ps.pricelist_set_override(
+                pricelists.pricelist_set_override(
                     actor=request.user,
                     price_list=pl,
                     unit_id=unit.pk,
@@ -645,7 +644,7 @@ def pricelist_scale(request, project_pk, pk):
                 ).values_list("unit_id", flat=True)
             )
         try:
-            result = ps.pricelist_scale_to_average(
+            result = pricelists.pricelist_scale_to_average(
                 actor=request.user,
                 price_list=pl,
                 target=form.cleaned_data["target_average"],
@@ -685,23 +684,23 @@ def pricelist_action(request, project_pk, pk, action):
     user = request.user
     try:
         if action == "submit":
-            ps.pricelist_submit(actor=user, price_list=pl)
+            pricelists.pricelist_submit(actor=user, price_list=pl)
             message = _("已提交审批。")
         elif action == "approve":
-            ps.pricelist_approve(actor=user, price_list=pl, note=form.cleaned_data["note"])
+            pricelists.pricelist_approve(actor=user, price_list=pl, note=form.cleaned_data["note"])
             message = _("已批准。")
         elif action == "reject":
-            ps.pricelist_reject(actor=user, price_list=pl, note=form.cleaned_data["note"])
+            pricelists.pricelist_reject(actor=user, price_list=pl, note=form.cleaned_data["note"])
             message = _("已驳回。")
         elif action == "reopen":
-            ps.pricelist_reopen(actor=user, price_list=pl)
+            pricelists.pricelist_reopen(actor=user, price_list=pl)
             message = _("已退回草稿，可修改后重新提交。")
         elif action == "unschedule":
-            ps.pricelist_unschedule(actor=user, price_list=pl)
+            pricelists.pricelist_unschedule(actor=user, price_list=pl)
             message = _("已取消定时执行。")
         else:
             at = form.cleaned_data.get("scheduled_at")
-            result = ps.pricelist_apply(actor=user, price_list=pl, at=at)
+            result = pricelists.pricelist_apply(actor=user, price_list=pl, at=at)
             if "scheduled_at" in result:
                 message = _("已设定于 %(at)s 执行。") % {
                     "at": timezone.localtime(result["scheduled_at"]).strftime("%Y-%m-%d %H:%M")
@@ -741,7 +740,7 @@ def pricelist_adjust(request, project_pk):
     elif not request.GET:
         filters = {"statuses": [UnitStatus.AVAILABLE]}
         filter_form = AdjustFilterForm(initial={"status": UnitStatus.AVAILABLE}, project=project)
-    units = ps.units_matching(project=project, **filters)
+    units = pricelists.units_matching(project=project, **filters)
     form = AdjustForm(request.POST or None)
     selected = set()
     if request.method == "POST":
@@ -753,7 +752,7 @@ def pricelist_adjust(request, project_pk):
             unit_ids = sorted(selected) or list(units.values_list("pk", flat=True))
             data = form.cleaned_data
             try:
-                pl = ps.adjustment_create(
+                pl = pricelists.adjustment_create(
                     actor=request.user,
                     project=project,
                     name=data["name"],
@@ -787,7 +786,7 @@ def pricelist_adjust(request, project_pk):
             "query": query_without_page(request),
             "count": page.paginator.count,
             "selected": selected,
-            "locked": ps.LOCKED_PRICE_STATUSES,
+            "locked": pricelists.LOCKED_PRICE_STATUSES,
         },
         status=400 if request.method == "POST" else 200,
     )

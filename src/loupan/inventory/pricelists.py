@@ -1,4 +1,4 @@
-"""Price lists and adjustments (价格方案、调价): see pricing.py for the arithmetic.
+"""Price lists and adjustments (价格方案、调价): see price_rules.py for the arithmetic.
 
 Issue Inventory, "Price lists": planning (``pricelist.change``) drafts a versioned list
 for some or all units of a project, or an adjustment of selected units; the sales
@@ -24,10 +24,11 @@ from loupan.accounts.access import has_perm, require_perm
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_record
 from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
+from loupan.core.masking import without_floor_price
 from loupan.core.money import money
 from loupan.core.snapshot import diff, snapshot
 
-from . import pricing
+from . import price_rules
 from .models import (
     LOCKED_PRICE_STATUSES,
     PRICE_LIST_TRANSITIONS,
@@ -42,7 +43,7 @@ from .models import (
     Unit,
     UnitStatus,
 )
-from .services import _record_price
+from .price_history import price_record
 
 APPROVER_MANAGER = "manager"
 APPROVER_DIRECTOR = "director"
@@ -56,18 +57,11 @@ def manager_max_change_pct() -> Decimal:
     return Decimal(str(getattr(settings, "LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT", 5)))
 
 
-def _masked_parameters(parameters: dict) -> dict:
-    """The parameters without anything that reveals floor prices (for the audit trail,
-    which roles without ``unit.view_floor_price`` may read)."""
-    data = dict(parameters or {})
-    if "rule" in data:
-        data["rule"] = {k: v for k, v in data["rule"].items() if k != "floor_price"}
-    return data
-
-
 def _pl_snapshot(pl: PriceList) -> dict:
+    """The list as the audit trail records it: without the rule's floor-price discount,
+    since roles without ``unit.view_floor_price`` read the trail."""
     data = snapshot(pl)
-    data["parameters"] = _masked_parameters(pl.parameters)
+    data["parameters"] = without_floor_price(pl.parameters or {})
     return data
 
 
@@ -104,8 +98,8 @@ def _require_draft(pl: PriceList) -> None:
         raise _conflict(f"只有草稿可以修改，该方案当前为「{pl.get_status_display()}」。")
 
 
-def facts_of(unit: Unit) -> pricing.UnitFacts:
-    return pricing.UnitFacts(
+def facts_of(unit: Unit) -> price_rules.UnitFacts:
+    return price_rules.UnitFacts(
         key=unit.pk,
         label=unit.number,
         building=unit.building_id,
@@ -125,7 +119,7 @@ def _basis_for(pl: PriceList, unit: Unit) -> str:
 
 
 def _area(pl: PriceList, unit: Unit):
-    return pricing.pricing_area(facts_of(unit), _basis_for(pl, unit))
+    return price_rules.pricing_area(facts_of(unit), _basis_for(pl, unit))
 
 
 def _rounding(pl: PriceList) -> tuple[Decimal, str]:
@@ -135,8 +129,8 @@ def _rounding(pl: PriceList) -> tuple[Decimal, str]:
     return Decimal(str(source.get("step") or "1")), str(source.get("on") or "total")
 
 
-def _rule(pl: PriceList) -> pricing.Rule | None:
-    return pricing.Rule.from_json(pl.parameters["rule"]) if pl.parameters.get("rule") else None
+def _rule(pl: PriceList) -> price_rules.Rule | None:
+    return price_rules.Rule.from_json(pl.parameters["rule"]) if pl.parameters.get("rule") else None
 
 
 def _floor_for(pl: PriceList, unit: Unit, total: Decimal) -> Decimal | None:
@@ -144,11 +138,11 @@ def _floor_for(pl: PriceList, unit: Unit, total: Decimal) -> Decimal | None:
     list (None = keep the unit's), in proportion to the old price for an adjustment."""
     step, _on = _rounding(pl)
     if pl.kind == PriceListKind.ADJUSTMENT:
-        return pricing.adjust_floor_price(
+        return price_rules.adjust_floor_price(
             unit.floor_price, old_total=unit.list_price, new_total=total, step=step
         )
     rule = _rule(pl)
-    return pricing.floor_price_for(total, rule.floor_discount_pct if rule else None, step)
+    return price_rules.floor_price_for(total, rule.floor_discount_pct if rule else None, step)
 
 
 def _next_version(project: Project) -> int:
@@ -191,9 +185,9 @@ def _create_list(*, actor, project, name, kind, basis, parameters, note, items) 
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
-        raise pricing.invalid("请填写方案名称", "name")
+        raise price_rules.invalid("请填写方案名称", "name")
     if len(name) > 100:
-        raise pricing.invalid("名称不能超过 100 个字", "name")
+        raise price_rules.invalid("名称不能超过 100 个字", "name")
     return name
 
 
@@ -257,42 +251,42 @@ def pricelist_generate(
     name = _clean_name(name)
     basis = pricing_basis or project.default_pricing_basis
     if basis not in PricingBasis.values:
-        raise pricing.invalid("计价方式无效", "pricing_basis")
-    parsed = pricing.Rule.from_json(rule)
+        raise price_rules.invalid("计价方式无效", "pricing_basis")
+    parsed = price_rules.Rule.from_json(rule)
     buildings = set(Building.objects.filter(project=project).values_list("pk", flat=True))
     layouts = set(Layout.objects.filter(project=project).values_list("pk", flat=True))
     if set(parsed.building_prices) - buildings:
-        raise pricing.invalid("基准价中的楼栋不属于本项目", "building_prices")
+        raise price_rules.invalid("基准价中的楼栋不属于本项目", "building_prices")
     if set(parsed.layout_prices) - layouts:
-        raise pricing.invalid("基准价中的户型不属于本项目", "layout_prices")
+        raise price_rules.invalid("基准价中的户型不属于本项目", "layout_prices")
     units = list(units_matching(project=project, unit_ids=unit_ids, building_ids=building_ids))
     _check_ids(project, unit_ids, units)
     if not units:
-        raise pricing.invalid("没有可定价的房间", "units")
+        raise price_rules.invalid("没有可定价的房间", "units")
     facts = {u.pk: facts_of(u) for u in units}
-    prices = pricing.generate(parsed, list(facts.values()), basis)
+    prices = price_rules.generate(parsed, list(facts.values()), basis)
     parameters = {"rule": parsed.to_json(), "overrides": {}}
     if target_average not in (None, ""):
         lines = [
-            pricing.Line(
+            price_rules.Line(
                 u.pk,
-                pricing.pricing_area(facts[u.pk], basis),
+                price_rules.pricing_area(facts[u.pk], basis),
                 prices[u.pk].unit_price,
                 prices[u.pk].total,
             )
             for u in units
         ]
-        scaled = pricing.scale_to_average(
+        scaled = price_rules.scale_to_average(
             lines, target_average, step=parsed.rounding_step, on=parsed.rounding_on
         )
         for key, (unit_price, total) in scaled.items():
-            prices[key] = pricing.Price(
+            prices[key] = price_rules.Price(
                 unit_price,
                 total,
-                pricing.floor_price_for(total, parsed.floor_discount_pct, parsed.rounding_step),
+                price_rules.floor_price_for(total, parsed.floor_discount_pct, parsed.rounding_step),
             )
-        reached = pricing.average(
-            pricing.Line(ln.key, ln.area, prices[ln.key].unit_price, prices[ln.key].total)
+        reached = price_rules.average(
+            price_rules.Line(ln.key, ln.area, prices[ln.key].unit_price, prices[ln.key].total)
             for ln in lines
         )
         parameters["scale"] = [
@@ -338,24 +332,24 @@ def adjustment_create(
     require_perm(actor, "pricelist.change", project)
     name = _clean_name(name)
     if not unit_ids:
-        raise pricing.invalid("请先选择房间", "units")
-    amount = pricing.dec(value, "value")
+        raise price_rules.invalid("请先选择房间", "units")
+    amount = price_rules.dec(value, "value")
     if amount == 0:
-        raise pricing.invalid("调价幅度不能为 0", "value")
-    step = pricing.dec(rounding_step or "1", "rounding_step")
-    if step not in pricing.ROUND_STEPS:
-        raise pricing.invalid("取整单位只能是 1、10 或 100 元", "rounding_step")
-    if rounding_on not in pricing.ROUND_ON:
-        raise pricing.invalid("取整对象只能是总价或单价", "rounding_on")
-    if mode not in pricing.ADJUST_MODES:
-        raise pricing.invalid("调价方式只能是按比例或按金额", "mode")
+        raise price_rules.invalid("调价幅度不能为 0", "value")
+    step = price_rules.dec(rounding_step or "1", "rounding_step")
+    if step not in price_rules.ROUND_STEPS:
+        raise price_rules.invalid("取整单位只能是 1、10 或 100 元", "rounding_step")
+    if rounding_on not in price_rules.ROUND_ON:
+        raise price_rules.invalid("取整对象只能是总价或单价", "rounding_on")
+    if mode not in price_rules.ADJUST_MODES:
+        raise price_rules.invalid("调价方式只能是按比例或按金额", "mode")
     units = list(units_matching(project=project, unit_ids=unit_ids))
     _check_ids(project, unit_ids, units)
     parameters = {
         "adjustment": {
             "mode": mode,
-            "value": pricing.plain(amount),
-            "rounding": {"step": pricing.plain(step), "on": rounding_on},
+            "value": price_rules.plain(amount),
+            "rounding": {"step": price_rules.plain(step), "on": rounding_on},
         },
         "overrides": {},
     }
@@ -369,7 +363,7 @@ def adjustment_create(
             _skip(item, unit, "尚未定价")
         else:
             area = _area(draft, unit)
-            unit_price, total = pricing.adjust_price(
+            unit_price, total = price_rules.adjust_price(
                 unit_price=unit.unit_price,
                 total=unit.list_price,
                 area=area,
@@ -384,9 +378,9 @@ def adjustment_create(
             item.floor_price = _floor_for(draft, unit, total)
         items.append(item)
     if bad:
-        raise pricing.invalid(f"下调后价格不为正数：{pricing._first(bad)}", "value")
+        raise price_rules.invalid(f"下调后价格不为正数：{price_rules._first(bad)}", "value")
     if all(item.skipped for item in items):
-        raise pricing.invalid("所选房间均已预留、成交或尚未定价，没有可调价的房间", "units")
+        raise price_rules.invalid("所选房间均已预留、成交或尚未定价，没有可调价的房间", "units")
     return _create_list(
         actor=actor,
         project=project,
@@ -438,13 +432,13 @@ def pricelist_set_override(
             new_unit_price, new_total = _computed(pl, unit, area)
             item.manual = False
         else:
-            new_unit_price, new_total = pricing.override_price(
+            new_unit_price, new_total = price_rules.override_price(
                 area=area, unit_price=unit_price, total=total
             )
             overrides[str(unit.pk)] = (
                 {"total": str(new_total)}
                 if total not in (None, "")
-                else {"unit_price": str(money(pricing.dec(unit_price, "unit_price")))}
+                else {"unit_price": str(money(price_rules.dec(unit_price, "unit_price")))}
             )
             item.manual = True
         item.unit_price, item.list_price = new_unit_price, new_total
@@ -466,7 +460,7 @@ def _computed(pl: PriceList, unit: Unit, area):
     if pl.kind == PriceListKind.ADJUSTMENT:
         adj = pl.parameters["adjustment"]
         step, on = _rounding(pl)
-        return pricing.adjust_price(
+        return price_rules.adjust_price(
             unit_price=unit.unit_price,
             total=unit.list_price,
             area=area,
@@ -475,7 +469,7 @@ def _computed(pl: PriceList, unit: Unit, area):
             step=step,
             on=on,
         )
-    price = pricing.generate(_rule(pl), [facts_of(unit)], pl.pricing_basis)[unit.pk]
+    price = price_rules.generate(_rule(pl), [facts_of(unit)], pl.pricing_basis)[unit.pk]
     return price.unit_price, price.total
 
 
@@ -495,13 +489,15 @@ def pricelist_scale_to_average(*, actor, price_list: PriceList, target, unit_ids
                 ErrorCode.NOT_FOUND, "部分房间不在此方案中。", {"units": ["不在此方案中"]}
             )
         if not items:
-            raise pricing.invalid("没有可调整的房间", "target_average")
+            raise price_rules.invalid("没有可调整的房间", "target_average")
         step, on = _rounding(pl)
         lines = [
-            pricing.Line(i.unit_id, _area(pl, i.unit), i.unit_price, i.list_price, fixed=i.manual)
+            price_rules.Line(
+                i.unit_id, _area(pl, i.unit), i.unit_price, i.list_price, fixed=i.manual
+            )
             for i in items
         ]
-        scaled = pricing.scale_to_average(lines, target, step=step, on=on)
+        scaled = price_rules.scale_to_average(lines, target, step=step, on=on)
         before = _pl_snapshot(pl)
         changed = []
         for item in items:
@@ -512,8 +508,9 @@ def pricelist_scale_to_average(*, actor, price_list: PriceList, target, unit_ids
         PriceListItem.objects.bulk_update(
             changed, ["unit_price", "list_price", "floor_price"], batch_size=500
         )
-        reached = pricing.average(
-            pricing.Line(i.unit_id, _area(pl, i.unit), i.unit_price, i.list_price) for i in items
+        reached = price_rules.average(
+            price_rules.Line(i.unit_id, _area(pl, i.unit), i.unit_price, i.list_price)
+            for i in items
         )
         record = {
             "target": str(money(target)),
@@ -549,12 +546,12 @@ def pricelist_submit(*, actor, price_list: PriceList) -> PriceList:
         items = list(pl.items.select_related("unit"))
         live = [i for i in items if not i.skipped]
         if not live:
-            raise pricing.invalid("方案中没有需要调价的房间", "units")
+            raise price_rules.invalid("方案中没有需要调价的房间", "units")
         units = {i.unit_id: i.unit for i in items}
         stale = _stale_units(pl, items, units)
         if stale:
             raise _conflict(
-                f"以下房间的价格在方案制定后已被修改，请重新生成方案：{pricing._first(stale)}",
+                f"以下房间的价格在方案制定后已被修改，请重新生成方案：{price_rules._first(stale)}",
                 "units",
             )
         below = [
@@ -569,8 +566,10 @@ def pricelist_submit(*, actor, price_list: PriceList) -> PriceList:
             and i.list_price < floor
         ]
         if below:
-            raise pricing.invalid(f"以下房间的表价低于底价：{pricing._first(below)}", "units")
-        changes = [pricing.change_pct(i.old_list_price, i.list_price) for i in live]
+            raise price_rules.invalid(
+                f"以下房间的表价低于底价：{price_rules._first(below)}", "units"
+            )
+        changes = [price_rules.change_pct(i.old_list_price, i.list_price) for i in live]
         known = [c for c in changes if c is not None]
         before = _pl_snapshot(pl)
         pl.max_change_pct = max(known) if known else None
@@ -636,7 +635,7 @@ def pricelist_reject(*, actor, price_list: PriceList, note: str) -> PriceList:
         raise PermissionDenied("不能审批自己制定的价格方案。")
     note = (note or "").strip()
     if not note:
-        raise pricing.invalid("请填写驳回原因", "note")
+        raise price_rules.invalid("请填写驳回原因", "note")
     with transaction.atomic():
         pl = _lock(price_list)
         _move(pl, PriceListStatus.REJECTED)
@@ -751,7 +750,9 @@ def _apply(*, actor, price_list: PriceList, now) -> dict:
                 )
             new_floor = item.floor_price if item.floor_price is not None else unit.floor_price
             if new_floor is not None and item.list_price < new_floor:
-                raise pricing.invalid(f"房间 {unit.number} 的表价低于底价，本方案未执行。", "units")
+                raise price_rules.invalid(
+                    f"房间 {unit.number} 的表价低于底价，本方案未执行。", "units"
+                )
             to_write.append((item, unit, new_floor))
         history_before = {}
         for item, unit, new_floor in to_write:
@@ -778,7 +779,7 @@ def _apply(*, actor, price_list: PriceList, now) -> dict:
             PriceListItem.objects.bulk_update(changed_items, ["skipped", "skip_reason"])
         for _item, unit, _floor in to_write:
             before = history_before[unit.pk]
-            _record_price(actor_obj, unit, before, price_list=pl)
+            price_record(actor=actor_obj, unit=unit, before=before, price_list=pl)
             # The floor price is in the price history only: the audit trail is read by
             # roles that must not see it.
             changes = {
@@ -871,7 +872,7 @@ def pricelist_distribution(pl: PriceList, items=None) -> dict:
         except DomainError:
             area = None
         rows.append(
-            pricing.StatRow(
+            price_rules.StatRow(
                 building=unit.building.name,
                 layout=unit.layout.name if unit.layout_id else "",
                 area=area,
@@ -879,11 +880,11 @@ def pricelist_distribution(pl: PriceList, items=None) -> dict:
                 total=item.list_price,
             )
         )
-    return pricing.distribution(rows)
+    return price_rules.distribution(rows)
 
 
 def item_change_pct(item: PriceListItem):
-    return pricing.change_pct(item.old_list_price, item.list_price)
+    return price_rules.change_pct(item.old_list_price, item.list_price)
 
 
 __all__ = [

@@ -16,12 +16,10 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from loupan.core import masking
+from loupan.core.masking import FloorPriceSerializerMixin
 from loupan.core.viewsets import ServiceModelViewSet
-from loupan.inventory import pricing_services as ps
+from loupan.inventory import price_rules, pricelists
 from loupan.inventory.models import PriceList, PriceListItem, PricingBasis, Project
-
-from .. import pricing
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -37,23 +35,7 @@ def _no_floats(value):
     return value
 
 
-def _can_see_floor(context, project_id) -> bool:
-    cache = context.setdefault("_floor_visible", {})
-    if project_id not in cache:
-        cache[project_id] = masking.can_see_floor_price(context["request"].user, project_id)
-    return cache[project_id]
-
-
-def masked_parameters(parameters: dict, visible: bool) -> dict:
-    data = dict(parameters or {})
-    if not visible and "rule" in data:
-        data["rule"] = {
-            k: v for k, v in data["rule"].items() if k not in masking.FLOOR_PRICE_FIELDS
-        }
-    return data
-
-
-class PriceListSerializer(serializers.ModelSerializer):
+class PriceListSerializer(FloorPriceSerializerMixin, serializers.ModelSerializer):
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
@@ -88,13 +70,6 @@ class PriceListSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["parameters"] = masked_parameters(
-            instance.parameters, _can_see_floor(self.context, instance.project_id)
-        )
-        return data
-
 
 class DistributionGroupSerializer(serializers.Serializer):
     label = serializers.CharField()
@@ -124,10 +99,10 @@ class PriceListDetailSerializer(PriceListSerializer):
 
     @extend_schema(responses=DistributionSerializer)
     def get_distribution(self, obj) -> dict:
-        return DistributionSerializer(ps.pricelist_distribution(obj)).data
+        return DistributionSerializer(pricelists.pricelist_distribution(obj)).data
 
 
-class PriceListItemSerializer(serializers.ModelSerializer):
+class PriceListItemSerializer(FloorPriceSerializerMixin, serializers.ModelSerializer):
     unit_number = serializers.CharField(source="unit.number", read_only=True)
     building = serializers.CharField(source="unit.building.name", read_only=True)
     layout = serializers.CharField(source="unit.layout.name", default=None, read_only=True)
@@ -157,15 +132,11 @@ class PriceListItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_change_pct(self, obj) -> Decimal | None:
-        value = ps.item_change_pct(obj)
+        value = pricelists.item_change_pct(obj)
         return None if value is None else str(value)
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        project_id = self.context.get("project_id") or instance.unit.project_id
-        if not _can_see_floor(self.context, project_id):
-            data = {k: v for k, v in data.items() if k not in masking.FLOOR_PRICE_FIELDS}
-        return data
+    def floor_price_project(self, instance):
+        return self.context.get("project_id") or instance.unit.project_id
 
 
 # --- input shapes -------------------------------------------------------------------------
@@ -182,7 +153,7 @@ class PriceListGenerateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     pricing_basis = serializers.ChoiceField(PricingBasis.choices, required=False)
     rule = serializers.DictField(
-        help_text="生成规则，见 inventory/pricing.py（楼栋/户型基准价、楼层差、朝向与景观加价、取整）"
+        help_text="生成规则，见 inventory/price_rules.py（楼栋/户型基准价、楼层差、朝向与景观加价、取整）"
     )
     unit_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
     building_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
@@ -203,7 +174,7 @@ class PriceAdjustmentSerializer(serializers.Serializer):
     )
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
     rounding_step = serializers.ChoiceField(["1", "10", "100"], default="1")
-    rounding_on = serializers.ChoiceField(pricing.ROUND_ON, default="total")
+    rounding_on = serializers.ChoiceField(price_rules.ROUND_ON, default="total")
     note = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -286,7 +257,7 @@ class PriceListViewSet(ServiceModelViewSet):
     @extend_schema(request=PriceListGenerateSerializer, responses={201: PriceListDetailSerializer})
     def create(self, request, *args, **kwargs):
         data = self._input(PriceListGenerateSerializer)
-        obj = ps.pricelist_generate(actor=request.user, **data)
+        obj = pricelists.pricelist_generate(actor=request.user, **data)
         return self._detail(obj, status.HTTP_201_CREATED)
 
     @extend_schema(request=PriceAdjustmentSerializer, responses={201: PriceListDetailSerializer})
@@ -299,16 +270,18 @@ class PriceListViewSet(ServiceModelViewSet):
         unit_ids = data.pop("unit_ids", None)
         if not unit_ids and any(v not in (None, [], "") for v in filters.values()):
             unit_ids = list(
-                ps.units_matching(project=data["project"], **filters).values_list("pk", flat=True)
+                pricelists.units_matching(project=data["project"], **filters).values_list(
+                    "pk", flat=True
+                )
             )
-        obj = ps.adjustment_create(actor=request.user, unit_ids=unit_ids or [], **data)
+        obj = pricelists.adjustment_create(actor=request.user, unit_ids=unit_ids or [], **data)
         return self._detail(obj, status.HTTP_201_CREATED)
 
     @extend_schema(responses=PriceListItemSerializer(many=True))
     @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
         obj = self.get_object()
-        qs = ps.pricelist_items(obj)
+        qs = pricelists.pricelist_items(obj)
         page = self.paginate_queryset(qs)
         context = {**self.get_serializer_context(), "project_id": obj.project_id}
         serializer = PriceListItemSerializer(page, many=True, context=context)
@@ -317,33 +290,41 @@ class PriceListViewSet(ServiceModelViewSet):
     @extend_schema(request=None, responses=PriceListDetailSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        return self._detail(ps.pricelist_submit(actor=request.user, price_list=self.get_object()))
+        return self._detail(
+            pricelists.pricelist_submit(actor=request.user, price_list=self.get_object())
+        )
 
     @extend_schema(request=NoteSerializer, responses=PriceListDetailSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         obj = self.get_object()
         note = self._input(NoteSerializer)["note"]
-        return self._detail(ps.pricelist_approve(actor=request.user, price_list=obj, note=note))
+        return self._detail(
+            pricelists.pricelist_approve(actor=request.user, price_list=obj, note=note)
+        )
 
     @extend_schema(request=NoteSerializer, responses=PriceListDetailSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         obj = self.get_object()
         note = self._input(NoteSerializer)["note"]
-        return self._detail(ps.pricelist_reject(actor=request.user, price_list=obj, note=note))
+        return self._detail(
+            pricelists.pricelist_reject(actor=request.user, price_list=obj, note=note)
+        )
 
     @extend_schema(request=None, responses=PriceListDetailSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        return self._detail(ps.pricelist_reopen(actor=request.user, price_list=self.get_object()))
+        return self._detail(
+            pricelists.pricelist_reopen(actor=request.user, price_list=self.get_object())
+        )
 
     @extend_schema(request=ApplySerializer, responses=ApplyResultSerializer)
     @action(detail=True, methods=["post"])
     def apply(self, request, pk=None):
         obj = self.get_object()
         at = self._input(ApplySerializer).get("scheduled_at")
-        result = ps.pricelist_apply(actor=request.user, price_list=obj, at=at)
+        result = pricelists.pricelist_apply(actor=request.user, price_list=obj, at=at)
         obj = self.get_queryset().get(pk=obj.pk)
         payload = {
             **result,
@@ -359,7 +340,7 @@ class PriceListViewSet(ServiceModelViewSet):
     @action(detail=True, methods=["post"])
     def unschedule(self, request, pk=None):
         return self._detail(
-            ps.pricelist_unschedule(actor=request.user, price_list=self.get_object())
+            pricelists.pricelist_unschedule(actor=request.user, price_list=self.get_object())
         )
 
     @extend_schema(request=ScaleSerializer, responses=ScaleResultSerializer)
@@ -367,7 +348,7 @@ class PriceListViewSet(ServiceModelViewSet):
     def scale(self, request, pk=None):
         obj = self.get_object()
         data = self._input(ScaleSerializer)
-        result = ps.pricelist_scale_to_average(
+        result = pricelists.pricelist_scale_to_average(
             actor=request.user,
             price_list=obj,
             target=data["target_average"],
@@ -388,7 +369,7 @@ class PriceListViewSet(ServiceModelViewSet):
     def override(self, request, pk=None):
         obj = self.get_object()
         data = self._input(OverrideSerializer)
-        item = ps.pricelist_set_override(
+        item = pricelists.pricelist_set_override(
             actor=request.user,
             price_list=obj,
             unit_id=data["unit"],
@@ -396,7 +377,7 @@ class PriceListViewSet(ServiceModelViewSet):
             total=data.get("total"),
             clear=data["clear"],
         )
-        item = get_object_or_404(ps.pricelist_items(obj), pk=item.pk)
+        item = get_object_or_404(pricelists.pricelist_items(obj), pk=item.pk)
         context = {**self.get_serializer_context(), "project_id": obj.project_id}
         return Response(PriceListItemSerializer(item, context=context).data)
 

@@ -1,0 +1,18 @@
+"""The customers' own error codes (core.errors.Code: value, HTTP status, default message),
+rendered in the one error shape ``{"code", "message", "fields"}``. A refusal without a
+code of its own here is core's ``invalid`` or ``conflict``."""
+
+from django.utils.translation import gettext_lazy as _
+
+from loupan.core.errors import Code
+
+
+class CustomerError(Code):
+    # 撞单: the number or ID number belongs to a live customer already (seed 002).
+    CUSTOMER_EXISTS = "customer_exists", 409, _("该客户已登记")
+    # A consultant files a second 撞单 claim on the same customer.
+    CLAIM_EXISTS = "claim_exists", 409, _("您已提交过该客户的撞单申请，请等待主管处理。")
+    # The supervisor decides a claim that is decided already.
+    CLAIM_DECIDED = "claim_decided", 409, _("该申请已处理。")
+    # Erasing a customer whose personal data is erased already.
+    CUSTOMER_ANONYMIZED = "customer_anonymized", 409, _("该客户已匿名化。")

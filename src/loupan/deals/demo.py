@@ -1,0 +1,184 @@
+"""The demo office's deals: the main project's discount types and deals in every state
+of the path, with the changes after subscription. Registered in ``DealsConfig.ready()``;
+runs last (it needs the priced units and the consultants' customers)."""
+
+import datetime
+
+from django.utils import timezone
+
+from loupan.approvals import services as approvals
+from loupan.customers.models import Customer
+from loupan.inventory.models import Unit
+
+from . import changes
+from . import services as ds
+from .models import Deal, DiscountType
+
+DEMO_DISCOUNTS = [
+    # name, kind, value, order, variable
+    ("一次性付款", "percent", "1", 1, False),
+    ("按揭付款", "percent", "0.5", 2, False),
+    ("开盘优惠", "amount", "20000", 3, False),
+    ("老带新", "percent", "0.5", 4, False),
+    ("员工购房", "percent", "2", 5, False),
+    ("特批", "percent", "0", 9, True),
+]
+
+
+def demo_deals(context: dict) -> None:
+    """The project's discount types, and deals in every state of the path: reserved,
+    waiting for a discount approval, waiting for finance to confirm the deposit,
+    subscribed (one past its signing deadline), contracted with an approved special
+    clause and filing, an expired reservation and a released one, and the changes
+    after subscription (``demo_changes``). Built only once."""
+    project, users = context["main"], context["users"]
+    for name, kind, value, order, variable in DEMO_DISCOUNTS:
+        DiscountType.objects.get_or_create(
+            project=project,
+            name=name,
+            defaults={"kind": kind, "value": value, "sort_order": order, "variable": variable},
+        )
+    if Deal.objects.filter(project=project).exists():
+        return
+    types = {t.name: t for t in DiscountType.objects.filter(project=project)}
+    units = iter(
+        Unit.objects.open_for_sale()
+        .filter(project=project, use="residential")
+        .exclude(list_price=None)
+        .order_by("building__name", "floor", "room")
+    )
+    owned = {
+        name: iter(
+            Customer.objects.filter(project=project, owner=users[name], in_pool=False).order_by(
+                "registered_at"
+            )
+        )
+        for name in ("consultant", "consultant2")
+    }
+
+    def reserve(consultant="consultant"):
+        return ds.deal_reserve(
+            actor=users[consultant], unit=next(units), customer=next(owned[consultant])
+        )
+
+    def subscribe(deal, consultant="consultant", discounts=(), **kw):
+        deposit = (deal.unit.list_price * 5 / 100).quantize(1)
+        return ds.deal_subscribe(
+            actor=users[consultant],
+            deal=deal,
+            buyers=[(deal.customer, "100")],
+            payment_method=kw.pop("payment_method", "commercial"),
+            deposit=deposit,
+            discounts=[(types[n], v) for n, v in discounts],
+            **kw,
+        )
+
+    reserve()  # 预留
+    reserve("consultant2")
+    subscribe(reserve(), discounts=[("一次性付款", None), ("特批", "2")], reason="老业主再次购房")
+    subscribe(reserve("consultant2"), "consultant2", discounts=[("按揭付款", None)])  # 待确认定金
+    for consultant in ("consultant", "consultant2", "consultant"):  # 认购
+        deal = subscribe(reserve(consultant), consultant, discounts=[("按揭付款", None)])
+        ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+    late = Deal.objects.filter(project=project, status="subscribed").order_by("pk").first()
+    Deal.objects.filter(pk=late.pk).update(
+        signing_deadline=timezone.localdate() - datetime.timedelta(days=2)
+    )  # 未签约客户一览表
+    for i in range(3):  # 签约
+        deal = subscribe(reserve(), payment_method="one_off", discounts=[("一次性付款", None)])
+        deal = ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+        if i == 0:
+            ds.clause_add(actor=users["consultant"], deal=deal, text="交房时赠送一年物业费")
+            request = deal.approvals.get(kind="clause")
+            approvals.approval_decide(actor=users["director"], request=request, approve=True)
+        deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+        if i < 2:
+            ds.contract_update_filing(
+                actor=users["salesadmin"],
+                deal=deal,
+                filing_status="filed" if i == 0 else "signed",
+                filing_number=f"CD2026{deal.pk:06d}",
+            )
+    expired = reserve("consultant2")
+    Deal.objects.filter(pk=expired.pk).update(
+        reservation_expires_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    ds.deals_expire()
+    ds.deal_release(actor=users["consultant"], deal=reserve(), reason="客户改选其他楼栋")
+    demo_changes(project, users, reserve, subscribe)
+
+
+def demo_changes(project, users, reserve, subscribe) -> None:
+    """The changes after subscription: an exchange, a rename with a co-buyer, a
+    cancellation under arbitration, and a cancellation waiting for the manager."""
+
+    def confirmed(consultant="consultant"):
+        deal = subscribe(reserve(consultant), consultant, discounts=[("按揭付款", None)])
+        return ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+
+    def approve(request):
+        while request.status == "pending":
+            request = approvals.approval_decide(
+                actor=users[request.level], request=request, approve=True
+            )
+
+    # 换房: consultant asks, the supervisor forwards, the manager approves
+    deal = confirmed()
+    target = (
+        Unit.objects.open_for_sale()
+        .filter(project=project, use="residential")
+        .exclude(list_price=None)
+        .order_by("-floor", "building__name", "room")
+        .first()
+    )
+    approve(
+        changes.exchange_request(
+            actor=users["consultant"], deal=deal, unit=target, reason="客户希望换到高楼层"
+        )
+    )
+    # 更名: a spouse added as co-buyer, 50/50
+    deal = confirmed()
+    spouse = (
+        Customer.objects.filter(project=project, owner=users["consultant"], in_pool=False)
+        .exclude(pk=deal.customer_id)
+        .exclude(deals__isnull=False)
+        .order_by("-registered_at")
+        .first()
+    )
+    approve(
+        changes.rename_request(
+            actor=users["consultant"],
+            deal=deal,
+            buyers=[(deal.customer, "50"), (spouse, "50")],
+            reason="增加配偶为共同买受人",
+        )
+    )
+    # 退房 with a dispute: the buyer defaults, the deposit is kept, the buyer goes to
+    # arbitration
+    deal = confirmed("consultant2")
+    deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+    approve(
+        changes.cancel_request(
+            actor=users["consultant2"],
+            deal=deal,
+            cancel_reason="loan",
+            detail="银行拒贷，客户无力一次性付款",
+            deposit_treatment="forfeit",
+            originals_returned=True,
+        )
+    )
+    changes.cancellation_dispute(
+        actor=users["salesadmin"],
+        deal=deal,
+        dispute="arbitration",
+        note="客户申请仲裁，要求退还定金",
+    )
+    # a cancellation waiting (the supervisor's turn)
+    changes.cancel_request(
+        actor=users["consultant"],
+        deal=confirmed(),
+        cancel_reason="personal",
+        detail="工作调动离开本市",
+        deposit_treatment="part",
+        forfeited="10000",
+    )
