@@ -186,6 +186,8 @@ LOUPAN_RETENTION_DAYS = env_int("LOUPAN_RETENTION_DAYS", 1095)
 # time; each role may grant this total discount (% of the list price) on its own unless
 # the project sets its own (DiscountAuthority). Selling below the floor price needs the
 # top of the chain.
+# The model every page and permission is scoped by (core names no app; see core.pages).
+LOUPAN_PROJECT_MODEL = "inventory.Project"
 LOUPAN_APPROVAL_CHAIN = ["consultant", "supervisor", "manager", "director"]
 LOUPAN_DISCOUNT_AUTHORITY = {"consultant": 1, "supervisor": 2, "manager": 3, "director": 5}
 # Exchange, rename and cancellation are approved by the site manager or above (seed 000).

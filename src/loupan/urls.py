@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("loupan.inventory.urls")),
     path("", include("loupan.audit.urls")),
     path("", include("loupan.customers.urls")),
+    path("", include("loupan.approvals.urls")),
     path("", include("loupan.deals.urls")),
     path("api/v1/", include("loupan.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

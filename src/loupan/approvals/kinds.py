@@ -12,10 +12,18 @@ A kind says
   requests (``view_perm``: ``<prefix>.view``, or ``<prefix>.view_own`` for one's own);
 * whether a higher level may decide in place of a lower one (``higher_may_decide``:
   price lists) or never over a superior's head (a deal's discount, seed 002 万科 1(5));
+* whether a lower level may reject a request waiting above it (``lower_may_reject``:
+  the manager stops a price list that needs the director, but never approves it);
 * whether the requester may decide their own request when they hold its final level
   (``self_decide``: a manager's own cancellation; never a price list);
 * ``apply(actor=, request=, approved=)``: what a decided (or withdrawn) request does,
-  run inside the deciding transaction.
+  run inside the deciding transaction (``request.status`` tells a rejection from a
+  withdrawal);
+* ``explain(request)`` (optional): why a request waits for a higher level than the
+  caller's, in the kind's words (a price change beyond the manager's limit);
+* ``card_template``: how the inbox 待我审批 shows a request of the kind (the template
+  gets ``r``, the request, and ``d``, its subject), and ``subjects()``: the queryset
+  that loads the subjects with what the card shows (one query per kind's model).
 """
 
 from collections.abc import Callable
@@ -39,7 +47,11 @@ class Kind:
     holds: Callable | None = None
     level_label: Callable = field(default=role_label)
     higher_may_decide: bool = False
+    lower_may_reject: bool = False
     self_decide: bool = True
+    explain: Callable | None = None
+    card_template: str = ""
+    subjects: Callable | None = None
 
     def held_levels(self, user, project) -> list[str]:
         """The levels of this kind at which ``user`` may decide in ``project``."""

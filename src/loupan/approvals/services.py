@@ -44,6 +44,7 @@ def _new_request(
     level: str,
     final: str,
     busy=BUSY,
+    requested_by=None,
     **decided,
 ) -> ApprovalRequest:
     """Write a request (audited); a second open one of its kind on the same object is
@@ -59,7 +60,7 @@ def _new_request(
                 kind=kind,
                 payload=payload,
                 reason=reason.strip(),
-                requested_by=actor,
+                requested_by=requested_by or actor,
                 requested_at=timezone.now(),
                 level=level,
                 final_level=final,
@@ -75,7 +76,8 @@ def approval_request(
     *, actor, project, subject, kind: str, payload: dict, reason: str, final: str, **options
 ) -> ApprovalRequest:
     """Open a request at the level just above the requester (never skipping a level),
-    or at ``level`` when the kind's rule names where it starts."""
+    or at ``level`` when the kind's rule names where it starts. ``requested_by``: whose
+    request it is when another user files it (a price list is its drafter's)."""
     spec = kind_of(kind)
     levels = spec.levels(project)
     level = options.pop("level", None)
@@ -177,16 +179,21 @@ def approval_withdraw(*, actor, request: ApprovalRequest) -> ApprovalRequest:
     return request
 
 
-def can_decide(user, request: ApprovalRequest) -> tuple[bool, str]:
+def can_decide(user, request: ApprovalRequest, approve: bool = True) -> tuple[bool, str]:
     """The request waits at a level the user holds (a higher one too where the kind
-    allows it), and nobody decides a request they made unless the kind lets them."""
+    allows it; to reject, any level where the kind lets a lower level stop it), and
+    nobody decides a request they made unless the kind lets them."""
     if request.status != ApprovalStatus.PENDING:
         return False, "该申请已处理。"
     spec = kind_of(request.kind)
     if not spec.self_decide and request.requested_by_id == user.pk:
         return False, "不能审批自己提交的申请。"
     held = spec.held_levels(user, request.project_id)
+    if not approve and spec.lower_may_reject and held:
+        return True, ""
     if request.level not in held:
+        if spec.explain is not None:
+            return False, spec.explain(request)
         return False, "该申请当前不在您的审批级别，不能越级审批。"
     return True, ""
 
@@ -203,7 +210,7 @@ def approval_decide(*, actor, request: ApprovalRequest, approve: bool, reason: s
         request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
         if request.status != ApprovalStatus.PENDING:
             raise conflict("该申请已处理。")
-        allowed, why = can_decide(actor, request)
+        allowed, why = can_decide(actor, request, approve)
         if not allowed:
             raise DomainError(ErrorCode.PERMISSION_DENIED, why)
         if not approve and not (reason or "").strip():

@@ -11,7 +11,7 @@ class DealsConfig(AppConfig):
         from loupan.core import due, numbering
 
         from . import changes, services
-        from .models import ApprovalKind
+        from .models import ApprovalKind, Deal
 
         due.register(
             "deals", services.process_due, order=10, labels={"reservations_expired": "保留单到期"}
@@ -35,6 +35,8 @@ class DealsConfig(AppConfig):
                     apply=apply,
                     view_perm="deal",
                     decide_perms=("deal.approve",),
+                    card_template="deals/parts/approval_card.html",
+                    subjects=lambda: Deal.objects.select_related("unit", "customer", "consultant"),
                 )
             )
 

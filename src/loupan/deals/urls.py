@@ -34,15 +34,6 @@ urlpatterns = [
     path(D + "refund-paid/", views.deal_refund_paid, name="deal_refund_paid"),
     path(D + "slip/", views.deal_slip, name="deal_slip"),
     path(D + "agreement/", views.deal_agreement, name="deal_agreement"),
-    # 待我审批
-    path(P + "approvals/", views.approval_list, name="approval_list"),
-    path(P + "approvals/count/", views.approval_count, name="approval_count"),
-    path(
-        P + "approval-requests/<int:pk>/withdraw/",
-        views.approval_withdraw,
-        name="approval_withdraw",
-    ),
-    path(P + "approval-requests/<int:pk>/decide/", views.approval_decide, name="approval_decide"),
     # 交易设置
     path(P + "deal-settings/", views.deal_settings, name="deal_settings"),
     path(

@@ -9,13 +9,11 @@ service's permission refusal is a 403, any other refusal is shown next to its fi
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -904,113 +902,6 @@ def deal_agreement(request, project_pk, pk):
         }
     )
     return render(request, "deals/print_agreement.html", context)
-
-
-# --- approvals 待我审批 ------------------------------------------------------------------
-
-STEPS = Prefetch("steps", queryset=ApprovalStep.objects.select_related("actor"))
-
-
-def _with_deals():
-    """The requests' deals, with what the inbox shows of them, in one query per list."""
-    return GenericPrefetch(
-        "subject", [Deal.objects.select_related("unit", "customer", "consultant")]
-    )
-
-
-@login_required
-def approval_list(request, project_pk):
-    """待我审批: the requests waiting at the viewer's level, with list price, floor price
-    (or only whether the price is below it) and discount; and the viewer's own requests."""
-    project = _project(request, project_pk)
-    pending = list(
-        approvals_engine.pending_for(request.user, project).prefetch_related(_with_deals(), STEPS)
-    )
-    mine = list(
-        ApprovalRequest.objects.filter(project=project, requested_by=request.user)
-        .select_related("requested_by", "decided_by")
-        .prefetch_related(_with_deals(), STEPS)
-        .order_by("-requested_at", "-pk")[:50]
-    )
-    for req in pending + mine:
-        _label_levels(req)
-    return render(
-        request,
-        "deals/approval_list.html",
-        {
-            "project": project,
-            "pending": pending,
-            "mine": mine,
-            "show_floor_price": can_see_floor_price(request.user, project),
-            "form": DecideForm(),
-        },
-    )
-
-
-@require_POST
-@login_required
-def approval_decide(request, project_pk, pk):
-    """Approve (forwarding up the chain when above one's level) or reject with a reason."""
-    project = _project(request, project_pk)
-    req = get_object_or_404(
-        ApprovalRequest.objects.restrict(request.user, "view").filter(project=project), pk=pk
-    )
-    form = DecideForm(request.POST)
-    form.is_valid()
-    approve = request.POST.get("decision") == "approve"
-    try:
-        req = approvals_engine.approval_decide(
-            actor=request.user,
-            request=req,
-            approve=approve,
-            reason=form.cleaned_data.get("reason", ""),
-        )
-    except DomainError as exc:
-        refused(exc)
-        messages.error(request, exc.message)
-    else:
-        if req.status == ApprovalStatus.PENDING:
-            done = _("已同意，转%(level)s审批。") % {"level": role_name(req.level)}
-        elif req.status == ApprovalStatus.APPROVED:
-            done = _("已批准。")
-        else:
-            done = _("已驳回。")
-        messages.success(request, done)
-    nxt = request.POST.get("next") or ""
-    if nxt.startswith("/") and url_has_allowed_host_and_scheme(
-        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(nxt)
-    return redirect("deals:approval_list", project.pk)
-
-
-@require_POST
-@login_required
-def approval_withdraw(request, project_pk, pk):
-    """The requester (or a lead) takes back a request still waiting."""
-    project = _project(request, project_pk)
-    req = get_object_or_404(
-        ApprovalRequest.objects.restrict(request.user, "view").filter(project=project), pk=pk
-    )
-    try:
-        approvals_engine.approval_withdraw(actor=request.user, request=req)
-    except DomainError as exc:
-        refused(exc)
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("已撤回申请。"))
-    return redirect(req.subject)
-
-
-@login_required
-def approval_count(request, project_pk):
-    """The navigation's badge (loaded by htmx after the page, so it costs no page a
-    query): how many requests wait for the viewer."""
-    project = get_object_or_404(project_list(user=request.user), pk=project_pk)
-    count = approvals_engine.pending_for(request.user, project).count()
-    if not count:
-        return HttpResponse("")
-    return HttpResponse(f'<span class="badge rounded-pill text-bg-danger">{count}</span>')
 
 
 # --- settings 交易设置 -------------------------------------------------------------------

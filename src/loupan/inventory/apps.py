@@ -7,11 +7,36 @@ class InventoryConfig(AppConfig):
     verbose_name = "项目与房源"
 
     def ready(self):
+        from loupan.accounts.role_table import role_label
+        from loupan.approvals import kinds
         from loupan.core import due
 
-        from . import jobs
+        from . import jobs, pricelists
+        from .models import PriceList
 
         due.register("inventory", jobs.process_due, order=20, labels=jobs.LABELS)
+        # Price lists 价格方案 in the approval engine: the manager's level within the
+        # threshold, the director's for any list (a director decides a manager's level
+        # too); nobody approves a list they drafted.
+        role_of = {level: role for role, level in pricelists.LEVELS.items()}
+        kinds.register(
+            kinds.Kind(
+                code=pricelists.APPROVAL_KIND,
+                label="价格方案",
+                apply=pricelists.apply_decision,
+                view_perm="pricelist",
+                decide_perms=tuple(pricelists.LEVELS.values()),
+                levels=lambda project: list(pricelists.LEVELS.values()),
+                holds=kinds.holds_perm,
+                level_label=lambda level: role_label(role_of.get(level, level)),
+                higher_may_decide=True,
+                lower_may_reject=True,
+                self_decide=False,
+                explain=pricelists.why_director,
+                card_template="inventory/parts/pricelist_approval_card.html",
+                subjects=lambda: PriceList.objects.all(),
+            )
+        )
 
         # The demo office (``loupan demo``): the company and projects first (the accounts'
         # memberships need them), the buildings, units and prices after the accounts.

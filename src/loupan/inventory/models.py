@@ -553,7 +553,12 @@ class PriceListStatus(models.TextChoices):
 
 PRICE_LIST_TRANSITIONS: dict[str, set[str]] = {
     PriceListStatus.DRAFT: {PriceListStatus.SUBMITTED},
-    PriceListStatus.SUBMITTED: {PriceListStatus.APPROVED, PriceListStatus.REJECTED},
+    # back to a draft when its drafter withdraws the approval request
+    PriceListStatus.SUBMITTED: {
+        PriceListStatus.APPROVED,
+        PriceListStatus.REJECTED,
+        PriceListStatus.DRAFT,
+    },
     PriceListStatus.APPROVED: {PriceListStatus.APPLIED},
     PriceListStatus.REJECTED: {PriceListStatus.DRAFT},
     PriceListStatus.APPLIED: set(),

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
 from loupan.accounts.permissions import label
+from loupan.approvals import services as approvals
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price, strip_floor_price
 from loupan.core.views import form_error, paginate, query_without_page
@@ -435,12 +436,11 @@ def _detail_context(request, pl, **forms_):
             row["floor_price"] = item.floor_price
         rows.append(row)
     is_own = pl.created_by_id == user.pk
-    may_approve = access.has_perm(user, "pricelist.approve", project) or access.has_perm(
-        user, "pricelist.approve_any", project
-    )
-    within_limit = pl.required_approver != pricelists.APPROVER_DIRECTOR or access.has_perm(
-        user, "pricelist.approve_any", project
-    )
+    waiting = pricelists.pending_request(pl) if pl.status == PriceListStatus.SUBMITTED else None
+    # the approval engine's answer: the manager within the threshold, the director any
+    # list, never the drafter; a manager may still see why a list waits for the director
+    decision = approvals.can_decide(user, waiting) if waiting else (False, "")
+    rejection = approvals.can_decide(user, waiting, approve=False) if waiting else (False, "")
     can_change = access.has_perm(user, "pricelist.change", project)
     can_apply = any(access.has_perm(user, code, project) for code in pricelists.APPLY_PERMS)
     draft = pl.status == PriceListStatus.DRAFT
@@ -483,11 +483,10 @@ def _detail_context(request, pl, **forms_):
         "can_edit": can_change and draft,
         "can_submit": can_change and draft,
         "can_reopen": can_change and pl.status == PriceListStatus.REJECTED,
-        "can_decide": may_approve and pl.status == PriceListStatus.SUBMITTED and not is_own,
-        "can_approve": may_approve
-        and within_limit
-        and pl.status == PriceListStatus.SUBMITTED
-        and not is_own,
+        "can_decide": rejection[0],
+        "can_approve": decision[0],
+        "decision_refusal": decision[1] if rejection[0] and not decision[0] else "",
+        "approval_request": waiting,
         "can_apply": can_apply and pl.status == PriceListStatus.APPROVED,
         "override_form": forms_.get("override_form") or OverrideForm(prefix="ov"),
         "scale_form": forms_.get("scale_form")

@@ -21,9 +21,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from loupan.accounts.access import has_perm, require_perm
+from loupan.approvals import services as approvals
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_record
-from loupan.core.errors import DomainError, ErrorCode, PermissionDenied
+from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.masking import without_floor_price
 from loupan.core.money import money
 from loupan.core.snapshot import diff, snapshot
@@ -47,6 +49,10 @@ from .price_history import price_record
 
 APPROVER_MANAGER = "manager"
 APPROVER_DIRECTOR = "director"
+# The price-list kind of the approval engine: its two levels are the two approval
+# permissions, the manager's (within the threshold) and the director's (any list).
+APPROVAL_KIND = "pricelist"
+LEVELS = {APPROVER_MANAGER: "pricelist.approve", APPROVER_DIRECTOR: "pricelist.approve_any"}
 APPLY_PERMS = ("pricelist.change", "pricelist.approve", "pricelist.approve_any")
 
 
@@ -580,73 +586,89 @@ def pricelist_submit(*, actor, price_list: PriceList) -> PriceList:
         pl.submitted_at = timezone.now()
         pl.save(update_fields=["status", "submitted_at", "max_change_pct", "required_approver"])
         _audit(actor, pl, before=before, extra={"first_pricing": first_pricing})
+        level = LEVELS[pl.required_approver]
+        approvals.approval_request(
+            actor=actor,
+            requested_by=pl.created_by or actor,
+            project=pl.project,
+            subject=pl,
+            kind=APPROVAL_KIND,
+            payload={
+                "version": pl.version,
+                "name": pl.name,
+                "max_change_pct": None if pl.max_change_pct is None else str(pl.max_change_pct),
+                "first_pricing": first_pricing,
+            },
+            reason=f"价格方案 V{pl.version} {pl.name} 提交审批",
+            level=level,
+            final=level,
+            busy=("该价格方案已在审批中。", "status"),
+        )
     return pl
 
 
-def _check_approver(actor, pl: PriceList) -> None:
-    project = pl.project_id
-    if not (
-        has_perm(actor, "pricelist.approve", project)
-        or has_perm(actor, "pricelist.approve_any", project)
-    ):
-        require_perm(actor, "pricelist.approve", project)
-    if pl.created_by_id is not None and pl.created_by_id == getattr(actor, "pk", None):
-        raise PermissionDenied("不能审批自己制定的价格方案。")
-    if pl.required_approver == APPROVER_DIRECTOR and not has_perm(
-        actor, "pricelist.approve_any", project
-    ):
-        limit = manager_max_change_pct()
-        reason = (
-            f"最大调幅 {pl.max_change_pct}% 超过销售经理审批限额 {limit}%"
-            if pl.max_change_pct is not None and pl.max_change_pct > limit
-            else "方案包含首次定价的房间"
+def why_director(request: ApprovalRequest) -> str:
+    """Why a list waits for the director (the engine's ``explain`` for a manager)."""
+    pct, limit = request.payload.get("max_change_pct"), manager_max_change_pct()
+    reason = (
+        f"最大调幅 {pct}% 超过销售经理审批限额 {limit}%"
+        if pct is not None and Decimal(pct) > limit
+        else "方案包含首次定价的房间"
+    )
+    return f"{reason}，需销售总监审批。"
+
+
+def pending_request(pl: PriceList) -> ApprovalRequest | None:
+    """The list's approval request still waiting, if it is submitted."""
+    return approvals.requests_of(pl).filter(status=ApprovalStatus.PENDING).first()
+
+
+def _decide(*, actor, price_list: PriceList, approve: bool, note: str) -> PriceList:
+    with transaction.atomic():
+        pl = _lock(price_list)
+        _move(pl, PriceListStatus.APPROVED if approve else PriceListStatus.REJECTED)
+        approvals.approval_decide(
+            actor=actor, request=pending_request(pl), approve=approve, reason=note
         )
-        raise PermissionDenied(f"{reason}，需销售总监审批。")
+    return PriceList.objects.get(pk=pl.pk)
 
 
 def pricelist_approve(*, actor, price_list: PriceList, note: str = "") -> PriceList:
-    """Submitted → approved, by an approver other than the drafter within their limit."""
-    _check_approver(actor, price_list)
-    with transaction.atomic():
-        pl = _lock(price_list)
-        _check_approver(actor, pl)
-        _move(pl, PriceListStatus.APPROVED)
-        before = _pl_snapshot(pl)
-        pl.status = PriceListStatus.APPROVED
-        pl.decided_by = actor
-        pl.decided_at = timezone.now()
-        pl.decision_note = (note or "").strip()[:200]
-        pl.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        _audit(actor, pl, before=before)
-    return pl
+    """Submitted → approved, through the approval engine: by an approver other than the
+    drafter, within their limit (the manager within the threshold, the director any)."""
+    return _decide(actor=actor, price_list=price_list, approve=True, note=note)
 
 
 def pricelist_reject(*, actor, price_list: PriceList, note: str) -> PriceList:
     """Submitted → rejected, with the reason; the drafter may reopen and revise it."""
-    project = price_list.project_id
-    if not (
-        has_perm(actor, "pricelist.approve", project)
-        or has_perm(actor, "pricelist.approve_any", project)
-    ):
-        require_perm(actor, "pricelist.approve", project)
-    if price_list.created_by_id is not None and price_list.created_by_id == getattr(
-        actor, "pk", None
-    ):
-        raise PermissionDenied("不能审批自己制定的价格方案。")
     note = (note or "").strip()
     if not note:
         raise price_rules.invalid("请填写驳回原因", "note")
-    with transaction.atomic():
-        pl = _lock(price_list)
-        _move(pl, PriceListStatus.REJECTED)
-        before = _pl_snapshot(pl)
-        pl.status = PriceListStatus.REJECTED
+    return _decide(actor=actor, price_list=price_list, approve=False, note=note)
+
+
+def apply_decision(*, actor, request: ApprovalRequest, approved: bool) -> None:
+    """What a decided price-list request does (registered with the approval engine):
+    approved or rejected, the list records who decided and why; withdrawn by its
+    drafter, it is a draft again."""
+    pl = _lock(PriceList(pk=request.subject_id))
+    before = _pl_snapshot(pl)
+    if request.status == ApprovalStatus.WITHDRAWN:
+        _move(pl, PriceListStatus.DRAFT)
+        pl.status, pl.required_approver, pl.max_change_pct, pl.submitted_at = (
+            PriceListStatus.DRAFT,
+            "",
+            None,
+            None,
+        )
+        pl.save(update_fields=["status", "required_approver", "max_change_pct", "submitted_at"])
+    else:
+        pl.status = PriceListStatus.APPROVED if approved else PriceListStatus.REJECTED
         pl.decided_by = actor
         pl.decided_at = timezone.now()
-        pl.decision_note = note[:200]
+        pl.decision_note = (request.decision_reason or "")[:200]
         pl.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-        _audit(actor, pl, before=before)
-    return pl
+    _audit(actor, pl, before=before)
 
 
 def pricelist_reopen(*, actor, price_list: PriceList) -> PriceList:

@@ -1,0 +1,146 @@
+"""The one page layer of the project-scoped pages: one guard, one action runner, one list
+view, so that a new page is a few lines and no view restates a rule.
+
+* ``project_page(*see, act=None)`` resolves ``project_pk`` of the URL: a project the
+  user does not belong to, or a part of it they may not see (none of ``see``), is a 404
+  everywhere; an action they may not take (``act``) is a 403. The view gets the project.
+* ``run_action(request, call, …)`` runs one service call: success → its message; a
+  refusal → a 403 page for a missing permission, else the reason next to the form's
+  field (or as a message when there is no form).
+* ``ProjectListView``: the restricted queryset → the shared FilterSet → xlsx export (for
+  those who may) or pagination → the template.
+
+The project model is named by ``settings.LOUPAN_PROJECT_MODEL`` (as ``AUTH_USER_MODEL``):
+core names no app.
+"""
+
+from functools import wraps
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.views import View
+
+from .errors import DomainError
+from .ports import access
+from .views import form_error, paginate, query_without_page, refused
+
+
+def project_model():
+    return apps.get_model(settings.LOUPAN_PROJECT_MODEL)
+
+
+def project_for(user, project_pk, *see):
+    """The project ``project_pk`` if ``user`` belongs to it and holds one of ``see``
+    there (any membership when ``see`` is empty); a 404 otherwise, a malformed id too."""
+    try:
+        pk = int(project_pk)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    project = project_model().objects.restrict(user, "view").filter(pk=pk).first()
+    if project is None:
+        raise Http404
+    if see and not any(access.has_perm(user, code, project) for code in see):
+        raise Http404
+    return project
+
+
+def require(user, project, code: str) -> None:
+    """A 403 page naming the permission, unless ``user`` holds ``code`` on ``project``."""
+    if not access.has_perm(user, code, project):
+        raise PermissionDenied(f"{DomainError('permission_denied').message}：{access.label(code)}")
+
+
+def project_page(*see: str, act: str | None = None):
+    """Decorate a view ``view(request, project, …)`` reached by ``…/<project_pk>/…``."""
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, project_pk, *args, **kwargs):
+            project = project_for(request.user, project_pk, *see)
+            if act:
+                require(request.user, project, act)
+            return view(request, project, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def run_action(request, call, *, success="", form=None):
+    """Run one service call for a page. Returns ``(True, result)`` after putting the
+    success message (``success`` may be a function of the result), or ``(False, None)``
+    with the refusal shown: a permission refusal is a 403 page, any other goes next to
+    the form's field (``form``) or on top of the page as a message."""
+    try:
+        result = call()
+    except DomainError as exc:
+        refused(exc)
+        if form is not None:
+            form_error(form, exc)
+        else:
+            messages.error(request, exc.message)
+        return False, None
+    text = success(result) if callable(success) else success
+    if text:
+        messages.success(request, text)
+    return True, result
+
+
+def wants_xlsx(request) -> bool:
+    return request.GET.get("format") == "xlsx"
+
+
+def used_filters(request) -> dict:
+    """The filters a list was asked with (what an export records in the audit trail)."""
+    return {k: v for k, v in request.GET.items() if k not in ("format", "page") and v}
+
+
+class ProjectListView(View):
+    """A project's list page and its xlsx: subclasses name the permissions that show
+    it (``see``), the FilterSet, the template, and implement ``get_queryset`` (start from
+    ``Model.objects.restrict(user, "view")``); ``export`` (optional) answers the xlsx for
+    those who may (it checks and audits, see ``core.xlsx.export_audited``)."""
+
+    see: tuple[str, ...] = ()
+    filterset_class = None
+    template_name = ""
+    ordering: tuple[str, ...] = ("-pk",)
+    per_page = 50
+
+    def dispatch(self, request, project_pk, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return login_required(lambda r: None)(request)
+        self.project = project_for(request.user, project_pk, *self.see)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        raise NotImplementedError
+
+    def get_filterset(self, queryset):
+        return self.filterset_class(self.request.GET or None, queryset=queryset)
+
+    def get_context_data(self, **context):
+        return context
+
+    def export(self, queryset):
+        raise Http404
+
+    def get(self, request, *args, **kwargs):
+        filterset = self.get_filterset(self.get_queryset())
+        qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*self.ordering)
+        if wants_xlsx(request):
+            return self.export(qs)
+        context = self.get_context_data(
+            project=self.project,
+            filter=filterset,
+            form=filterset.form,
+            page=paginate(request, qs, self.per_page),
+            query=query_without_page(request),
+        )
+        return render(request, self.template_name, context)
