@@ -18,8 +18,13 @@ A model describes its pages or endpoints once, in a subclass of ``UIAccessCase``
 The actors are fresh accounts holding exactly one role on one project, so the checks do
 not depend on which demo users happen to belong to both demo projects.
 
+Models of other shapes add a mixin: ``ReadOnlyAPIMixin`` (an API that only reads: every
+write method is a 405) and ``OwnObjectsMixin`` (a role that sees only the objects it owns,
+as a consultant their customers: their own is found, a colleague's is a 404). Objects of
+the same kind in the other demo project come from ``tests/other_project.py``.
+
 Besides the cases, the helpers below (``assert_error``, ``assert_login_redirect``,
-``make_user``, ``web_client``, ``api_client``) are meant for any test.
+``make_user``, ``web_client``, ``api_client``, ``form_data``) are meant for any test.
 """
 
 from __future__ import annotations
@@ -165,6 +170,24 @@ def api_client(user=None) -> APIClient:
     return client
 
 
+def form_data(obj, fields, **changes) -> dict:
+    """What an edit form of ``obj`` posts back unchanged (``fields`` of the form), with
+    ``changes`` on top: ids for relations, "" for empty values, checkboxes as "on" or
+    left out."""
+    from django.forms.models import model_to_dict
+
+    data = {}
+    for name, value in {**model_to_dict(obj, fields=fields), **changes}.items():
+        if value is None:
+            value = ""
+        if value is True:
+            value = "on"
+        if value is False:
+            continue
+        data[name] = getattr(value, "pk", value)
+    return data
+
+
 # --- the case description ---------------------------------------------------------------
 
 
@@ -173,8 +196,9 @@ class Endpoint:
     """One page or endpoint of a model.
 
     ``action`` is ``list``, ``detail`` (reads) or anything else (a write); ``scoped``
-    says whether the URL names the object (so that another project's object is a 404).
-    ``check`` (optional) asserts the effect after the permitted user called it.
+    says whether the URL (or the body) names the object or its project, so that another
+    project's is a 404: a project's list page (``/projects/<id>/units/``) is a scoped
+    ``list``. ``check`` (optional) asserts the effect after the permitted user called it.
     """
 
     action: str
@@ -334,7 +358,8 @@ class _AccessCase:
             self.assert_not_found(response)
         assert self.state(objs.obj) == before
         for endpoint in self.endpoints(objs):
-            if endpoint.action == "list":
+            # A list whose URL names the project (a project's list page) was a 404 above.
+            if endpoint.action == "list" and not endpoint.scoped:
                 response = endpoint.call(client, api=self.api)
                 assert response.status_code == 200
                 if self.api:
@@ -371,3 +396,77 @@ class APIAccessCase(_AccessCase):
     """Access checks of REST endpoints (subclass as ``Test<Model>API``)."""
 
     api = True
+
+
+# --- extensions for models of other shapes ----------------------------------------------
+
+
+class ReadOnlyAPIMixin:
+    """An API case whose endpoints only read (audit entries, deal changes): besides the
+    common tests, every write method on the list and the detail answers 405
+    ``method_not_allowed`` to the permitted user and changes nothing. ``read_only_urls``
+    gives ``(list_url, detail_url)``."""
+
+    def read_only_urls(self, objs: Objects) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def test_writes_are_not_allowed(self, demo):
+        objs, actors = self._setup(demo)
+        client = self.client_for(actors["permitted"])
+        list_url, detail_url = self.read_only_urls(objs)
+        before = self.state(objs.obj)
+        for method, url in [
+            ("post", list_url),
+            ("put", detail_url),
+            ("patch", detail_url),
+            ("delete", detail_url),
+        ]:
+            response = getattr(client, method)(url, {}, format="json")
+            assert_error(response, 405, "method_not_allowed")
+        assert self.state(objs.obj) == before
+
+
+class OwnObjectsMixin:
+    """For models a role sees only where it owns the object (``scope_owner_field``: a
+    consultant's customers, calls and deals). ``objects().obj`` belongs to someone else;
+    ``own_object(objs, user)`` makes one of the same kind owned by ``user`` in
+    ``objs.project``. A member holding ``own_role`` there reads their own object (and
+    finds it in the lists) while the colleague's is not found and not listed."""
+
+    own_role = "consultant"
+
+    def own_object(self, objs: Objects, user):
+        raise NotImplementedError
+
+    def list_text(self, obj) -> str:
+        """A text a list page shows for ``obj`` and for no other object (empty: the
+        page's list is not checked)."""
+        return ""
+
+    def test_own_role_sees_only_own_objects(self, demo):
+        import dataclasses
+
+        objs, _actors = self._setup(demo)
+        owner = make_user(None, (objs.project, self.own_role))
+        mine = self.own_object(objs, owner)
+        client = self.client_for(owner)
+        others = [e for e in self.endpoints(objs) if e.is_read]
+        own = [e for e in self.endpoints(dataclasses.replace(objs, obj=mine)) if e.is_read]
+        assert own, "no read endpoint to check"
+        for endpoint in own:
+            response = endpoint.call(client, api=self.api)
+            assert response.status_code == 200, (endpoint.action, endpoint.url)
+            if endpoint.action == "list" and self.api:
+                ids = _ids(response.json())
+                assert mine.pk in ids, endpoint.url
+                assert objs.obj.pk not in ids, endpoint.url
+            elif endpoint.action == "list" and self.list_text(mine):
+                html = response.content.decode()
+                assert self.list_text(mine) in html, endpoint.url
+                if self.list_text(objs.obj):
+                    assert self.list_text(objs.obj) not in html, endpoint.url
+        for endpoint in others:
+            if endpoint.action != "detail":
+                continue
+            response = endpoint.call(client, api=self.api)
+            self.assert_not_found(response)

@@ -12,7 +12,7 @@ from loupan.customers.api import reception as reception_api
 from loupan.customers.api import views as customers_api
 from loupan.deals.api import views as deals_api
 from loupan.inventory.api import imports as imports_api
-from loupan.inventory.api import pricelists as pricing_api
+from loupan.inventory.api import pricelists as pricelists_api
 from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
 
@@ -26,7 +26,7 @@ router.register("roles", accounts_api.RoleViewSet, basename="role")
 router.register("audit-entries", audit_api.AuditEntryViewSet, basename="auditentry")
 units_api.register(router)
 customers_api.register(router)
-pricing_api.register(router)
+pricelists_api.register(router)
 imports_api.register(router)
 reception_api.register(router)
 customer_imports_api.register(router)

@@ -1,8 +1,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from loupan.accounts.views import home
 from loupan.core.views import healthz
+from loupan.home import home
 
 urlpatterns = [
     path("", home, name="home"),

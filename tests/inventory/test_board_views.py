@@ -95,6 +95,45 @@ def test_board_changes_returns_only_changed_cells_and_the_legend(login, demo):
     assert "unit-" not in quiet and 'id="board-poll"' in quiet
 
 
+@pytest.mark.parametrize("path", ["board/", "board/changes/"])
+@pytest.mark.parametrize("value", ["abc", "1.5", "5栋", "1;drop", "9" * 30])
+def test_a_malformed_building_filter_is_a_bad_request_not_a_server_error(login, demo, path, value):
+    project = demo["main"]
+    client = login("salesadmin")
+    response = client.get(f"/projects/{project.pk}/{path}", {"building": value})
+    assert response.status_code == 400
+    # still confidential: the guard answers before the filter is read
+    assert (
+        login("service").get(f"/projects/{project.pk}/{path}", {"building": value}).status_code
+        == 404
+    )
+
+
+def test_the_building_filter_of_the_board_and_its_feed(login, demo):
+    project = demo["main"]
+    other = demo["second"].buildings.first()
+    building = project.buildings.get(name="5栋")
+    client = login("salesadmin")
+    board = f"/projects/{project.pk}/board/"
+    assert client.get(board, {"building": building.pk}).status_code == 200
+    assert client.get(board, {"building": ""}).status_code == 200  # no filter
+    assert client.get(board, {"building": 999999}).status_code == 404
+    if other is not None:  # another project's building is not found here
+        assert client.get(board, {"building": other.pk}).status_code == 404
+    changes = f"/projects/{project.pk}/board/changes/"
+    assert client.get(changes, {"building": building.pk}).status_code == 200
+    assert client.get(changes, {"building": 999999}).status_code == 200  # nothing changed
+
+
+def test_an_impossible_cursor_restarts_the_feed(login, demo):
+    project = demo["main"]
+    url = f"/projects/{project.pk}/board/changes/"
+    for since in ("2024-13-45T00:00:00", "yesterday", ""):
+        response = login("salesadmin").get(url, {"since": since})
+        assert response.status_code == 200
+        assert 'id="board-poll"' in response.content.decode()
+
+
 def test_card_shows_floor_price_only_to_pricing_roles(login, demo):
     project, building, units = small_building()
     url = f"/projects/{project.pk}/units/{units[0].pk}/card/"

@@ -10,6 +10,8 @@ from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from loupan.core.scope import visible_projects
+
 # Pages that stay reachable while a password change is pending or without login.
 _OPEN_PREFIXES = (
     "/static/",
@@ -121,11 +123,9 @@ class CurrentProjectMiddleware:
 
 
 def _user_projects(request):
-    from loupan.inventory.selectors import project_list
-
     if not request.user.is_authenticated:
         return []
-    return list(project_list(user=request.user).filter(is_active=True))
+    return list(visible_projects(request.user).select_related("company").filter(is_active=True))
 
 
 def _current_project(request):

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from loupan.audit.views import object_history
 from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.scope import visible_projects
 from loupan.core.views import form_error, paginate, query_without_page
-from loupan.inventory.selectors import project_list
 
 from . import access, services
 from .filters import UserFilterSet
@@ -90,7 +90,7 @@ def user_list(request):
         raise Http404
     # Only the roles in projects the viewer may see (as on the user page).
     memberships = Membership.objects.filter(
-        project__in=project_list(user=request.user)
+        project__in=visible_projects(request.user)
     ).select_related("role", "project")
     qs = (
         User.objects.restrict(request.user, "view")
@@ -115,14 +115,14 @@ def _visible_user(request, pk):
 
 
 def _manageable_projects(user):
-    return project_list(user=user).filter(id__in=access.projects_with(user, "user.manage"))
+    return visible_projects(user).filter(id__in=access.projects_with(user, "user.manage"))
 
 
 @login_required
 def user_detail(request, pk):
     user = _visible_user(request, pk)
     memberships = user.memberships.filter(
-        project__in=project_list(user=request.user)
+        project__in=visible_projects(request.user)
     ).select_related("project", "role")
     can_manage = User.objects.restrict(request.user, "manage").filter(pk=user.pk).exists()
     return render(
@@ -292,57 +292,3 @@ def role_detail(request, code):
 
 
 # What each role's home page offers, in the order of the role table (PRODUCT.md).
-HOME_SECTIONS = {
-    "consultant": _("今日跟进、即将过期的客户（客户模块上线后显示）"),
-    "supervisor": _("昨日来电来访核查、排班、当日认购与签约复核"),
-    "manager": _("销控计划、调价申请、合同审核、周报"),
-    "director": _("目标、策略、特殊条款与大额折扣审批"),
-    "sales_admin": _("销控表、保留、单据编号、合同台帐"),
-    "finance": _("定金与房款确认、收据、退款、日清日结"),
-    "planner": _("房源录入、价格方案、调价"),
-    "service": _("交付、权证、投诉、满意度调查"),
-    "sysadmin": _("用户、角色授权、项目设置、备份"),
-    "auditor": _("审计日志与只读看板"),
-}
-
-
-@login_required
-def home(request):
-    """Each role's start page in the current project; a consultant's lists today's and
-    overdue follow-ups and the customers whose ownership is about to expire."""
-    project = request.project if request.project else None
-    roles = []
-    agenda = None
-    if project is not None:
-        roles = [
-            m.role for m in request.user.memberships.filter(project=project).select_related("role")
-        ]
-        if access.has_perm(request.user, "customer.add", project):
-            agenda = _agenda(request.user, project)
-    sections = [(role, HOME_SECTIONS.get(role.code, "")) for role in roles]
-    return render(request, "home.html", {"roles": roles, "sections": sections, "agenda": agenda})
-
-
-def _agenda(user, project):
-    import datetime
-
-    from django.utils import timezone
-
-    from loupan.customers.models import Customer, FollowUp
-
-    today = timezone.localdate()
-    planned = FollowUp.objects.filter(
-        customer__project=project, customer__owner=user, customer__in_pool=False, done=False
-    ).select_related("customer")
-    # Today's first, then the most recent overdue ones.
-    due = list(planned.filter(next_date=today).order_by("customer__name")[:50])
-    due += list(planned.filter(next_date__lt=today).order_by("-next_date")[:30])
-    soon = timezone.now() + datetime.timedelta(days=settings.LOUPAN_OWNERSHIP_WARN_DAYS)
-    expiring = Customer.objects.filter(
-        project=project,
-        owner=user,
-        in_pool=False,
-        anonymized_at__isnull=True,
-        ownership_expires_at__lte=soon,
-    ).order_by("ownership_expires_at")[:50]
-    return {"today": today, "due": due, "expiring": expiring}

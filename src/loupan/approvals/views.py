@@ -2,8 +2,6 @@
 subscription, price lists …), each shown by its kind's card; deciding and withdrawing
 go through the engine (``approvals.services``)."""
 
-from django.contrib.contenttypes.prefetch import GenericPrefetch
-from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,32 +13,8 @@ from loupan.core.pages import project_page, run_action
 
 from . import services
 from .forms import DecideForm
-from .kinds import kind_of, kinds
-from .models import ApprovalRequest, ApprovalStatus, ApprovalStep
-
-STEPS = Prefetch("steps", queryset=ApprovalStep.objects.select_related("actor"))
-
-
-def with_subjects():
-    """Each kind's subjects with what its card shows: one query per subject model."""
-    querysets = {}
-    for kind in kinds():
-        if kind.subjects is not None:
-            qs = kind.subjects()
-            querysets.setdefault(qs.model, qs)
-    return GenericPrefetch("subject", list(querysets.values()))
-
-
-def labelled(requests):
-    """The level names of each request and step, in its kind's words; its card."""
-    for req in requests:
-        kind = kind_of(req.kind, missing_ok=True)
-        req.card_template = kind.card_template if kind else ""
-        req.level_name = services.level_name(req, req.level)
-        req.final_level_name = services.level_name(req, req.final_level)
-        for step in req.steps.all():
-            step.level_name = services.level_name(req, step.level)
-    return requests
+from .models import ApprovalRequest, ApprovalStatus
+from .selectors import STEPS, labelled, with_subjects
 
 
 @project_page()

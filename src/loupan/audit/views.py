@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loupan.accounts import access
+from loupan.core.pages import used_filters
 
 from .filters import AuditFilterSet
 from .models import AuditEntry
@@ -89,8 +90,9 @@ def audit_export_view(request):
     filterset = _entries(request)
     rows = [_row(e.hide_for(request.user)) for e in filterset.qs.order_by("id")[:EXPORT_LIMIT]]
     fmt = request.GET.get("format", "xlsx")
-    filters = {k: v for k, v in request.GET.items() if k not in ("format", "page") and v}
-    audit_export(actor=request.user, what="audit.auditentry", count=len(rows), filters=filters)
+    audit_export(
+        actor=request.user, what="audit.auditentry", count=len(rows), filters=used_filters(request)
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         buffer = io.StringIO()

@@ -39,7 +39,6 @@ class ErrorCode(Code):
     INACTIVE_USER = "inactive_user", 400, _("账号已停用")
     LAST_ADMIN = "last_admin", 409, _("不能移除项目的最后一名系统管理员")
     IN_USE = "in_use", 409, _("对象仍被引用，不能删除")
-    CUSTOMER_EXISTS = "customer_exists", 409, _("该客户已登记")
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, _("不支持的请求方法")
     THROTTLED = "throttled", 429, _("请求过于频繁")
     SERVER_ERROR = "server_error", 500, _("服务器内部错误")

@@ -17,7 +17,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,7 +33,9 @@ from rest_framework.response import Response
 
 from . import xlsx
 from .errors import DomainError, ErrorCode
+from .pages import project_for, require
 from .ports import access
+from .views import refused
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +46,6 @@ MAX_PENDING = 5
 # The preview lists at most this many problems (the summary by reason covers the rest),
 # and the API answers at most this many.
 MAX_SHOWN_PROBLEMS = 1000
-
-
-def project_with(request, project_pk, perm: str, projects):
-    """The project if the user may see it (else 404) and holds ``perm`` (else 403)."""
-    project = get_object_or_404(projects.restrict(request.user, "view"), pk=project_pk)
-    if not access.has_perm(request.user, perm, project):
-        raise PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": access.label(perm)})
-    return project
 
 
 # --- files waiting between preview and commit ---------------------------------------
@@ -166,7 +159,6 @@ class ImportPages:
     file_label = gettext_lazy("Excel 文件（.xlsx）")
     # Shown when the commit finds problems the preview did not (the data changed).
     changed_message = gettext_lazy("数据在预览后发生了变化，文件中有问题，未导入任何数据。")
-    projects = None  # the projects' manager (restricted to what the user may see)
 
     def __init__(self):
         self.uploads = PendingUploads(self.session_key)
@@ -185,7 +177,11 @@ class ImportPages:
     # the shared flow
 
     def project(self, request, project_pk, perm: str = ""):
-        return project_with(request, project_pk, perm or self.spec.perm, self.projects.all())
+        """The project (404 outside it, as every page) if the user holds ``perm`` there,
+        the import's own permission by default (else 403)."""
+        project = project_for(request.user, project_pk)
+        require(request.user, project, perm or self.spec.perm)
+        return project
 
     def read(self, request, project, path: str, name: str) -> xlsx.ImportResult:
         return self.spec.read(project=project, file=path, user=request.user, file_name=name)
@@ -283,8 +279,7 @@ class ImportPages:
                 request, project, self.form(), status=400, error=str(exc.message)
             )
         except DomainError as exc:
-            if exc.status == 403:
-                raise PermissionDenied(str(exc.message)) from exc
+            refused(exc)
             messages.error(request, str(exc.message))
             return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
         self.uploads.forget(request, token)

@@ -16,8 +16,6 @@ core names no app.
 
 from functools import wraps
 
-from django.apps import apps
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -27,11 +25,8 @@ from django.views import View
 
 from .errors import DomainError
 from .ports import access
+from .scope import project_model
 from .views import form_error, paginate, query_without_page, refused
-
-
-def project_model():
-    return apps.get_model(settings.LOUPAN_PROJECT_MODEL)
 
 
 def project_for(user, project_pk, *see):
@@ -49,14 +44,17 @@ def project_for(user, project_pk, *see):
     return project
 
 
-def require(user, project, code: str) -> None:
-    """A 403 page naming the permission, unless ``user`` holds ``code`` on ``project``."""
-    if not access.has_perm(user, code, project):
-        raise PermissionDenied(f"{DomainError('permission_denied').message}：{access.label(code)}")
+def require(user, project, *codes: str) -> None:
+    """A 403 page naming the (first) permission, unless ``user`` holds one of ``codes``
+    on ``project``."""
+    if not any(access.has_perm(user, code, project) for code in codes):
+        label = access.label(codes[0])
+        raise PermissionDenied(f"{DomainError('permission_denied').message}：{label}")
 
 
-def project_page(*see: str, act: str | None = None):
-    """Decorate a view ``view(request, project, …)`` reached by ``…/<project_pk>/…``."""
+def project_page(*see: str, act: str | tuple[str, ...] | None = None):
+    """Decorate a view ``view(request, project, …)`` reached by ``…/<project_pk>/…``;
+    ``act``: the permission (or one of the permissions) the page needs, else a 403."""
 
     def decorate(view):
         @login_required
@@ -64,7 +62,7 @@ def project_page(*see: str, act: str | None = None):
         def wrapper(request, project_pk, *args, **kwargs):
             project = project_for(request.user, project_pk, *see)
             if act:
-                require(request.user, project, act)
+                require(request.user, project, *((act,) if isinstance(act, str) else act))
             return view(request, project, *args, **kwargs)
 
         return wrapper
@@ -105,7 +103,8 @@ class ProjectListView(View):
     """A project's list page and its xlsx: subclasses name the permissions that show
     it (``see``), the FilterSet, the template, and implement ``get_queryset`` (start from
     ``Model.objects.restrict(user, "view")``); ``export`` (optional) answers the xlsx for
-    those who may (it checks and audits, see ``core.xlsx.export_audited``)."""
+    those who may (it checks and audits, see ``core.xlsx.export_audited``); a list
+    without one ignores ``?format=``."""
 
     see: tuple[str, ...] = ()
     filterset_class = None
@@ -128,13 +127,12 @@ class ProjectListView(View):
     def get_context_data(self, **context):
         return context
 
-    def export(self, queryset):
-        raise Http404
+    export = None
 
     def get(self, request, *args, **kwargs):
         filterset = self.get_filterset(self.get_queryset())
         qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*self.ordering)
-        if wants_xlsx(request):
+        if self.export is not None and wants_xlsx(request):
             return self.export(qs)
         context = self.get_context_data(
             project=self.project,

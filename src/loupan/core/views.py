@@ -20,22 +20,6 @@ def refused(exc: DomainError) -> None:
         raise PermissionDenied(exc.message) from exc
 
 
-def attempt(request, action, success: str = "") -> bool:
-    """Run a page action's service call: its success message, or its refusal as an error
-    message (a permission refusal as a 403). True when it went through."""
-    from django.contrib import messages
-
-    try:
-        action()
-    except DomainError as exc:
-        refused(exc)
-        messages.error(request, exc.message)
-        return False
-    if success:
-        messages.success(request, success)
-    return True
-
-
 def form_error(form, exc: DomainError) -> None:
     """Put each field's reasons next to the field; the rest on top of the form."""
     placed = False

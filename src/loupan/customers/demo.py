@@ -143,7 +143,7 @@ def demo_customers(context: dict) -> None:
             registered_at=registered,
             last_follow_up_at=last,
             stage=stage,
-            ownership_expires_at=last + datetime.timedelta(days=cs.ownership_days()),
+            ownership_expires_at=cs.ownership_expiry(last),
         )
         customer.visits.update(visited_at=registered)
     # Ownership runs out after 30 days without a follow-up: those go to the pool.

@@ -3,29 +3,15 @@ preview (counts per group and who gets what) and its confirmation, one handover'
 transfers. Thin: the rules are in ``handover``; everything needs ``customer.assign``."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from loupan.accounts import access
-from loupan.accounts.permissions import label
 from loupan.core.errors import DomainError
+from loupan.core.pages import project_page
 from loupan.core.views import form_error, paginate
-from loupan.inventory.selectors import project_list
 
 from . import handover as svc
 from .forms import HandoverForm
-
-
-def _project(request, project_pk):
-    """The project if the user belongs to it (404), holding ``customer.assign`` (403)."""
-    project = get_object_or_404(project_list(user=request.user), pk=project_pk)
-    if not access.has_perm(request.user, "customer.assign", project):
-        raise PermissionDenied(
-            _("您没有执行此操作的权限：%(perm)s") % {"perm": label("customer.assign")}
-        )
-    return project
 
 
 def _expected(request) -> dict | None:
@@ -36,18 +22,16 @@ def _expected(request) -> dict | None:
         return None
 
 
-@login_required
-def handover_list(request, project_pk):
+@project_page(act="customer.assign")
+def handover_list(request, project):
     """离职交接记录: past handovers of the project."""
-    project = _project(request, project_pk)
     page = paginate(request, svc.handover_list(user=request.user, project=project), 50)
     return render(request, "customers/handover_list.html", {"project": project, "page": page})
 
 
-@login_required
-def handover_new(request, project_pk):
+@project_page(act="customer.assign")
+def handover_new(request, project):
     """The form; ``step=preview`` shows who gets what, ``step=confirm`` executes."""
-    project = _project(request, project_pk)
     step = request.POST.get("step", "") if request.method == "POST" else ""
     if request.method == "POST":
         form = HandoverForm(request.POST, project=project, actor=request.user)
@@ -82,10 +66,9 @@ def handover_new(request, project_pk):
     return render(request, "customers/handover_form.html", {"project": project, "form": form})
 
 
-@login_required
-def handover_detail(request, project_pk, pk):
+@project_page(act="customer.assign")
+def handover_detail(request, project, pk):
     """One handover: the counts, who got how many, and every transfer."""
-    project = _project(request, project_pk)
     handover = get_object_or_404(svc.handover_list(user=request.user, project=project), pk=pk)
     return render(
         request,

@@ -3,8 +3,6 @@ core.import_views shared with the units import) and the 意向客户登记表 wi
 export (seed 002 二.2)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -12,12 +10,12 @@ from django.views.decorators.http import require_http_methods
 
 from loupan.accounts import access
 from loupan.core.import_views import ImportPages
+from loupan.core.pages import project_page
 from loupan.core.views import paginate, query_without_page
 from loupan.core.xlsx import export_filename, xlsx_response
-from loupan.inventory.models import Project
 
 from . import imports
-from .views import _project as customer_project
+from .views import SEE
 
 
 class CustomerImportPages(ImportPages):
@@ -29,7 +27,6 @@ class CustomerImportPages(ImportPages):
     title = gettext_lazy("导入客户")
     file_label = gettext_lazy("客户文件（.xlsx）")
     changed_message = gettext_lazy("数据在预览后发生了变化，文件中有问题，未导入任何客户。")
-    projects = Project.objects
 
     def upload_context(self, request, project):
         return {"columns": imports.COLUMNS}
@@ -62,18 +59,12 @@ pages = CustomerImportPages()
 ) = pages.views()
 
 
-def _register(request, project_pk):
-    """The project (404 unless the user sees its customers) and the register as filtered."""
-    project = customer_project(request, project_pk)
-    return project, *imports.register_filter(request.GET, user=request.user, project=project)
-
-
-@login_required
 @require_http_methods(["GET"])
-def intent_register(request, project_pk):
+@project_page(*SEE)
+def intent_register(request, project):
     """意向客户登记表: a consultant's own customers; the whole project, or one consultant's,
     for a supervisor or manager. Phones are masked except for the owner."""
-    project, filterset, qs, _used = _register(request, project_pk)
+    filterset, qs, _used = imports.register_filter(request.GET, user=request.user, project=project)
     page = paginate(request, qs, 50)
     return render(
         request,
@@ -91,13 +82,11 @@ def intent_register(request, project_pk):
     )
 
 
-@login_required
 @require_http_methods(["GET"])
-def intent_register_export(request, project_pk):
+@project_page(*SEE, act="customer.export")
+def intent_register_export(request, project):
     """The register as shown (same filters, same masking) as xlsx; audited."""
-    project, _filterset, qs, used = _register(request, project_pk)
-    if not access.has_perm(request.user, "customer.export", project):
-        raise PermissionDenied(_("您没有导出客户名单的权限"))
+    _filterset, qs, used = imports.register_filter(request.GET, user=request.user, project=project)
     content, _count = imports.register_export(
         actor=request.user, project=project, queryset=qs, filters=used
     )

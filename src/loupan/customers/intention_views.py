@@ -3,20 +3,19 @@ every write is a service in ``customers.intentions``; the customer page shows bo
 through the ``customers_extras`` template tags."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from loupan.core.errors import DomainError, invalid
-from loupan.core.views import attempt, refused
+from loupan.core.errors import invalid
+from loupan.core.pages import project_page, run_action
 from loupan.inventory.models import Unit
 
 from . import intentions as svc
 from . import selectors
 from .models import IntendedUnit
-from .views import _customer, _project
+from .views import SEE, _customer
 
 
 def _unit_from_post(request, project):
@@ -37,48 +36,45 @@ def _unit_from_post(request, project):
 
 
 @require_POST
-@login_required
-def intended_unit_add(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def intended_unit_add(request, project, pk):
     customer = _customer(request, project, pk)
-    try:
-        unit = _unit_from_post(request, project)
-        intended = svc.intended_unit_add(actor=request.user, customer=customer, unit=unit)
-        messages.success(request, _("已登记意向房源 %(unit)s。") % {"unit": unit.number})
-        rivals = svc.rival_owners(intended)
-        if rivals:
-            messages.warning(
-                request,
-                _("撞车：%(unit)s 也是 %(names)s 的客户的意向房源，请与销控协调。")
-                % {"unit": unit.number, "names": "、".join(rivals)},
-            )
-    except DomainError as exc:
-        refused(exc)
-        messages.error(request, exc.message)
+    ok, intended = run_action(
+        request,
+        lambda: svc.intended_unit_add(
+            actor=request.user, customer=customer, unit=_unit_from_post(request, project)
+        ),
+        success=lambda i: _("已登记意向房源 %(unit)s。") % {"unit": i.unit.number},
+    )
+    rivals = svc.rival_owners(intended) if ok else []
+    if rivals:
+        messages.warning(
+            request,
+            _("撞车：%(unit)s 也是 %(names)s 的客户的意向房源，请与销控协调。")
+            % {"unit": intended.unit.number, "names": "、".join(rivals)},
+        )
     return redirect(customer)
 
 
 @require_POST
-@login_required
-def intended_unit_remove(request, project_pk, pk, unit_pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def intended_unit_remove(request, project, pk, unit_pk):
     customer = _customer(request, project, pk)
     intended = get_object_or_404(
         IntendedUnit.objects.select_related("customer", "unit"), customer=customer, unit_id=unit_pk
     )
-    attempt(
+    run_action(
         request,
         lambda: svc.intended_unit_remove(actor=request.user, intended=intended),
-        _("已移除意向房源 %(unit)s。") % {"unit": intended.unit.number},
+        success=_("已移除意向房源 %(unit)s。") % {"unit": intended.unit.number},
     )
     return redirect(customer)
 
 
-@login_required
-def conflict_list(request, project_pk):
+@project_page(*SEE)
+def conflict_list(request, project):
     """撞车: units that customers of two or more consultants want. A consultant sees those
     of their own customers; the sales admin, supervisors and managers all of them."""
-    project = _project(request, project_pk)
     return render(
         request,
         "customers/conflict_list.html",
@@ -91,41 +87,38 @@ def conflict_list(request, project_pk):
 
 
 @require_POST
-@login_required
-def problem_flag(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def problem_flag(request, project, pk):
     customer = _customer(request, project, pk)
-    attempt(
+    run_action(
         request,
         lambda: svc.problem_flag(
             actor=request.user, customer=customer, problem=request.POST.get("problem", "")
         ),
-        _("已标记为问题客户并上报经理。"),
+        success=_("已标记为问题客户并上报经理。"),
     )
     return redirect(customer)
 
 
 @require_POST
-@login_required
-def problem_resolve(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def problem_resolve(request, project, pk):
     customer = _customer(request, project, pk)
-    attempt(
+    run_action(
         request,
         lambda: svc.problem_resolve(
             actor=request.user, customer=customer, resolution=request.POST.get("resolution", "")
         ),
-        _("问题已处理：%(name)s。") % {"name": customer.name},
+        success=_("问题已处理：%(name)s。") % {"name": customer.name},
     )
     if request.POST.get("next") == "list":
         return redirect("customers:problem_list", project.pk)
     return redirect(customer)
 
 
-@login_required
-def problem_list(request, project_pk):
+@project_page(*SEE)
+def problem_list(request, project):
     """问题客户一览表 (seed 002 二.6) for the supervisors, the manager and the director."""
-    project = _project(request, project_pk)
     if not svc.can_view_problems(request.user, project):
         raise Http404
     customers = list(svc.problem_customers(user=request.user, project=project))

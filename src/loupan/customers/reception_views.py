@@ -4,8 +4,6 @@ supervisor's morning check 晨检. Thin: every write is a service in ``reception
 import datetime
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -13,24 +11,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.accounts.permissions import label
 from loupan.core.errors import DomainError
 from loupan.core.identity import display_phone
 from loupan.core.masking import mask_phone
-from loupan.core.views import attempt, form_error, paginate
-from loupan.inventory import selectors as inventory_selectors
+from loupan.core.pages import project_page, require, run_action
+from loupan.core.views import paginate
 
 from . import reception as svc
 from .forms import CallForm
 from .models import CallRecord, Customer, Post, RosterEntry
+from .views import SEE
 
-
-def _project(request, project_pk, *perms):
-    """The project if the user belongs to it (404), holding one of ``perms`` (403)."""
-    project = get_object_or_404(inventory_selectors.project_list(user=request.user), pk=project_pk)
-    if perms and not any(access.has_perm(request.user, p, project) for p in perms):
-        raise PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": label(perms[0])})
-    return project
+# The front desk and the roster are for those who take visitors or manage the rotation;
+# anyone else of the project gets a 403 naming the first of them.
+DESK = ("customer.add", "roster.manage")
 
 
 def _date(request, default):
@@ -45,12 +39,12 @@ def masked(phone: str) -> str:
 # --- front desk ---------------------------------------------------------------------------
 
 
-@login_required
-def reception_desk(request, project_pk):
+@project_page()
+def reception_desk(request, project):
     """前台接待: who receives the next visitor and the next call (and who is skipped as
     away), the buttons to take them, the search for a returning customer by phone tail,
     and the day's reception log."""
-    project = _project(request, project_pk, "customer.add", "roster.manage")
+    require(request.user, project, *DESK)
     today = timezone.localdate()
     queues = []
     for post in (Post.FLOOR, Post.PHONE):
@@ -86,12 +80,11 @@ def reception_desk(request, project_pk):
     return render(request, "customers/reception_desk.html", context)
 
 
-@login_required
 @require_POST
-def reception_take(request, project_pk):
+@project_page(act="customer.add")
+def reception_take(request, project):
     """Take the next visitor or call (by turn), or a returning customer (to the owner),
     or an old customer bringing a new one (老带新, one reception for the owner)."""
-    project = _project(request, project_pk, "customer.add")
     post = request.POST.get("post", Post.FLOOR)
     kwargs = {"note": request.POST.get("note", "")[:200]}
     for name in ("returning_customer", "brought_by"):
@@ -100,11 +93,18 @@ def reception_take(request, project_pk):
                 Customer.objects.filter(project=project, anonymized_at__isnull=True),
                 pk=request.POST[name],
             )
-    try:
-        reception = svc.reception_take(actor=request.user, project=project, post=post, **kwargs)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("customers:reception_desk", project.pk)
+    ok, reception = run_action(
+        request,
+        lambda: svc.reception_take(actor=request.user, project=project, post=post, **kwargs),
+        success=_taken,
+    )
+    if ok and reception.call_id:
+        return redirect("customers:call_edit", project.pk, reception.call_id)
+    return redirect("customers:reception_desk", project.pk)
+
+
+def _taken(reception) -> str:
+    """Who received the visitor or call, and who was skipped as away."""
     if reception.by_turn:
         msg = _("由 %(name)s 接待（按轮次）") % {"name": reception.consultant.get_full_name()}
     else:
@@ -115,29 +115,23 @@ def reception_take(request, project_pk):
         msg += " · " + _("暂离跳过：%(names)s") % {
             "names": "、".join(s["name"] for s in reception.skipped)
         }
-    messages.success(request, msg)
-    if reception.call_id:
-        return redirect("customers:call_edit", project.pk, reception.call_id)
-    return redirect("customers:reception_desk", project.pk)
+    return msg
 
 
 # --- roster -------------------------------------------------------------------------------
 
 
-@login_required
-def roster(request, project_pk):
+@project_page()
+def roster(request, project):
     """排班: the supervisor sets the order per post for a day (a number per consultant;
     blank = not on duty) and toggles away."""
-    project = _project(request, project_pk, "customer.add", "roster.manage")
+    require(request.user, project, *DESK)
     date = _date(request, timezone.localdate())
     can_manage = access.has_perm(request.user, "roster.manage", project)
     users = list(svc.eligible_users(project))
     errors = {}
     if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied(
-                _("您没有执行此操作的权限：%(perm)s") % {"perm": label("roster.manage")}
-            )
+        require(request.user, project, "roster.manage")
         post = request.POST.get("post", "")
         order = []
         for user in users:
@@ -186,12 +180,12 @@ def roster(request, project_pk):
     return render(request, "customers/roster.html", context, status=400 if errors else 200)
 
 
-@login_required
 @require_POST
-def roster_away(request, project_pk, pk):
-    project = _project(request, project_pk, "customer.add", "roster.manage")
+@project_page()
+def roster_away(request, project, pk):
+    require(request.user, project, *DESK)
     entry = get_object_or_404(RosterEntry.objects.filter(project=project), pk=pk)
-    attempt(
+    run_action(
         request,
         lambda: svc.roster_set_away(
             actor=request.user, entry=entry, away=request.POST.get("away") == "1"
@@ -206,11 +200,11 @@ def roster_away(request, project_pk, pk):
 # --- call records -------------------------------------------------------------------------
 
 
-@login_required
-def call_list(request, project_pk):
+@project_page()
+def call_list(request, project):
     """来电记录: consultants see their own calls, supervisors all; research calls are
     flagged and listed apart (they count in no statistic)."""
-    project = _project(request, project_pk, "customer.view", "customer.view_own")
+    require(request.user, project, *SEE)
     qs = svc.calls_visible(request.user, project)
     date = parse_date(request.GET.get("date", "") or "")
     if date:
@@ -231,26 +225,25 @@ def call_list(request, project_pk):
     return render(request, "customers/call_list.html", context)
 
 
-@login_required
-def call_create(request, project_pk):
-    project = _project(request, project_pk, "customer.add")
+@project_page(act="customer.add")
+def call_create(request, project):
     form = CallForm(
         request.POST or None,
         project=project,
         initial={"called_at": timezone.localtime().replace(second=0, microsecond=0)},
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            call = svc.call_record_create(
+        ok, _result = run_action(
+            request,
+            lambda: svc.call_record_create(
                 actor=request.user, project=project, data=form.cleaned_data
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
-                _("来电已登记，接听顾问：%(name)s") % {"name": call.received_by.get_full_name()},
-            )
+            ),
+            success=lambda call: (
+                _("来电已登记，接听顾问：%(name)s") % {"name": call.received_by.get_full_name()}
+            ),
+            form=form,
+        )
+        if ok:
             return redirect("customers:call_list", project.pk)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -262,37 +255,35 @@ def call_create(request, project_pk):
 
 
 def _call(request, project, pk):
-    call = get_object_or_404(svc.calls_visible(request.user, project), pk=pk)
-    return call
+    return get_object_or_404(svc.calls_visible(request.user, project), pk=pk)
 
 
-@login_required
-def call_edit(request, project_pk, pk):
+@project_page()
+def call_edit(request, project, pk):
     """Complete or correct a call (the receiving consultant while unconfirmed; the
     supervisor at the morning check, which confirms it)."""
-    project = _project(request, project_pk, "customer.view", "customer.view_own")
+    require(request.user, project, *SEE)
     call = _call(request, project, pk)
     if not svc._may_edit_call(request.user, call):
-        raise PermissionDenied(
-            _("您没有执行此操作的权限：%(perm)s") % {"perm": label("roster.manage")}
-        )
+        require(request.user, project, "roster.manage")
     can_manage = access.has_perm(request.user, "roster.manage", project)
     initial = {name: getattr(call, name) for name in svc.CALL_FIELDS}
     initial["called_at"] = timezone.localtime(call.called_at)
     initial["phone"] = display_phone(call.phone)
     form = CallForm(request.POST or None, project=project, initial=initial, with_receiver=False)
     if request.method == "POST" and form.is_valid():
-        try:
-            svc.call_update(
+        ok, _result = run_action(
+            request,
+            lambda: svc.call_update(
                 actor=request.user,
                 call=call,
                 data=form.cleaned_data,
                 confirm=can_manage and request.POST.get("confirm") == "1",
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("来电记录已保存"))
+            ),
+            success=_("来电记录已保存"),
+            form=form,
+        )
+        if ok:
             back = request.POST.get("next", "")
             if back.startswith("/") and not back.startswith("//"):
                 return redirect(back)
@@ -308,10 +299,9 @@ def call_edit(request, project_pk, pk):
     return render(request, "customers/call_form.html", context, status=400 if form.errors else 200)
 
 
-@login_required
 @require_POST
-def call_confirm(request, project_pk, pk):
-    project = _project(request, project_pk, "roster.manage")
+@project_page(act="roster.manage")
+def call_confirm(request, project, pk):
     call = get_object_or_404(CallRecord.objects.filter(project=project), pk=pk)
     svc.morning_confirm(actor=request.user, call=call)
     messages.success(request, _("已核查"))
@@ -321,24 +311,21 @@ def call_confirm(request, project_pk, pk):
     )
 
 
-@login_required
 @require_POST
-def call_link(request, project_pk, pk):
+@project_page()
+def call_link(request, project, pk):
     """Link a caller who later visited to their customer (found by the call's number or
     chosen by id)."""
-    project = _project(request, project_pk, "customer.add", "roster.manage")
+    require(request.user, project, *DESK)
     call = _call(request, project, pk)
     customer = Customer.objects.filter(
         project=project, pk=request.POST.get("customer") or 0, anonymized_at__isnull=True
     ).first()
-    try:
-        svc.call_link_customer(actor=request.user, call=call, customer=customer)
-    except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("已关联客户"))
+    run_action(
+        request,
+        lambda: svc.call_link_customer(actor=request.user, call=call, customer=customer),
+        success=_("已关联客户"),
+    )
     return redirect("customers:call_list", project.pk)
 
 
@@ -355,11 +342,10 @@ def _missing_labels():
 # --- the morning check --------------------------------------------------------------------
 
 
-@login_required
-def morning_check(request, project_pk):
+@project_page(act="roster.manage")
+def morning_check(request, project):
     """晨检 (seed 001, by 10:00): yesterday's calls and visits per consultant, to confirm
     or correct, with missing mandatory fields highlighted."""
-    project = _project(request, project_pk, "roster.manage")
     date = _date(request, timezone.localdate() - datetime.timedelta(days=1))
     days = svc.morning_check(project, date)
     labels = _missing_labels()

@@ -1,9 +1,12 @@
 """Customer reads, restricted to what the viewer may see, with personal data masked."""
 
+import datetime
 import re
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from loupan.accounts import access
 from loupan.core.identity import display_phone
@@ -113,3 +116,24 @@ def contact(user, customer) -> dict:
         "masked": True,
         "can_reveal": access.has_perm(user, "customer.reveal", customer.project_id),
     }
+
+
+def agenda(user, project) -> dict:
+    """A consultant's day: today's and overdue follow-ups of their own customers, and the
+    customers whose ownership is about to expire."""
+    today = timezone.localdate()
+    planned = FollowUp.objects.filter(
+        customer__project=project, customer__owner=user, customer__in_pool=False, done=False
+    ).select_related("customer")
+    # Today's first, then the most recent overdue ones.
+    due = list(planned.filter(next_date=today).order_by("customer__name")[:50])
+    due += list(planned.filter(next_date__lt=today).order_by("-next_date")[:30])
+    soon = timezone.now() + datetime.timedelta(days=settings.LOUPAN_OWNERSHIP_WARN_DAYS)
+    expiring = Customer.objects.filter(
+        project=project,
+        owner=user,
+        in_pool=False,
+        anonymized_at__isnull=True,
+        ownership_expires_at__lte=soon,
+    ).order_by("ownership_expires_at")[:50]
+    return {"today": today, "due": due, "expiring": expiring}

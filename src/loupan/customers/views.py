@@ -2,7 +2,6 @@
 the public pool."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404
@@ -14,8 +13,8 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.core.errors import DomainError, invalid
 from loupan.core.identity import normalize_phone
-from loupan.core.views import attempt, form_error, paginate, query_without_page, refused
-from loupan.inventory.selectors import project_list
+from loupan.core.pages import ProjectListView, project_page, run_action
+from loupan.core.views import paginate, query_without_page
 
 from . import selectors, services
 from .filters import CustomerFilterSet
@@ -23,58 +22,59 @@ from .forms import FollowUpForm, RegisterForm
 from .models import ClaimStatus, Customer, Grade, OwnershipClaim
 from .reception import eligible_users
 
-
-def _project(request, project_pk):
-    project = get_object_or_404(project_list(user=request.user), pk=project_pk)
-    if not (
-        access.has_perm(request.user, "customer.view", project)
-        or access.has_perm(request.user, "customer.view_own", project)
-    ):
-        raise Http404
-    return project
+# Who sees the customer pages: anyone seeing customers of the project (a consultant their
+# own); the others get a 404, as for a project they do not belong to.
+SEE = ("customer.view", "customer.view_own")
 
 
 def _customer(request, project, pk):
     return get_object_or_404(selectors.customer_list(user=request.user, project=project), pk=pk)
 
 
-@login_required
-def customer_list(request, project_pk):
+class CustomerListView(ProjectListView):
     """意向客户登记表: a consultant sees their own customers, supervisors everyone's."""
-    project = _project(request, project_pk)
-    qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=False)
-    filterset = CustomerFilterSet(request.GET or None, queryset=qs, project=project)
-    if not access.has_perm(request.user, "customer.view", project):
-        del filterset.filters["owner"]  # a consultant's list holds only their own
-    qs = filterset.qs if filterset.is_bound else qs
-    page = paginate(request, qs.order_by(F("last_follow_up_at").desc(nulls_last=True), "-pk"), 50)
-    rows = [(c, selectors.contact(request.user, c)) for c in page]
-    return render(
-        request,
-        "customers/customer_list.html",
-        {
-            "project": project,
-            "form": filterset.form,
-            "page": page,
-            "rows": rows,
-            "query": query_without_page(request),
-            "can_add": access.has_perm(request.user, "customer.add", project),
+
+    see = SEE
+    filterset_class = CustomerFilterSet
+    template_name = "customers/customer_list.html"
+    ordering = (F("last_follow_up_at").desc(nulls_last=True), "-pk")
+
+    def get_queryset(self):
+        return selectors.customer_list(user=self.request.user, project=self.project).filter(
+            in_pool=False
+        )
+
+    def get_filterset(self, queryset):
+        filterset = CustomerFilterSet(
+            self.request.GET or None, queryset=queryset, project=self.project
+        )
+        if not access.has_perm(self.request.user, "customer.view", self.project):
+            del filterset.filters["owner"]  # a consultant's list holds only their own
+        return filterset
+
+    def get_context_data(self, **context):
+        user = self.request.user
+        return {
+            **context,
+            "rows": [(c, selectors.contact(user, c)) for c in context["page"]],
+            "can_add": access.has_perm(user, "customer.add", self.project),
             "now": timezone.now(),
-        },
-    )
+        }
 
 
-@login_required
-def customer_register(request, project_pk):
-    project = _project(request, project_pk)
-    if not access.has_perm(request.user, "customer.add", project):
-        raise PermissionDenied(_("您没有登记客户的权限"))
+customer_list = CustomerListView.as_view()
+
+
+@project_page(*SEE, act="customer.add")
+def customer_register(request, project):
     form = RegisterForm(request.POST or None, project=project)
     existing = None
-    if request.method == "POST" and form.is_valid():
+
+    def register():
+        nonlocal existing
         data = form.cleaned_data
         try:
-            customer = services.customer_register(
+            return services.customer_register(
                 actor=request.user,
                 project=project,
                 name=data["name"],
@@ -86,13 +86,17 @@ def customer_register(request, project_pk):
                 data={k: v for k, v in data.items() if k in services.OPTIONAL_FIELDS},
             )
         except services.CustomerExists as exc:
-            existing = exc
-            form_error(form, exc)
-        except DomainError as exc:
-            refused(exc)
-            form_error(form, exc)
-        else:
-            messages.success(request, _("已登记客户 %(name)s。") % {"name": customer.name})
+            existing = exc  # the page names the owner
+            raise
+
+    if request.method == "POST" and form.is_valid():
+        ok, customer = run_action(
+            request,
+            register,
+            success=lambda c: _("已登记客户 %(name)s。") % {"name": c.name},
+            form=form,
+        )
+        if ok:
             return redirect(customer)
     return render(
         request,
@@ -101,9 +105,8 @@ def customer_register(request, project_pk):
     )
 
 
-@login_required
-def customer_detail(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def customer_detail(request, project, pk):
     customer = _customer(request, project, pk)
     is_owner = customer.owner_id == request.user.pk
     return render(
@@ -129,23 +132,13 @@ def customer_detail(request, project_pk, pk):
     )
 
 
-def _manage(request, project_pk, pk, action, done):
-    """The supervisor's actions on a customer page: one shape, one error path."""
-    project = _project(request, project_pk)
-    customer = _customer(request, project, pk)
-    attempt(request, lambda: action(project, customer), done)
-    customer.refresh_from_db()
-    if customer.anonymized_at:
-        return redirect("customers:customer_list", project.pk)
-    return redirect(customer)
-
-
 @require_POST
-@login_required
-def customer_assign(request, project_pk, pk):
+@project_page(*SEE)
+def customer_assign(request, project, pk):
     """A supervisor or manager reassigns the customer, with a reason."""
+    customer = _customer(request, project, pk)
 
-    def assign(project, customer):
+    def assign():
         to_user = eligible_users(project).filter(pk=request.POST.get("to_user") or 0).first()
         if to_user is None:
             raise invalid("to_user", _("必填"), _("请选择接收的置业顾问。"))
@@ -153,50 +146,57 @@ def customer_assign(request, project_pk, pk):
             actor=request.user, customer=customer, to_user=to_user, reason=request.POST["reason"]
         )
 
-    return _manage(request, project_pk, pk, assign, _("已重新分配。"))
+    run_action(request, assign, success=_("已重新分配。"))
+    return redirect(customer)
 
 
 @require_POST
-@login_required
-def customer_household(request, project_pk, pk):
+@project_page(*SEE)
+def customer_household(request, project, pk):
     """Link a family member (spouse, partner, parent, child) found by their phone."""
+    customer = _customer(request, project, pk)
 
-    def link(project, customer):
+    def link():
         phone = normalize_phone(request.POST.get("phone", ""), "phone")
         other = selectors.find_existing(project, phone=phone)
         if other is None or other.pk == customer.pk:
             raise invalid("phone", _("未找到客户"), _("本项目没有使用该手机号的其他客户。"))
         return services.household_link(actor=request.user, customers=[customer, other])
 
-    return _manage(request, project_pk, pk, link, _("已关联为同一家庭。"))
+    run_action(request, link, success=_("已关联为同一家庭。"))
+    return redirect(customer)
 
 
 @require_POST
-@login_required
-def customer_anonymize(request, project_pk, pk):
-    """Erase a prospect's personal data on request (PIPL)."""
-
-    def erase(project, customer):
-        return services.customer_anonymize(
+@project_page(*SEE)
+def customer_anonymize(request, project, pk):
+    """Erase a prospect's personal data on request (PIPL); the customer page is gone after."""
+    customer = _customer(request, project, pk)
+    run_action(
+        request,
+        lambda: services.customer_anonymize(
             actor=request.user, customer=customer, reason=request.POST.get("reason", "")
-        )
-
-    return _manage(request, project_pk, pk, erase, _("已匿名化，个人信息已删除。"))
+        ),
+        success=_("已匿名化，个人信息已删除。"),
+    )
+    customer.refresh_from_db()
+    if customer.anonymized_at:  # by this request or a concurrent one
+        return redirect("customers:customer_list", project.pk)
+    return redirect(customer)
 
 
 @require_POST
-@login_required
-def follow_up_add(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def follow_up_add(request, project, pk):
     customer = _customer(request, project, pk)
     form = FollowUpForm(request.POST)
     if form.is_valid():
-        attempt(
+        run_action(
             request,
             lambda: services.follow_up_add(
                 actor=request.user, customer=customer, **form.cleaned_data
             ),
-            _("已记录跟进。"),
+            success=_("已记录跟进。"),
         )
     else:
         messages.error(request, _("请检查跟进内容。"))
@@ -204,11 +204,10 @@ def follow_up_add(request, project_pk, pk):
 
 
 @require_POST
-@login_required
-def customer_grade(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def customer_grade(request, project, pk):
     customer = _customer(request, project, pk)
-    attempt(
+    run_action(
         request,
         lambda: services.customer_set_grade(
             actor=request.user, customer=customer, grade=request.POST.get("grade", "")
@@ -218,14 +217,14 @@ def customer_grade(request, project_pk, pk):
 
 
 @require_POST
-@login_required
-def customer_reveal(request, project_pk, pk):
+@project_page(*SEE)
+def customer_reveal(request, project, pk):
     """Shows the full numbers once; the reveal is in the audit trail."""
-    project = _project(request, project_pk)
     customer = _customer(request, project, pk)
     try:
         revealed = services.customer_reveal(actor=request.user, customer=customer)
     except DomainError as exc:
+        # nothing to show instead of the numbers: every refusal is the 403 page
         raise PermissionDenied(exc.message) from exc
     return render(
         request, "customers/customer_revealed.html", {"object": customer, "revealed": revealed}
@@ -233,23 +232,22 @@ def customer_reveal(request, project_pk, pk):
 
 
 @require_POST
-@login_required
-def claim_create(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def claim_create(request, project, pk):
+    # another consultant's customer: the claimant does not see it in their own list
     customer = get_object_or_404(project.customers.all(), pk=pk)
-    attempt(
+    run_action(
         request,
         lambda: services.claim_create(
             actor=request.user, customer=customer, reason=request.POST.get("reason", "")
         ),
-        _("已提交撞单申请，等待主管处理。"),
+        success=_("已提交撞单申请，等待主管处理。"),
     )
     return redirect("customers:customer_list", project.pk)
 
 
-@login_required
-def claim_list(request, project_pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def claim_list(request, project):
     if not access.has_perm(request.user, "customer.assign", project):
         raise Http404
     claims = OwnershipClaim.objects.filter(customer__project=project).select_related(
@@ -267,11 +265,10 @@ def claim_list(request, project_pk):
 
 
 @require_POST
-@login_required
-def claim_decide(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def claim_decide(request, project, pk):
     claim = get_object_or_404(OwnershipClaim.objects.filter(customer__project=project), pk=pk)
-    attempt(
+    run_action(
         request,
         lambda: services.claim_decide(
             actor=request.user,
@@ -279,14 +276,13 @@ def claim_decide(request, project_pk, pk):
             grant=request.POST.get("grant") == "1",
             reason=request.POST.get("reason", ""),
         ),
-        _("已处理。"),
+        success=_("已处理。"),
     )
     return redirect("customers:claim_list", project.pk)
 
 
-@login_required
-def pool_list(request, project_pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def pool_list(request, project):
     qs = selectors.customer_list(user=request.user, project=project).filter(in_pool=True)
     qs = selectors.search(qs, request.GET.get("q", ""))
     page = paginate(request, qs.order_by(F("last_follow_up_at").desc(nulls_last=True), "-pk"), 50)
@@ -299,12 +295,14 @@ def pool_list(request, project_pk):
 
 
 @require_POST
-@login_required
-def pool_take(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(*SEE)
+def pool_take(request, project, pk):
     customer = get_object_or_404(Customer.objects.filter(project=project, in_pool=True), pk=pk)
-    if attempt(
-        request, lambda: services.pool_take(actor=request.user, customer=customer), _("已认领。")
-    ):
+    ok, _result = run_action(
+        request,
+        lambda: services.pool_take(actor=request.user, customer=customer),
+        success=_("已认领。"),
+    )
+    if ok:
         return redirect(customer)
     return redirect("customers:pool_list", project.pk)

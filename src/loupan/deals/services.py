@@ -40,32 +40,19 @@ from .rules import deposit_cap, ensure, policy
 BUSY = ("该交易已有同类审批在处理中。", "kind")
 
 
-def approval_request(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
-    """Open a deal's request in the approval engine, one level above the requester."""
+def approval_request(*, actor, deal: Deal, **request):
+    """Open a deal's request in the approval engine, one level above the requester
+    (``kind``, ``payload``, ``reason``, ``final`` as ``approvals.approval_request``)."""
     return approvals.approval_request(
-        actor=actor,
-        project=deal.project,
-        subject=deal,
-        kind=kind,
-        payload=payload,
-        reason=reason,
-        final=final,
-        busy=BUSY,
+        actor=actor, project=deal.project, subject=deal, busy=BUSY, **request
     )
 
 
-def approval_submit(*, actor, deal: Deal, kind: str, payload: dict, reason: str, final: str):
+def approval_submit(*, actor, deal: Deal, **request):
     """A deal change that ``final`` approves: decided at once by a requester who holds
     that level, else a request one level above them (``approvals.approval_submit``)."""
     return approvals.approval_submit(
-        actor=actor,
-        project=deal.project,
-        subject=deal,
-        kind=kind,
-        payload=payload,
-        reason=reason,
-        final=final,
-        busy=BUSY,
+        actor=actor, project=deal.project, subject=deal, busy=BUSY, **request
     )
 
 

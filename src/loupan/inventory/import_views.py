@@ -2,7 +2,6 @@
 upload/preview/commit flow is core.import_views, shared with the customers import."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -11,10 +10,10 @@ from django.views.decorators.http import require_http_methods
 
 from loupan.accounts import access
 from loupan.core.import_views import ImportPages
+from loupan.core.pages import project_page
 from loupan.core.xlsx import xlsx_response
 
 from . import imports
-from .models import Project
 
 SESSION_KEY = "unit_imports"
 
@@ -36,7 +35,6 @@ class UnitImportPages(ImportPages):
     title = gettext_lazy("导入房源")
     file_label = gettext_lazy("房源文件（.xlsx）")
     changed_message = gettext_lazy("数据在预览后发生了变化，文件中有问题，未导入任何房间。")
-    projects = Project.objects
 
     def upload_context(self, request, project):
         return {
@@ -66,9 +64,8 @@ pages = UnitImportPages()
 ) = pages.views()
 
 
-@login_required
 @require_http_methods(["GET"])
-def units_export(request, project_pk):
-    project = pages.project(request, project_pk, "unit.export")
+@project_page(act="unit.export")
+def units_export(request, project):
     content, _count = imports.units_export(actor=request.user, project=project)
     return xlsx_response(content, imports.export_filename(project))

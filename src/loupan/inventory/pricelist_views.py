@@ -8,8 +8,6 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,13 +17,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.accounts.permissions import label
 from loupan.approvals import services as approvals
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price, strip_floor_price
-from loupan.core.views import form_error, paginate, query_without_page
+from loupan.core.pages import project_page, run_action
+from loupan.core.views import form_error, paginate, query_without_page, refused
 
-from . import price_rules, pricelists, selectors
+from . import price_rules, pricelists
 from .models import (
     Building,
     Layout,
@@ -59,29 +57,12 @@ ITEMS_PER_PAGE = 100
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _forbidden(code):
-    return PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": label(code)})
-
-
-def _project(request, project_pk, perm="pricelist.view"):
-    """The project if the user belongs to it (404), and holds ``perm`` on it (403)."""
-    project = get_object_or_404(selectors.project_list(user=request.user), pk=project_pk)
-    if not access.has_perm(request.user, perm, project):
-        raise _forbidden(perm)
-    return project
-
-
-def _price_list(request, project_pk, pk):
-    """A price list the user may see (a forbidden one is a 404)."""
+def _price_list(request, project, pk):
+    """A price list of the project the user may see (a forbidden one is a 404)."""
     qs = PriceList.objects.restrict(request.user, "view").select_related(
         "project", "created_by", "decided_by"
     )
-    return get_object_or_404(qs, project_id=project_pk, pk=pk)
-
-
-def _raise_forbidden(exc: DomainError):
-    if exc.status == 403:
-        raise PermissionDenied(exc.message) from exc
+    return get_object_or_404(qs, project=project, pk=pk)
 
 
 def _pairs(text: str, field_name: str) -> dict:
@@ -343,10 +324,9 @@ class AdjustForm(forms.Form):
 # --- pages --------------------------------------------------------------------------------
 
 
-@login_required
-def pricelist_list(request, project_pk):
+@project_page(act="pricelist.view")
+def pricelist_list(request, project):
     """The project's price lists and adjustments, newest version first."""
-    project = _project(request, project_pk)
     qs = (
         PriceList.objects.restrict(request.user, "view")
         .filter(project=project)
@@ -371,15 +351,15 @@ def pricelist_list(request, project_pk):
     )
 
 
-@login_required
-def pricelist_create(request, project_pk):
+@project_page(act="pricelist.change")
+def pricelist_create(request, project):
     """New draft from a generation rule."""
-    project = _project(request, project_pk, "pricelist.change")
     show_floor = can_see_floor_price(request.user, project)
     form = RuleForm(request.POST or None, project=project, show_floor=show_floor)
     if request.method == "POST" and form.is_valid():
-        try:
-            pl = pricelists.pricelist_generate(
+        ok, pl = run_action(
+            request,
+            lambda: pricelists.pricelist_generate(
                 actor=request.user,
                 project=project,
                 name=form.cleaned_data["name"],
@@ -388,12 +368,11 @@ def pricelist_create(request, project_pk):
                 building_ids=[int(b) for b in form.cleaned_data["buildings"]] or None,
                 target_average=form.cleaned_data.get("target_average"),
                 note=form.cleaned_data.get("note") or "",
-            )
-        except DomainError as exc:
-            _raise_forbidden(exc)
-            form_error(form, exc)
-        else:
-            messages.success(request, _("已生成价格方案草稿 V%(v)s。") % {"v": pl.version})
+            ),
+            success=lambda pl: _("已生成价格方案草稿 V%(v)s。") % {"v": pl.version},
+            form=form,
+        )
+        if ok:
             return redirect(pl)
     return render(
         request,
@@ -572,11 +551,11 @@ def _rule_text(rule: dict, buildings: dict, layouts: dict) -> list[tuple[str, st
     return lines
 
 
-@login_required
-def pricelist_detail(request, project_pk, pk):
+@project_page("pricelist.view")
+def pricelist_detail(request, project, pk):
     """A price list: its rule, the distribution, the items and the buttons its state and
     the viewer's permissions allow."""
-    pl = _price_list(request, project_pk, pk)
+    pl = _price_list(request, project, pk)
     return render(request, "inventory/pricelist_detail.html", _detail_context(request, pl))
 
 
@@ -590,9 +569,9 @@ def _rerender(request, pl, status=400, **forms_):
 
 
 @require_POST
-@login_required
-def pricelist_override(request, project_pk, pk):
-    pl = _price_list(request, project_pk, pk)
+@project_page("pricelist.view")
+def pricelist_override(request, project, pk):
+    pl = _price_list(request, project, pk)
     form = OverrideForm(request.POST, prefix="ov")
     if form.is_valid():
         unit = Unit.objects.filter(
@@ -603,32 +582,39 @@ def pricelist_override(request, project_pk, pk):
         else:
             value = form.cleaned_data.get("value")
             kind = form.cleaned_data["kind"]
-            try:
-                pricelists.pricelist_set_override(
-                    actor=request.user,
-                    price_list=pl,
-                    unit_id=unit.pk,
-                    unit_price=value if kind == "unit_price" else None,
-                    total=value if kind == "total" else None,
-                    clear=form.cleaned_data["clear"],
-                )
-            except DomainError as exc:
-                _raise_forbidden(exc)
-                if "unit" in exc.fields:
-                    exc.fields["unit_number"] = exc.fields.pop("unit")
-                if kind in exc.fields:
-                    exc.fields["value"] = exc.fields.pop(kind)
-                form_error(form, exc)
-            else:
-                messages.success(request, _("房间 %(n)s 的价格已更新。") % {"n": unit.number})
+
+            def override():
+                try:
+                    return pricelists.pricelist_set_override(
+                        actor=request.user,
+                        price_list=pl,
+                        unit_id=unit.pk,
+                        unit_price=value if kind == "unit_price" else None,
+                        total=value if kind == "total" else None,
+                        clear=form.cleaned_data["clear"],
+                    )
+                except DomainError as exc:  # the service's fields are the form's
+                    if "unit" in exc.fields:
+                        exc.fields["unit_number"] = exc.fields.pop("unit")
+                    if kind in exc.fields:
+                        exc.fields["value"] = exc.fields.pop(kind)
+                    raise
+
+            ok, _result = run_action(
+                request,
+                override,
+                success=_("房间 %(n)s 的价格已更新。") % {"n": unit.number},
+                form=form,
+            )
+            if ok:
                 return redirect(pl)
     return _rerender(request, pl, override_form=form)
 
 
 @require_POST
-@login_required
-def pricelist_scale(request, project_pk, pk):
-    pl = _price_list(request, project_pk, pk)
+@project_page("pricelist.view")
+def pricelist_scale(request, project, pk):
+    pl = _price_list(request, project, pk)
     form = ScaleForm(
         request.POST,
         prefix="sc",
@@ -642,22 +628,21 @@ def pricelist_scale(request, project_pk, pk):
                     unit__building_id=form.cleaned_data["building"], skipped=False
                 ).values_list("unit_id", flat=True)
             )
-        try:
-            result = pricelists.pricelist_scale_to_average(
+        ok, _result = run_action(
+            request,
+            lambda: pricelists.pricelist_scale_to_average(
                 actor=request.user,
                 price_list=pl,
                 target=form.cleaned_data["target_average"],
                 unit_ids=unit_ids,
-            )
-        except DomainError as exc:
-            _raise_forbidden(exc)
-            form_error(form, exc)
-        else:
-            messages.success(
-                request,
+            ),
+            success=lambda result: (
                 _("已调整 %(n)s 个房间，均价为 %(avg)s。")
-                % {"n": result["scaled"], "avg": result["reached"]},
-            )
+                % {"n": result["scaled"], "avg": result["reached"]}
+            ),
+            form=form,
+        )
+        if ok:
             return redirect(pl)
     return _rerender(request, pl, scale_form=form)
 
@@ -666,13 +651,13 @@ ACTIONS = ("submit", "approve", "reject", "reopen", "apply", "unschedule")
 
 
 @require_POST
-@login_required
-def pricelist_action(request, project_pk, pk, action):
+@project_page("pricelist.view")
+def pricelist_action(request, project, pk, action):
     """The transitions: submit, approve, reject (with a note), reopen, apply (now or at a
     time), unschedule."""
     if action not in ACTIONS:
         raise Http404
-    pl = _price_list(request, project_pk, pk)
+    pl = _price_list(request, project, pk)
     decision_form = DecisionForm(
         request.POST if action in ("approve", "reject") else None, prefix="dc"
     )
@@ -710,7 +695,8 @@ def pricelist_action(request, project_pk, pk, action):
                     "s": len(result["skipped"]),
                 }
     except DomainError as exc:
-        _raise_forbidden(exc)
+        # as run_action, but a refusal about the form's fields re-renders the page
+        refused(exc)
         if action in ("approve", "reject", "apply") and set(exc.fields) & set(form.fields):
             form_error(form, exc)
             return _rerender(request, pl, decision_form=decision_form, apply_form=apply_form)
@@ -720,11 +706,10 @@ def pricelist_action(request, project_pk, pk, action):
     return redirect(pl)
 
 
-@login_required
-def pricelist_adjust(request, project_pk):
+@project_page(act="pricelist.change")
+def pricelist_adjust(request, project):
     """调价: pick units by building / layout / floors / status (or tick them), then raise
     or lower them by a percent or an amount; it becomes a draft on the approval path."""
-    project = _project(request, project_pk, "pricelist.change")
     filter_form = AdjustFilterForm(request.GET or None, project=project)
     filters = {}
     if filter_form.is_valid():
@@ -750,8 +735,9 @@ def pricelist_adjust(request, project_pk):
         if form.is_valid():
             unit_ids = sorted(selected) or list(units.values_list("pk", flat=True))
             data = form.cleaned_data
-            try:
-                pl = pricelists.adjustment_create(
+            ok, pl = run_action(
+                request,
+                lambda: pricelists.adjustment_create(
                     actor=request.user,
                     project=project,
                     name=data["name"],
@@ -761,17 +747,14 @@ def pricelist_adjust(request, project_pk):
                     rounding_step=data["rounding_step"],
                     rounding_on=data["rounding_on"],
                     note=data.get("note") or "",
-                )
-            except DomainError as exc:
-                _raise_forbidden(exc)
-                form_error(form, exc)
-            else:
-                skipped = pl.items.filter(skipped=True).count()
-                messages.success(
-                    request,
+                ),
+                success=lambda pl: (
                     _("已生成调价草稿 V%(v)s（跳过 %(s)s 个已预留/成交或未定价的房间）。")
-                    % {"v": pl.version, "s": skipped},
-                )
+                    % {"v": pl.version, "s": pl.items.filter(skipped=True).count()}
+                ),
+                form=form,
+            )
+            if ok:
                 return redirect(pl)
     page = paginate(request, units, 200)
     return render(

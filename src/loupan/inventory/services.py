@@ -179,7 +179,8 @@ BULK_FIELDS = [
 def _same_project(project, **objs):
     for name, obj in objs.items():
         if obj is not None and obj.project_id != project.pk:
-            raise DomainError(ErrorCode.INVALID, f"{name} 不属于本项目。", {name: ["不属于本项目"]})
+            label = type(obj)._meta.verbose_name
+            raise DomainError(ErrorCode.INVALID, f"{label}不属于本项目。", {name: ["不属于本项目"]})
 
 
 def phase_create(*, actor, project, data):
@@ -266,7 +267,14 @@ def unit_check(unit: Unit) -> None:
 
 
 def unit_build(*, project, data: dict) -> Unit:
-    """A validated, unsaved unit (used by create, generation and the xlsx import)."""
+    """A validated, unsaved unit (used by create, generation and the xlsx import): its
+    building, layout and the unit it is attached to belong to ``project``."""
+    _same_project(
+        project,
+        building=data.get("building"),
+        layout=data.get("layout"),
+        attached_to=data.get("attached_to"),
+    )
     unit = Unit(project=project, **data)
     if not unit.number and unit.building_id:
         unit.number = unit_number(unit.building, unit.stair, unit.floor, unit.room)
@@ -279,12 +287,6 @@ def unit_build(*, project, data: dict) -> Unit:
 
 def unit_create(*, actor, project, data: dict) -> Unit:
     require_perm(actor, "unit.change", project)
-    _same_project(
-        project,
-        building=data.get("building"),
-        layout=data.get("layout"),
-        attached_to=data.get("attached_to"),
-    )
     unit = unit_build(project=project, data=data)
     with transaction.atomic():
         try:

@@ -2,9 +2,8 @@
 
 import datetime
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest
+from django.db import connection
 from django.forms import formset_factory
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,14 +13,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.accounts.permissions import label
 from loupan.audit.views import object_history
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price
-from loupan.core.views import form_error, paginate, query_without_page
+from loupan.core.pages import ProjectListView, project_page, run_action
+from loupan.core.views import query_without_page
 
 from . import board as board_mod
-from . import selectors, services
+from . import services
 from .filters import UnitFilterSet
 from .forms import (
     BuildingForm,
@@ -36,15 +35,9 @@ from .forms import (
 )
 from .models import Building, Layout, ReleasePlan, Unit, UnitStatus
 
-
-def _project(request, project_pk, perm="unit.view"):
-    """The project, if the user belongs to it (404 otherwise) and holds ``perm`` (403)."""
-    project = get_object_or_404(selectors.project_list(user=request.user), pk=project_pk)
-    if not access.has_perm(request.user, perm, project):
-        if perm == "unit.view":
-            raise Http404
-        raise PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": label(perm)})
-    return project
+# The board and the units are confidential (seed 000): a member of the project without
+# unit.view does not learn they exist (404). Editing pages ask for unit.change (403).
+SEE = "unit.view"
 
 
 def _selected_ids(request):
@@ -57,16 +50,30 @@ def _selected_ids(request):
 # --- board ------------------------------------------------------------------------------
 
 
-@login_required
-def board(request, project_pk):
+def _building_id(request) -> int | None:
+    """The board's ``?building=`` (an id) or None; anything that cannot be an id (not a
+    number, or beyond the database's range) is a bad request (400), never a server error."""
+    raw = request.GET.get("building")
+    if not raw:
+        return None
+    low, high = connection.ops.integer_field_range(Building._meta.pk.get_internal_type())
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise BadRequest("building") from exc
+    if not low <= value <= high:
+        raise BadRequest("building")
+    return value
+
+
+@project_page(SEE)
+def board(request, project):
     """销控表: every unit as a coloured cell, floor by floor, with filters, legend and
     statistics. Confidential: only staff holding ``unit.view`` on the project."""
-    project = _project(request, project_pk)
+    building_id = _building_id(request)
     building = None
-    if request.GET.get("building"):
-        building = get_object_or_404(
-            Building.objects.filter(project=project), pk=request.GET["building"]
-        )
+    if building_id is not None:
+        building = get_object_or_404(Building.objects.filter(project=project), pk=building_id)
     filterset = UnitFilterSet(
         request.GET or None, queryset=Unit.objects.filter(project=project), project=project
     )
@@ -92,17 +99,24 @@ def _cursor(rows):
     return (latest or timezone.now()).isoformat()
 
 
-@login_required
-def board_changes(request, project_pk):
+def _since(request):
+    """The feed's cursor; an unreadable one (also a well-formed but impossible date such
+    as month 13) is none: the feed starts from a few seconds ago."""
+    try:
+        return parse_datetime(request.GET.get("since", ""))
+    except ValueError:
+        return None
+
+
+@project_page(SEE)
+def board_changes(request, project):
     """The live part of the board: cells changed since ``since`` (swapped in place by
     htmx every few seconds) and the refreshed legend."""
-    project = _project(request, project_pk)
-    since = parse_datetime(request.GET.get("since", "")) or timezone.now() - datetime.timedelta(
-        seconds=10
-    )
+    building_id = _building_id(request)
+    since = _since(request) or timezone.now() - datetime.timedelta(seconds=10)
     qs = Unit.objects.filter(project=project, updated_at__gt=since)
-    if request.GET.get("building"):
-        qs = qs.filter(building_id=request.GET["building"])
+    if building_id is not None:
+        qs = qs.filter(building_id=building_id)
     changed = list(qs.values(*board_mod.BOARD_FIELDS))
     legend = None
     cursor = since.isoformat()
@@ -126,38 +140,43 @@ def board_changes(request, project_pk):
 # --- units ------------------------------------------------------------------------------
 
 
-@login_required
-def unit_list(request, project_pk):
-    project = _project(request, project_pk)
-    qs = (
-        Unit.objects.filter(project=project)
-        .select_related("building", "layout")
-        .order_by("building__sort_order", "building__name", "stair", "-floor", "room")
-    )
-    filterset = UnitFilterSet(request.GET or None, queryset=qs, project=project)
-    perms = access.perms_in(request.user, project)
-    return render(
-        request,
-        "inventory/unit_list.html",
-        {
-            "project": project,
-            "filter": filterset,
-            "page": paginate(request, filterset.qs, 100),
-            "query": query_without_page(request),
-            "perms": perms,
-            "show_floor_price": can_see_floor_price(request.user, project),
+class UnitListView(ProjectListView):
+    """The units of the project with the board's filters, and the bulk actions."""
+
+    see = (SEE,)
+    filterset_class = UnitFilterSet
+    template_name = "inventory/unit_list.html"
+    ordering = ("building__sort_order", "building__name", "stair", "-floor", "room")
+    per_page = 100
+
+    def get_queryset(self):
+        return (
+            Unit.objects.restrict(self.request.user, "view")
+            .filter(project=self.project)
+            .select_related("building", "layout")
+        )
+
+    def get_filterset(self, queryset):
+        return UnitFilterSet(self.request.GET or None, queryset=queryset, project=self.project)
+
+    def get_context_data(self, **context):
+        return {
+            **context,
+            "perms": access.perms_in(self.request.user, self.project),
+            "show_floor_price": can_see_floor_price(self.request.user, self.project),
             "hold_form": HoldForm(),
             "bulk_form": BulkEditForm(),
             "plan_form": ReleasePlanForm(),
-        },
-    )
+        }
+
+
+unit_list = UnitListView.as_view()
 
 
 @require_POST
-@login_required
-def unit_bulk(request, project_pk):
+@project_page(SEE)
+def unit_bulk(request, project):
     """One action on the selected units: release, hold, unhold, bulk edit, release plan."""
-    project = _project(request, project_pk)
     ids = _selected_ids(request)
     _run_unit_action(
         request, project, request.POST.get("action"), ids, _("%(n)s 套") % {"n": len(ids)}
@@ -171,69 +190,65 @@ def unit_bulk(request, project_pk):
 
 
 def _run_unit_action(request, project, action, ids, what) -> None:
-    """Do ``action`` on the units ``ids`` and say so in a message; a refusal becomes the
-    message (403 when it is a permission)."""
+    """Do ``action`` on the units ``ids`` and say so (``what`` names them)."""
+    run_action(
+        request,
+        lambda: _unit_action(request, project, action, ids),
+        success=lambda done: done % {"what": what},
+    )
+
+
+def _unit_action(request, project, action, ids) -> str:
+    """The service call of ``action`` on the units ``ids``; returns what to say when done."""
     post, actor = request.POST, request.user
-    try:
-        if action == "release":
-            services.units_release(actor=actor, project=project, unit_ids=ids)
-            done = _("已推盘 %(what)s。")
-        elif action == "withdraw":
-            services.units_withdraw(
-                actor=actor, project=project, unit_ids=ids, reason=post.get("reason", "")
+    if action == "release":
+        services.units_release(actor=actor, project=project, unit_ids=ids)
+        return _("已推盘 %(what)s。")
+    if action == "withdraw":
+        services.units_withdraw(
+            actor=actor, project=project, unit_ids=ids, reason=post.get("reason", "")
+        )
+        return _("已设为未推 %(what)s。")
+    if action == "hold":
+        form = HoldForm(post)
+        if not form.is_valid():
+            raise DomainError("invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]})
+        services.units_hold(
+            actor=actor,
+            project=project,
+            unit_ids=ids,
+            reason=form.cleaned_data["reason"],
+            until=form.cleaned_data["until"],
+        )
+        return _("已保留 %(what)s。")
+    if action == "unhold":
+        services.units_unhold(
+            actor=actor, project=project, unit_ids=ids, reason=post.get("reason", "")
+        )
+        return _("已释放 %(what)s。")
+    if action == "edit":
+        form = BulkEditForm(post)
+        if not form.is_valid():
+            raise DomainError("invalid", _("请选择字段。"), {"field": [_("请选择字段")]})
+        field = form.cleaned_data["field"]
+        value = _bulk_value(project, field, form.cleaned_data["value"])
+        services.units_bulk_update(actor=actor, project=project, unit_ids=ids, data={field: value})
+        return _("已修改 %(what)s。")
+    if action == "plan":
+        form = ReleasePlanForm(post)
+        if not form.is_valid():
+            raise DomainError(
+                "invalid", _("请填写名称和释放时间。"), {"release_at": [_("请填写释放时间")]}
             )
-            done = _("已设为未推 %(what)s。")
-        elif action == "hold":
-            form = HoldForm(post)
-            if not form.is_valid():
-                raise DomainError(
-                    "invalid", _("请填写保留原因。"), {"reason": [_("请填写保留原因")]}
-                )
-            services.units_hold(
-                actor=actor,
-                project=project,
-                unit_ids=ids,
-                reason=form.cleaned_data["reason"],
-                until=form.cleaned_data["until"],
-            )
-            done = _("已保留 %(what)s。")
-        elif action == "unhold":
-            services.units_unhold(
-                actor=actor, project=project, unit_ids=ids, reason=post.get("reason", "")
-            )
-            done = _("已释放 %(what)s。")
-        elif action == "edit":
-            form = BulkEditForm(post)
-            if not form.is_valid():
-                raise DomainError("invalid", _("请选择字段。"), {"field": [_("请选择字段")]})
-            field = form.cleaned_data["field"]
-            value = _bulk_value(project, field, form.cleaned_data["value"])
-            services.units_bulk_update(
-                actor=actor, project=project, unit_ids=ids, data={field: value}
-            )
-            done = _("已修改 %(what)s。")
-        elif action == "plan":
-            form = ReleasePlanForm(post)
-            if not form.is_valid():
-                raise DomainError(
-                    "invalid", _("请填写名称和释放时间。"), {"release_at": [_("请填写释放时间")]}
-                )
-            services.release_plan_create(
-                actor=actor,
-                project=project,
-                name=form.cleaned_data["name"],
-                release_at=form.cleaned_data["release_at"],
-                unit_ids=ids,
-            )
-            done = _("已为 %(what)s 制定释放计划。")
-        else:
-            raise Http404
-    except DomainError as exc:
-        if exc.status == 403:
-            raise PermissionDenied(exc.message) from exc
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done % {"what": what})
+        services.release_plan_create(
+            actor=actor,
+            project=project,
+            name=form.cleaned_data["name"],
+            release_at=form.cleaned_data["release_at"],
+            unit_ids=ids,
+        )
+        return _("已为 %(what)s 制定释放计划。")
+    raise Http404
 
 
 def _bulk_value(project, field, raw):
@@ -274,9 +289,8 @@ def _bulk_value(project, field, raw):
     return value
 
 
-@login_required
-def unit_detail(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(SEE)
+def unit_detail(request, project, pk):
     unit = get_object_or_404(
         Unit.objects.filter(project=project).select_related(
             "building", "layout", "attached_to", "held_by"
@@ -300,10 +314,9 @@ def unit_detail(request, project_pk, pk):
     )
 
 
-@login_required
-def unit_card(request, project_pk, pk):
+@project_page(SEE)
+def unit_card(request, project, pk):
     """The card a board cell opens (htmx partial)."""
-    project = _project(request, project_pk)
     unit = get_object_or_404(
         Unit.objects.filter(project=project).select_related("building", "layout", "held_by"), pk=pk
     )
@@ -320,9 +333,8 @@ def unit_card(request, project_pk, pk):
     )
 
 
-@login_required
-def unit_edit(request, project_pk, pk):
-    project = _project(request, project_pk, "unit.change")
+@project_page(act="unit.change")
+def unit_edit(request, project, pk):
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
     show_floor = can_see_floor_price(request.user, project)
     form = UnitForm(
@@ -332,12 +344,13 @@ def unit_edit(request, project_pk, pk):
         show_floor_price=show_floor,
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.unit_update(actor=request.user, unit=unit, data=form.cleaned_data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("已保存。"))
+        ok, _result = run_action(
+            request,
+            lambda: services.unit_update(actor=request.user, unit=unit, data=form.cleaned_data),
+            success=_("已保存。"),
+            form=form,
+        )
+        if ok:
             return redirect(unit)
     return render(
         request,
@@ -351,9 +364,8 @@ def unit_edit(request, project_pk, pk):
     )
 
 
-@login_required
-def unit_history(request, project_pk, pk):
-    project = _project(request, project_pk)
+@project_page(SEE)
+def unit_history(request, project, pk):
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
     return object_history(
         request,
@@ -366,9 +378,8 @@ def unit_history(request, project_pk, pk):
 # --- buildings, layouts, phases -------------------------------------------------------
 
 
-@login_required
-def building_list(request, project_pk):
-    project = _project(request, project_pk)
+@project_page(SEE)
+def building_list(request, project):
     from django.db.models import Count
 
     buildings = (
@@ -392,12 +403,10 @@ def building_list(request, project_pk):
 
 def _simple_form(request, project, form, service, title, success_url):
     if request.method == "POST" and form.is_valid():
-        try:
-            obj = service(form.cleaned_data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("已保存。"))
+        ok, obj = run_action(
+            request, lambda: service(form.cleaned_data), success=_("已保存。"), form=form
+        )
+        if ok:
             return redirect(success_url(obj))
     return render(
         request,
@@ -411,9 +420,8 @@ def _simple_form(request, project, form, service, title, success_url):
     )
 
 
-@login_required
-def building_form(request, project_pk, pk=None):
-    project = _project(request, project_pk, "unit.change")
+@project_page(act="unit.change")
+def building_form(request, project, pk=None):
     building = get_object_or_404(Building.objects.filter(project=project), pk=pk) if pk else None
     form = BuildingForm(
         request.POST or None, instance=Building.objects.get(pk=pk) if pk else None, project=project
@@ -434,9 +442,8 @@ def building_form(request, project_pk, pk=None):
     )
 
 
-@login_required
-def layout_form(request, project_pk, pk=None):
-    project = _project(request, project_pk, "unit.change")
+@project_page(act="unit.change")
+def layout_form(request, project, pk=None):
     layout = get_object_or_404(Layout.objects.filter(project=project), pk=pk) if pk else None
     form = LayoutForm(
         request.POST or None,
@@ -459,19 +466,17 @@ def layout_form(request, project_pk, pk=None):
     )
 
 
-@login_required
-def layout_plan(request, project_pk, pk):
+@project_page(SEE)
+def layout_plan(request, project, pk):
     """The layout's plan image, served only to staff who may see the project's units."""
     from loupan.core.uploads import serve_document
 
-    project = _project(request, project_pk)
     layout = get_object_or_404(Layout.objects.filter(project=project).exclude(plan=""), pk=pk)
     return serve_document(layout.plan)
 
 
-@login_required
-def phase_form(request, project_pk):
-    project = _project(request, project_pk, "unit.change")
+@project_page(act="unit.change")
+def phase_form(request, project):
     form = PhaseForm(request.POST or None)
     return _simple_form(
         request,
@@ -483,10 +488,9 @@ def phase_form(request, project_pk):
     )
 
 
-@login_required
-def building_generate(request, project_pk, pk):
+@project_page(act="unit.change")
+def building_generate(request, project, pk):
     """Generate a building's units from its shape: floors × stairs × positions."""
-    project = _project(request, project_pk, "unit.change")
     building = get_object_or_404(Building.objects.filter(project=project), pk=pk)
     PositionFormSet = formset_factory(GeneratePositionForm, extra=0, min_num=1, validate_min=True)
     initial = [{"use": "residential"} for _ in range(building.units_per_floor)]
@@ -508,14 +512,15 @@ def building_generate(request, project_pk, pk):
             for f in range(form.cleaned_data["floor_from"], form.cleaned_data["floor_to"] + 1)
             if f != 0
         ]
-        try:
-            units = services.building_generate_units(
+        ok, _units = run_action(
+            request,
+            lambda: services.building_generate_units(
                 actor=request.user, building=building, positions=positions, floors=floors
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("已生成 %(n)s 个房间（未推）。") % {"n": len(units)})
+            ),
+            success=lambda units: _("已生成 %(n)s 个房间（未推）。") % {"n": len(units)},
+            form=form,
+        )
+        if ok:
             return redirect(f"/projects/{project.pk}/board/?building={building.pk}")
     return render(
         request,
@@ -528,22 +533,20 @@ def building_generate(request, project_pk, pk):
 
 
 @require_POST
-@login_required
-def unit_action(request, project_pk, pk, action):
+@project_page(SEE)
+def unit_action(request, project, pk, action):
     """Single-unit actions from the card or the unit page: hold, unhold, release."""
-    project = _project(request, project_pk)
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
     if action not in ("hold", "unhold", "release"):
         raise Http404
     _run_unit_action(request, project, action, [unit.pk], unit.number)
     if request.htmx:
-        return unit_card(request, project_pk, pk)
+        return unit_card(request, project.pk, pk)
     return redirect(request.POST.get("next") or unit.get_absolute_url())
 
 
-@login_required
-def release_plan_list(request, project_pk):
-    project = _project(request, project_pk)
+@project_page(SEE)
+def release_plan_list(request, project):
     plans = (
         ReleasePlan.objects.filter(project=project)
         .prefetch_related("units")

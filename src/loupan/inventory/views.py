@@ -1,7 +1,8 @@
-from django.contrib import messages
+"""Project pages: the list, a project with its presale permits, create/edit/delete, the
+history, and the project switcher. A project the user does not belong to is a 404."""
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -9,24 +10,11 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.accounts.models import Role
 from loupan.audit.views import object_history
-from loupan.core.errors import DomainError
-from loupan.core.views import form_error
+from loupan.core.pages import project_for, project_page, require, run_action
 
 from . import selectors, services
 from .forms import PermitForm, ProjectForm
 from .models import Project
-
-
-def _project(request, pk):
-    return get_object_or_404(selectors.project_list(user=request.user), pk=pk)
-
-
-def _forbidden(code):
-    from django.core.exceptions import PermissionDenied
-
-    from loupan.accounts.permissions import label
-
-    return PermissionDenied(_("您没有执行此操作的权限：%(perm)s") % {"perm": label(code)})
 
 
 @login_required
@@ -42,9 +30,8 @@ def project_list(request):
     )
 
 
-@login_required
-def project_detail(request, pk):
-    project = _project(request, pk)
+@project_page()
+def project_detail(request, project):
     perms = access.perms_in(request.user, project)
     return render(
         request,
@@ -73,82 +60,75 @@ def _role_counts(project):
 
 @login_required
 def project_create(request):
-    if not access.has_perm(request.user, "project.add"):
-        raise _forbidden("project.add")
+    require(request.user, None, "project.add")  # on any project: a company-wide role
     form = ProjectForm(request.POST or None, companies=selectors.company_list(user=request.user))
     if request.method == "POST" and form.is_valid():
-        try:
-            project = services.project_create(actor=request.user, data=form.cleaned_data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("项目已创建。"))
+        ok, project = run_action(
+            request,
+            lambda: services.project_create(actor=request.user, data=form.cleaned_data),
+            success=_("项目已创建。"),
+            form=form,
+        )
+        if ok:
             return redirect(project)
     return render(request, "inventory/project_form.html", {"form": form})
 
 
-@login_required
-def project_edit(request, pk):
-    project = _project(request, pk)
-    if not access.has_perm(request.user, "project.change", project):
-        raise _forbidden("project.change")
+@project_page(act="project.change")
+def project_edit(request, project):
     form = ProjectForm(
         request.POST or None,
         instance=Project.objects.get(pk=project.pk),
         companies=selectors.company_list(user=request.user),
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.project_update(actor=request.user, project=project, data=form.cleaned_data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("已保存。"))
+        ok, _result = run_action(
+            request,
+            lambda: services.project_update(
+                actor=request.user, project=project, data=form.cleaned_data
+            ),
+            success=_("已保存。"),
+            form=form,
+        )
+        if ok:
             return redirect(project)
     return render(request, "inventory/project_form.html", {"form": form, "object": project})
 
 
 @require_POST
-@login_required
-def project_delete(request, pk):
-    project = _project(request, pk)
-    try:
-        services.project_delete(actor=request.user, project=project)
-    except DomainError as exc:
-        if exc.status == 403:
-            raise _forbidden("project.delete") from exc
-        messages.error(request, exc.message)
-        return redirect(project)
-    messages.success(request, _("项目已删除。"))
-    return redirect("inventory:project_list")
+@project_page()
+def project_delete(request, project):
+    ok, _result = run_action(
+        request,
+        lambda: services.project_delete(actor=request.user, project=project),
+        success=_("项目已删除。"),
+    )
+    if ok:
+        return redirect("inventory:project_list")
+    return redirect(project)
 
 
-@login_required
-def project_history(request, pk):
-    project = _project(request, pk)
+@project_page()
+def project_history(request, project):
     allowed = access.has_perm(request.user, "audit.view", project) or access.has_perm(
         request.user, "project.change", project
     )
     return object_history(request, project, allowed=allowed)
 
 
-@login_required
-def permit_form(request, pk, permit_pk=None):
-    project = _project(request, pk)
-    if not access.has_perm(request.user, "project.change", project):
-        raise _forbidden("project.change")
+@project_page(act="project.change")
+def permit_form(request, project, permit_pk=None):
     permit = get_object_or_404(project.permits, pk=permit_pk) if permit_pk else None
     form = PermitForm(request.POST or None, instance=permit)
+
+    def save():
+        if permit:
+            return services.permit_update(actor=request.user, permit=permit, data=form.cleaned_data)
+        return services.permit_create(actor=request.user, project=project, data=form.cleaned_data)
+
     if request.method == "POST" and form.is_valid():
-        try:
-            if permit:
-                services.permit_update(actor=request.user, permit=permit, data=form.cleaned_data)
-            else:
-                services.permit_create(actor=request.user, project=project, data=form.cleaned_data)
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            messages.success(request, _("预售许可证已保存。"))
+        ok, _result = run_action(request, save, success=_("预售许可证已保存。"), form=form)
+        if ok:
             return redirect(project)
     return render(
         request, "inventory/permit_form.html", {"form": form, "project": project, "object": permit}
@@ -156,15 +136,14 @@ def permit_form(request, pk, permit_pk=None):
 
 
 @require_POST
-@login_required
-def permit_delete(request, pk, permit_pk):
-    project = _project(request, pk)
+@project_page()
+def permit_delete(request, project, permit_pk):
     permit = get_object_or_404(project.permits, pk=permit_pk)
-    try:
-        services.permit_delete(actor=request.user, permit=permit)
-    except DomainError as exc:
-        raise _forbidden("project.change") from exc
-    messages.success(request, _("预售许可证已删除。"))
+    run_action(
+        request,
+        lambda: services.permit_delete(actor=request.user, permit=permit),
+        success=_("预售许可证已删除。"),
+    )
     return redirect(project)
 
 
@@ -172,10 +151,7 @@ def permit_delete(request, pk, permit_pk):
 @login_required
 def switch_project(request):
     """The project switcher: only a project the user belongs to can become current."""
-    try:
-        project = _project(request, int(request.POST.get("project", "0")))
-    except ValueError as exc:
-        raise Http404 from exc
+    project = project_for(request.user, request.POST.get("project"))
     request.session["project_id"] = project.pk
     nxt = request.POST.get("next") or "/"
     return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")

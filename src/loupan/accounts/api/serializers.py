@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from loupan.accounts.models import Membership, Role, User
 from loupan.accounts.services import USER_FIELDS
+from loupan.core.scope import visible_projects
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -51,9 +52,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         request = self.context.get("request")
         if request is not None:
-            from loupan.inventory.models import Project
-
-            self.fields["project"].queryset = Project.objects.restrict(request.user, "view")
+            self.fields["project"].queryset = visible_projects(request.user)
             self.fields["user"].queryset = User.objects.restrict(request.user, "view").distinct()
 
 
@@ -89,11 +88,7 @@ class UserSerializer(serializers.ModelSerializer):
         if request is not None and "memberships" in data:
             visible = self.context.get("_visible_project_ids")
             if visible is None:
-                from loupan.inventory.models import Project
-
-                visible = set(
-                    Project.objects.restrict(request.user, "view").values_list("pk", flat=True)
-                )
+                visible = set(visible_projects(request.user).values_list("pk", flat=True))
                 self.context["_visible_project_ids"] = visible
             data["memberships"] = [m for m in data["memberships"] if m["project"] in visible]
         return data

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from loupan.accounts import services
 from loupan.accounts.models import Membership, Role, User
 from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.scope import visible_projects
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, RestrictedViewSet, ServiceModelViewSet
 
 from ..filters import UserFilterSet
@@ -111,11 +112,7 @@ class UserViewSet(ServiceModelViewSet):
         return UserCreateSerializer if self.action == "create" else UserSerializer
 
     def service_create(self, data):
-        from loupan.inventory.models import Project
-
-        project = get_object_or_404(
-            Project.objects.restrict(self.request.user, "view"), pk=data.pop("project")
-        )
+        project = get_object_or_404(visible_projects(self.request.user), pk=data.pop("project"))
         role = data.pop("role_code")
         password = data.pop("password")
         return services.user_create(

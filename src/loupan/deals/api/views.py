@@ -430,15 +430,19 @@ def _deal_buyers():
 
 
 class ApprovalViewSet(ReadOnlyRestrictedViewSet):
-    """Approval requests 审批申请 the caller may see; ``?mine=pending&project=<id>`` is
-    待我审批 (the requests waiting at a level the caller holds). ``approve`` forwards a
-    request one level up or, at its final level, applies the change; ``reject`` ends it
-    (a reason is required)."""
+    """A deal's approval requests 审批申请 the caller may see (discount, special clause,
+    exchange, rename, cancellation); ``?mine=pending&project=<id>`` is 待我审批 (the
+    requests waiting at a level the caller holds). ``approve`` forwards a request one
+    level up or, at its final level, applies the change; ``reject`` ends it (a reason is
+    required). Price lists are decided through their own endpoints
+    (``/api/v1/price-lists/<id>/approve/``), by the same engine."""
 
-    queryset = ApprovalRequest.objects.select_related(
-        "requested_by", "decided_by"
-    ).prefetch_related(
-        GenericPrefetch("subject", [Deal.objects.select_related("unit", "customer")])
+    queryset = (
+        ApprovalRequest.objects.filter(kind__in=ApprovalKind.values)
+        .select_related("requested_by", "decided_by")
+        .prefetch_related(
+            GenericPrefetch("subject", [Deal.objects.select_related("unit", "customer")])
+        )
     )
     serializer_class = s.ApprovalSerializer
     filterset_class = ApprovalFilterSet

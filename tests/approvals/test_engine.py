@@ -1,0 +1,129 @@
+"""The one approval engine across kinds: a price list and a deal's discount in one inbox,
+each kind's rule of who decides (never over a superior's head for a deal; a director in
+a manager's place for a price list; a lower level may stop a price list; never one's
+own), withdrawal, and the kinds' own effects."""
+
+from decimal import Decimal
+
+import pytest
+
+from loupan.approvals import services as approvals
+from loupan.approvals.kinds import kind_of
+from loupan.approvals.models import ApprovalRequest, ApprovalStatus
+from loupan.core.errors import DomainError
+from loupan.deals import services as deals
+from loupan.deals.models import DealStatus, DiscountType
+from loupan.inventory import pricelists as ps
+from loupan.inventory.models import PriceListStatus
+from tests.deals.helpers import customer_of, free_unit, user
+from tests.inventory import pricing_helpers as helpers
+
+data = helpers.data
+priced = helpers.priced
+
+
+def _adjust(data, pct):
+    return ps.adjustment_create(
+        actor=data["users"]["planner"],
+        project=data["project"],
+        name=f"调价 {pct}%",
+        unit_ids=[u.pk for u in data["units"]],
+        mode="percent",
+        value=pct,
+    )
+
+
+def _discount_request(pct="1.5"):
+    special = DiscountType.objects.get(project=free_unit().project, name="特批")
+    deal = deals.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
+    deal = deals.deal_subscribe(
+        actor=user("consultant"),
+        deal=deal,
+        buyers=[(deal.customer, "100")],
+        payment_method="commercial",
+        deposit="50000",
+        discounts=[(special, Decimal(pct))],
+        reason="老业主",
+    )
+    assert deal.status == DealStatus.APPROVAL
+    return ApprovalRequest.objects.get(deal=deal, kind="discount")
+
+
+def test_one_inbox_holds_every_kind_and_each_kind_keeps_its_rule(priced, settings):
+    settings.LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT = Decimal("5")
+    users = priced["users"]
+    project = priced["project"]
+    pl = ps.pricelist_submit(actor=users["planner"], price_list=_adjust(priced, "3"))
+    listed = approvals.requests_of(pl).get()
+    assert listed.requested_by == users["planner"]  # the drafter's request
+    discount = _discount_request()
+    manager = approvals.pending_for(users["manager"], project)
+    supervisor = approvals.pending_for(users["supervisor"], project)
+    assert listed in manager and discount not in manager  # the discount waits below
+    assert discount in supervisor and listed not in supervisor
+    # the director may decide a price list in the manager's place, not a discount
+    director = users["director"]
+    assert approvals.can_decide(director, listed) == (True, "")
+    allowed, why = approvals.can_decide(director, discount)
+    assert not allowed and "越级" in why
+    # the inbox page shows both kinds, each with its card
+    from django.test import Client
+
+    client = Client()
+    client.force_login(users["manager"])
+    page = client.get(f"/projects/{project.pk}/approvals/").content.decode()
+    assert "V" in page and str(pl) in page and "最大调幅" in page
+
+
+def test_a_manager_may_stop_a_list_beyond_the_limit_but_never_approve_it(priced, settings):
+    settings.LOUPAN_PRICE_MANAGER_MAX_CHANGE_PCT = Decimal("5")
+    users = priced["users"]
+    pl = ps.pricelist_submit(actor=users["planner"], price_list=_adjust(priced, "8"))
+    request = approvals.requests_of(pl).get()
+    assert request.level == request.final_level == "pricelist.approve_any"
+    allowed, why = approvals.can_decide(users["manager"], request)
+    assert not allowed and "超过销售经理审批限额" in why
+    assert approvals.can_decide(users["manager"], request, approve=False) == (True, "")
+    pl = ps.pricelist_reject(actor=users["manager"], price_list=pl, note="涨幅过大")
+    assert pl.status == PriceListStatus.REJECTED and pl.decided_by == users["manager"]
+    request.refresh_from_db()
+    assert request.status == ApprovalStatus.REJECTED
+    assert [s.decision for s in request.steps.all()] == ["reject"]
+
+
+def test_the_drafter_withdraws_a_list_back_to_a_draft(priced):
+    users = priced["users"]
+    pl = ps.pricelist_submit(actor=users["planner"], price_list=_adjust(priced, "3"))
+    request = approvals.requests_of(pl).get()
+    with pytest.raises(DomainError) as exc:
+        approvals.approval_withdraw(actor=users["consultant"], request=request)
+    assert exc.value.code == "permission_denied"
+    approvals.approval_withdraw(actor=users["planner"], request=request)
+    pl.refresh_from_db()
+    assert pl.status == PriceListStatus.DRAFT and pl.required_approver == ""
+    # and it can be submitted again: a new request, the old one kept as withdrawn
+    ps.pricelist_submit(actor=users["planner"], price_list=pl)
+    statuses = sorted(approvals.requests_of(pl).values_list("status", flat=True))
+    assert statuses == ["pending", "withdrawn"]
+
+
+def test_a_second_open_request_of_a_kind_on_one_object_is_refused(priced):
+    users = priced["users"]
+    pl = ps.pricelist_submit(actor=users["planner"], price_list=_adjust(priced, "3"))
+    with pytest.raises(DomainError) as exc:
+        approvals.approval_request(
+            actor=users["planner"],
+            project=priced["project"],
+            subject=pl,
+            kind="pricelist",
+            payload={},
+            reason="再来一次",
+            final="pricelist.approve",
+        )
+    assert exc.value.code == "conflict"
+
+
+def test_every_kind_is_registered_with_its_card(demo):
+    for code in ("discount", "clause", "exchange", "rename", "cancel", "pricelist"):
+        kind = kind_of(code)
+        assert kind.card_template and kind.subjects is not None

@@ -1,0 +1,53 @@
+"""Core's registries name no app and each app fills them: gapless numbers refuse to run
+outside the writing transaction; run-due runs every app's jobs in their order; the demo
+runs every app's step in order."""
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from loupan.core import demo as demo_registry
+from loupan.core import due, numbering
+from loupan.core.models import DocumentCounter
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_numbers_are_gapless_and_only_inside_a_transaction():
+    # outside the test's own transaction: the lock on the counter must not end at once
+    project = SimpleNamespace(pk=424242, code="TST")
+    with pytest.raises(RuntimeError):
+        numbering.next_number(project, "contract")
+    with transaction.atomic():
+        first = numbering.next_number(project, "contract")
+    try:
+        with transaction.atomic():
+            numbering.next_number(project, "contract")
+            raise ValueError("the write fails")
+    except ValueError:
+        pass
+    with transaction.atomic():
+        second = numbering.next_number(project, "contract")
+    assert first == "HT-TST-000001" and int(second[-6:]) == int(first[-6:]) + 1
+    last = DocumentCounter.objects.get(scope=project.pk, kind="contract").last
+    assert last == int(second[-6:])
+
+
+def test_due_jobs_run_in_the_apps_order_and_report_in_chinese(demo, capsys):
+    names = [job.name for job in due.jobs()]
+    # expired reservations free their units before holds, plans and price lists run
+    assert names.index("deals") < names.index("inventory") < names.index("customers")
+    done = due.run_due(now=timezone.now() + datetime.timedelta(minutes=1))
+    assert {"reservations_expired", "holds_expired", "plans", "price_lists", "pool"} <= set(done)
+    call_command("run-due")
+    out = capsys.readouterr().out
+    assert "保留单到期" in out and "价格方案" in out and "转入公客池" in out
+
+
+def test_demo_steps_are_registered_by_the_apps_in_order(demo):
+    names = [step.name for step in demo_registry.steps()]
+    assert names == ["inventory.office", "accounts", "inventory.units", "customers", "deals"]
