@@ -22,7 +22,7 @@ class InventoryConfig(AppConfig):
         kinds.register(
             kinds.Kind(
                 code=pricelists.APPROVAL_KIND,
-                label="价格方案",
+                label=PriceList._meta.verbose_name,
                 apply=pricelists.apply_decision,
                 view_perm="pricelist",
                 decide_perms=tuple(pricelists.LEVELS.values()),
