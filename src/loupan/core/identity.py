@@ -15,14 +15,10 @@ from dataclasses import dataclass
 import phonenumbers
 from django.utils.translation import gettext as _
 
-from .errors import DomainError, ErrorCode
+from .errors import invalid
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
-
-
-def invalid(field: str, reason: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID, reason, {field: [reason]})
 
 
 def normalize_phone(raw: str, field: str = "phone") -> str:

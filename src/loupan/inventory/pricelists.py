@@ -25,7 +25,7 @@ from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_record
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, ErrorCode, conflict
 from loupan.core.masking import without_floor_price
 from loupan.core.money import money
 from loupan.core.snapshot import diff, snapshot
@@ -83,14 +83,10 @@ def _audit(actor, pl: PriceList, action=AuditAction.UPDATE, before=None, extra=N
     )
 
 
-def _conflict(message: str, field_name: str = "status") -> DomainError:
-    return DomainError(ErrorCode.CONFLICT, message, {field_name: [message]})
-
-
 def _move(pl: PriceList, to_status: str) -> None:
     """Check a status move against ``PRICE_LIST_TRANSITIONS``."""
     if to_status not in PRICE_LIST_TRANSITIONS[pl.status]:
-        raise _conflict(
+        raise conflict(
             f"价格方案当前为「{pl.get_status_display()}」，不能改为「{PriceListStatus(to_status).label}」。"
         )
 
@@ -101,7 +97,7 @@ def _lock(pl: PriceList) -> PriceList:
 
 def _require_draft(pl: PriceList) -> None:
     if pl.status != PriceListStatus.DRAFT:
-        raise _conflict(f"只有草稿可以修改，该方案当前为「{pl.get_status_display()}」。")
+        raise conflict(f"只有草稿可以修改，该方案当前为「{pl.get_status_display()}」。")
 
 
 def facts_of(unit: Unit) -> price_rules.UnitFacts:
@@ -174,7 +170,7 @@ def _create_list(*, actor, project, name, kind, basis, parameters, note, items) 
                     created_by=actor if getattr(actor, "pk", None) else None,
                 )
         except IntegrityError as exc:  # a version taken in between: the caller retries
-            raise _conflict("版本号已被占用，请重试。", "version") from exc
+            raise conflict("版本号已被占用，请重试。", "version") from exc
         for item in items:
             item.price_list = pl
         PriceListItem.objects.bulk_create(items, batch_size=500)
@@ -428,7 +424,7 @@ def pricelist_set_override(
                 ErrorCode.NOT_FOUND, "该房间不在此方案中。", {"unit": ["不在此方案中"]}
             )
         if item.skipped:
-            raise _conflict(f"房间 {item.unit.number} 已跳过：{item.skip_reason}", "unit")
+            raise conflict(f"房间 {item.unit.number} 已跳过：{item.skip_reason}", "unit")
         unit = item.unit
         before = _pl_snapshot(pl)
         area = _area(pl, unit)
@@ -556,7 +552,7 @@ def pricelist_submit(*, actor, price_list: PriceList) -> PriceList:
         units = {i.unit_id: i.unit for i in items}
         stale = _stale_units(pl, items, units)
         if stale:
-            raise _conflict(
+            raise conflict(
                 f"以下房间的价格在方案制定后已被修改，请重新生成方案：{price_rules._first(stale)}",
                 "units",
             )
@@ -705,7 +701,7 @@ def pricelist_apply(*, actor, price_list: PriceList, at=None, now=None) -> dict:
         with transaction.atomic():
             pl = _lock(price_list)
             if pl.status != PriceListStatus.APPROVED:
-                raise _conflict(
+                raise conflict(
                     f"只有已批准的方案可以定时执行，该方案当前为「{pl.get_status_display()}」。"
                 )
             before = _pl_snapshot(pl)
@@ -723,7 +719,7 @@ def pricelist_unschedule(*, actor, price_list: PriceList) -> PriceList:
     with transaction.atomic():
         pl = _lock(price_list)
         if pl.status != PriceListStatus.APPROVED or pl.scheduled_at is None:
-            raise _conflict("该方案没有待执行的定时计划。", "scheduled_at")
+            raise conflict("该方案没有待执行的定时计划。", "scheduled_at")
         before = _pl_snapshot(pl)
         pl.scheduled_at = None
         pl.save(update_fields=["scheduled_at"])
@@ -739,9 +735,7 @@ def _apply(*, actor, price_list: PriceList, now) -> dict:
     with transaction.atomic():
         pl = _lock(price_list)
         if pl.status != PriceListStatus.APPROVED:
-            raise _conflict(
-                f"只有已批准的方案可以执行，该方案当前为「{pl.get_status_display()}」。"
-            )
+            raise conflict(f"只有已批准的方案可以执行，该方案当前为「{pl.get_status_display()}」。")
         _move(pl, PriceListStatus.APPLIED)
         items = list(pl.items.order_by("unit_id"))
         units = {

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from loupan.accounts import access
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest, ApprovalStatus, ApprovalStep
-from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.uploads import serve_document
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, RestrictedViewSet
 from loupan.customers.models import Customer
@@ -43,11 +43,6 @@ from loupan.deals.models import (
 from loupan.inventory.models import Project, Unit
 
 from . import serializers as s
-
-
-def _invalid(field: str, reason: str) -> DomainError:
-    return DomainError(ErrorCode.INVALID, reason, {field: [reason]})
-
 
 # --- filters -------------------------------------------------------------------------------
 
@@ -150,12 +145,12 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         data = self._input(s.ReserveSerializer)
         unit = Unit.objects.restrict(request.user, "view").filter(pk=data["unit"]).first()
         if unit is None:
-            raise _invalid("unit", _("房间不存在"))
+            raise invalid("unit", _("房间不存在"))
         customer = Customer.objects.filter(
             project_id=unit.project_id, anonymized_at__isnull=True, pk=data["customer"]
         ).first()
         if customer is None:
-            raise _invalid("customer", _("客户不存在或不属于该房间所在项目"))
+            raise invalid("customer", _("客户不存在或不属于该房间所在项目"))
         deal = services.deal_reserve(
             actor=request.user, unit=unit, customer=customer, note=data["note"]
         )
@@ -177,7 +172,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         for row in data["discounts"]:
             discount_type = types.get(row["discount_type"])
             if discount_type is None:
-                raise _invalid("discounts", _("折扣类型不存在或不适用于本项目"))
+                raise invalid("discounts", _("折扣类型不存在或不适用于本项目"))
             discounts.append((discount_type, row["value"]))
         deal = services.deal_subscribe(
             actor=request.user,
@@ -264,7 +259,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
             return serve_document(deal.contract_scan, deal.contract_number or str(deal.pk))
         upload = request.FILES.get("contract_scan")
         if upload is None:
-            raise _invalid("contract_scan", _("请选择要上传的文件"))
+            raise invalid("contract_scan", _("请选择要上传的文件"))
         return self._answer(
             services.contract_upload_scan(actor=request.user, deal=deal, upload=upload)
         )
@@ -296,7 +291,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         data = self._input(s.ExchangeSerializer)
         unit = Unit.objects.filter(project_id=deal.project_id, pk=data["unit"]).first()
         if unit is None:
-            raise _invalid("unit", _("房间不存在或不属于本项目"))
+            raise invalid("unit", _("房间不存在或不属于本项目"))
         return self._request_answer(
             changes.exchange_request(
                 actor=request.user, deal=deal, unit=unit, reason=data["reason"]
@@ -383,7 +378,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
     def _project_param(self):
         value = self.request.query_params.get("project", "")
         if not value.isdigit():
-            raise _invalid("project", _("请指定项目"))
+            raise invalid("project", _("请指定项目"))
         return get_object_or_404(Project.objects.restrict(self.request.user, "view"), pk=value)
 
     def _buyers(self, deal, rows):
@@ -396,7 +391,7 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         for i, row in enumerate(rows, start=1):
             customer = customers.get(row["customer"])
             if customer is None:
-                raise _invalid("buyers", _("第 %(n)s 位买受人不是本项目的客户") % {"n": i})
+                raise invalid("buyers", _("第 %(n)s 位买受人不是本项目的客户") % {"n": i})
             buyers.append((customer, row["share"]))
         return buyers
 
@@ -452,7 +447,7 @@ class ApprovalViewSet(ReadOnlyRestrictedViewSet):
         if self.action == "list" and self.request.query_params.get("mine") == "pending":
             project_id = self.request.query_params.get("project", "")
             if not project_id.isdigit():
-                raise _invalid("project", _("待我审批须指定项目"))
+                raise invalid("project", _("待我审批须指定项目"))
             project = get_object_or_404(
                 Project.objects.restrict(self.request.user, "view"), pk=project_id
             )

@@ -8,128 +8,24 @@ from rest_framework.response import Response
 
 from loupan.accounts import access
 from loupan.core.errors import PermissionDenied
-from loupan.core.masking import FloorPriceSerializerMixin, can_see_floor_price
+from loupan.core.masking import can_see_floor_price
+from loupan.core.pages import project_for
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, ServiceModelViewSet
 from loupan.inventory import board as board_mod
 from loupan.inventory import services
 from loupan.inventory.filters import UnitFilterSet
 from loupan.inventory.models import Building, Layout, Phase, Project, ReleasePlan, Unit
-from loupan.inventory.services import (
-    BUILDING_FIELDS,
-    LAYOUT_FIELDS,
-    PHASE_FIELDS,
-    UNIT_FIELDS,
+
+from .serializers import (
+    BuildingSerializer,
+    BulkSerializer,
+    GenerateSerializer,
+    LayoutSerializer,
+    PhaseSerializer,
+    ReleasePlanSerializer,
+    UnitIdsSerializer,
+    UnitSerializer,
 )
-
-
-class ProjectScopedSerializer(serializers.ModelSerializer):
-    """Related choices limited to the caller's projects; ``project`` writable on create."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is None:
-            return
-        for field in self.fields.values():
-            model = getattr(getattr(field, "queryset", None), "model", None)
-            if model is not None and hasattr(model.objects, "restrict"):
-                field.queryset = model.objects.restrict(request.user, "view")
-
-
-class PhaseSerializer(ProjectScopedSerializer):
-    class Meta:
-        model = Phase
-        fields = ["id", "project", *PHASE_FIELDS]
-        validators = []
-
-
-class LayoutSerializer(ProjectScopedSerializer):
-    class Meta:
-        model = Layout
-        fields = ["id", "project", *[f for f in LAYOUT_FIELDS if f != "plan"], "shape"]
-        read_only_fields = ["shape"]
-        validators = []
-
-
-class BuildingSerializer(ProjectScopedSerializer):
-    class Meta:
-        model = Building
-        fields = ["id", "project", *BUILDING_FIELDS]
-        validators = []
-
-
-class UnitSerializer(FloorPriceSerializerMixin, ProjectScopedSerializer):
-    """A unit; ``floor_price`` shown and accepted only for callers holding
-    ``unit.view_floor_price`` on the unit's project (on create: the project sent)."""
-
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
-    layout_name = serializers.CharField(source="layout.name", read_only=True, default=None)
-
-    class Meta:
-        model = Unit
-        fields = [
-            "id",
-            "project",
-            *UNIT_FIELDS,
-            "status",
-            "status_display",
-            "layout_name",
-            "hold_reason",
-            "hold_until",
-            "version",
-            "updated_at",
-        ]
-        read_only_fields = ["status", "hold_reason", "hold_until", "version", "updated_at"]
-        extra_kwargs = {"number": {"required": False, "allow_blank": True}}
-        validators = []
-
-
-class PositionSerializer(serializers.Serializer):
-    layout = serializers.PrimaryKeyRelatedField(
-        queryset=Layout.objects.all(), required=False, allow_null=True
-    )
-    gross_area = serializers.DecimalField(max_digits=10, decimal_places=2)
-    internal_area = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, allow_null=True
-    )
-    shared_area = serializers.DecimalField(
-        max_digits=10, decimal_places=2, required=False, allow_null=True
-    )
-    orientation = serializers.CharField(required=False, allow_blank=True)
-    use = serializers.CharField(required=False)
-    fit_out = serializers.CharField(required=False)
-    unit_price = serializers.DecimalField(
-        max_digits=14, decimal_places=2, required=False, allow_null=True
-    )
-    list_price = serializers.DecimalField(
-        max_digits=14, decimal_places=2, required=False, allow_null=True
-    )
-    floor_price = serializers.DecimalField(
-        max_digits=14, decimal_places=2, required=False, allow_null=True
-    )
-
-
-class GenerateSerializer(serializers.Serializer):
-    positions = PositionSerializer(many=True)
-    floors = serializers.ListField(child=serializers.IntegerField(), required=False)
-    stairs = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
-
-
-class UnitIdsSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
-    units = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
-    until = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-
-class BulkSerializer(serializers.Serializer):
-    project = serializers.IntegerField()
-    units = serializers.ListField(child=serializers.IntegerField(), allow_empty=False)
-    data = serializers.DictField()
-
-
-def _project(request, project_id) -> Project:
-    return get_object_or_404(Project.objects.restrict(request.user, "view"), pk=project_id)
 
 
 class _ProjectChildViewSet(ServiceModelViewSet):
@@ -242,7 +138,7 @@ class UnitViewSet(_ProjectChildViewSet):
         serializer = UnitIdsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        return _project(request, data["project"]), data
+        return project_for(request.user, data["project"]), data
 
     def _units(self, units):
         return Response(UnitSerializer(units, many=True, context={"request": self.request}).data)
@@ -292,7 +188,7 @@ class UnitViewSet(_ProjectChildViewSet):
         """Set the same fields on many units (the fields of services.BULK_FIELDS)."""
         serializer = BulkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = _project(request, serializer.validated_data["project"])
+        project = project_for(request.user, serializer.validated_data["project"])
         data = dict(serializer.validated_data["data"])
         if "layout" in data and data["layout"] is not None:
             data["layout"] = get_object_or_404(
@@ -307,22 +203,6 @@ class UnitViewSet(_ProjectChildViewSet):
         return Response({"updated": n})
 
 
-class ReleasePlanSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ReleasePlan
-        fields = [
-            "id",
-            "project",
-            "name",
-            "release_at",
-            "units",
-            "created_at",
-            "executed_at",
-            "result",
-        ]
-        read_only_fields = ["created_at", "executed_at", "result"]
-
-
 class ReleasePlanViewSet(ServiceModelViewSet):
     """Rolling release plans 滚动释放 (held units become available at ``release_at``)."""
 
@@ -335,7 +215,7 @@ class ReleasePlanViewSet(ServiceModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        project = _project(request, data["project"].pk)
+        project = project_for(request.user, data["project"].pk)
         plan = services.release_plan_create(
             actor=request.user,
             project=project,
