@@ -11,6 +11,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loupan.core.querysets import RestrictedManager
@@ -330,8 +331,23 @@ class Deal(models.Model):
         return self.status in LIVE_STATUSES
 
     @property
+    def status_now(self) -> str:
+        """The status as of now: a reservation past its time reads 已过期 before
+        ``loupan run-due`` writes it (a GET never writes)."""
+        if (
+            self.status == DealStatus.RESERVED
+            and self.reservation_expires_at is not None
+            and self.reservation_expires_at <= timezone.now()
+        ):
+            return DealStatus.EXPIRED
+        return self.status
+
+    def get_status_now_display(self) -> str:
+        return DealStatus(self.status_now).label
+
+    @property
     def status_color(self) -> str:
-        return DEAL_STATUS_COLORS[DealStatus(self.status)]
+        return DEAL_STATUS_COLORS[DealStatus(self.status_now)]
 
     def can_move_to(self, status: str) -> bool:
         return status in DEAL_TRANSITIONS[DealStatus(self.status)]

@@ -18,7 +18,7 @@ from loupan.core.numbering import next_number
 from loupan.core.snapshot import snapshot
 from loupan.customers.models import Customer, Stage
 from loupan.inventory.models import PricingBasis, Unit, UnitStatus
-from loupan.inventory.services import units_deal_move
+from loupan.inventory.services import holds_expire, units_deal_lapse, units_deal_move
 
 from . import rules
 from .errors import DealError
@@ -81,6 +81,20 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
     project = unit.project
     access.require_perm(actor, "deal.add", project)
     _require_customer(actor, project, customer)
+    if unit.status_now != unit.status:
+        # its hold or reservation has run out and run-due has not written it yet: end it
+        # now (an action may write), then reserve as if it had
+        if unit.status == UnitStatus.HELD:
+            holds_expire(unit_ids=[unit.pk])
+        else:
+            deals_expire(
+                deal_ids=list(
+                    Deal.objects.filter(units__unit=unit, units__live=True).values_list(
+                        "pk", flat=True
+                    )
+                )
+            )
+        unit.refresh_from_db()
     if not unit.is_open_for_sale:
         raise conflict(
             f"房间 {unit.number} 当前为「{unit.get_status_display()}」"
@@ -90,6 +104,7 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
         )
     units = units_with_attached(unit)
     now = timezone.now()
+    expires = now + datetime.timedelta(hours=policy(project).reservation_hours)
     try:
         with transaction.atomic():
             units_deal_move(
@@ -99,6 +114,7 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
                 to_status=UnitStatus.RESERVED,
                 expected=(UnitStatus.AVAILABLE,),
                 reason="预留（保留单）",
+                until=expires,
             )
             deal = Deal.objects.create(
                 project=project,
@@ -107,8 +123,7 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
                 consultant=customer.owner or actor,
                 reservation_number=next_number(project, "reservation"),
                 reserved_at=now,
-                reservation_expires_at=now
-                + datetime.timedelta(hours=policy(project).reservation_hours),
+                reservation_expires_at=expires,
                 note=note,
                 created_by=actor,
             )
@@ -128,6 +143,10 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
     return deal
 
 
+def _live_unit_ids(deal: Deal) -> list[int]:
+    return list(deal.units.filter(live=True).values_list("unit_id", flat=True))
+
+
 def deal_end(*, actor, deal: Deal, status: str, reason: str, unit_from: tuple) -> Deal:
     """End a live deal: its units go back to available and stop counting as live."""
     if not deal.can_move_to(status):
@@ -135,7 +154,7 @@ def deal_end(*, actor, deal: Deal, status: str, reason: str, unit_from: tuple) -
             f"交易当前为「{deal.get_status_display()}」，不能改为「{DealStatus(status).label}」。"
         )
     before = snapshot(deal)
-    unit_ids = list(deal.units.filter(live=True).values_list("unit_id", flat=True))
+    unit_ids = _live_unit_ids(deal)
     deal.units.update(live=False)
     units_deal_move(
         actor=actor,
@@ -384,6 +403,8 @@ def deal_subscribe(
             )
         deal.status = DealStatus.PENDING if final is None else DealStatus.APPROVAL
         deal.save()
+        # waiting for the deposit or an approval, the reservation no longer runs out
+        units_deal_lapse(project=project, unit_ids=_live_unit_ids(deal), until=None)
         audit_update(actor=actor, obj=deal, before=before, extra={"action": "subscribe"})
         if final is not None:
             approval_request(
@@ -416,6 +437,9 @@ def apply_discount(*, actor, request: ApprovalRequest, approved: bool) -> None:
         deal.reservation_expires_at = timezone.now() + datetime.timedelta(
             hours=policy(deal.project).reservation_hours
         )
+        units_deal_lapse(
+            project=deal.project, unit_ids=_live_unit_ids(deal), until=deal.reservation_expires_at
+        )
     deal.save()
     audit_update(actor=actor, obj=deal, before=before, extra={"approval": request.pk})
 
@@ -431,7 +455,7 @@ def deal_confirm_deposit(*, actor, deal: Deal) -> Deal:
         units_deal_move(
             actor=actor,
             project=deal.project,
-            unit_ids=list(deal.units.filter(live=True).values_list("unit_id", flat=True)),
+            unit_ids=_live_unit_ids(deal),
             to_status=UnitStatus.SUBSCRIBED,
             expected=(UnitStatus.RESERVED,),
             reason=f"认购 {deal.number}（定金已确认）",
@@ -533,7 +557,7 @@ def deal_contract(
         units_deal_move(
             actor=actor,
             project=deal.project,
-            unit_ids=list(deal.units.filter(live=True).values_list("unit_id", flat=True)),
+            unit_ids=_live_unit_ids(deal),
             to_status=UnitStatus.CONTRACTED,
             expected=(UnitStatus.SUBSCRIBED,),
             reason="签约",

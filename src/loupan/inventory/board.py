@@ -109,11 +109,21 @@ class BuildingGrid:
         return render_rows(self.floors)
 
 
+def board_values(qs) -> list[dict]:
+    """The board's fields of each unit, its status as of now (a hold or reservation past
+    its time reads 可售 before ``run-due`` writes it: the board never writes)."""
+    fields = [f for f in BOARD_FIELDS if f != "status"]
+    rows = list(qs.as_of_now().values(*fields, "current_status"))
+    for row in rows:
+        row["status"] = row.pop("current_status")
+    return rows
+
+
 def unit_rows(project, building=None):
     qs = Unit.objects.filter(project=project)
     if building is not None:
         qs = qs.filter(building=building)
-    return list(qs.values(*BOARD_FIELDS).order_by("building_id", "stair", "-floor", "room"))
+    return board_values(qs.order_by("building_id", "stair", "-floor", "room"))
 
 
 def build_board(project, *, building=None, matching_ids=None):

@@ -1,6 +1,7 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loupan.core.querysets import RestrictedManager, RestrictedQuerySet
@@ -317,10 +318,31 @@ class Building(ScopedModel):
         return reverse("inventory:board", args=[self.project_id]) + f"?building={self.pk}"
 
 
+# A held (销控保留) or reserved (预留) unit whose ``hold_until`` has passed is available
+# as of now, before ``loupan run-due`` writes it: pages read the status as of now and a
+# GET never writes (see ``Unit.status_now`` and ``UnitQuerySet.as_of_now``).
+LAPSING_STATUSES = (UnitStatus.HELD, UnitStatus.RESERVED)
+
+
 class UnitQuerySet(RestrictedQuerySet):
-    def open_for_sale(self):
-        """The units open for sale 在售: see ``Unit.is_open_for_sale``."""
-        return self.filter(status=UnitStatus.AVAILABLE, sellable=True)
+    def open_for_sale(self, now=None):
+        """The units open for sale 在售 as of now: see ``Unit.is_open_for_sale``."""
+        return self.as_of_now(now).filter(current_status=UnitStatus.AVAILABLE, sellable=True)
+
+    def as_of_now(self, now=None):
+        """Each unit's ``current_status`` (``Unit.status_now`` in SQL): its status, or 可售
+        once its hold or reservation has run out (``hold_until`` passed), written or not."""
+        return self.annotate(
+            current_status=Case(
+                When(
+                    status__in=LAPSING_STATUSES,
+                    hold_until__lte=now or timezone.now(),
+                    then=Value(UnitStatus.AVAILABLE),
+                ),
+                default=F("status"),
+                output_field=models.CharField(),
+            )
+        )
 
 
 class Unit(ScopedModel):
@@ -445,7 +467,12 @@ class Unit(ScopedModel):
 
     @property
     def status_color(self) -> str:
-        return UNIT_STATUS_COLORS[self.status]
+        """The colour of the status as of now (the board's and the card's)."""
+        return UNIT_STATUS_COLORS[self.status_now]
+
+    @property
+    def status_now_label(self) -> str:
+        return UnitStatus(self.status_now).label
 
     @property
     def pricing_area(self):
@@ -457,12 +484,25 @@ class Unit(ScopedModel):
         return None
 
     @property
+    def status_now(self) -> str:
+        """The status as of now: a hold or reservation past ``hold_until`` reads as 可售
+        before ``loupan run-due`` writes it (``UnitQuerySet.as_of_now`` for querysets)."""
+        if (
+            self.status in LAPSING_STATUSES
+            and self.hold_until is not None
+            and self.hold_until <= timezone.now()
+        ):
+            return UnitStatus.AVAILABLE
+        return self.status
+
+    @property
     def is_open_for_sale(self) -> bool:
         """Open for sale: status 可售 (released, neither held nor in a deal) and not
         marked 不可售. Only such a unit may be held by the office, reserved for a buyer
         or taken in an exchange (PRODUCT.md "Unit status"); ``Unit.objects.open_for_sale()``
-        is the same rule for querysets."""
-        return self.status == UnitStatus.AVAILABLE and self.sellable
+        is the same rule for querysets. As of now: a hold or reservation that has run out
+        counts as 可售 (the action that takes the unit ends it first)."""
+        return self.status_now == UnitStatus.AVAILABLE and self.sellable
 
     def can_move_to(self, status: str) -> bool:
         return status in UNIT_TRANSITIONS[self.status]

@@ -547,10 +547,12 @@ def _move(
 
 
 def units_deal_move(
-    *, actor, project, unit_ids, to_status: str, expected: tuple, reason: str
+    *, actor, project, unit_ids, to_status: str, expected: tuple, reason: str, until=None
 ) -> list[Unit]:
     """A deal moves its units (reserve, subscribe, contract, end): the deal service has
-    checked its own permission; the move is the same conditional UPDATE as any other."""
+    checked its own permission; the move is the same conditional UPDATE as any other.
+    ``until``: when a reservation runs out (``hold_until``; none for the other moves),
+    so that pages read the unit as available from then on without a write."""
     return _move(
         actor=actor,
         unit_ids=unit_ids,
@@ -558,6 +560,15 @@ def units_deal_move(
         expected=expected,
         reason=reason,
         project=project,
+        extra_updates={"hold_until": until},
+    )
+
+
+def units_deal_lapse(*, project, unit_ids, until) -> None:
+    """A reserved unit's reservation now runs out at ``until`` (none: it waits for an
+    approval or the deposit and does not run out)."""
+    Unit.objects.filter(project=project, pk__in=unit_ids, status=UnitStatus.RESERVED).update(
+        hold_until=until
     )
 
 
@@ -660,6 +671,23 @@ def release_plan_create(*, actor, project, name: str, release_at, unit_ids) -> R
     return plan
 
 
+def holds_expire(*, now=None, unit_ids=None) -> int:
+    """Holds past their time return their units to available: every one from
+    ``loupan run-due``, or the ``unit_ids`` an action finds run out (it ends them before
+    acting). Returns how many units."""
+    now = now or timezone.now()
+    due = Unit.objects.filter(status=UnitStatus.HELD, hold_until__lte=now)
+    if unit_ids is not None:
+        due = due.filter(pk__in=unit_ids)
+    count = 0
+    for project_id, ids in _group(due.values_list("project_id", "pk")):
+        units_unhold(
+            actor=None, project=Project(pk=project_id), unit_ids=ids, reason="保留到期自动释放"
+        )
+        count += len(ids)
+    return count
+
+
 def process_due(*, now=None) -> dict:
     """The units' part of inventory's due work: expired holds and release plans
     (``jobs.process_due`` runs it, then the scheduled price lists).
@@ -668,16 +696,7 @@ def process_due(*, now=None) -> dict:
     recorded and skipped, never half-done.
     """
     now = now or timezone.now()
-    done = {"holds_expired": 0, "plans": 0}
-    for project_id, ids in _group(
-        Unit.objects.filter(status=UnitStatus.HELD, hold_until__lte=now).values_list(
-            "project_id", "pk"
-        )
-    ):
-        units_unhold(
-            actor=None, project=Project(pk=project_id), unit_ids=ids, reason="保留到期自动释放"
-        )
-        done["holds_expired"] += len(ids)
+    done = {"holds_expired": holds_expire(now=now), "plans": 0}
     for plan in ReleasePlan.objects.filter(
         executed_at__isnull=True, release_at__lte=now
     ).select_related("project"):

@@ -117,7 +117,7 @@ def board_changes(request, project):
     qs = Unit.objects.filter(project=project, updated_at__gt=since)
     if building_id is not None:
         qs = qs.filter(building_id=building_id)
-    changed = list(qs.values(*board_mod.BOARD_FIELDS))
+    changed = board_mod.board_values(qs)
     legend = None
     cursor = since.isoformat()
     if changed:

@@ -20,6 +20,7 @@ from loupan.deals.models import (
     DealBuyer,
     DealChange,
     DealDiscount,
+    DealStatus,
     DealUnit,
     DepositTreatment,
     DiscountType,
@@ -150,7 +151,10 @@ class ApprovalInDealSerializer(ApprovalSerializer):
 class DealSummarySerializer(masking.FloorPriceSerializerMixin, serializers.ModelSerializer):
     """What an approver weighs: list price, (floor price), discount and final total."""
 
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status = serializers.ChoiceField(
+        choices=DealStatus.choices, source="status_now", read_only=True
+    )
+    status_display = serializers.CharField(source="get_status_now_display", read_only=True)
     unit_number = serializers.CharField(source="unit.number", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     discount_pct = serializers.DecimalField(max_digits=7, decimal_places=2, read_only=True)
@@ -194,9 +198,13 @@ class ApprovalDetailSerializer(ApprovalSerializer):
 
 
 class DealSerializer(masking.FloorPriceSerializerMixin, serializers.ModelSerializer):
-    """A deal in a list; ``floor_total`` only for callers with unit.view_floor_price."""
+    """A deal in a list; ``floor_total`` only for callers with unit.view_floor_price.
+    ``status`` is as of now (an expired reservation reads ``expired`` before run-due)."""
 
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status = serializers.ChoiceField(
+        choices=DealStatus.choices, source="status_now", read_only=True
+    )
+    status_display = serializers.CharField(source="get_status_now_display", read_only=True)
     unit_number = serializers.CharField(source="unit.number", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     consultant_name = serializers.CharField(source="consultant.real_name", read_only=True)
