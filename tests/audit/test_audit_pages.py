@@ -92,7 +92,7 @@ def test_anonymous_is_sent_to_login(client, demo):
     response = client.get("/audit/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
-    assert client.get("/audit/export/").status_code == 302
+    assert client.post("/audit/export/").status_code == 302
 
 
 # --- the list and its filters ---------------------------------------------------------
@@ -257,7 +257,7 @@ def test_single_project_auditor_api_and_export(activity, single_project_auditor)
 
     web = Client()
     web.force_login(single_project_auditor)
-    response = web.get("/audit/export/", {"format": "csv"})
+    response = web.post("/audit/export/", query_params={"format": "csv"})
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
     assert rows
     assert second.name not in {row[4] for row in rows}
@@ -275,7 +275,7 @@ def _xlsx_rows(response):
 
 def test_export_xlsx(login, activity):
     client = login("auditor")
-    response = client.get("/audit/export/", {"format": "xlsx", "action": "update"})
+    response = client.post("/audit/export/", query_params={"format": "xlsx", "action": "update"})
     assert response.status_code == 200
     assert response["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -314,14 +314,16 @@ def test_export_xlsx(login, activity):
 
 
 def test_export_is_the_default_format_xlsx(login, activity):
-    response = login("auditor").get("/audit/export/", {"project": activity["second"].pk})
+    response = login("auditor").post(
+        "/audit/export/", query_params={"project": activity["second"].pk}
+    )
     rows = _xlsx_rows(response)
     assert len(rows) - 1 == AuditEntry.objects.filter(project=activity["second"]).count()
 
 
 def test_export_csv(login, activity):
-    response = login("auditor").get(
-        "/audit/export/", {"format": "csv", "actor": "zhangsan", "action": "update"}
+    response = login("auditor").post(
+        "/audit/export/", query_params={"format": "csv", "actor": "zhangsan", "action": "update"}
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -336,7 +338,7 @@ def test_export_csv(login, activity):
 def test_export_writes_an_export_entry(login, activity, new_entries):
     client = login("auditor")
     mark = new_entries()
-    response = client.get("/audit/export/", {"action": "update", "format": "xlsx"})
+    response = client.post("/audit/export/", query_params={"action": "update", "format": "xlsx"})
     [entry] = new_entries(mark)
     assert entry.action == AuditAction.EXPORT
     assert entry.actor_username == "auditor"
@@ -350,7 +352,7 @@ def test_export_writes_an_export_entry(login, activity, new_entries):
 def test_export_needs_audit_export(login, demo, role):
     client = login(role)
     before = AuditEntry.objects.count()
-    response = client.get("/audit/export/", {"format": "xlsx"})
+    response = client.post("/audit/export/", query_params={"format": "xlsx"})
     assert response.status_code == 404
     assert AuditEntry.objects.count() == before
 

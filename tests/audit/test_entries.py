@@ -463,7 +463,9 @@ def test_export_entry_records_rows_and_filters(login, demo, new_entries):
     client = login("auditor")
     expected = AuditEntry.objects.filter(action="grant").count()
     mark = new_entries()
-    response = client.get("/audit/export/", {"format": "csv", "action": "grant"}, REMOTE_ADDR=IP)
+    response = client.post(
+        "/audit/export/", query_params={"format": "csv", "action": "grant"}, REMOTE_ADDR=IP
+    )
     assert response.status_code == 200
     [entry] = new_entries(mark)
     assert entry.action == AuditAction.EXPORT

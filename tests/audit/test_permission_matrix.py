@@ -51,5 +51,5 @@ class TestAuditEntryPages(_AuditCase, UIAccessCase):
         return [
             Endpoint("list", "get", "/audit/", scoped=False),
             # The export (an audited read: the auditor's export adds its own entry).
-            Endpoint("export", "get", "/audit/export/", scoped=False),
+            Endpoint("export", "post", "/audit/export/", scoped=False),
         ]

@@ -125,7 +125,7 @@ def test_the_page_query_count_is_flat(login, demo, django_assert_max_num_queries
 def test_who_sees_no_customers_gets_404(login, demo):
     assert login("planner").get(url("intent_register", demo["main"])).status_code == 404
     assert login("supervisor").get(url("intent_register", demo["second"])).status_code == 404
-    assert login("planner").get(url("intent_register_export", demo["main"])).status_code == 404
+    assert login("planner").post(url("intent_register_export", demo["main"])).status_code == 404
 
 
 def test_the_export_is_masked_filtered_and_audited(login, demo):
@@ -134,7 +134,9 @@ def test_the_export_is_masked_filtered_and_audited(login, demo):
     assert "export-link" in page.content.decode()
     consultant = user("consultant")
     before = AuditEntry.objects.count()
-    response = client.get(url("intent_register_export", demo["main"]), {"owner": consultant.pk})
+    response = client.post(
+        url("intent_register_export", demo["main"]), query_params={"owner": consultant.pk}
+    )
     assert response.status_code == 200 and response["Content-Type"] == XLSX
     assert "attachment" in response["Content-Disposition"]
     header, rows = sheet_rows(response.content)
@@ -159,7 +161,7 @@ def test_the_export_is_masked_filtered_and_audited(login, demo):
 def test_no_export_without_the_permission(login, demo, username):
     client = login(username)
     before = AuditEntry.objects.count()
-    assert client.get(url("intent_register_export", demo["main"])).status_code == 403
+    assert client.post(url("intent_register_export", demo["main"])).status_code == 403
     assert AuditEntry.objects.count() == before
 
 
@@ -169,14 +171,14 @@ def test_consultant2_never_sees_a_full_number_of_consultants_customers(login, de
     client = login("consultant2")
     # With the export permission only: their own register, full numbers.
     grant(demo, "consultant2", ["customer.export"])
-    header, rows = sheet_rows(client.get(url("intent_register_export", demo["main"])).content)
+    header, rows = sheet_rows(client.post(url("intent_register_export", demo["main"])).content)
     phones = {r[header.index("手机号")] for r in rows}
     assert phones == own and not phones & theirs
     # Seeing the whole project too: the other consultant's numbers stay masked.
     Role.objects.filter(code="extra-consultant2").update(
         permissions=["customer.export", "customer.view"]
     )
-    header, rows = sheet_rows(client.get(url("intent_register_export", demo["main"])).content)
+    header, rows = sheet_rows(client.post(url("intent_register_export", demo["main"])).content)
     phone, owner = header.index("手机号"), header.index("置业顾问")
     assert {r[phone] for r in rows if r[owner] == "周顾问"} == own
     others = [r[phone] for r in rows if r[owner] == "李顾问"]
@@ -208,7 +210,7 @@ def test_api_register(api, demo, followed):
 
 
 def test_api_export(api, demo):
-    response = api("salesadmin").get(api_path(demo["main"], "intent-register/export"))
+    response = api("salesadmin").post(api_path(demo["main"], "intent-register/export"))
     assert response.status_code == 200 and response["Content-Type"] == XLSX
     header, rows = sheet_rows(response.content)
     assert len(rows) == listed(demo["main"]).count()
@@ -219,7 +221,7 @@ def test_api_export(api, demo):
 
 def test_api_refusals(api, demo):
     for username in ("consultant", "supervisor"):
-        response = api(username).get(api_path(demo["main"], "intent-register/export"))
+        response = api(username).post(api_path(demo["main"], "intent-register/export"))
         assert response.status_code == 403 and response.json()["code"] == "permission_denied"
     assert api("planner").get(api_path(demo["main"])).status_code == 404
     assert api("supervisor").get(api_path(demo["second"])).status_code == 404

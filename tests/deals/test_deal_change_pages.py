@@ -185,7 +185,7 @@ def test_owners_list_and_buyer_analysis(demo):
     # a consultant sees only their own owners
     other = client_of("consultant2").get(f"{base()}deals/owners/").content.decode()
     assert deal.get_absolute_url() not in other and "宇航员" not in other
-    rows = sheet_rows(client_of("manager").get(f"{base()}deals/owners/?format=xlsx"))
+    rows = sheet_rows(client_of("manager").post(f"{base()}deals/owners/?format=xlsx"))
     assert rows[0][:2] == ["楼栋", "房间"]
     line = next(r for r in rows if r[9] == deal.customer.name)
     assert line[13] == "宇航员" and line[14] == "硕士及以上"
@@ -212,10 +212,10 @@ def test_the_deal_lists_export_as_xlsx_for_the_office_only(demo):
         ("deals/special-discounts/", "保留单号"),
         ("deals/changes/", "办理时间"),
     ]:
-        rows = sheet_rows(client_of("salesadmin").get(f"{base()}{path}?format=xlsx"))
+        rows = sheet_rows(client_of("salesadmin").post(f"{base()}{path}?format=xlsx"))
         assert rows[0][0] == title, path
-        assert client_of("consultant").get(f"{base()}{path}?format=xlsx").status_code == 403
-    rows = sheet_rows(client_of("salesadmin").get(f"{base()}deals/?format=xlsx&status=contracted"))
+        assert client_of("consultant").post(f"{base()}{path}?format=xlsx").status_code == 403
+    rows = sheet_rows(client_of("salesadmin").post(f"{base()}deals/?format=xlsx&status=contracted"))
     assert len(rows) - 1 == Deal.objects.filter(project=project(), status="contracted").count()
     assert all(r[3] == "签约" for r in rows[1:])
 

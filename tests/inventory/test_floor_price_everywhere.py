@@ -97,12 +97,12 @@ def test_exports_leave_out_the_floor_price(demo):
     project = demo["main"]
     client = Client()
     client.force_login(User.objects.get(username="salesadmin"))
-    response = client.get(f"/projects/{project.pk}/units/import/export/")
+    response = client.post(f"/projects/{project.pk}/units/import/export/")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
     header = [c for c in next(sheet.iter_rows(values_only=True)) if c]
     assert "底价" not in "".join(header)
     client.force_login(User.objects.get(username="planner"))
-    response = client.get(f"/projects/{project.pk}/units/import/export/")
+    response = client.post(f"/projects/{project.pk}/units/import/export/")
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).worksheets[0]
     assert "底价" in "".join(c for c in next(sheet.iter_rows(values_only=True)) if c)

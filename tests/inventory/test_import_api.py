@@ -111,7 +111,7 @@ def test_consultant_is_refused(api, chw):
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert post(api("consultant"), chw["project"], xlsx([good_row()])).status_code == 403
-    assert api("consultant").get(path(chw["project"], "export")).status_code == 403
+    assert api("consultant").post(path(chw["project"], "export")).status_code == 403
     assert api("consultant").get(path(chw["project"], "template")).status_code == 403
     assert counts() == before
 
@@ -119,13 +119,13 @@ def test_consultant_is_refused(api, chw):
 def test_other_project_is_404(api, demo):
     client = api("planner")
     assert post(client, demo["second"], xlsx([good_row()])).status_code == 404
-    assert client.get(path(demo["second"], "export")).status_code == 404
+    assert client.post(path(demo["second"], "export")).status_code == 404
 
 
 def test_unauthenticated(chw):
     from rest_framework.test import APIClient
 
-    response = APIClient().get(path(chw["project"], "export"))
+    response = APIClient().post(path(chw["project"], "export"))
     assert response.status_code == 401
 
 
@@ -134,7 +134,7 @@ def test_unauthenticated(chw):
     [("planner", True), ("manager", True), ("salesadmin", False)],
 )
 def test_export(api, chw, username, floor_price):
-    response = api(username).get(path(chw["project"], "export"), HTTP_ACCEPT=XLSX)
+    response = api(username).post(path(chw["project"], "export"), HTTP_ACCEPT=XLSX)
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX
     assert ("底价" in header_row(response.content)) is floor_price

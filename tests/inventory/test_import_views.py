@@ -198,7 +198,7 @@ def test_a_project_the_user_does_not_belong_to_is_404(login, demo):
     ("username", "floor_price"), [("planner", True), ("manager", True), ("salesadmin", False)]
 )
 def test_export_download(login, chw, username, floor_price):
-    response = login(username).get(url("units_export", chw["project"]))
+    response = login(username).post(url("units_export", chw["project"]))
     assert response.status_code == 200
     assert response["Content-Type"] == XLSX
     assert "attachment" in response["Content-Disposition"]
@@ -206,7 +206,7 @@ def test_export_download(login, chw, username, floor_price):
 
 
 def test_export_refused_to_consultant(login, chw):
-    assert login("consultant").get(url("units_export", chw["project"])).status_code == 403
+    assert login("consultant").post(url("units_export", chw["project"])).status_code == 403
 
 
 def test_template_download(login, chw):

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
 from loupan.core.pages import used_filters
@@ -82,9 +83,11 @@ def _json(value):
     return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""
 
 
+@require_POST
 @login_required
 def audit_export_view(request):
-    """The filtered log as xlsx (default) or csv; the export itself is audited."""
+    """The filtered log (filters in the query string) as xlsx (default) or csv; a POST:
+    the export itself is audited."""
     if not access.has_perm(request.user, "audit.export"):
         raise Http404
     filterset = _entries(request)

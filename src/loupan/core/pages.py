@@ -19,7 +19,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.views import View
 
@@ -91,7 +91,9 @@ def run_action(request, call, *, success="", form=None):
 
 
 def wants_xlsx(request) -> bool:
-    return request.GET.get("format") == "xlsx"
+    """An export: a POST (it writes its audit entry, and a GET writes nothing) to the
+    list's URL with its filters and ``format=xlsx`` in the query string."""
+    return request.method == "POST" and request.GET.get("format") == "xlsx"
 
 
 def used_filters(request) -> dict:
@@ -103,8 +105,8 @@ class ProjectListView(View):
     """A project's list page and its xlsx: subclasses name the permissions that show
     it (``see``), the FilterSet, the template, and implement ``get_queryset`` (start from
     ``Model.objects.restrict(user, "view")``); ``export`` (optional) answers the xlsx for
-    those who may (it checks and audits, see ``core.xlsx.export_audited``); a list
-    without one ignores ``?format=``."""
+    those who may (it checks and audits, see ``core.xlsx.export_audited``) to a POST with
+    ``?format=xlsx`` and the list's filters; a list without one answers only GET."""
 
     see: tuple[str, ...] = ()
     filterset_class = None
@@ -129,11 +131,18 @@ class ProjectListView(View):
 
     export = None
 
-    def get(self, request, *args, **kwargs):
+    def _queryset(self):
         filterset = self.get_filterset(self.get_queryset())
         qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*self.ordering)
-        if self.export is not None and wants_xlsx(request):
-            return self.export(qs)
+        return filterset, qs
+
+    def post(self, request, *args, **kwargs):
+        if self.export is None or not wants_xlsx(request):
+            return HttpResponseNotAllowed(["GET"])
+        return self.export(self._queryset()[1])
+
+    def get(self, request, *args, **kwargs):
+        filterset, qs = self._queryset()
         context = self.get_context_data(
             project=self.project,
             filter=filterset,

@@ -82,10 +82,11 @@ def intent_register(request, project):
     )
 
 
-@require_http_methods(["GET"])
 @project_page(*SEE, act="customer.export")
+@require_http_methods(["POST"])
 def intent_register_export(request, project):
-    """The register as shown (same filters, same masking) as xlsx; audited."""
+    """The register as shown (same filters in the query string, same masking) as xlsx;
+    a POST: the export is audited."""
     _filterset, qs, used = imports.register_filter(request.GET, user=request.user, project=project)
     content, _count = imports.register_export(
         actor=request.user, project=project, queryset=qs, filters=used

@@ -64,8 +64,9 @@ pages = UnitImportPages()
 ) = pages.views()
 
 
-@require_http_methods(["GET"])
 @project_page(act="unit.export")
+@require_http_methods(["POST"])
 def units_export(request, project):
+    """The units as xlsx, in the import format; a POST: the export is audited."""
     content, _count = imports.units_export(actor=request.user, project=project)
     return xlsx_response(content, imports.export_filename(project))

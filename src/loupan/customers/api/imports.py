@@ -9,7 +9,7 @@ template endpoints shared with the units import).
 * ``GET …/customers/intent-register/``: the register as JSON, paginated (the caller's own customers
   for a consultant; ``?owner=`` one consultant's for those who see the project's), phones
   masked except the caller's own customers'.
-* ``GET …/customers/intent-register/export/``: the same as xlsx; needs
+* ``POST …/customers/intent-register/export/``: the same as xlsx; needs
   ``customer.export`` and is audited.
 """
 
@@ -88,10 +88,11 @@ class CustomerImportViewSet(ImportApiViewSet):
     @extend_schema(
         operation_id="customers_intent_register_export",
         parameters=[PROJECT_ID],
+        request=None,
         responses=XLSX_FILE,
         description="导出意向客户登记表 xlsx（需“导出客户名单”权限；手机号按查看人脱敏；记入审计）。",
     )
-    @action(detail=False, methods=["get"], url_path="intent-register/export")
+    @action(detail=False, methods=["post"], url_path="intent-register/export")
     def intent_register_export(self, request, project_id=None):
         project, qs, filters = self._register()
         content, _count = imports.register_export(

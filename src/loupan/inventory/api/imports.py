@@ -5,7 +5,7 @@ the customers import).
   with ``?dry_run=1`` answers 200 ``{"valid", "rows", "errors": [{"row", "column",
   "message"}]}`` and writes nothing; without it imports all rows (201) or none (400,
   code ``invalid``, the same ``errors`` in the body).
-* ``GET …/units/export/``: the units as xlsx, in the import format (audited; 底价 only
+* ``POST …/units/export/``: the units as xlsx, in the import format (audited; 底价 only
   for callers who may see floor prices).
 * ``GET …/units/template/``: the empty template.
 """
@@ -37,10 +37,11 @@ class UnitImportViewSet(ImportApiViewSet):
     @extend_schema(
         operation_id="units_export",
         parameters=[PROJECT_ID],
+        request=None,
         responses=XLSX_FILE,
         description="导出房源 xlsx（与导入格式相同；底价列仅对有权查看底价的用户导出）。",
     )
-    @action(detail=False, methods=["get"], url_path="export")
+    @action(detail=False, methods=["post"], url_path="export")
     def export_units(self, request, project_id=None):
         project = self.project("unit.export")
         content, _count = imports.units_export(actor=request.user, project=project)
