@@ -15,6 +15,7 @@ from loupan.inventory.api import imports as imports_api
 from loupan.inventory.api import pricelists as pricelists_api
 from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
+from loupan.payments.api import views as payments_api
 
 router = DefaultRouter()
 router.register("companies", inventory_api.CompanyViewSet, basename="company")
@@ -44,5 +45,10 @@ urlpatterns = [
     path("auth/password/", accounts_api.PasswordChangeView.as_view(), name="api-password"),
     path("auth/language/", accounts_api.LanguageView.as_view(), name="api-language"),
     path("me/", accounts_api.MeView.as_view(), name="api-me"),
+    path(
+        "calculators/mortgage/",
+        payments_api.MortgageCalculatorView.as_view(),
+        name="mortgage-calculator",
+    ),
     path("", include(router.urls)),
 ]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "loupan.inventory",
     "loupan.customers",
     "loupan.deals",
+    "loupan.payments",
 ]
 
 MIDDLEWARE = [
