@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from loupan.accounts.api import views as accounts_api
 from loupan.audit.api import views as audit_api
-from loupan.customers.api import handovers as handover_api
+from loupan.customers.api import handover as handover_api
 from loupan.customers.api import imports as customer_imports_api
 from loupan.customers.api import intentions as intentions_api
 from loupan.customers.api import reception as reception_api

@@ -17,7 +17,7 @@ from loupan.core.errors import DomainError
 from loupan.core.identity import id_check_digit
 from loupan.core.xlsx import ImportFileError, ImportInvalid, Problem
 from loupan.customers import imports, services
-from loupan.customers.import_views import CustomerImportPages
+from loupan.customers.imports_views import CustomerImportPages
 from loupan.customers.models import Customer, Stage, Visit
 
 from ..inventory.import_helpers import header_row, media, xlsx

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from loupan.audit.models import AuditEntry
-from loupan.inventory.import_views import SESSION_KEY
+from loupan.inventory.imports_views import SESSION_KEY
 from loupan.inventory.models import Unit, UnitPriceChange
 
 from . import import_helpers as helpers

@@ -58,7 +58,7 @@ urlpatterns = [
     path("projects/<int:project_pk>/customers/<int:pk>/take/", views.pool_take, name="pool_take"),
     # the reception rotation, roster, call records and morning check
     path("", include("loupan.customers.reception_urls")),
-    path("", include("loupan.customers.import_urls")),
+    path("", include("loupan.customers.imports_urls")),
     path("", include("loupan.customers.handover_urls")),
-    path("", include("loupan.customers.intention_urls")),
+    path("", include("loupan.customers.intentions_urls")),
 ]

@@ -74,6 +74,6 @@ urlpatterns = [
         name="release_plans",
     ),
     # price lists and the unit import/export live in their own modules
-    path("", include("loupan.inventory.pricelist_urls")),
-    path("", include("loupan.inventory.import_urls")),
+    path("", include("loupan.inventory.pricelists_urls")),
+    path("", include("loupan.inventory.imports_urls")),
 ]

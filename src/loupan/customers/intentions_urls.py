@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import intention_views as views
+from . import intentions_views as views
 
 P = "projects/<int:project_pk>/"
 C = f"{P}customers/<int:pk>/"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import import_views as views
+from . import imports_views as views
 
 urlpatterns = [
     path("projects/<int:project_pk>/units/import/", views.units_import, name="units_import"),

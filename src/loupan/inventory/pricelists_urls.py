@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import pricelist_views as views
+from . import pricelists_views as views
 
 urlpatterns = [
     path("projects/<int:project_pk>/pricelists/", views.pricelist_list, name="pricelist_list"),
