@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loupan.accounts import access
 from loupan.core.masking import strip_floor_price
 from loupan.core.querysets import RestrictedManager, RestrictedQuerySet
 
@@ -105,8 +106,6 @@ class AuditEntry(models.Model):
     @classmethod
     def restrict_q(cls, user, action):
         """Auditors see entries of their projects, and project-less entries (logins)."""
-        from loupan.accounts import access
-
         projects = access.projects_with(user, f"audit.{action}")
         if not projects:
             return Q(pk__in=[])

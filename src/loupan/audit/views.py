@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
 from loupan.core.pages import used_filters
+from loupan.core.views import paginate, query_without_page
 
 from .filters import AuditFilterSet
 from .models import AuditEntry
@@ -41,7 +42,6 @@ def _entries(request):
 
 @login_required
 def audit_list(request):
-    from loupan.core.views import paginate, query_without_page
 
     filterset = _entries(request)
     page = paginate(request, filterset.qs.order_by("-id"))
@@ -129,7 +129,6 @@ def object_history(
     """The history tab of one object: its own audit entries, newest first."""
     if not allowed:
         raise Http404
-    from loupan.core.views import paginate
 
     entries = AuditEntry.objects.filter(
         object_type=object_label(obj), object_id=str(obj.pk)

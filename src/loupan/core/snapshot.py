@@ -6,6 +6,9 @@ import uuid
 
 from django.db import models
 
+from loupan.core.identity import display_phone
+from loupan.core.masking import mask_id_number, mask_phone
+
 
 def json_value(value):
     if value is None or isinstance(value, bool | int | str):
@@ -32,8 +35,6 @@ SECRET_FIELDS = {"password"}
 
 
 def _masker(kind: str):
-    from loupan.core.identity import display_phone
-    from loupan.core.masking import mask_id_number, mask_phone
 
     if kind == "phone":
         return lambda value: mask_phone(display_phone(value))

@@ -49,9 +49,14 @@ from django.utils.translation import gettext_lazy
 from loupan.accounts import access
 from loupan.accounts.models import Membership, User
 from loupan.accounts.permissions import label
+from loupan.accounts.services import may_deactivate, user_set_active
+from loupan.audit.models import AuditEntry
 from loupan.audit.services import audit_create, audit_update
 from loupan.core.errors import DomainError, ErrorCode, PermissionDenied, invalid
+from loupan.core.identity import display_phone
+from loupan.core.masking import mask_phone
 from loupan.core.snapshot import snapshot
+from loupan.inventory.models import Project
 
 from . import services
 from .models import CallRecord, Customer, Handover, HandoverMode, Stage
@@ -137,8 +142,6 @@ def handover_list(*, user, project):
 
 def handover_transfers(handover: Handover) -> list[dict]:
     """What went to whom, read back from the audit trail (one entry per transfer)."""
-    from loupan.audit.models import AuditEntry
-
     entries = list(
         AuditEntry.objects.filter(
             project_id=handover.project_id, extra__handover=handover.pk
@@ -194,8 +197,6 @@ def item_label(obj) -> str:
     (the number itself is not for lists)."""
     if isinstance(obj, Customer):
         return obj.name
-    from loupan.core.identity import display_phone
-    from loupan.core.masking import mask_phone
 
     who = obj.name or (mask_phone(display_phone(obj.phone)) if obj.phone else "")
     when = timezone.localtime(obj.called_at).strftime("%Y-%m-%d %H:%M")
@@ -278,15 +279,11 @@ def _check_recipient(from_user, user, name: str, eligible: set[int]) -> None:
 def can_deactivate(actor, user) -> bool:
     """The accounts rule for deactivating at a handover: ``user.manage``, or the
     supervisor closing a consultant's account (``accounts.services.may_offboard``)."""
-    from loupan.accounts.services import may_deactivate
-
     return may_deactivate(actor, user, offboarding=True)
 
 
 def open_elsewhere(project, user) -> list[str]:
     """Names of the other projects where ``user`` still owns customers or open calls."""
-    from loupan.inventory.models import Project
-
     ids = set(
         Customer.objects.filter(owner=user, anonymized_at__isnull=True)
         .exclude(project=project)
@@ -529,8 +526,6 @@ def handover_execute(
                     obj.save(update_fields=fields)
                 audit_update(actor=actor, obj=obj, before=before, extra=extra)
         if plan.deactivate and from_user.is_active:
-            from loupan.accounts.services import user_set_active
-
             user_set_active(actor=actor, user=from_user, active=False, offboarding=True)
             handover.deactivated = True
             handover.save(update_fields=["deactivated"])

@@ -4,6 +4,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from loupan.accounts import access
+from loupan.core.identity import display_phone
+from loupan.core.masking import mask_phone
 from loupan.core.querysets import RestrictedManager
 
 
@@ -248,8 +251,6 @@ class Customer(models.Model):
     def restrict_q(cls, user, action):
         """``customer.view`` sees the project's customers; ``customer.view_own`` (the
         consultant) sees their own and the public pool 公客池, nobody else's."""
-        from loupan.accounts import access
-
         q = Q(project_id__in=access.projects_with(user, f"customer.{action}"))
         own = access.projects_with(user, f"customer.{action}_own")
         if own:
@@ -434,8 +435,6 @@ class CallRecord(models.Model):
 
     def __str__(self):
         # Masked: this text is the audit trail's object description.
-        from loupan.core.identity import display_phone
-        from loupan.core.masking import mask_phone
 
         return (
             f"{self.called_at:%Y-%m-%d %H:%M} {self.name or mask_phone(display_phone(self.phone))}"

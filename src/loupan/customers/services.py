@@ -12,7 +12,13 @@ from loupan.accounts import access
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_create, audit_record, audit_update
 from loupan.core.errors import DomainError, ErrorCode, PermissionDenied, invalid
-from loupan.core.identity import check_id_number, normalize_phone, phone_tail, pinyin_initials
+from loupan.core.identity import (
+    check_id_number,
+    display_phone,
+    normalize_phone,
+    phone_tail,
+    pinyin_initials,
+)
 from loupan.core.services import coerce, lock, validate
 from loupan.core.snapshot import snapshot
 
@@ -373,8 +379,6 @@ def follow_up_add(
 def customer_reveal(*, actor, customer: Customer) -> dict:
     """Show the full phone and ID number: the owner sees them anyway; roles with
     customer.reveal may, and every reveal is an audit entry."""
-    from loupan.core.identity import display_phone
-
     if customer.owner_id != actor.pk:
         access.require_perm(actor, "customer.reveal", customer.project_id)
     audit_record(

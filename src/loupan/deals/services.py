@@ -16,6 +16,7 @@ from loupan.core.errors import DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import money, to_decimal
 from loupan.core.numbering import next_number
 from loupan.core.snapshot import snapshot
+from loupan.core.uploads import validate_document
 from loupan.customers.models import Customer, Stage
 from loupan.inventory.models import PricingBasis, Unit, UnitStatus
 from loupan.inventory.services import holds_expire, units_deal_lapse, units_deal_move
@@ -600,8 +601,6 @@ def contract_upload_scan(*, actor, deal: Deal, upload) -> Deal:
     """The scanned contract (PDF or image), checked by content and size, stored outside
     the web root and served only to permitted users (seed 004)."""
     from django.core.exceptions import ValidationError
-
-    from loupan.core.uploads import validate_document
 
     ensure(rules.can_upload_scan(actor, deal))
     try:

@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loupan.accounts import access
 from loupan.core.querysets import RestrictedManager, RestrictedQuerySet
 
 
@@ -45,8 +46,6 @@ class Company(models.Model):
     def restrict_q(cls, user, action):
         """A company is visible through the projects of it that the user may see; those
         who may create projects see every company (to choose the developer)."""
-        from loupan.accounts import access
-
         if access.has_perm(user, "project.add"):
             return Q()
         return Q(projects__id__in=access.projects_with(user, f"project.{action}"))

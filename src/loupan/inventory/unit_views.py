@@ -17,6 +17,7 @@ from loupan.audit.views import object_history
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price
 from loupan.core.pages import ProjectListView, project_page, run_action
+from loupan.core.uploads import serve_document
 from loupan.core.views import query_without_page
 
 from . import board as board_mod
@@ -469,8 +470,6 @@ def layout_form(request, project, pk=None):
 @project_page(SEE)
 def layout_plan(request, project, pk):
     """The layout's plan image, served only to staff who may see the project's units."""
-    from loupan.core.uploads import serve_document
-
     layout = get_object_or_404(Layout.objects.filter(project=project).exclude(plan=""), pk=pk)
     return serve_document(layout.plan)
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from loupan.accounts import access
 from loupan.accounts.models import Membership, Role, User
 from loupan.accounts.services import USER_FIELDS
 from loupan.core.scope import visible_projects
@@ -112,6 +113,5 @@ class MeSerializer(UserSerializer):
         fields = [*UserSerializer.Meta.fields, "permissions"]
 
     def get_permissions(self, obj) -> dict[str, list[str]]:
-        from loupan.accounts import access
 
         return {str(pid): sorted(codes) for pid, codes in access.grants(obj).items()}

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loupan.accounts import services
+from loupan.accounts import access, services
 from loupan.accounts.models import Membership, Role, User
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.scope import visible_projects
@@ -173,7 +173,6 @@ class RoleViewSet(ReadOnlyRestrictedViewSet):
     pagination_class = None
 
     def get_queryset(self):
-        from loupan.accounts import access
 
         if not access.has_perm(self.request.user, "role.view"):
             return Role.objects.none()

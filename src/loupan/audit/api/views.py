@@ -3,9 +3,11 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from loupan.accounts import access
 from loupan.audit.filters import AuditFilterSet
 from loupan.audit.models import AuditEntry
 from loupan.audit.services import verify_chain
+from loupan.core.errors import PermissionDenied
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet
 
 
@@ -53,8 +55,6 @@ class AuditEntryViewSet(ReadOnlyRestrictedViewSet):
     @extend_schema(responses=VerifySerializer)
     @action(detail=False, methods=["get"])
     def verify(self, request):
-        from loupan.accounts import access
-        from loupan.core.errors import PermissionDenied
 
         if not access.has_perm(request.user, "audit.view"):
             raise PermissionDenied()

@@ -10,6 +10,7 @@ from loupan.accounts import access
 from loupan.core.errors import PermissionDenied
 from loupan.core.masking import can_see_floor_price
 from loupan.core.pages import project_for
+from loupan.core.services import object_update
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, ServiceModelViewSet
 from loupan.inventory import board as board_mod
 from loupan.inventory import services
@@ -52,7 +53,6 @@ class PhaseViewSet(_ProjectChildViewSet):
 
     def service_update(self, obj, data):
         data.pop("project", None)
-        from loupan.core.services import object_update
 
         return object_update(actor=self.request.user, obj=obj, data=data, perm="unit.change")
 
