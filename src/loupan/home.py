@@ -10,7 +10,7 @@ from loupan.accounts import access
 from loupan.customers import selectors as customer_selectors
 
 HOME_SECTIONS = {
-    "consultant": _("今日跟进、即将过期的客户（客户模块上线后显示）"),
+    "consultant": _("今日跟进、即将过期的客户"),
     "supervisor": _("昨日来电来访核查、排班、当日认购与签约复核"),
     "manager": _("销控计划、调价申请、合同审核、周报"),
     "director": _("目标、策略、特殊条款与大额折扣审批"),

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from loupan.accounts.models import User
+from loupan.core.forms import DateInput
 
 from . import handover
 from .models import Channel, Education, FollowUpWay, Gender, Grade, HandoverMode, Purpose
@@ -70,9 +71,7 @@ class FollowUpForm(forms.Form):
     )
     reaction = forms.CharField(label=_("客户反应"), max_length=200, required=False)
     next_step = forms.CharField(label=_("下一步"), max_length=200, required=False)
-    next_date = forms.DateField(
-        label=_("下次跟进日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    next_date = forms.DateField(label=_("下次跟进日期"), required=False, widget=DateInput())
 
 
 class CallForm(forms.Form):

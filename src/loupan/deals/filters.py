@@ -1,14 +1,14 @@
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.forms import DateInput
 from loupan.inventory.models import Project
 
 from .models import LIVE_STATUSES, Deal, DealBuyer, DealStatus
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 class DealFilterSet(django_filters.FilterSet):

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.forms import DateInput
 from loupan.customers.models import Customer
 
 from .models import (
@@ -22,7 +23,7 @@ from .models import (
     PaymentMethod,
 )
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 MONEY = {"max_digits": 14, "decimal_places": 2}
 CO_BUYER_ROWS = 3
 

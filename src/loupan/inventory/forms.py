@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.forms import DateInput
 from loupan.core.uploads import validate_document
 
 from .models import Building, Layout, Orientation, Phase, PresalePermit, Project, Unit, UnitUse
@@ -37,7 +38,7 @@ class PermitForm(forms.ModelForm):
     class Meta:
         model = PresalePermit
         fields = PERMIT_FIELDS
-        widgets = {"issued_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"issued_on": DateInput()}
 
     def _post_clean(self):
         pass
