@@ -429,3 +429,34 @@ def test_many_exchanges_into_one_unit_at_once_one_wins(demo):
     assert (
         Deal.objects.filter(status=DealStatus.EXCHANGED, pk__in=[d.pk for d in deals]).count() == 1
     )
+
+
+def test_nothing_is_signed_or_added_while_a_change_waits(demo):
+    """A deal whose cancellation waits for approval is neither signed nor given a special
+    clause: the page hides both, and the services refuse them (``change_pending``)."""
+    from loupan.deals import rules
+
+    deal = subscribed(offset=5, phone="13700005555")
+    request = changes.cancel_request(
+        actor=user("consultant"),
+        deal=deal,
+        cancel_reason="funds",
+        detail="资金困难",
+        deposit_treatment="refund",
+    )
+    assert request.status == ApprovalStatus.PENDING
+    deal.refresh_from_db()
+    can = rules.abilities(user("salesadmin"), deal)
+    assert not can["contract"] and not can["clause"]
+    refused("change_pending", lambda: services.deal_contract(actor=user("salesadmin"), deal=deal))
+    refused(
+        "change_pending",
+        lambda: services.clause_add(actor=user("consultant"), deal=deal, text="赠送车位一年"),
+    )
+    # withdrawn, the deal may be signed again
+    approvals.approval_withdraw(actor=user("consultant"), request=request)
+    deal.refresh_from_db()
+    assert rules.abilities(user("salesadmin"), deal)["contract"]
+    assert (
+        services.deal_contract(actor=user("salesadmin"), deal=deal).status == DealStatus.CONTRACTED
+    )

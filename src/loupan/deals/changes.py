@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from loupan.approvals.models import ApprovalRequest, ApprovalStatus
+from loupan.approvals.models import ApprovalRequest
 from loupan.approvals.services import withdraw_open
 from loupan.audit.services import audit_create, audit_update
 from loupan.core.errors import DomainError, ErrorCode, conflict, invalid
@@ -62,7 +62,6 @@ from .services import (
     units_with_attached,
 )
 
-CHANGE_KINDS = (ApprovalKind.EXCHANGE, ApprovalKind.RENAME, ApprovalKind.CANCEL)
 UNIT_FROM = (UnitStatus.SUBSCRIBED, UnitStatus.CONTRACTED)
 
 
@@ -71,12 +70,7 @@ def _start(actor, deal: Deal, predicate) -> Deal:
     no other change is waiting on it (one open change per deal)."""
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
     ensure(predicate(actor, deal))
-    waiting = deal.approvals.filter(kind__in=CHANGE_KINDS, status=ApprovalStatus.PENDING).first()
-    if waiting is not None:
-        raise conflict(
-            f"该交易的{waiting.get_kind_display()}申请正在审批，请等审批结束或撤回后再办理。",
-            code=DealError.CHANGE_PENDING,
-        )
+    ensure(rules.no_change_pending(deal))
     return deal
 
 

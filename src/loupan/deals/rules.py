@@ -14,10 +14,12 @@ from decimal import Decimal
 from django.conf import settings
 
 from loupan.accounts import access
+from loupan.approvals.models import ApprovalStatus
 from loupan.core.errors import DomainError, conflict
 from loupan.core.money import money
 
-from .models import DealPolicy, DealStatus, DiscountAuthority
+from .errors import DealError
+from .models import ApprovalKind, DealPolicy, DealStatus, DiscountAuthority
 
 
 def policy(project) -> DealPolicy:
@@ -108,6 +110,34 @@ EXCHANGE_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
 RENAME_FROM = (DealStatus.PENDING, DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
 CANCEL_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
 CLAUSE_FROM = (DealStatus.PENDING, DealStatus.SUBSCRIBED)
+# The changes after subscription: one at a time per deal, and nothing is signed or added
+# to the contract while one waits for approval.
+CHANGE_KINDS = (ApprovalKind.EXCHANGE, ApprovalKind.RENAME, ApprovalKind.CANCEL)
+_UNKNOWN = object()
+
+
+def pending_change(deal):
+    """The change request (exchange, rename, cancellation) waiting on the deal, if any."""
+    return deal.approvals.filter(kind__in=CHANGE_KINDS, status=ApprovalStatus.PENDING).first()
+
+
+def no_change_pending(deal) -> Answer:
+    """One change at a time per deal (exchange, rename, cancellation)."""
+    return _no_change_pending(YES, deal, _UNKNOWN)
+
+
+def _no_change_pending(answer: Answer, deal, pending) -> Answer:
+    """``answer``, unless a change waits for approval on the deal (then 409
+    ``change_pending``, naming it)."""
+    if not answer[0]:
+        return answer
+    waiting = pending_change(deal) if pending is _UNKNOWN else pending
+    if waiting is None:
+        return answer
+    return False, conflict(
+        f"该交易的{waiting.get_kind_display()}申请正在审批，请等审批结束或撤回后再办理。",
+        code=DealError.CHANGE_PENDING,
+    )
 
 
 def ensure(answer: Answer) -> None:
@@ -164,22 +194,26 @@ def can_confirm_deposit(user, deal) -> Answer:
     )
 
 
-def can_add_clause(user, deal) -> Answer:
-    return _check(
+def can_add_clause(user, deal, pending=_UNKNOWN) -> Answer:
+    """``pending``: the waiting change request when the caller knows it already."""
+    answer = _check(
         own_or(user, deal, "deal.contract"),
         "deal.contract",
         deal.status in CLAUSE_FROM,
         "只能在签约前为认购的交易增加特殊条款。",
     )
+    return _no_change_pending(answer, deal, pending)
 
 
-def can_contract(user, deal) -> Answer:
-    return _check(
+def can_contract(user, deal, pending=_UNKNOWN) -> Answer:
+    """Not while an exchange, rename or cancellation waits for approval."""
+    answer = _check(
         own_or(user, deal, "deal.contract"),
         "deal.contract",
         deal.status == DealStatus.SUBSCRIBED,
         f"交易当前为「{_now(deal)}」，认购（定金已确认）后才能签约。",
     )
+    return _no_change_pending(answer, deal, pending)
 
 
 def can_update_filing(user, deal) -> Answer:
@@ -262,13 +296,15 @@ def can_mark_refund_paid(user, deal, cancellation=None) -> Answer:
 
 
 def abilities(user, deal) -> dict:
-    """Every action's answer for this user on this deal, for the page and the API."""
+    """Every action's answer for this user on this deal, for the page and the API (the
+    waiting change, if any, read once)."""
+    pending = pending_change(deal) if deal.status in CLAUSE_FROM else None
     return {
         "subscribe": can_subscribe(user, deal)[0],
         "release": can_release(user, deal)[0],
         "confirm": can_confirm_deposit(user, deal)[0],
-        "clause": can_add_clause(user, deal)[0],
-        "contract": can_contract(user, deal)[0],
+        "clause": can_add_clause(user, deal, pending)[0],
+        "contract": can_contract(user, deal, pending)[0],
         "filing": can_update_filing(user, deal)[0],
         "upload": can_upload_scan(user, deal)[0],
         "scan": bool(deal.contract_scan) and can_see_scan(user, deal),

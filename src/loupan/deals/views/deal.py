@@ -309,9 +309,7 @@ def _detail(request, project, deal, *, status=200, **forms):
         and deal.signing_deadline < timezone.localdate(),
     }
     waiting = [
-        r
-        for r in approvals
-        if r.kind in changes.CHANGE_KINDS and r.status == ApprovalStatus.PENDING
+        r for r in approvals if r.kind in rules.CHANGE_KINDS and r.status == ApprovalStatus.PENDING
     ]
     context["change_waiting"] = waiting[0] if waiting else None
     context["changes"] = list(
