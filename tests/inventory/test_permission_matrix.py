@@ -13,6 +13,7 @@ from loupan.inventory.models import (
     Unit,
     UnitStatus,
 )
+from loupan.inventory.services import UNIT_FIELDS
 from tests import other_project
 from tests.testing import (
     APIAccessCase,
@@ -26,28 +27,8 @@ from tests.testing import (
     web_client,
 )
 
-UNIT_FORM_FIELDS = [
-    "stair",
-    "floor",
-    "room",
-    "number",
-    "layout",
-    "use",
-    "gross_area",
-    "internal_area",
-    "shared_area",
-    "orientation",
-    "view",
-    "fit_out",
-    "pricing_basis",
-    "unit_price",
-    "list_price",
-    "floor_price",
-    "sellable",
-    "unsellable_reason",
-    "attached_to",
-    "note",
-]
+# the unit form edits every unit field but the building it stands in
+UNIT_FORM_FIELDS = [f for f in UNIT_FIELDS if f != "building"]
 BUILDING_FORM_FIELDS = [
     "phase",
     "name",

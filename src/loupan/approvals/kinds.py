@@ -29,7 +29,6 @@ A kind says
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import Q
 
 from loupan.accounts import access
@@ -43,7 +42,7 @@ class Kind:
     apply: Callable
     view_perm: str
     decide_perms: tuple[str, ...]
-    levels: Callable = field(default=lambda project: list(settings.LOUPAN_APPROVAL_CHAIN))
+    levels: Callable
     holds: Callable | None = None
     level_label: Callable = field(default=role_label)
     higher_may_decide: bool = False

@@ -104,6 +104,11 @@ class ApprovalRequest(models.Model):
     def get_kind_display(self) -> str:
         return self.kind_label
 
+    def name_of_level(self, level: str) -> str:
+        """A level of this request in its kind's words (a role, or who holds a permission)."""
+        found = kind_of(self.kind, missing_ok=True)
+        return str(found.level_label(level)) if found else level
+
     @classmethod
     def restrict_q(cls, user, action: str) -> Q:
         """Each kind names the permission that shows its requests (``<perm>.view`` in the

@@ -4,7 +4,6 @@ shows, and the level names in the kind's words."""
 from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.db.models import Prefetch
 
-from . import services
 from .kinds import kind_of, kinds
 from .models import ApprovalStep
 
@@ -26,8 +25,8 @@ def labelled(requests):
     for req in requests:
         kind = kind_of(req.kind, missing_ok=True)
         req.card_template = kind.card_template if kind else ""
-        req.level_name = services.level_name(req, req.level)
-        req.final_level_name = services.level_name(req, req.final_level)
+        req.level_name = req.name_of_level(req.level)
+        req.final_level_name = req.name_of_level(req.final_level)
         for step in req.steps.all():
-            step.level_name = services.level_name(req, step.level)
+            step.level_name = req.name_of_level(step.level)
     return requests

@@ -26,13 +26,6 @@ from .models import ApprovalRequest, ApprovalStatus, ApprovalStep, Decision
 BUSY = ("已有同类审批在处理中。", "kind")
 
 
-def level_name(request_or_kind, level: str) -> str:
-    kind = (
-        request_or_kind if not hasattr(request_or_kind, "kind") else kind_of(request_or_kind.kind)
-    )
-    return str(kind.level_label(level))
-
-
 def _new_request(
     *,
     actor,
@@ -205,7 +198,8 @@ def approval_decide(*, actor, request: ApprovalRequest, approve: bool, reason: s
     once)."""
     with transaction.atomic():
         spec = kind_of(request.kind)
-        if not spec.held_levels(actor, request.project_id):
+        held = spec.held_levels(actor, request.project_id)
+        if not held:
             raise DomainError(ErrorCode.PERMISSION_DENIED)
         request = ApprovalRequest.objects.select_for_update().get(pk=request.pk)
         if request.status != ApprovalStatus.PENDING:
@@ -217,8 +211,7 @@ def approval_decide(*, actor, request: ApprovalRequest, approve: bool, reason: s
             raise invalid("reason", "驳回须填写意见")
         before = snapshot(request)
         now = timezone.now()
-        levels = spec.levels(request.project)
-        held = spec.held_levels(actor, request.project_id)
+        levels = spec.levels(request.project_id)
         final = request.level == request.final_level or (
             spec.higher_may_decide and request.final_level in held
         )

@@ -63,7 +63,7 @@ def _request(request, project, pk) -> ApprovalRequest:
 
 def _done(req) -> str:
     if req.status == ApprovalStatus.PENDING:
-        return _("已同意，转%(level)s审批。") % {"level": services.level_name(req, req.level)}
+        return _("已同意，转%(level)s审批。") % {"level": req.name_of_level(req.level)}
     return _("已批准。") if req.status == ApprovalStatus.APPROVED else _("已驳回。")
 
 

@@ -18,6 +18,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import render
@@ -116,7 +117,7 @@ class ProjectListView(View):
 
     def dispatch(self, request, project_pk, *args, **kwargs):
         if not request.user.is_authenticated:
-            return login_required(lambda r: None)(request)
+            return redirect_to_login(request.get_full_path())
         self.project = project_for(request.user, project_pk, *self.see)
         return super().dispatch(request, *args, **kwargs)
 

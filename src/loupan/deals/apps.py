@@ -10,7 +10,7 @@ class DealsConfig(AppConfig):
         from loupan.approvals import kinds
         from loupan.core import due, numbering
 
-        from . import changes, services
+        from . import changes, rules, services
         from .models import ApprovalKind, Deal
 
         due.register(
@@ -35,6 +35,7 @@ class DealsConfig(AppConfig):
                     apply=apply,
                     view_perm="deal",
                     decide_perms=("deal.approve",),
+                    levels=lambda project: rules.chain(),
                     card_template="deals/parts/approval_card.html",
                     subjects=lambda: Deal.objects.select_related("unit", "customer", "consultant"),
                 )

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from loupan.accounts import access
+from loupan.approvals.kinds import kind_of
 from loupan.approvals.models import ApprovalStatus
 from loupan.core.errors import DomainError, conflict
 from loupan.core.money import money
@@ -45,10 +46,9 @@ def authority(project, role_code: str) -> Decimal:
 
 
 def level_of(user, project) -> int:
-    """The user's highest position in the chain on the project (-1: not in it)."""
-    codes = access.role_codes(user, project)
-    positions = [i for i, code in enumerate(chain()) if code in codes]
-    return max(positions, default=-1)
+    """The user's highest position in the chain on the project (-1: not in it), as the
+    approval engine places a requester."""
+    return kind_of(ApprovalKind.DISCOUNT).level_of(user, project)
 
 
 def final_level_for(project, pct: Decimal, below_floor: bool) -> str:

@@ -79,7 +79,7 @@ class ApprovalStepSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_level_display(self, obj) -> str:
-        return approvals.level_name(obj.request, obj.level)
+        return obj.request.name_of_level(obj.level)
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -128,10 +128,10 @@ class ApprovalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_level_display(self, obj) -> str:
-        return approvals.level_name(obj, obj.level)
+        return obj.name_of_level(obj.level)
 
     def get_final_level_display(self, obj) -> str:
-        return approvals.level_name(obj, obj.final_level)
+        return obj.name_of_level(obj.final_level)
 
 
 class ApprovalInDealSerializer(ApprovalSerializer):
