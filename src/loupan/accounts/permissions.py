@@ -45,6 +45,19 @@ PERMISSIONS: dict[str, str] = {
     "deal.contract": _("合同台帐、网签备案与合同扫描件"),
     "deal.approve": _("审批折扣、特殊条款、换房、更名、退房（按角色权限逐级）"),
     "deal.configure": _("设置折扣类型、折扣权限与交易期限"),
+    # payments (issue 13; seeds 000 出纳, 001 按揭办理/结佣, 002 二.5, 003 款项跟进)
+    "payment.view": _("查看本项目全部收款、欠款与按揭"),
+    "payment.view_own": _("查看自己交易的收款、欠款与按揭"),
+    "payment.record": _("收款、开收据、退款、收据本、日结（出纳）"),
+    "payment.review": _("复核日结（双重复核）"),
+    "payment.approve": _("审批红冲、延期付款与重开日结"),
+    "payment.collect": _("登记催款记录、申请延期付款"),
+    "payment.configure": _("设置收款规则、滞纳金与税费标准"),
+    "mortgage.manage": _("办理按揭（资料、递交、进度）"),
+    "commission.view": _("查看本项目全部佣金"),
+    "commission.view_own": _("查看自己的佣金"),
+    "commission.confirm": _("确认月度结佣函"),
+    "commission.configure": _("设置佣金方案与协助人"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -59,6 +72,9 @@ GROUPS: list[tuple[str, str]] = [
     ("customer", _("客户")),
     ("roster", _("排班")),
     ("deal", _("交易")),
+    ("payment", _("收款")),
+    ("mortgage", _("按揭")),
+    ("commission", _("佣金")),
     ("audit", _("审计")),
 ]
 

@@ -13,6 +13,18 @@ BOARD = ["unit.view"]
 PRICING = ["unit.view_floor_price", "pricelist.view"]
 # Sales leads: every deal of the project, their own deals, approvals within their level.
 DEAL_LEAD = ["deal.view", "deal.add", "deal.approve"]
+# Sales leads and money: every deal's money, approve reversals, deferrals and reopened
+# days, the payment settings, the commission plan and its monthly statements.
+MONEY_LEAD = [
+    "payment.view",
+    "payment.collect",
+    "payment.approve",
+    "payment.configure",
+    "mortgage.manage",
+    "commission.view",
+    "commission.confirm",
+    "commission.configure",
+]
 
 SYSTEM_ROLES: list[dict] = [
     {
@@ -43,7 +55,8 @@ SYSTEM_ROLES: list[dict] = [
             "roster.manage",
         ]
         + DEAL_LEAD
-        + ["deal.contract", "deal.configure"],
+        + ["deal.contract", "deal.configure"]
+        + MONEY_LEAD,
     },
     {
         "code": "manager",
@@ -63,7 +76,9 @@ SYSTEM_ROLES: list[dict] = [
             "roster.manage",
         ]
         + DEAL_LEAD
-        + ["deal.contract", "deal.configure"],
+        + ["deal.contract", "deal.configure"]
+        + MONEY_LEAD
+        + ["payment.review"],
     },
     {
         "code": "supervisor",
@@ -73,7 +88,8 @@ SYSTEM_ROLES: list[dict] = [
         + BOARD
         + ["user.view"]
         + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"]
-        + DEAL_LEAD,
+        + DEAL_LEAD
+        + ["payment.view", "payment.collect", "mortgage.manage"],
     },
     {
         "code": "consultant",
@@ -82,7 +98,8 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["customer.view_own", "customer.add"]
-        + ["deal.view_own", "deal.add"],
+        + ["deal.view_own", "deal.add"]
+        + ["payment.view_own", "payment.collect", "mortgage.manage", "commission.view_own"],
     },
     {
         "code": "sales_admin",
@@ -92,13 +109,18 @@ SYSTEM_ROLES: list[dict] = [
         + BOARD
         + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
         + ["customer.view", "customer.reveal", "customer.export"]
-        + ["deal.view", "deal.contract"],
+        + ["deal.view", "deal.contract"]
+        + ["payment.view", "mortgage.manage"],
     },
     {
         "code": "finance",
         "name": _("财务"),
         "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
-        "permissions": ALL_STAFF + BOARD + ["customer.view", "deal.view", "deal.confirm"],
+        "permissions": ALL_STAFF
+        + BOARD
+        + ["customer.view", "deal.view", "deal.confirm"]
+        + ["payment.view", "payment.record", "payment.review", "payment.collect"]
+        + ["mortgage.manage", "commission.view"],
     },
     {
         "code": "planner",
@@ -113,7 +135,7 @@ SYSTEM_ROLES: list[dict] = [
         "code": "service",
         "name": _("客服"),
         "description": _("交付、权证、投诉、满意度调查、业主档案"),
-        "permissions": ALL_STAFF + ["customer.view", "deal.view"],
+        "permissions": ALL_STAFF + ["customer.view", "deal.view", "payment.view"],
     },
     {
         "code": "sysadmin",
@@ -137,7 +159,7 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["user.view", "role.view", "audit.view", "audit.export"]
-        + ["customer.view", "deal.view"],
+        + ["customer.view", "deal.view", "payment.view", "commission.view"],
     },
 ]
 

@@ -26,7 +26,7 @@ from loupan.customers.models import Customer, Stage
 from loupan.inventory.models import Unit, UnitStatus
 from loupan.inventory.services import units_deal_move
 
-from . import rules
+from . import ports, rules
 from .errors import DealError
 from .models import (
     ApprovalKind,
@@ -259,6 +259,8 @@ def apply_exchange(*, actor, request: ApprovalRequest, approved: bool) -> None:
         for d, step in zip(old.discounts.order_by("sort_order", "pk"), new["steps"], strict=True)
     )
     audit_create(actor=actor, obj=new_deal, extra={"exchanged_from": old.number})
+    # the new deal takes over what was paid on the old one (the payments ledger)
+    ports.money.exchanged(actor=actor, old=old, new=new_deal)
     withdraw_open(old)
     deal_end(
         actor=actor,
@@ -367,11 +369,9 @@ def apply_rename(*, actor, request: ApprovalRequest, approved: bool) -> None:
 
 
 def received_of(deal: Deal) -> Decimal:
-    """What the buyer has paid on the deal so far: the confirmed deposit (the Payments
-    issue adds the receipts of the payment schedule here)."""
-    if deal.deposit_confirmed_at and deal.deposit:
-        return money(deal.deposit)
-    return Decimal("0.00")
+    """What the buyer has really paid on the deal so far, as the payments ledger holds
+    it (``ports.money``)."""
+    return ports.money.received_of(deal)
 
 
 def cancel_terms(deal: Deal, treatment: str, forfeited=None) -> dict:
@@ -530,13 +530,15 @@ def cancellation_dispute(*, actor, deal: Deal, dispute: str, note: str = "") -> 
     return cancellation
 
 
-def cancellation_refund_paid(*, actor, deal: Deal) -> Cancellation:
-    """Finance records that the refund has been paid to the buyer."""
+def cancellation_refund_paid(*, actor, deal: Deal, **payment) -> Cancellation:
+    """Finance pays the refund out: one refund entry of the payments ledger
+    (``payment``: ``method``, ``paid_on``, ``bank_reference``)."""
     ensure(rules.can_mark_refund_paid(actor, deal))
     with transaction.atomic():
         cancellation = Cancellation.objects.select_for_update().filter(deal=deal).first()
         ensure(rules.can_mark_refund_paid(actor, deal, cancellation))
         before = snapshot(cancellation)
+        ports.money.refund_paid(actor=actor, deal=deal, amount=cancellation.refund, **payment)
         cancellation.refund_paid_at, cancellation.refund_paid_by = timezone.now(), actor
         cancellation.save()
         audit_update(actor=actor, obj=cancellation, before=before)

@@ -21,7 +21,7 @@ from loupan.customers.models import Customer, Stage
 from loupan.inventory.models import PricingBasis, Unit, UnitStatus
 from loupan.inventory.services import holds_expire, units_deal_lapse, units_deal_move
 
-from . import rules
+from . import ports, rules
 from .errors import DealError
 from .models import (
     ApprovalKind,
@@ -445,9 +445,11 @@ def apply_discount(*, actor, request: ApprovalRequest, approved: bool) -> None:
     audit_update(actor=actor, obj=deal, before=before, extra={"approval": request.pk})
 
 
-def deal_confirm_deposit(*, actor, deal: Deal) -> Deal:
+def deal_confirm_deposit(*, actor, deal: Deal, **payment) -> Deal:
     """Finance confirms the deposit: only now is the unit 认购 on the board (seed 002
-    二.1(1)), and the buyers become 成交 customers."""
+    二.1(1)), and the buyers become 成交 customers. The deposit is the deal's first
+    receipt in the payments ledger (``payment``: ``method``, ``paid_on``, ``payer``,
+    ``bank_reference``), and its payment schedule is generated."""
     access.require_perm(actor, "deal.confirm", deal.project_id)
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
@@ -465,6 +467,7 @@ def deal_confirm_deposit(*, actor, deal: Deal) -> Deal:
         deal.deposit_confirmed_at, deal.deposit_confirmed_by = timezone.now(), actor
         deal.save()
         audit_update(actor=actor, obj=deal, before=before, extra={"action": "confirm_deposit"})
+        ports.money.deposit_received(actor=actor, deal=deal, **payment)
         buyers_stage(
             actor, deal, [deal.customer_id, *deal.buyers.values_list("customer_id", flat=True)]
         )
@@ -577,6 +580,7 @@ def deal_contract(
                 "contract_number", "合同编号已被使用", code=DealError.CONTRACT_NUMBER_TAKEN
             ) from exc
         audit_update(actor=actor, obj=deal, before=before, extra={"action": "contract"})
+        ports.money.contracted(actor=actor, deal=deal)
     return deal
 
 

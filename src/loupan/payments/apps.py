@@ -5,3 +5,82 @@ class PaymentsConfig(AppConfig):
     name = "loupan.payments"
     label = "payments"
     verbose_name = "收款"
+
+    def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.approvals import kinds
+        from loupan.core import demo as demo_office
+        from loupan.core import due, numbering
+        from loupan.deals import ports
+
+        from . import arrears, closing, commissions, demo, schedule, services
+        from .models import DayClose, Method, Receipt
+
+        # 收据 SJ- (gapless per project, core.numbering)
+        numbering.register("receipt", "SJ")
+        # Deals reads and writes its money through this port (deals imports no payments).
+        ports.money.provide(
+            received_of=services.received_of,
+            methods=lambda: [(m.value, m.label) for m in Method if m not in (Method.CARRY,)],
+            deposit_received=services.deposit_received,
+            contracted=schedule.schedule_on_contract,
+            exchanged=services.exchanged,
+            refund_paid=services.refund_paid,
+        )
+        # What payments asks approval for: a red reversal, a deferred payment, a closed
+        # day reopened — decided by whoever holds payment.approve (a level named by the
+        # permission, as price lists are), never by the requester.
+        from loupan.deals.models import Deal
+
+        for code, label, apply, template, subjects in (
+            (
+                services.REVERSAL,
+                _("红冲"),
+                services.apply_reversal,
+                "payments/parts/approval_reversal.html",
+                lambda: Receipt.objects.select_related("deal", "deal__unit"),
+            ),
+            (
+                arrears.DEFERRAL,
+                _("延期付款"),
+                arrears.apply_deferral,
+                "payments/parts/approval_deferral.html",
+                lambda: Deal.objects.select_related("unit", "customer", "consultant"),
+            ),
+            (
+                closing.DAY_REOPEN,
+                _("重开日结"),
+                closing.apply_reopen,
+                "payments/parts/approval_reopen.html",
+                lambda: DayClose.objects.all(),
+            ),
+        ):
+            kinds.register(
+                kinds.Kind(
+                    code=code,
+                    label=label,
+                    apply=apply,
+                    view_perm="payment",
+                    decide_perms=("payment.approve",),
+                    levels=lambda project: ["payment.approve"],
+                    holds=kinds.holds_perm,
+                    level_label=lambda level: str(_("财务负责人")),
+                    self_decide=False,
+                    card_template=template,
+                    subjects=subjects,
+                )
+            )
+        due.register(
+            "arrears",
+            arrears.arrears_find,
+            order=40,
+            labels={"arrears_opened": "新增逾期", "arrears_settled": "逾期结清"},
+        )
+        due.register(
+            "commissions",
+            commissions.commissions_due,
+            order=45,
+            labels={"commissions_earned": "新增佣金", "commissions_clawed": "佣金追回"},
+        )
+        demo_office.register("payments", demo.demo_payments, order=60)
