@@ -15,6 +15,9 @@ from loupan.inventory.api import imports as imports_api
 from loupan.inventory.api import pricelists as pricelists_api
 from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
+from loupan.payments.api import commissions as commissions_api
+from loupan.payments.api import mortgages as mortgages_api
+from loupan.payments.api import plans as plans_api
 from loupan.payments.api import views as payments_api
 
 router = DefaultRouter()
@@ -34,6 +37,9 @@ customer_imports_api.register(router)
 handover_api.register(router)
 intentions_api.register(router)
 deals_api.register(router)
+mortgages_api.register(router)
+commissions_api.register(router)
+plans_api.register(router)
 
 urlpatterns = [
     path(
@@ -50,5 +56,8 @@ urlpatterns = [
         payments_api.MortgageCalculatorView.as_view(),
         name="mortgage-calculator",
     ),
+    *mortgages_api.urlpatterns,
+    *commissions_api.urlpatterns,
+    *plans_api.urlpatterns,
     path("", include(router.urls)),
 ]

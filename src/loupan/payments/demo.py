@@ -1,5 +1,12 @@
-"""The demo office's money (issue 13 "Done when")."""
+"""The demo office's money (issue 13 "Done when"): registered in ``PaymentsConfig.ready()``
+after the deals; each part of payments adds its own."""
+
+from .commissions_demo import demo_commissions
+from .mortgages_demo import demo_mortgages
+from .plans_demo import demo_plans
 
 
 def demo_payments(context: dict) -> None:
-    return None
+    demo_plans(context)
+    demo_mortgages(context)
+    demo_commissions(context)

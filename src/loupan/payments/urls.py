@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "payments"
 urlpatterns = [
     path("calculator/", views.mortgage_calculator, name="calculator"),
+    path("", include("loupan.payments.mortgages_urls")),
+    path("", include("loupan.payments.commissions_urls")),
+    path("", include("loupan.payments.plans_urls")),
 ]

@@ -1,0 +1,5 @@
+"""The demo office's commissions (called by payments/demo.py)."""
+
+
+def demo_commissions(context: dict) -> None:
+    """Nothing yet."""

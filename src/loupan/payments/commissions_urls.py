@@ -1,0 +1,3 @@
+"""The commissions pages' URLs (included by payments/urls.py)."""
+
+urlpatterns: list = []

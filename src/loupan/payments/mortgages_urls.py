@@ -1,0 +1,3 @@
+"""The mortgages pages' URLs (included by payments/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The plans pages' URLs (included by payments/urls.py)."""
+
+urlpatterns: list = []
