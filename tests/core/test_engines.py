@@ -50,4 +50,11 @@ def test_due_jobs_run_in_the_apps_order_and_report_in_chinese(demo, capsys):
 
 def test_demo_steps_are_registered_by_the_apps_in_order(demo):
     names = [step.name for step in demo_registry.steps()]
-    assert names == ["inventory.office", "accounts", "inventory.units", "customers", "deals"]
+    assert names == [
+        "inventory.office",
+        "accounts",
+        "inventory.units",
+        "customers",
+        "deals",
+        "payments",
+    ]

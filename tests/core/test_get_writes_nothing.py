@@ -28,6 +28,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from loupan.accounts.models import Membership, Role, User
 from loupan.approvals.models import ApprovalRequest
@@ -51,6 +52,14 @@ from loupan.inventory.models import (
     PriceList,
     ReleasePlan,
     Unit,
+)
+from loupan.payments.models import (
+    CommissionEntry,
+    CommissionStatement,
+    FeeRate,
+    Mortgage,
+    Receipt,
+    ReceiptBook,
 )
 from tests.testing import BACKEND, api_client
 
@@ -159,6 +168,14 @@ def _objects(demo) -> dict:
         "deals": deal,
         "deal-changes": first(DealChange, project=main),
         "discount-types": first(DiscountType, project=main),
+        "receipts": first(Receipt, project=main),
+        "books": first(ReceiptBook, project=main),
+        "fee-rates": first(FeeRate, project=main),
+        "mortgages": first(Mortgage, project=main),
+        "commission-statements": first(CommissionStatement, project=main),
+        "commission-entries": first(CommissionEntry, project=main),
+        "statements": first(CommissionStatement, project=main),
+        "commissions": first(CommissionStatement, project=main),
     }
 
 
@@ -171,6 +188,10 @@ def _fill(name, kwargs, route, demo, objects):
     for kwarg in kwargs:
         if kwarg in ("project_pk", "project_id"):
             values[kwarg] = demo["main"].pk
+        elif kwarg == "deal_pk":
+            values[kwarg] = objects["deals"].pk
+        elif kwarg == "day":
+            values[kwarg] = timezone.localdate().isoformat()
         elif kwarg == "code":
             values[kwarg] = "consultant"  # a role
         elif kwarg == "token":

@@ -187,7 +187,13 @@ def _ui_routes():
 
 def _model_for(segment: str):
     """The model a URL segment such as ``units``, ``permits`` or ``release-plans`` names."""
-    aliases = {"roster": "rosterentry", "calls": "callrecord", "claims": "ownershipclaim"}
+    aliases = {
+        "roster": "rosterentry",
+        "calls": "callrecord",
+        "claims": "ownershipclaim",
+        "commissions": "commissionstatement",
+        "books": "receiptbook",
+    }
     wanted = aliases.get(segment) or segment.replace("-", "").replace("_", "").lower().removesuffix(
         "s"
     )

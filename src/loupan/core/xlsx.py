@@ -113,6 +113,11 @@ class Column:
         return [YES, NO] if self.kind == "bool" else []
 
 
+def col(field, header, kind="text", width=12) -> Column:
+    """An export column (a list as a table: field, header, kind, width)."""
+    return Column(field, header, kind, width=width)
+
+
 def norm_header(value) -> str:
     """Headers as people type them: 建筑面积（㎡）, *楼栋, 表价(元) all match."""
     text = str(value or "").strip()

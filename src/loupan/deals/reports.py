@@ -34,8 +34,7 @@ BUYERS = Prefetch(
 )
 
 
-def C(field, header, kind="text", width=12):  # noqa: N802 — a column, read as a table
-    return xlsx.Column(field, header, kind, width=width)
+C = xlsx.col  # a column, read as a table
 
 
 # --- the deal lists as xlsx ---------------------------------------------------------------

@@ -143,6 +143,7 @@ def day_reopen_request(*, actor, close: DayClose, reason: str) -> ApprovalReques
     """Ask to reopen a closed day (a late bank slip, a correction): approved by whoever
     holds ``payment.approve``."""
     rules.ensure(rules.can_keep_books(actor, close.project))
+    close = DayClose.objects.get(pk=close.pk)
     if close.status != CloseStatus.CLOSED:
         raise conflict("只有已日结的日期可以申请重开。", "day")
     if not (reason or "").strip():

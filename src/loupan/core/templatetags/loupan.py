@@ -29,3 +29,9 @@ def add_class(field, css):
     """Render a bound form field with extra CSS classes."""
     existing = field.field.widget.attrs.get("class", "")
     return field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.filter
+def get_item(mapping, key):
+    """``mapping[key]`` in a template (None when absent)."""
+    return mapping.get(key) if mapping else None
