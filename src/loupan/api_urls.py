@@ -16,6 +16,7 @@ from loupan.inventory.api import pricelists as pricelists_api
 from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
 from loupan.payments.api import commissions as commissions_api
+from loupan.payments.api import money as money_api
 from loupan.payments.api import mortgages as mortgages_api
 from loupan.payments.api import plans as plans_api
 from loupan.payments.api import views as payments_api
@@ -37,6 +38,7 @@ customer_imports_api.register(router)
 handover_api.register(router)
 intentions_api.register(router)
 deals_api.register(router)
+money_api.register(router)
 mortgages_api.register(router)
 commissions_api.register(router)
 plans_api.register(router)

@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from loupan.accounts import access
 from loupan.customers import selectors as customer_selectors
+from loupan.payments import selectors as payment_selectors
 
 HOME_SECTIONS = {
-    "consultant": _("今日跟进、即将过期的客户"),
+    "consultant": _("今日跟进、即将过期的客户、催款"),
     "supervisor": _("昨日来电来访核查、排班、当日认购与签约复核"),
     "manager": _("销控计划、调价申请、合同审核、周报"),
     "director": _("目标、策略、特殊条款与大额折扣审批"),
@@ -26,15 +27,24 @@ HOME_SECTIONS = {
 @login_required
 def home(request):
     """Each role's start page in the current project; a consultant's lists today's and
-    overdue follow-ups and the customers whose ownership is about to expire."""
+    overdue follow-ups, the customers whose ownership is about to expire and their own
+    buyers' overdue payments to chase."""
     project = request.project if request.project else None
     roles = []
     day = None
+    collection = None
     if project is not None:
         roles = [
             m.role for m in request.user.memberships.filter(project=project).select_related("role")
         ]
         if access.has_perm(request.user, "customer.add", project):
             day = customer_selectors.agenda(request.user, project)
+        if access.has_perm(request.user, "payment.view_own", project):
+            # a consultant's own buyers with money overdue (the collection list's first)
+            collection = list(payment_selectors.collection_items(request.user, project)[:10])
     sections = [(role, HOME_SECTIONS.get(role.code, "")) for role in roles]
-    return render(request, "home.html", {"roles": roles, "sections": sections, "agenda": day})
+    return render(
+        request,
+        "home.html",
+        {"roles": roles, "sections": sections, "agenda": day, "collection": collection},
+    )

@@ -299,6 +299,11 @@ SPECTACULAR_SETTINGS = {
         "CancelReasonEnum": "loupan.deals.models.CancelReason",
         "DepositTreatmentEnum": "loupan.deals.models.DepositTreatment",
         "DisputeStatusEnum": "loupan.deals.models.DisputeStatus",
+        "LedgerEntryKindEnum": "loupan.payments.models.EntryKind",
+        "ScheduleItemKindEnum": "loupan.payments.models.ItemKind",
+        "MoneyMethodEnum": "loupan.payments.models.Method",
+        "ReceivedMethodEnum": "loupan.payments.models.RECEIVED_METHOD_CHOICES",
+        "CollectionChannelEnum": "loupan.payments.models.Channel",
     },
 }
 

@@ -54,12 +54,17 @@ from loupan.inventory.models import (
     Unit,
 )
 from loupan.payments.models import (
+    CollectionRecord,
     CommissionEntry,
     CommissionStatement,
+    DayClose,
+    Deferral,
     FeeRate,
+    LedgerEntry,
     Mortgage,
     Receipt,
     ReceiptBook,
+    ScheduleItem,
 )
 from tests.testing import BACKEND, api_client
 
@@ -169,6 +174,15 @@ def _objects(demo) -> dict:
         "deal-changes": first(DealChange, project=main),
         "discount-types": first(DiscountType, project=main),
         "receipts": first(Receipt, project=main),
+        "ledger-entries": first(LedgerEntry, project=main),
+        "collection": first(ScheduleItem, project=main),
+        "collection-records": first(CollectionRecord, project=main),
+        "deferrals": first(Deferral, project=main),
+        "day-closes": first(DayClose, project=main),
+        "receipt-books": first(ReceiptBook, project=main),
+        "payments": None,
+        "payment-details": deal,
+        "payment-schedules": deal,
         "books": first(ReceiptBook, project=main),
         "fee-rates": first(FeeRate, project=main),
         "mortgages": first(Mortgage, project=main),
@@ -198,7 +212,7 @@ def _fill(name, kwargs, route, demo, objects):
             values[kwarg] = uuid.uuid4()  # an import that does not exist
         elif kwarg == "action":
             values[kwarg] = "submit" if "pricelist" in name else "hold"
-        elif kwarg in ("pk", "unit_pk", "permit_pk", "customer_id"):
+        elif kwarg in ("pk", "unit_pk", "permit_pk", "customer_id", "deal"):
             # The collection right before the id: ``…/customers/<int:pk>/…``.
             before = re.search(rf"([\w-]+)/(?:<int:{kwarg}>|\(\?P<{kwarg}>)", route)
             collection = before.group(1)

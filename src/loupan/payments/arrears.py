@@ -15,6 +15,7 @@ from django.utils import timezone
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest
 from loupan.audit.services import audit_create, audit_update
+from loupan.core.dates import TODAY_OR_LATER, parse_date
 from loupan.core.errors import conflict, invalid
 from loupan.core.money import ZERO, money, to_decimal
 from loupan.core.snapshot import snapshot
@@ -200,14 +201,9 @@ def collection_record(
             raise invalid("promised_amount", "承诺金额必须大于 0")
     else:
         promised_amount = None
-    if isinstance(promised_on, str) and promised_on:
-        try:
-            promised_on = datetime.date.fromisoformat(promised_on)
-        except ValueError as exc:
-            raise invalid("promised_on", "日期格式应为 YYYY-MM-DD") from exc
-    promised_on = promised_on or None
-    if promised_on and promised_on < timezone.localdate():
-        raise invalid("promised_on", "承诺付款日期不能早于今天")
+    promised_on = parse_date(
+        promised_on, "promised_on", when=TODAY_OR_LATER, message="承诺付款日期不能早于今天"
+    )
     with transaction.atomic():
         record = CollectionRecord.objects.create(
             project_id=deal.project_id,
@@ -239,12 +235,8 @@ def deferral_request(
     reason = (reason or "").strip()
     if not reason:
         raise invalid("reason", "请填写延期原因")
-    if isinstance(new_due_date, str):
-        try:
-            new_due_date = datetime.date.fromisoformat(new_due_date)
-        except ValueError as exc:
-            raise invalid("new_due_date", "日期格式应为 YYYY-MM-DD") from exc
-    if not isinstance(new_due_date, datetime.date):
+    new_due_date = parse_date(new_due_date, "new_due_date")
+    if new_due_date is None:
         raise invalid("new_due_date", "请填写延期后的日期")
     if new_due_date <= item.due_date:
         raise invalid("new_due_date", f"延期后的日期须晚于原应付日期 {item.due_date:%Y-%m-%d}")

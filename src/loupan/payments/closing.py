@@ -13,6 +13,7 @@ from django.utils import timezone
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest
 from loupan.audit.services import audit_create, audit_update
+from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import DomainError, conflict, invalid
 from loupan.core.money import ZERO, money
 from loupan.core.snapshot import snapshot
@@ -56,16 +57,10 @@ def day_sheet(project, day: datetime.date) -> dict:
 
 
 def _day(value) -> datetime.date:
-    if isinstance(value, str):
-        try:
-            value = datetime.date.fromisoformat(value)
-        except ValueError as exc:
-            raise invalid("day", "日期格式应为 YYYY-MM-DD") from exc
-    if not isinstance(value, datetime.date):
+    day = parse_date(value, "day", when=PAST_OR_TODAY, message="不能日结今天以后的日期")
+    if day is None:
         raise invalid("day", "请选择日期")
-    if value > timezone.localdate():
-        raise invalid("day", "不能日结今天以后的日期")
-    return value
+    return day
 
 
 def day_submit(*, actor, project, day, cash_counted, note: str = "") -> DayClose:

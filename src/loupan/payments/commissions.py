@@ -504,11 +504,19 @@ def _earn(plan, stages, deal: Deal, today) -> int:
             "base": base,
             "earned_on": on,
             "clawback": False,
+            "rate_permille": plan.rate_permille,
+            "share_pct": stage.share_pct,
         }
         rows = [CommissionEntry(earner_id=deal.consultant_id, assist=False, amount=mine, **common)]
         if helped:
             rows.append(
-                CommissionEntry(earner_id=assist.colleague_id, assist=True, amount=theirs, **common)
+                CommissionEntry(
+                    earner_id=assist.colleague_id,
+                    assist=True,
+                    amount=theirs,
+                    assist_pct=plan.assist_share_pct,
+                    **common,
+                )
             )
         created += _save(rows)
     return created
@@ -551,6 +559,9 @@ def _claw(today) -> int:
                     clawback=True,
                     assist=entry.assist,
                     base=entry.base,
+                    rate_permille=entry.rate_permille,
+                    share_pct=entry.share_pct,
+                    assist_pct=entry.assist_pct,
                     amount=-entry.amount,
                     earned_on=max(_ended_on(deal, today), entry.earned_on),
                 )
@@ -674,8 +685,7 @@ def entries_for(user, project=None):
 
 def statement_lines(statement: CommissionStatement) -> list[dict]:
     """The statement's entries for the page, the print and the xlsx: per deal, each
-    entry with its stage, base, the plan's rate, the stage's share and the amount."""
-    plan = plan_of(statement.project_id)
+    entry with its stage, base, the rate and share it was computed with, the amount."""
     entries = statement.entries.select_related("deal__unit", "deal__customer", "stage").order_by(
         "deal__pk", "stage__sort_order", "clawback", "pk"
     )
@@ -697,9 +707,9 @@ def statement_lines(statement: CommissionStatement) -> list[dict]:
                 "stage": e.stage.name if e.stage else "",
                 "kind": kind,
                 "base": e.base,
-                "rate": plan.rate_permille if plan else None,
-                "share": e.stage.share_pct if e.stage else None,
-                "assist_pct": plan.assist_share_pct if (plan and e.assist) else None,
+                "rate": e.rate_permille,
+                "share": e.share_pct,
+                "assist_pct": e.assist_pct if e.assist else None,
                 "amount": e.amount,
                 "earned_on": e.earned_on,
             }

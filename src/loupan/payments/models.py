@@ -175,6 +175,7 @@ class Method(models.TextChoices):
 
 # What finance may choose when recording money received (a carry-over is the system's).
 RECEIVED_METHODS = [m for m in Method if m != Method.CARRY]
+RECEIVED_METHOD_CHOICES = [(m.value, m.label) for m in RECEIVED_METHODS]
 
 
 class LedgerEntry(Scoped):
@@ -921,6 +922,17 @@ class CommissionEntry(models.Model):
     clawback = models.BooleanField(_("追回"), default=False)
     assist = models.BooleanField(_("协助分成"), default=False)
     base = models.DecimalField(_("计佣基数（元）"), **MONEY)
+    # the plan's terms when the entry was computed: a later change of the plan never
+    # changes what a statement shows
+    rate_permille = models.DecimalField(
+        _("佣金比例（‰）"), max_digits=6, decimal_places=3, null=True, blank=True
+    )
+    share_pct = models.DecimalField(
+        _("发放比例（%）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    assist_pct = models.DecimalField(
+        _("协助人分成（%）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
     amount = models.DecimalField(_("金额（元）"), **MONEY)
     earned_on = models.DateField(_("发生日期"))
     statement = models.ForeignKey(

@@ -29,6 +29,7 @@ from loupan.accounts import access
 from loupan.accounts.models import Membership
 from loupan.audit.services import audit_create, audit_record, audit_update
 from loupan.core import xlsx
+from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money
 from loupan.core.snapshot import snapshot
@@ -357,19 +358,8 @@ def default_documents(loan_type: str) -> list[dict]:
 
 
 def _day(value, field="on") -> datetime.date:
-    today = timezone.localdate()
-    if value in (None, ""):
-        return today
-    if isinstance(value, str):
-        try:
-            value = datetime.date.fromisoformat(value)
-        except ValueError as exc:
-            raise invalid(field, _("日期格式应为 YYYY-MM-DD")) from exc
-    if isinstance(value, datetime.datetime):
-        value = timezone.localdate(value)
-    if value > today:
-        raise invalid(field, _("日期不能晚于今天"))
-    return value
+    """The day a step happened: today when not given, never later than today."""
+    return parse_date(value, field, default_today=True, when=PAST_OR_TODAY)
 
 
 def _moment(day: datetime.date):

@@ -17,7 +17,7 @@ from django import forms
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from loupan.accounts import access
@@ -152,7 +152,7 @@ def _setting_text(name: str, value) -> str:
         return _("%(rate)s%%/日") % {"rate": plans.number_text(value)} if value else _("不收")
     if name.startswith("min_down_pct"):
         return f"{plans.number_text(value)}%"
-    return _("%(n)s 天") % {"n": value}
+    return pgettext("a number of days", "%(n)s 天") % {"n": value}
 
 
 # --- 收款设置 ------------------------------------------------------------------------------

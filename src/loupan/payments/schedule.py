@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from loupan.audit.services import audit_record
+from loupan.core.dates import parse_date
 from loupan.core.errors import invalid
 from loupan.core.money import ZERO, money, to_decimal
 from loupan.deals.models import Deal, PaymentMethod
@@ -198,13 +199,8 @@ def _parse_rows(deal, rows) -> list[Planned]:
         if kind not in ItemKind.values:
             raise invalid(f"{field}.kind", "款项类型无效")
         name = (row.get("name") or "").strip() or str(ItemKind(kind).label)
-        due = row.get("due_date")
-        if isinstance(due, str):
-            try:
-                due = datetime.date.fromisoformat(due)
-            except ValueError as exc:
-                raise invalid(f"{field}.due_date", "日期格式应为 YYYY-MM-DD") from exc
-        if not isinstance(due, datetime.date):
+        due = parse_date(row.get("due_date"), f"{field}.due_date")
+        if due is None:
             raise invalid(f"{field}.due_date", "请填写应付日期")
         amount, percent = row.get("amount"), row.get("percent")
         try:

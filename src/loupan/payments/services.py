@@ -18,6 +18,7 @@ from loupan.accounts import access
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest
 from loupan.audit.services import audit_create, audit_update
+from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import conflict, invalid
 from loupan.core.money import ZERO, money
 from loupan.core.numbering import next_number
@@ -109,17 +110,8 @@ def _insert(entries: list[LedgerEntry]) -> list[LedgerEntry]:
 
 
 def _date(value, field: str) -> datetime.date:
-    today = timezone.localdate()
-    if value in (None, ""):
-        return today
-    if isinstance(value, str):
-        try:
-            value = datetime.date.fromisoformat(value)
-        except ValueError as exc:
-            raise invalid(field, "日期格式应为 YYYY-MM-DD") from exc
-    if value > today:
-        raise invalid(field, "日期不能晚于今天")
-    return value
+    """The day money moved: today when not given, never later than today."""
+    return parse_date(value, field, default_today=True, when=PAST_OR_TODAY)
 
 
 def _amount(value, field: str = "amount") -> Decimal:

@@ -446,6 +446,21 @@ class SubscribeSerializer(serializers.Serializer):
     )
 
 
+class PaymentSerializer(serializers.Serializer):
+    """How the money moved (all optional): the payments ledger records it and refuses,
+    naming the field, what it cannot take (a closed day, an unknown method)."""
+
+    method = serializers.CharField(
+        label=_("收付方式"),
+        required=False,
+        help_text="cash | transfer | pos | cheque（默认 transfer）",
+    )
+    paid_on = serializers.DateField(label=_("日期"), required=False)
+    bank_reference = serializers.CharField(
+        label=_("银行流水号"), required=False, allow_blank=True, max_length=60
+    )
+
+
 class ReleaseSerializer(serializers.Serializer):
     reason = serializers.CharField(
         label=_("撤销原因"), required=False, allow_blank=True, default=""

@@ -195,12 +195,14 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         reason = self._input(s.ReleaseSerializer)["reason"]
         return self._answer(services.deal_release(actor=request.user, deal=deal, reason=reason))
 
-    @extend_schema(request=None, responses=s.DealDetailSerializer)
+    @extend_schema(request=s.PaymentSerializer, responses=s.DealDetailSerializer)
     @action(detail=True, methods=["post"], url_path="confirm-deposit")
     def confirm_deposit(self, request, pk=None):
-        """Finance confirms the deposit: the unit turns 认购 on the board."""
+        """Finance confirms the deposit: the unit turns 认购 on the board, the deposit is
+        the deal's first receipt and its payment schedule is generated."""
         deal = self._deal()
-        return self._answer(services.deal_confirm_deposit(actor=request.user, deal=deal))
+        payment = self._input(s.PaymentSerializer)
+        return self._answer(services.deal_confirm_deposit(actor=request.user, deal=deal, **payment))
 
     @extend_schema(request=s.ClauseSerializer, responses={201: s.DealDetailSerializer})
     @action(detail=True, methods=["post"])
@@ -339,12 +341,13 @@ class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
         )
         return self._answer(deal)
 
-    @extend_schema(request=None, responses=s.DealDetailSerializer)
+    @extend_schema(request=s.PaymentSerializer, responses=s.DealDetailSerializer)
     @action(detail=True, methods=["post"], url_path="refund-paid")
     def refund_paid(self, request, pk=None):
-        """Finance records that a cancellation's refund has been paid."""
+        """Finance pays a cancellation's refund out (a refund entry of the ledger)."""
         deal = self._deal()
-        changes.cancellation_refund_paid(actor=request.user, deal=deal)
+        payment = self._input(s.PaymentSerializer)
+        changes.cancellation_refund_paid(actor=request.user, deal=deal, **payment)
         return self._answer(deal)
 
     @extend_schema(

@@ -34,7 +34,7 @@ from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit
 
-from .. import changes, rules, services
+from .. import changes, ports, rules, services
 from ..forms import (
     CancelForm,
     ClauseForm,
@@ -287,6 +287,8 @@ def _detail(request, project, deal, *, status=200, **forms):
         "object": deal,
         "deal": deal,
         "can": can,
+        # how money is received (the payments ledger's methods, through the port)
+        "payment_methods": ports.money.methods(),
         "show_floor_price": show_floor,
         # the below-floor flag is for those who decide, not for the requester
         "show_floor_flag": show_floor or can["approve"],
@@ -388,6 +390,16 @@ def deal_scan(request, project, pk):
 # --- the actions ------------------------------------------------------------------------
 
 
+def _payment(request) -> dict:
+    """How the money moved, as finance typed it (method, date, bank reference); the
+    payments ledger checks it and names the field it refuses."""
+    return {
+        key: request.POST[key]
+        for key in ("method", "paid_on", "bank_reference")
+        if request.POST.get(key, "").strip()
+    }
+
+
 def _action(request, project, deal, call, *, success, **form):
     """Run one action of the deal page. ``form``: the action's form by its name on the
     page (``release_form=…``), none for a button; ``call`` reads its cleaned data."""
@@ -466,7 +478,7 @@ def deal_confirm(request, project, pk):
         request,
         project,
         deal,
-        lambda: services.deal_confirm_deposit(actor=request.user, deal=deal),
+        lambda: services.deal_confirm_deposit(actor=request.user, deal=deal, **_payment(request)),
         success=_("定金已确认，房间已转为认购。"),
     )
 
@@ -639,6 +651,8 @@ def deal_refund_paid(request, project, pk):
         request,
         project,
         deal,
-        lambda: changes.cancellation_refund_paid(actor=request.user, deal=deal),
+        lambda: changes.cancellation_refund_paid(
+            actor=request.user, deal=deal, **_payment(request)
+        ),
         success=_("已登记退款已付。"),
     )
