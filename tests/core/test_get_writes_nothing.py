@@ -181,6 +181,7 @@ def _objects(demo) -> dict:
         "day-closes": first(DayClose, project=main),
         "receipt-books": first(ReceiptBook, project=main),
         "payments": None,
+        "payment-approvals": first(ApprovalRequest, project_id=main.pk, kind="reversal"),
         "payment-details": deal,
         "payment-schedules": deal,
         "books": first(ReceiptBook, project=main),

@@ -239,3 +239,37 @@ def test_confirm_deposit_and_refund_take_the_payment_fields(demo):
     assert response.status_code == 200, response.content
     receipt = Receipt.objects.get(deal=deal)
     assert receipt.method == "pos" and receipt.entries.get().bank_reference == "POS-9"
+
+
+def test_payment_approvals_are_decided_by_api(deal):
+    receipt = Receipt.objects.get(deal=deal)
+    finance, manager = api_client(user("finance")), api_client(user("manager"))
+    request = finance.post(
+        f"/api/v1/receipts/{receipt.pk}/reverse/", {"reason": "录错"}, format="json"
+    ).json()
+    waiting = manager.get(
+        "/api/v1/payment-approvals/", {"mine": "pending", "project": project().pk}
+    ).json()["results"]
+    assert request["id"] in [r["id"] for r in waiting]
+    assert_error(
+        finance.post(f"/api/v1/payment-approvals/{request['id']}/approve/", {}, format="json"),
+        403,
+        "permission_denied",
+    )
+    assert_error(
+        manager.post(f"/api/v1/payment-approvals/{request['id']}/reject/", {}, format="json"),
+        400,
+        "invalid",
+        fields=["reason"],
+    )
+    response = manager.post(
+        f"/api/v1/payment-approvals/{request['id']}/approve/", {}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["status"] == "approved"
+    assert LedgerEntry.objects.filter(reverses__receipt=receipt).count() == 1
+    assert (
+        api_client(user("consultant2"))
+        .get(f"/api/v1/payment-approvals/{request['id']}/")
+        .status_code
+        == 404
+    )

@@ -190,3 +190,20 @@ def test_receipt_books_from_the_page(deal):
     assert ReceiptBook.objects.get(pk=book.pk).next_serial == 501
     services.payment_record(actor=user("finance"), deal=deal, amount="10", method="cash")
     assert Receipt.objects.filter(deal=deal).latest("pk").form_serial == 501
+
+
+def _collection_card(body: str) -> str:
+    return body.split('id="home-collection"')[1].split("</div></div>")[0]
+
+
+def test_the_consultants_home_page_lists_their_overdue_buyers(deal):
+    item = ScheduleItem.objects.filter(deal=deal).order_by("seq").first()
+    item.due_date = timezone.localdate() - datetime.timedelta(days=4)
+    item.save()
+    body = client_of("consultant").get("/").content.decode()
+    assert deal.unit.number in _collection_card(body)
+    assert deal.unit.number not in _collection_card(
+        client_of("consultant2").get("/").content.decode()
+    )
+    assert "nav-payments" in body
+    assert "nav-payments" not in client_of("planner").get("/").content.decode()

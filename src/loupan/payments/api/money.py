@@ -35,10 +35,12 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.money import rmb_upper
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, RestrictedViewSet
+from loupan.deals.api.serializers import DecisionSerializer
 from loupan.deals.models import Deal, PaymentMethod
 from loupan.inventory.models import Project
 from loupan.payments import arrears, closing, rules, selectors, services
@@ -718,7 +720,70 @@ class BookViewSet(mixins.CreateModelMixin, ReadOnlyRestrictedViewSet):
         )
 
 
+# --- payment approvals -----------------------------------------------------------------------
+
+PAYMENT_KINDS = (services.REVERSAL, arrears.DEFERRAL, closing.DAY_REOPEN)
+
+
+class PaymentApprovalViewSet(ReadOnlyRestrictedViewSet):
+    """Payments' approval requests (红冲 ``reversal``, 延期付款 ``deferral``, 重开日结
+    ``day_reopen``) the caller may see; ``?mine=pending&project=<id>`` lists those
+    waiting for the caller. ``approve`` / ``reject`` decide one (the approval engine:
+    whoever holds ``payment.approve``, never the requester); ``withdraw`` takes back a
+    waiting one."""
+
+    queryset = ApprovalRequest.objects.filter(kind__in=PAYMENT_KINDS).select_related(
+        "requested_by", "decided_by"
+    )
+    serializer_class = ApprovalOutSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset().order_by("-requested_at", "-pk")
+        params = self.request.query_params
+        if self.action == "list" and params.get("mine") == "pending":
+            project = _project(self.request)
+            pending = approvals.pending_for(self.request.user, project)
+            return qs.filter(pk__in=pending.values("pk")).order_by("requested_at", "pk")
+        if self.action == "list" and params.get("project"):
+            return qs.filter(project=_project(self.request))
+        return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("project", OpenApiTypes.INT),
+            OpenApiParameter("mine", OpenApiTypes.STR, enum=["pending"]),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    def _decide(self, approve: bool):
+        req = self.get_object()
+        data = _valid(DecisionSerializer, self.request)
+        approvals.approval_decide(
+            actor=self.request.user, request=req, approve=approve, reason=data["reason"]
+        )
+        return Response(ApprovalOutSerializer(ApprovalRequest.objects.get(pk=req.pk)).data)
+
+    @extend_schema(request=DecisionSerializer, responses=ApprovalOutSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._decide(True)
+
+    @extend_schema(request=DecisionSerializer, responses=ApprovalOutSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._decide(False)
+
+    @extend_schema(request=None, responses=ApprovalOutSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        req = approvals.approval_withdraw(actor=self.request.user, request=self.get_object())
+        return Response(ApprovalOutSerializer(req).data)
+
+
 def register(router) -> None:
+    router.register("payment-approvals", PaymentApprovalViewSet, basename="paymentapproval")
     router.register("receipts", ReceiptViewSet, basename="receipt")
     router.register("payments", PaymentViewSet, basename="payment")
     router.register("ledger-entries", LedgerEntryViewSet, basename="ledgerentry")
