@@ -207,3 +207,24 @@ def test_the_consultants_home_page_lists_their_overdue_buyers(deal):
     )
     assert "nav-payments" in body
     assert "nav-payments" not in client_of("planner").get("/").content.decode()
+
+
+def test_a_payment_to_a_chosen_item(deal):
+    loan = ScheduleItem.objects.filter(deal=deal).order_by("seq").last()
+    response = client_of("finance").post(
+        url(f"deals/{deal.pk}/record/"),
+        {"amount": "1000.00", "method": "mortgage", "bank_reference": "L-1", "item": loan.pk},
+    )
+    assert response.status_code == 302
+    assert LedgerEntry.objects.filter(deal=deal, item=loan).get().amount == Decimal("1000.00")
+
+
+@pytest.mark.parametrize("tail", ["receipts/", "ledger/", "collection/", "deferrals/"])
+def test_the_money_lists_do_not_grow_queries_with_rows(deal, tail, django_assert_max_num_queries):
+    for i in range(1, 4):
+        extra = subscribed(offset=i, phone=f"1372000200{i}")
+        services.payment_record(actor=user("finance"), deal=extra, amount="10", method="cash")
+    client = client_of("finance")
+    client.get(url(tail))
+    with django_assert_max_num_queries(12):
+        assert client.get(url(tail)).status_code == 200

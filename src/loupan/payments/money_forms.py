@@ -18,6 +18,12 @@ METHOD_CHOICES = [(m.value, m.label) for m in RECEIVED_METHODS]
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("金额（元）"), max_digits=14, decimal_places=2)
+    item = forms.IntegerField(
+        label=_("款项"),
+        required=False,
+        widget=forms.Select,
+        help_text=_("不选则按应付日期先后冲抵"),
+    )
     method = forms.ChoiceField(label=_("收款方式"), choices=METHOD_CHOICES)
     paid_on = forms.DateField(label=_("收款日期"), required=False, widget=DATE)
     payer = forms.CharField(label=_("交款人"), max_length=100, required=False)

@@ -230,6 +230,8 @@ def deal_money(request, project, pk, forms=None):
     can = rules.abilities(request.user, deal)
     items = [(s.item.pk, f"{s.item.seq}. {s.item.name} {s.item.amount}") for s in state]
     forms = forms or {}
+    payment_form = forms.get("record") or PaymentForm(initial={"payer": deal.customer.name})
+    payment_form.fields["item"].widget.choices = [("", _("按应付日期先后")), *items]
     collection_form = forms.get("collect") or CollectionForm(
         initial={"contact": deal.customer.name}
     )
@@ -262,7 +264,7 @@ def deal_money(request, project, pk, forms=None):
         "collections": CollectionRecord.objects.filter(deal=deal).select_related("by", "item"),
         "deferrals": Deferral.objects.filter(deal=deal).select_related("item", "request"),
         "can": can,
-        "payment_form": forms.get("record") or PaymentForm(initial={"payer": deal.customer.name}),
+        "payment_form": payment_form,
         "collection_form": collection_form,
         "deferral_form": deferral_form,
     }
@@ -283,6 +285,13 @@ def _deal_action(request, project, pk, key, form_class, call, success):
     return deal_money(request, project.pk, pk, forms={key: form})
 
 
+def _record(actor, deal, data: dict) -> Receipt:
+    """The form's payment: to the chosen item, else oldest due first."""
+    item = data.pop("item", None)
+    allocations = [(item, data["amount"])] if item else None
+    return services.payment_record(actor=actor, deal=deal, allocations=allocations, **data)
+
+
 @require_POST
 @money_page
 def deal_record(request, project, pk):
@@ -293,7 +302,7 @@ def deal_record(request, project, pk):
         pk,
         "record",
         PaymentForm,
-        lambda deal, d: services.payment_record(actor=request.user, deal=deal, **d),
+        lambda deal, d: _record(request.user, deal, d),
         lambda r: (
             _("已收款 %(amount)s 元，收据 %(number)s。") % {"amount": r.amount, "number": r.number}
         ),
