@@ -373,3 +373,15 @@ def test_concurrent_receipts_get_unique_gapless_numbers(demo):
     serials = sorted(int(n.rsplit("-", 1)[1]) for n in numbers)
     assert serials == list(range(1, start + 17))
     assert len(set(numbers)) == len(numbers)
+
+
+def test_a_reversed_disbursement_sends_the_mortgage_back_to_approved(demo):
+    from loupan.payments.models import Mortgage
+
+    mortgage = Mortgage.objects.get(project=project(), stage="disbursed")
+    receipt = Receipt.objects.filter(deal=mortgage.deal, method="mortgage").latest("pk")
+    request = services.reversal_request(actor=user("finance"), receipt=receipt, reason="银行退回")
+    approvals.approval_decide(actor=user("manager"), request=request, approve=True)
+    mortgage.refresh_from_db()
+    assert mortgage.stage == "approved" and mortgage.disbursed_on is None
+    assert mortgage.events.last().note.endswith("已红冲")

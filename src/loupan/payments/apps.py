@@ -14,9 +14,11 @@ class PaymentsConfig(AppConfig):
         from loupan.core import due, numbering
         from loupan.deals import ports
 
-        from . import arrears, closing, commissions, demo, schedule, services
+        from . import arrears, closing, commissions, demo, mortgages, schedule, services
         from .models import DayClose, Method, Receipt
 
+        # a reversed disbursement sends its mortgage back to 审批通过
+        services.REVERSAL_FOLLOWERS.append(mortgages.disbursement_reversed)
         # 收据 SJ- (gapless per project, core.numbering)
         numbering.register("receipt", "SJ")
         # Deals reads and writes its money through this port (deals imports no payments).

@@ -110,15 +110,7 @@ KEEP = object()  # mortgage_update: "leave this field as it is"
 # --- predicates -----------------------------------------------------------------------------
 
 
-def _own(user, deal) -> bool:
-    return deal.consultant_id == user.pk and access.has_perm(
-        user, "payment.view_own", deal.project_id
-    )
-
-
-def may_see(user, deal) -> bool:
-    """The project's money (``payment.view``) or the user's own deal's."""
-    return access.has_perm(user, "payment.view", deal.project_id) or _own(user, deal)
+may_see = rules.may_see
 
 
 def can_manage(user, deal) -> rules.Answer:
@@ -636,6 +628,34 @@ def mortgage_move(
     return mortgage
 
 
+def disbursement_reversed(*, actor, receipt) -> None:
+    """A disbursement's receipt reversed 红冲: a mortgage that was 已放款 goes back to
+    审批通过 while its loan is owed again (the stage history says why)."""
+    if receipt.method != Method.MORTGAGE:
+        return
+    mortgage = (
+        Mortgage.objects.select_for_update()
+        .select_related("deal")
+        .filter(deal_id=receipt.deal_id, stage=Stage.DISBURSED)
+        .first()
+    )
+    if mortgage is None or loan_owed(mortgage.deal) <= 0:
+        return
+    before = snapshot(mortgage)
+    now = timezone.now()
+    mortgage.stage, mortgage.stage_since, mortgage.disbursed_on = Stage.APPROVED, now, None
+    mortgage.save()
+    MortgageEvent.objects.create(
+        mortgage=mortgage,
+        from_stage=Stage.DISBURSED,
+        to_stage=Stage.APPROVED,
+        note=_("放款收据 %(n)s 已红冲") % {"n": receipt.number},
+        by=actor,
+        at=now,
+    )
+    audit_update(actor=actor, obj=mortgage, before=before, extra={"receipt": receipt.number})
+
+
 def disbursed_of(mortgage) -> Decimal:
     """What the banks have paid on the deal's loan, as the ledger holds it (disbursements
     less their reversals)."""
@@ -829,8 +849,7 @@ class MortgageFilterSet(django_filters.FilterSet):
 # --- the pipeline as xlsx ---------------------------------------------------------------------
 
 
-def _c(field, header, kind="text", width=12):
-    return xlsx.Column(field, header, kind, width=width)
+_c = xlsx.col
 
 
 COLUMNS = [

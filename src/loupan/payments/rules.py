@@ -28,6 +28,15 @@ def may_see_all(user, project) -> bool:
     return access.has_perm(user, "payment.view", project)
 
 
+def may_see(user, deal) -> bool:
+    """The deal's money: the project's (``payment.view``) or the user's own deal's
+    (``payment.view_own``, a consultant)."""
+    own = deal.consultant_id == user.pk and access.has_perm(
+        user, "payment.view_own", deal.project_id
+    )
+    return own or access.has_perm(user, "payment.view", deal.project_id)
+
+
 def can_record(user, deal) -> Answer:
     return _check(
         user,
@@ -64,10 +73,7 @@ def can_review_day(user, project) -> Answer:
 def can_collect(user, deal) -> Answer:
     """Collection records and deferral requests: finance, the leads, and the deal's own
     consultant (seed 003 款项跟进)."""
-    own = deal.consultant_id == user.pk and access.has_perm(
-        user, "payment.view_own", deal.project_id
-    )
-    if not (own or access.has_perm(user, "payment.view", deal.project_id)):
+    if not may_see(user, deal):
         return False, access.permission_error("payment.collect")
     return _check(
         user,

@@ -45,6 +45,10 @@ from .models import (
 from .schedule import live_items, paid_by_item, schedule_generate
 
 REVERSAL = "reversal"
+# What else a reversal undoes, registered by the parts of payments in ``apps.py`` (a
+# mortgage whose disbursement is reversed): ``follow(actor=, receipt=)``, run in the
+# deciding transaction after the red entries.
+REVERSAL_FOLLOWERS: list = []
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -492,6 +496,8 @@ def apply_reversal(*, actor, request: ApprovalRequest, approved: bool) -> None:
     ]
     _insert(reds)
     audit_create(actor=actor, obj=receipt, extra={"reversal": request.pk, "reason": request.reason})
+    for follow in REVERSAL_FOLLOWERS:
+        follow(actor=actor, receipt=receipt)
 
 
 # --- receipt books, spoiled forms, invoices ----------------------------------------------------
