@@ -4,6 +4,9 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from loupan.accounts.api import views as accounts_api
+from loupan.aftersales.api import complaints as complaints_api
+from loupan.aftersales.api import delivery as delivery_api
+from loupan.aftersales.api import settlement as settlement_api
 from loupan.audit.api import views as audit_api
 from loupan.customers.api import handover as handover_api
 from loupan.customers.api import imports as customer_imports_api
@@ -42,6 +45,9 @@ money_api.register(router)
 mortgages_api.register(router)
 commissions_api.register(router)
 plans_api.register(router)
+delivery_api.register(router)
+settlement_api.register(router)
+complaints_api.register(router)
 
 urlpatterns = [
     path(
@@ -61,5 +67,8 @@ urlpatterns = [
     *mortgages_api.urlpatterns,
     *commissions_api.urlpatterns,
     *plans_api.urlpatterns,
+    *delivery_api.urlpatterns,
+    *settlement_api.urlpatterns,
+    *complaints_api.urlpatterns,
     path("", include(router.urls)),
 ]

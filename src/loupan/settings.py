@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "loupan.customers",
     "loupan.deals",
     "loupan.payments",
+    "loupan.aftersales",
 ]
 
 MIDDLEWARE = [

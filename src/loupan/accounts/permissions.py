@@ -58,6 +58,12 @@ PERMISSIONS: dict[str, str] = {
     "commission.view_own": _("查看自己的佣金"),
     "commission.confirm": _("确认月度结佣函"),
     "commission.configure": _("设置佣金方案与协助人"),
+    # after sales (issue 14; seeds 001 七, 003, 004 三(四))
+    "aftersales.view": _("查看本项目全部售后（交房、补差、权证、投诉、维修、调查）"),
+    "aftersales.view_own": _("查看自己客户的售后（只读）"),
+    "aftersales.manage": _("办理交房、面积补差、权证、投诉、维修与满意度调查"),
+    "aftersales.configure": _("设置投诉类别与时限、问卷"),
+    "calendar.manage": _("维护工作日历（节假日与调休）"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -75,6 +81,8 @@ GROUPS: list[tuple[str, str]] = [
     ("payment", _("收款")),
     ("mortgage", _("按揭")),
     ("commission", _("佣金")),
+    ("aftersales", _("售后")),
+    ("calendar", _("工作日历")),
     ("audit", _("审计")),
 ]
 

@@ -15,6 +15,9 @@ PRICING = ["unit.view_floor_price", "pricelist.view"]
 DEAL_LEAD = ["deal.view", "deal.add", "deal.approve"]
 # Sales leads and money: every deal's money, approve reversals, deferrals and reopened
 # days, the payment settings, the commission plan and its monthly statements.
+# Leads and after sales: every owner's after-sales file, escalated complaints, the
+# categories' deadlines and the questionnaires.
+SERVICE_LEAD = ["aftersales.view", "aftersales.manage", "aftersales.configure"]
 MONEY_LEAD = [
     "payment.view",
     "payment.collect",
@@ -56,7 +59,9 @@ SYSTEM_ROLES: list[dict] = [
         ]
         + DEAL_LEAD
         + ["deal.contract", "deal.configure"]
-        + MONEY_LEAD,
+        + MONEY_LEAD
+        + SERVICE_LEAD
+        + ["calendar.manage"],
     },
     {
         "code": "manager",
@@ -78,7 +83,8 @@ SYSTEM_ROLES: list[dict] = [
         + DEAL_LEAD
         + ["deal.contract", "deal.configure"]
         + MONEY_LEAD
-        + ["payment.review"],
+        + ["payment.review"]
+        + SERVICE_LEAD,
     },
     {
         "code": "supervisor",
@@ -89,7 +95,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["user.view"]
         + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"]
         + DEAL_LEAD
-        + ["payment.view", "payment.collect", "mortgage.manage"],
+        + ["payment.view", "payment.collect", "mortgage.manage"]
+        + ["aftersales.view"],
     },
     {
         "code": "consultant",
@@ -99,7 +106,8 @@ SYSTEM_ROLES: list[dict] = [
         + BOARD
         + ["customer.view_own", "customer.add"]
         + ["deal.view_own", "deal.add"]
-        + ["payment.view_own", "payment.collect", "mortgage.manage", "commission.view_own"],
+        + ["payment.view_own", "payment.collect", "mortgage.manage", "commission.view_own"]
+        + ["aftersales.view_own"],
     },
     {
         "code": "sales_admin",
@@ -110,7 +118,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
         + ["customer.view", "customer.reveal", "customer.export"]
         + ["deal.view", "deal.contract"]
-        + ["payment.view", "mortgage.manage"],
+        + ["payment.view", "mortgage.manage"]
+        + ["aftersales.view", "aftersales.manage"],
     },
     {
         "code": "finance",
@@ -120,7 +129,8 @@ SYSTEM_ROLES: list[dict] = [
         + BOARD
         + ["customer.view", "deal.view", "deal.confirm"]
         + ["payment.view", "payment.record", "payment.review", "payment.collect"]
-        + ["mortgage.manage", "commission.view"],
+        + ["mortgage.manage", "commission.view"]
+        + ["aftersales.view"],
     },
     {
         "code": "planner",
@@ -135,7 +145,9 @@ SYSTEM_ROLES: list[dict] = [
         "code": "service",
         "name": _("客服"),
         "description": _("交付、权证、投诉、满意度调查、业主档案"),
-        "permissions": ALL_STAFF + ["customer.view", "deal.view", "payment.view"],
+        "permissions": ALL_STAFF
+        + ["customer.view", "customer.reveal", "deal.view", "payment.view"]
+        + SERVICE_LEAD,
     },
     {
         "code": "sysadmin",
@@ -150,6 +162,7 @@ SYSTEM_ROLES: list[dict] = [
             "user.manage",
             "role.view",
             "audit.view",
+            "calendar.manage",
         ],
     },
     {
@@ -159,7 +172,8 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["user.view", "role.view", "audit.view", "audit.export"]
-        + ["customer.view", "deal.view", "payment.view", "commission.view"],
+        + ["customer.view", "deal.view", "payment.view", "commission.view"]
+        + ["aftersales.view"],
     },
 ]
 

@@ -1,5 +1,6 @@
-"""Core's one table: the counters behind gapless document numbers (``core.numbering``).
-It names no app: ``scope`` is the id of whatever the numbers run within (a project)."""
+"""Core's tables: the counters behind gapless document numbers (``core.numbering``) and
+the office's working-day calendar (``core.workdays``). They name no app: a counter's
+``scope`` is the id of whatever the numbers run within (a project)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -23,3 +24,23 @@ class DocumentCounter(models.Model):
 
     def __str__(self):
         return f"{self.scope}/{self.kind}: {self.last}"
+
+
+class CalendarDay(models.Model):
+    """An exception to the ordinary week in the office's working-day calendar 工作日历: a
+    public holiday on a weekday (``working=False``) or a make-up working day 调休 on a
+    weekend (``working=True``). Every other Monday to Friday is a working day. The
+    administrator edits it; the demo loads this year's and next year's national
+    calendar."""
+
+    day = models.DateField(_("日期"), unique=True)
+    working = models.BooleanField(_("上班"), default=False)
+    name = models.CharField(_("名称"), max_length=40)
+
+    class Meta:
+        verbose_name = _("工作日历")
+        verbose_name_plural = _("工作日历")
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day} {self.name}"

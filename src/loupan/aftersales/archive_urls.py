@@ -1,0 +1,3 @@
+"""The archive pages' URLs (included by aftersales/urls.py)."""
+
+urlpatterns: list = []

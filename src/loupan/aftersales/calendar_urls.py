@@ -1,0 +1,3 @@
+"""The calendar pages' URLs (included by aftersales/urls.py)."""
+
+urlpatterns: list = []

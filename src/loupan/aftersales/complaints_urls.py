@@ -1,0 +1,3 @@
+"""The complaints pages' URLs (included by aftersales/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The delivery pages' URLs (included by aftersales/urls.py)."""
+
+urlpatterns: list = []

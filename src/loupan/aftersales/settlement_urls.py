@@ -1,0 +1,3 @@
+"""The settlement pages' URLs (included by aftersales/urls.py)."""
+
+urlpatterns: list = []
