@@ -58,4 +58,5 @@ def test_demo_steps_are_registered_by_the_apps_in_order(demo):
         "deals",
         "payments",
         "aftersales",
+        "payments.commissions",
     ]

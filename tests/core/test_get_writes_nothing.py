@@ -31,6 +31,20 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from loupan.accounts.models import Membership, Role, User
+from loupan.aftersales.models import (
+    Certificate,
+    Complaint,
+    ComplaintCategory,
+    Defect,
+    Delivery,
+    DeliveryBatch,
+    MeasuredArea,
+    RepairOrder,
+    Settlement,
+    Survey,
+    SurveyQuestion,
+    SurveyTemplate,
+)
 from loupan.approvals.models import ApprovalRequest
 from loupan.audit.models import AuditEntry
 from loupan.core.pages import ProjectListView
@@ -184,6 +198,21 @@ def _objects(demo) -> dict:
         "payment-approvals": first(ApprovalRequest, project_id=main.pk, kind="reversal"),
         "payment-details": deal,
         "payment-schedules": deal,
+        "owners": deal,
+        "batches": first(DeliveryBatch, project=main),
+        "delivery-batches": first(DeliveryBatch, project=main),
+        "deliveries": first(Delivery, project=main),
+        "defects": first(Defect, delivery__project=main),
+        "repairs": first(RepairOrder, project=main),
+        "settlements": first(Settlement, project=main),
+        "certificates": first(Certificate, project=main),
+        "complaints": first(Complaint, project=main),
+        "categories": first(ComplaintCategory, project=main),
+        "complaint-categories": first(ComplaintCategory, project=main),
+        "surveys": first(Survey, project=main),
+        "templates": first(SurveyTemplate, project=main),
+        "survey-templates": first(SurveyTemplate, project=main),
+        "measured-areas": first(MeasuredArea, unit__project=main),
         "books": first(ReceiptBook, project=main),
         "fee-rates": first(FeeRate, project=main),
         "mortgages": first(Mortgage, project=main),
@@ -203,6 +232,9 @@ def _fill(name, kwargs, route, demo, objects):
     for kwarg in kwargs:
         if kwarg in ("project_pk", "project_id"):
             values[kwarg] = demo["main"].pk
+        elif kwarg == "question_pk":
+            question = SurveyQuestion._base_manager.filter(template__project=demo["main"])
+            values[kwarg] = question.order_by("pk").first().pk
         elif kwarg == "deal_pk":
             values[kwarg] = objects["deals"].pk
         elif kwarg == "day":

@@ -167,7 +167,7 @@ def test_discounts_apply_in_order_and_within_authority_need_no_approval(demo):
     amount = discount("测试减免", "amount", "10000", order=2)
     pct = discount("测试折扣", "percent", "0.5", order=1)
     deal = services.deal_reserve(actor=user("consultant"), unit=free_unit(), customer=customer_of())
-    deal = subscribe(deal, discounts=[(amount, None), (pct, None)])
+    deal = subscribe(deal, discounts=[(amount, None), (pct, None)], reason="测试")
     steps = list(deal.discounts.order_by("sort_order"))
     assert [s.name for s in steps] == ["测试折扣", "测试减免"]  # the set order, not the given
     after_pct = (deal.list_total * Decimal("0.995")).quantize(Decimal("0.01"))

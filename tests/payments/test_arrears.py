@@ -10,6 +10,7 @@ from django.utils import timezone
 from loupan.approvals import services as approvals
 from loupan.core import due
 from loupan.core.errors import DomainError
+from loupan.core.money import money
 from loupan.payments import arrears, selectors, services
 from loupan.payments.models import Arrear, PaymentSettings, ScheduleItem
 from tests.deals.helpers import project, subscribed, user
@@ -70,7 +71,7 @@ def test_late_fees_are_computed_from_the_ledger_and_off_when_the_rate_is_0(demo)
     # ten days past due, the fee runs from the day after (nine days before today, and
     # today): each day's unpaid amount × 0.05%; the deposit, received today (the test
     # moved the due date back), counts from today only
-    expected = ((item.amount * 9 + owed) * rate).quantize(Decimal("0.01"))
+    expected = money((item.amount * 9 + owed) * rate)
     assert arrears.late_fee_due(deal) == expected
     # paid in full five days ago: the fee stops from that day
     today = timezone.localdate()
@@ -84,7 +85,7 @@ def test_late_fees_are_computed_from_the_ledger_and_off_when_the_rate_is_0(demo)
         paid_on=today - datetime.timedelta(days=5),
     )
     # the whole amount for four days, then the deposit still unpaid until today
-    expected = ((item.amount * 4 + Decimal("50000") * 5) * rate).quantize(Decimal("0.01"))
+    expected = money((item.amount * 4 + Decimal("50000") * 5) * rate)
     assert arrears.late_fee_due(deal) == expected
     fee = arrears.late_fee_due(deal)
     services.payment_record(

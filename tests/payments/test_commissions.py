@@ -18,7 +18,7 @@ from loupan.core.errors import DomainError
 from loupan.core.money import money
 from loupan.deals import changes
 from loupan.deals import services as deal_services
-from loupan.inventory.models import Project, UnitStatus
+from loupan.inventory.models import Project, Unit, UnitStatus
 from loupan.payments import commissions as c
 from loupan.payments import services as pay
 from loupan.payments.models import (
@@ -65,6 +65,8 @@ def office(demo):
         assist_share_pct="30",
         stages=STAGES,
     )
+    # the demo's delivered home (after sales) back to 签约: these tests deliver their own
+    Unit.objects.filter(project=main, status="delivered").update(status="contracted")
     # what the demo's deals earn is settled long ago: the tests see only their own deals
     c.commissions_due()
     for earner_id in set(

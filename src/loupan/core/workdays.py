@@ -16,7 +16,8 @@ ONE_DAY = datetime.timedelta(days=1)
 HORIZON_DAYS = 3660
 
 
-def _exceptions(start: datetime.date, end: datetime.date) -> dict[datetime.date, bool]:
+def exceptions_between(start: datetime.date, end: datetime.date) -> dict[datetime.date, bool]:
+    """The calendar's exceptions from ``start`` to ``end`` (read once for many counts)."""
     return dict(
         CalendarDay.objects.filter(day__gte=start, day__lte=end).values_list("day", "working")
     )
@@ -25,7 +26,7 @@ def _exceptions(start: datetime.date, end: datetime.date) -> dict[datetime.date,
 def is_working_day(day: datetime.date, exceptions: dict | None = None) -> bool:
     """Monday to Friday unless a holiday; Saturday and Sunday only as a 调休 day."""
     if exceptions is None:
-        exceptions = _exceptions(day, day)
+        exceptions = exceptions_between(day, day)
     if day in exceptions:
         return exceptions[day]
     return day.weekday() < 5
@@ -41,13 +42,13 @@ def add_working_days(start, n: int) -> datetime.date:
         return start
     # enough calendar days for n working days even across the Spring Festival
     window = start + datetime.timedelta(days=n * 2 + 30)
-    exceptions = _exceptions(start, window)
+    exceptions = exceptions_between(start, window)
     day, left = start, n
     while left:
         day += ONE_DAY
         if day > window:
             window = day + datetime.timedelta(days=n * 2 + 30)
-            exceptions.update(_exceptions(day, window))
+            exceptions.update(exceptions_between(day, window))
         if day - start > datetime.timedelta(days=HORIZON_DAYS):
             raise ValueError("deadline too far")
         if is_working_day(day, exceptions):
@@ -55,12 +56,14 @@ def add_working_days(start, n: int) -> datetime.date:
     return day
 
 
-def working_days_between(start: datetime.date, end: datetime.date) -> int:
+def working_days_between(start: datetime.date, end: datetime.date, exceptions=None) -> int:
     """The working days after ``start`` up to and including ``end`` (0 when ``end`` is
-    not after ``start``)."""
+    not after ``start``); ``exceptions``: the calendar already read
+    (``exceptions_between``) when counting many periods."""
     if end <= start:
         return 0
-    exceptions = _exceptions(start, end)
+    if exceptions is None:
+        exceptions = exceptions_between(start, end)
     count, day = 0, start
     while day < end:
         day += ONE_DAY

@@ -86,3 +86,4 @@ class PaymentsConfig(AppConfig):
             labels={"commissions_earned": "新增佣金", "commissions_clawed": "佣金追回"},
         )
         demo_office.register("payments", demo.demo_payments, order=60)
+        demo_office.register("payments.commissions", demo.demo_commissions, order=90)

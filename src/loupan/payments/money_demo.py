@@ -20,7 +20,7 @@ from .models import LedgerEntry, Receipt, ReceiptBook, ScheduleItem
 from .schedule import schedule_set
 
 
-def _new_deal(project, users, consultant: str, method: str) -> Deal:
+def demo_subscription(project, users, consultant: str, method: str) -> Deal:
     """A fresh subscription paying by ``method``, its deposit confirmed."""
     unit = (
         Unit.objects.open_for_sale()
@@ -72,9 +72,9 @@ def demo_money(context: dict) -> None:
 
     # every payment method: instalments, provident fund and combined loans beside the
     # demo deals' commercial loans and one-off payments
-    instalments = _new_deal(project, users, "consultant", "instalments")
-    _new_deal(project, users, "consultant2", "provident")
-    _new_deal(project, users, "consultant", "combined")
+    instalments = demo_subscription(project, users, "consultant", "instalments")
+    demo_subscription(project, users, "consultant2", "provident")
+    demo_subscription(project, users, "consultant", "combined")
 
     contracted = list(
         Deal.objects.filter(

@@ -34,6 +34,7 @@ from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money
 from loupan.core.snapshot import snapshot
 from loupan.deals.models import Deal, DealBuyer, PaymentMethod
+from loupan.inventory.models import Project
 
 from . import rules
 from .errors import PaymentError
@@ -812,8 +813,6 @@ class MortgageFilterSet(django_filters.FilterSet):
         if project is not None:
             users = users.filter(memberships__project=project)
         elif self.request is not None:
-            from loupan.inventory.models import Project
-
             users = users.filter(
                 memberships__project__in=Project.objects.restrict(self.request.user, "view")
             )

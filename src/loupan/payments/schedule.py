@@ -198,6 +198,8 @@ def _parse_rows(deal, rows) -> list[Planned]:
         kind = row.get("kind") or ItemKind.INSTALMENT
         if kind not in ItemKind.values:
             raise invalid(f"{field}.kind", "款项类型无效")
+        if kind == ItemKind.SETTLEMENT:
+            raise invalid(f"{field}.kind", "面积补差款由售后核算生成，不在此编辑")
         name = (row.get("name") or "").strip() or str(ItemKind(kind).label)
         due = parse_date(row.get("due_date"), f"{field}.due_date")
         if due is None:
@@ -232,7 +234,8 @@ def _parse_rows(deal, rows) -> list[Planned]:
 def schedule_set(*, actor, deal: Deal, rows) -> list[ScheduleItem]:
     """Finance sets the schedule (the agreement's instalments, amounts or percentages):
     item N keeps what was paid against it and may not fall below it; the items sum to
-    the deal total to the fen; the down payment is at least the project's minimum."""
+    the deal total to the fen; the down payment is at least the project's minimum. An
+    area settlement's item (面积补差款, after sales') stays as it is, beside them."""
     rules.ensure(rules.can_edit_schedule(actor, deal))
     with transaction.atomic():
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
@@ -249,7 +252,10 @@ def schedule_set(*, actor, deal: Deal, rows) -> list[ScheduleItem]:
                     code=PaymentError.DOWN_PAYMENT_TOO_LOW,
                 )
         paid = paid_by_item(deal)
-        current = list(live_items(deal))
+        # the area settlement's item (面积补差款) is after sales', beside the price's
+        everything = list(live_items(deal))
+        current = [i for i in everything if i.kind != ItemKind.SETTLEMENT]
+        next_seq = max((i.seq for i in everything), default=0) + 1
         before = [[i.name, str(i.amount), i.due_date.isoformat()] for i in current]
         for i, item in enumerate(current):
             if i < len(planned):
@@ -279,13 +285,14 @@ def schedule_set(*, actor, deal: Deal, rows) -> list[ScheduleItem]:
                 item = ScheduleItem.objects.create(
                     project_id=deal.project_id,
                     deal=deal,
-                    seq=i + 1,
+                    seq=next_seq,
                     kind=p.kind,
                     name=p.name,
                     amount=p.amount,
                     due_date=p.due_date,
                     original_due_date=p.due_date,
                 )
+                next_seq += 1
             result.append(item)
         for item in current[len(planned) :]:
             item.live = False

@@ -6,7 +6,6 @@ import datetime
 
 from django.db.models import (
     Exists,
-    F,
     Max,
     Min,
     OuterRef,
@@ -14,7 +13,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from loupan.accounts import access
@@ -88,17 +87,21 @@ def with_money(deals, today: datetime.date | None = None):
         .annotate(d=Max("paid_on"))
         .values("d")[:1]
     )
+    # what the schedule still waits for (the price's items and an area settlement's)
+    balance = Coalesce(
+        Subquery(
+            owed_items.values("deal_id").annotate(s=Sum("owed")).values("s")[:1],
+            output_field=MONEY_FIELD,
+        ),
+        Value(ZERO),
+        output_field=MONEY_FIELD,
+    )
     return deals.annotate(
         received=received,
         overdue=overdue,
         next_due=next_due,
         last_paid=last_paid,
-    ).annotate(
-        balance=Greatest(
-            Coalesce(F("total"), Value(ZERO), output_field=MONEY_FIELD) - F("received"),
-            Value(ZERO),
-            output_field=MONEY_FIELD,
-        )
+        balance=balance,
     )
 
 

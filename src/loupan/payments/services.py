@@ -352,10 +352,18 @@ def deposit_received(
 
 
 def refund_paid(
-    *, actor, deal: Deal, amount, method=Method.TRANSFER, paid_on=None, bank_reference=""
+    *,
+    actor,
+    deal: Deal,
+    amount,
+    method=Method.TRANSFER,
+    paid_on=None,
+    bank_reference="",
+    reason="退房退款",
 ) -> LedgerEntry:
-    """A cancellation's refund paid out by finance: one negative entry of the ledger
-    (called by ``deals.changes.cancellation_refund_paid`` in its transaction)."""
+    """A refund paid out by finance: one negative entry of the ledger (a cancellation's,
+    called by ``deals.changes.cancellation_refund_paid`` in its transaction; an area
+    settlement's, by after sales)."""
     method = _method(
         method or Method.TRANSFER, [m for m in RECEIVED_METHODS if m != Method.MORTGAGE]
     )
@@ -371,7 +379,7 @@ def refund_paid(
         paid_on=paid_on,
         payer=payer_of(deal),
         bank_reference=(bank_reference or "").strip(),
-        reason="退房退款",
+        reason=(reason or "退款")[:200],
         created_by=actor,
     )
     _insert([entry])
