@@ -39,7 +39,8 @@ from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money, rmb_upper, to_decimal
 from loupan.core.snapshot import snapshot
 from loupan.core.xlsx import EXAMPLE_NOTE, CellError, Column, RowProblems
-from loupan.deals.models import Deal, DealBuyer, DealStatus, PaymentMethod, SpecialClause
+from loupan.deals.filters import deal_search_q
+from loupan.deals.models import Deal, DealStatus, PaymentMethod, SpecialClause
 from loupan.inventory.models import Building, PricingBasis, Project, Unit
 from loupan.payments.models import LOAN_KINDS, ItemKind, LedgerEntry, Mortgage, ScheduleItem
 from loupan.payments.schedule import paid_by_item
@@ -1142,16 +1143,7 @@ class SettlementFilterSet(django_filters.FilterSet):
         text = (value or "").strip()
         if not text:
             return queryset
-        co_buyer = DealBuyer.objects.filter(
-            deal=OuterRef("deal_id"), customer__name__icontains=text
-        )
-        return queryset.filter(
-            Q(deal__number__icontains=text)
-            | Q(deal__contract_number__icontains=text)
-            | Q(deal__unit__number__icontains=text)
-            | Q(deal__customer__name__icontains=text)
-            | Exists(co_buyer)
-        )
+        return queryset.filter(deal_search_q(text))
 
     def filter_band(self, queryset, name, value):
         return queryset.filter(BAND_Q[value]) if value in BAND_Q else queryset

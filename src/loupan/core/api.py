@@ -3,7 +3,8 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -90,3 +91,20 @@ def exception_handler(exc, context):
         resp.status_code = exc.status_code
         return resp
     return None
+
+
+def named_choices(name: str, choices, blank: bool = False):
+    """A choice field whose OpenAPI schema is its own named component (``MortgageStage``,
+    ``ComplaintStatus`` …), so that the many ``status`` and ``stage`` enums of the API
+    never collide; ``blank`` allows the empty choice."""
+    values = [v for v, _label in choices] + ([""] if blank else [])
+    described = "；".join(f"`{v}` {label}" for v, label in choices)
+
+    @extend_schema_field(
+        {"type": "string", "enum": values, "description": described}, component_name=name
+    )
+    class Field(serializers.ChoiceField):
+        pass
+
+    Field.__name__ = f"{name}Field"
+    return Field

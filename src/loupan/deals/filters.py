@@ -8,6 +8,21 @@ from loupan.inventory.models import Project
 
 from .models import LIVE_STATUSES, Deal, DealBuyer, DealStatus
 
+
+def deal_search_q(text: str, prefix: str = "deal__") -> Q:
+    """Rows of a deal found by its subscription or contract number, its unit, its
+    customer or a co-buyer's name (``prefix``: the path from the row to its deal)."""
+    deal_id = "pk" if prefix == "" else f"{prefix}id"
+    co_buyer = DealBuyer.objects.filter(deal=OuterRef(deal_id), customer__name__icontains=text)
+    return (
+        Q(**{f"{prefix}number__icontains": text})
+        | Q(**{f"{prefix}contract_number__icontains": text})
+        | Q(**{f"{prefix}unit__number__icontains": text})
+        | Q(**{f"{prefix}customer__name__icontains": text})
+        | Exists(co_buyer)
+    )
+
+
 DATE = DateInput()
 
 
@@ -70,14 +85,8 @@ class DealFilterSet(django_filters.FilterSet):
         text = (value or "").strip()
         if not text:
             return queryset
-        co_buyer = DealBuyer.objects.filter(deal=OuterRef("pk"), customer__name__icontains=text)
         return queryset.filter(
-            Q(number__icontains=text)
-            | Q(reservation_number__icontains=text)
-            | Q(contract_number__icontains=text)
-            | Q(unit__number__icontains=text)
-            | Q(customer__name__icontains=text)
-            | Exists(co_buyer)
+            deal_search_q(text, prefix="") | Q(reservation_number__icontains=text)
         )
 
     def only_live(self, queryset, name, value):

@@ -20,7 +20,7 @@ from decimal import Decimal
 import django_filters
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,7 +33,8 @@ from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money
 from loupan.core.snapshot import snapshot
-from loupan.deals.models import Deal, DealBuyer, PaymentMethod
+from loupan.deals.filters import deal_search_q
+from loupan.deals.models import Deal, PaymentMethod
 from loupan.inventory.models import Project
 
 from . import rules
@@ -824,16 +825,7 @@ class MortgageFilterSet(django_filters.FilterSet):
         text = (value or "").strip()
         if not text:
             return queryset
-        co_buyer = DealBuyer.objects.filter(
-            deal=OuterRef("deal_id"), customer__name__icontains=text
-        )
-        return queryset.filter(
-            Q(deal__number__icontains=text)
-            | Q(deal__contract_number__icontains=text)
-            | Q(deal__unit__number__icontains=text)
-            | Q(deal__customer__name__icontains=text)
-            | Exists(co_buyer)
-        )
+        return queryset.filter(deal_search_q(text))
 
     def filter_min_days(self, queryset, name, value):
         if value is None:

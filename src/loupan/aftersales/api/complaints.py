@@ -39,6 +39,7 @@ from loupan.aftersales.models import (
     Survey,
     SurveyTemplate,
 )
+from loupan.core.api import named_choices
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.models import Project
@@ -46,20 +47,7 @@ from loupan.inventory.models import Project
 urlpatterns: list = []
 
 
-def _choices(name: str, choices, blank: bool = False):
-    """A choice field whose schema is its own component (``ComplaintStatus``…), so that
-    ``status`` here and another model's ``status`` are two named enums."""
-    values = [v for v, _label in choices] + ([""] if blank else [])
-    described = "；".join(f"`{v}` {label}" for v, label in choices)
-
-    @extend_schema_field(
-        {"type": "string", "enum": values, "description": described}, component_name=name
-    )
-    class Field(serializers.ChoiceField):
-        pass
-
-    Field.__name__ = f"{name}Field"
-    return Field
+_choices = named_choices
 
 
 StatusField = _choices("ComplaintStatus", ComplaintStatus.choices)

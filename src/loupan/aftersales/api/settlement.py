@@ -30,6 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loupan.accounts import access
+from loupan.core.api import named_choices
 from loupan.core.errors import invalid
 from loupan.core.import_views import ImportApiViewSet
 from loupan.core.viewsets import RestrictedViewSet
@@ -53,19 +54,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 AREA = {"max_digits": 10, "decimal_places": 2}
 
 
-def _choices(name: str, choices, blank: bool = False):
-    """A choice field whose schema is its own component (no enum-name collision)."""
-    values = [v for v, _label in choices] + ([""] if blank else [])
-    described = "；".join(f"`{v}` {label}" for v, label in choices)
-
-    @extend_schema_field(
-        {"type": "string", "enum": values, "description": described}, component_name=name
-    )
-    class Field(serializers.ChoiceField):
-        pass
-
-    Field.__name__ = f"{name}Field"
-    return Field
+_choices = named_choices
 
 
 StageField = _choices("CertificateStage", CertificateStage.choices)

@@ -24,6 +24,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from loupan.core.api import named_choices
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.deals.models import Deal
@@ -39,20 +40,7 @@ RATE = {"max_digits": 6, "decimal_places": 3}
 urlpatterns: list = []
 
 
-def _choices(name: str, choices, blank: bool = False):
-    """A choice field whose schema is its own component (``MortgageStage``…), so that
-    ``stage`` here and a customer's ``stage`` are two named enums, not a collision."""
-    values = [v for v, _label in choices] + ([""] if blank else [])
-    described = "；".join(f"`{v}` {label}" for v, label in choices)
-
-    @extend_schema_field(
-        {"type": "string", "enum": values, "description": described}, component_name=name
-    )
-    class Field(serializers.ChoiceField):
-        pass
-
-    Field.__name__ = f"{name}Field"
-    return Field
+_choices = named_choices
 
 
 StageField = _choices("MortgageStage", MortgageStage.choices)
