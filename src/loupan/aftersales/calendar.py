@@ -76,7 +76,7 @@ def calendar_set_day(*, actor, day, working, name: str) -> CalendarDay:
     if not working and day.weekday() >= 5:
         raise invalid("working", "周末本来就休息，无需设为节假日")
     with transaction.atomic():
-        row = CalendarDay.objects.select_for_update().filter(day=day).first()
+        row = CalendarDay.objects.select_for_update(of=("self",)).filter(day=day).first()
         if row is None:
             row = CalendarDay.objects.create(day=day, working=working, name=name[:40])
             audit_create(actor=actor, obj=row)
@@ -93,7 +93,7 @@ def calendar_clear_day(*, actor, day) -> None:
     _require(actor)
     day = parse_date(day, "day")
     with transaction.atomic():
-        row = CalendarDay.objects.select_for_update().filter(day=day).first()
+        row = CalendarDay.objects.select_for_update(of=("self",)).filter(day=day).first()
         if row is None:
             return
         before = snapshot(row)

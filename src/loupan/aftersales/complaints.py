@@ -275,7 +275,7 @@ def _deal_and_unit(actor, project, deal, unit):
 
 def _lock(complaint) -> Complaint:
     return (
-        Complaint.objects.select_for_update()
+        Complaint.objects.select_for_update(of=("self",))
         .select_related("project", "category")
         .get(pk=complaint.pk)
     )
@@ -330,7 +330,9 @@ def category_save(
                 category = ComplaintCategory.objects.create(project=project, **values)
                 audit_create(actor=actor, obj=category)
             else:
-                category = ComplaintCategory.objects.select_for_update().get(pk=category.pk)
+                category = ComplaintCategory.objects.select_for_update(of=("self",)).get(
+                    pk=category.pk
+                )
                 before = snapshot(category)
                 for key, value in values.items():
                     setattr(category, key, value)
@@ -532,7 +534,7 @@ def complaints_escalate(*, now=None) -> dict:
     done = 0
     with transaction.atomic():
         due = list(
-            Complaint.objects.select_for_update()
+            Complaint.objects.select_for_update(of=("self",))
             .filter(overdue_q(today), escalated_at__isnull=True)
             .exclude(status=Status.CLOSED)
             .order_by("pk")
@@ -970,7 +972,7 @@ def template_save(
         else:
             if template.project_id != project.pk:
                 raise invalid("template", _("问卷不属于本项目"))
-            template = SurveyTemplate.objects.select_for_update().get(pk=template.pk)
+            template = SurveyTemplate.objects.select_for_update(of=("self",)).get(pk=template.pk)
             before = snapshot(template)
             template.name, template.intro, template.is_active = name, intro, bool(is_active)
             template.save()
@@ -1012,7 +1014,7 @@ def question_save(
         else:
             if question.template_id != template.pk:
                 raise invalid("question", _("题目不属于该问卷"))
-            question = SurveyQuestion.objects.select_for_update().get(pk=question.pk)
+            question = SurveyQuestion.objects.select_for_update(of=("self",)).get(pk=question.pk)
             answered = question.answers.exists()
             if answered and (kind != question.kind or scale != question.scale_max):
                 raise conflict(
@@ -1035,7 +1037,7 @@ def question_delete(*, actor, question: SurveyQuestion) -> None:
     """Remove a question nobody has answered yet."""
     rules.ensure(can_configure(actor, question.template.project_id))
     with transaction.atomic():
-        question = SurveyQuestion.objects.select_for_update().get(pk=question.pk)
+        question = SurveyQuestion.objects.select_for_update(of=("self",)).get(pk=question.pk)
         if question.answers.exists():
             raise conflict(
                 _("该题已有答卷，不能删除；可以停用整份问卷。"),

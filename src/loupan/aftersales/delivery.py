@@ -239,7 +239,7 @@ def batch_create(
     notice = _text(notice, "notice", 2000)
     with transaction.atomic():
         # one batch at a time per building: the deals are shared out once
-        Building.objects.select_for_update().filter(pk=building.pk).first()
+        Building.objects.select_for_update(of=("self",)).filter(pk=building.pk).first()
         now = timezone.now()
         batch = DeliveryBatch.objects.create(
             project=project,
@@ -267,8 +267,8 @@ def batch_refresh(*, actor, batch) -> list[Delivery]:
     delivery 已通知); returns the new deliveries."""
     _manage(actor, batch.project)
     with transaction.atomic():
-        Building.objects.select_for_update().filter(pk=batch.building_id).first()
-        batch = DeliveryBatch.objects.select_for_update().get(pk=batch.pk)
+        Building.objects.select_for_update(of=("self",)).filter(pk=batch.building_id).first()
+        batch = DeliveryBatch.objects.select_for_update(of=("self",)).get(pk=batch.pk)
         made = _add_deliveries(batch, timezone.now())
         if made:
             audit_record(
@@ -342,7 +342,7 @@ def flags_of(delivery) -> list[dict]:
 
 def _lock_delivery(delivery) -> Delivery:
     return (
-        Delivery.objects.select_for_update()
+        Delivery.objects.select_for_update(of=("self",))
         .select_related("batch", "deal", "unit", "project")
         .get(pk=delivery.pk)
     )
@@ -386,7 +386,7 @@ def delivery_book(*, actor, delivery, day, slot) -> Delivery:
         raise invalid("day", _("请选择预约日期"))
     slot = str(slot or "").strip()
     with transaction.atomic():
-        batch = DeliveryBatch.objects.select_for_update().get(pk=delivery.batch_id)
+        batch = DeliveryBatch.objects.select_for_update(of=("self",)).get(pk=delivery.batch_id)
         delivery = _lock_delivery(delivery)
         _stage(
             delivery,
@@ -569,7 +569,7 @@ def delivery_handover(
     keys = _int(keys, "keys", low=1, high=50, message=_("请填写交付钥匙数（1 至 50 把）"))
     with transaction.atomic():
         # the ledger's lock order: the deal, then its delivery
-        Deal.objects.select_for_update().filter(pk=delivery.deal_id).first()
+        Deal.objects.select_for_update(of=("self",)).filter(pk=delivery.deal_id).first()
         delivery = _lock_delivery(delivery)
         if delivery.status == DeliveryStatus.DELIVERED:
             raise conflict(_("该房间已交付。"), "status", AftersalesError.STAGE_TRANSITION)
@@ -720,7 +720,7 @@ def repair_create(
 
 def _lock_repair(repair) -> RepairOrder:
     return (
-        RepairOrder.objects.select_for_update()
+        RepairOrder.objects.select_for_update(of=("self",))
         .select_related("project", "unit", "deal")
         .get(pk=repair.pk)
     )

@@ -850,9 +850,13 @@ def settlement_compute(
     agreed rule already recorded unless ``legal`` says to go back to the law's."""
     rules.ensure(can_compute(actor, deal))
     with transaction.atomic():
-        deal = Deal.objects.select_for_update().select_related("project", "unit").get(pk=deal.pk)
+        deal = (
+            Deal.objects.select_for_update(of=("self",))
+            .select_related("project", "unit")
+            .get(pk=deal.pk)
+        )
         rules.ensure(can_compute(actor, deal))
-        existing = Settlement.objects.select_for_update().filter(deal=deal).first()
+        existing = Settlement.objects.select_for_update(of=("self",)).filter(deal=deal).first()
         if existing is not None:
             rules.ensure(_not_notified(existing))
         measured = _measured_for(deal)
@@ -960,7 +964,7 @@ def settlement_compute_building(*, actor, project, building) -> BuildingRun:
 
 def _lock(settlement) -> Settlement:
     return (
-        Settlement.objects.select_for_update()
+        Settlement.objects.select_for_update(of=("self",))
         .select_related("deal", "deal__project", "deal__unit")
         .get(pk=settlement.pk)
     )
@@ -983,7 +987,7 @@ def settlement_notify(*, actor, settlement: Settlement, due_days: int = DUE_DAYS
     limit the notice tells the buyer they may cancel, which runs through the deal's
     cancellation flow."""
     with transaction.atomic():
-        Deal.objects.select_for_update().filter(pk=settlement.deal_id).first()
+        Deal.objects.select_for_update(of=("self",)).filter(pk=settlement.deal_id).first()
         settlement = _lock(settlement)
         rules.ensure(can_notify(actor, settlement))
         before = snapshot(settlement)
@@ -1023,7 +1027,7 @@ def settlement_refund_paid(
     rules.ensure(can_refund(actor, settlement))
     bank_reference = _text(bank_reference, "bank_reference", 60)
     with transaction.atomic():
-        Deal.objects.select_for_update().filter(pk=settlement.deal_id).first()
+        Deal.objects.select_for_update(of=("self",)).filter(pk=settlement.deal_id).first()
         settlement = _lock(settlement)
         rules.ensure(can_refund(actor, settlement))
         entry = refund_paid(
@@ -1326,7 +1330,7 @@ def certificate_abilities(user, cert) -> dict:
 
 def _lock_cert(cert) -> Certificate:
     return (
-        Certificate.objects.select_for_update()
+        Certificate.objects.select_for_update(of=("self",))
         .select_related("deal", "deal__project", "deal__unit")
         .get(pk=cert.pk)
     )
@@ -1340,7 +1344,11 @@ def certificate_open(*, actor, deal: Deal, on=None, note: str = "") -> Certifica
     note = _text(note, "note", 300)
     day = _day(on)
     with transaction.atomic():
-        deal = Deal.objects.select_for_update().select_related("project", "unit").get(pk=deal.pk)
+        deal = (
+            Deal.objects.select_for_update(of=("self",))
+            .select_related("project", "unit")
+            .get(pk=deal.pk)
+        )
         rules.ensure(can_open_certificate(actor, deal))
         needed = mortgage_needed(deal)
         at = _moment(day)

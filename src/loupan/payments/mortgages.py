@@ -365,7 +365,7 @@ def _moment(day: datetime.date):
 
 def _lock(mortgage) -> Mortgage:
     return (
-        Mortgage.objects.select_for_update()
+        Mortgage.objects.select_for_update(of=("self",))
         .select_related("deal", "deal__project")
         .get(pk=mortgage.pk)
     )
@@ -406,7 +406,9 @@ def mortgage_open(
     )
     note = _text(note, "note", 300)
     with transaction.atomic():
-        deal = Deal.objects.select_for_update().select_related("project").get(pk=deal.pk)
+        deal = (
+            Deal.objects.select_for_update(of=("self",)).select_related("project").get(pk=deal.pk)
+        )
         rules.ensure(can_open(actor, deal))
         _check_cap(deal, terms, home)
         follower = _follower(deal, follower)
@@ -636,7 +638,7 @@ def disbursement_reversed(*, actor, receipt) -> None:
     if receipt.method != Method.MORTGAGE:
         return
     mortgage = (
-        Mortgage.objects.select_for_update()
+        Mortgage.objects.select_for_update(of=("self",))
         .select_related("deal")
         .filter(deal_id=receipt.deal_id, stage=Stage.DISBURSED)
         .first()
@@ -690,7 +692,7 @@ def mortgage_disburse(*, actor, mortgage: Mortgage, amount, paid_on=None, bank_r
     with transaction.atomic():
         # the ledger's lock order: the project's money, the deal, then the mortgage
         lock_project_money(mortgage.project_id)
-        Deal.objects.select_for_update().filter(pk=mortgage.deal_id).first()
+        Deal.objects.select_for_update(of=("self",)).filter(pk=mortgage.deal_id).first()
         mortgage = _lock(mortgage)
         rules.ensure(can_disburse(actor, mortgage))
         already = disbursed_of(mortgage)
