@@ -7,9 +7,9 @@
 # Extra arguments go to every pytest run (e.g. scripts/test.sh -x -k login).
 # The SQLite run spreads over the machine's CPUs (pytest-xdist, at most four workers,
 # each with its own test database and demo office; LOUPAN_TEST_WORKERS=0 runs it in one
-# process). The PostgreSQL run spreads the same way, then runs the tests marked
-# ``postgres`` (concurrency, triggers) in one process: those are transactional and empty
-# the database, and pytest-django runs them last only within one process.
+# process). The PostgreSQL run spreads the same way, with the tests marked ``postgres``
+# (concurrency, triggers): transactional tests that empty their worker's database, which
+# pytest-django runs last within each worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/system-deps.sh
@@ -35,11 +35,10 @@ env -u DATABASE_URL "$PY" -m pytest -q "${WORKERS[@]}" -m "not postgres and not 
 
 echo "== tests on PostgreSQL"
 eval "$(scripts/pg.sh start)"
-# Spread like the SQLite pass (each worker has its own test database), then the tests
-# that need PostgreSQL itself (concurrency with real threads, triggers) in one process:
-# they flush the database, and pytest-django runs them last only within one process.
-"$PY" -m pytest -q "${WORKERS[@]}" -m "not e2e and not postgres" -p no:cacheprovider "$@"
-"$PY" -m pytest -q -m "postgres and not e2e" -p no:cacheprovider "$@"
+# Spread like the SQLite pass, the tests that need PostgreSQL itself (concurrency with
+# real threads, triggers) included: each worker has its own test database, and within a
+# worker pytest-django runs those transactional tests last, since they empty it.
+"$PY" -m pytest -q "${WORKERS[@]}" -m "not e2e" -p no:cacheprovider "$@"
 scripts/pg.sh stop "$PGTMP"; PGTMP=""
 unset DATABASE_URL
 
