@@ -33,7 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
 from loupan.audit.services import audit_create, audit_record, audit_update
-from loupan.core import xlsx
+from loupan.core import checklist, xlsx
 from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money, rmb_upper, to_decimal
@@ -1292,7 +1292,7 @@ def mortgage_needed(deal) -> bool:
 
 def certificate_documents(mortgage: bool) -> list[dict]:
     names = list(CERTIFICATE_DOCUMENTS) + ([MORTGAGE_DOCUMENT] if mortgage else [])
-    return [{"name": n, "done": False, "on": None} for n in names]
+    return checklist.new(names)
 
 
 def can_open_certificate(user, deal) -> rules.Answer:
@@ -1381,7 +1381,7 @@ def certificate_open(*, actor, deal: Deal, on=None, note: str = "") -> Certifica
 
 
 def missing_documents(cert) -> list[str]:
-    return [d["name"] for d in cert.documents if not d.get("done")]
+    return checklist.missing(cert.documents)
 
 
 def certificate_check_document(
@@ -1392,16 +1392,10 @@ def certificate_check_document(
     with transaction.atomic():
         cert = _lock_cert(certificate)
         rules.ensure(can_change_certificate(actor, cert))
-        documents = [dict(d) for d in cert.documents]
-        found = next((d for d in documents if d.get("name") == name), None)
-        if found is None:
-            raise invalid("name", _("资料清单中没有「%(n)s」") % {"n": name[:30]})
-        done = bool(done)
-        if bool(found.get("done")) == done:
+        documents = checklist.tick(cert.documents, name, done)
+        if documents is None:
             return cert
         before = snapshot(cert)
-        found["done"] = done
-        found["on"] = timezone.localdate().isoformat() if done else None
         cert.documents = documents
         cert.save(update_fields=["documents"])
         audit_update(actor=actor, obj=cert, before=before, extra={"document": name, "done": done})

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy
 from loupan.accounts import access
 from loupan.accounts.models import Membership
 from loupan.audit.services import audit_create, audit_record, audit_update
-from loupan.core import xlsx
+from loupan.core import checklist, xlsx
 from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money
@@ -348,7 +348,7 @@ def default_documents(loan_type: str) -> list[dict]:
     names = list(DEFAULT_DOCUMENTS)
     if loan_type in (LoanType.PROVIDENT, LoanType.COMBINED):
         names.append(PROVIDENT_DOCUMENT)
-    return [{"name": n, "done": False, "on": None} for n in names]
+    return checklist.new(names)
 
 
 def _day(value, field="on") -> datetime.date:
@@ -524,16 +524,10 @@ def mortgage_check_document(*, actor, mortgage: Mortgage, name: str, done: bool)
     with transaction.atomic():
         mortgage = _lock(mortgage)
         rules.ensure(can_change(actor, mortgage))
-        documents = [dict(d) for d in mortgage.documents]
-        found = next((d for d in documents if d.get("name") == name), None)
-        if found is None:
-            raise invalid("name", _("资料清单中没有「%(n)s」") % {"n": name[:30]})
-        done = bool(done)
-        if bool(found.get("done")) == done:
+        documents = checklist.tick(mortgage.documents, name, done)
+        if documents is None:
             return mortgage
         before = snapshot(mortgage)
-        found["done"] = done
-        found["on"] = timezone.localdate().isoformat() if done else None
         mortgage.documents = documents
         mortgage.save(update_fields=["documents"])
         audit_update(
@@ -543,7 +537,7 @@ def mortgage_check_document(*, actor, mortgage: Mortgage, name: str, done: bool)
 
 
 def missing_documents(mortgage) -> list[str]:
-    return [d["name"] for d in mortgage.documents if not d.get("done")]
+    return checklist.missing(mortgage.documents)
 
 
 def mortgage_move(
