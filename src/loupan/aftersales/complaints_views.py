@@ -29,8 +29,7 @@ from django.views.decorators.http import require_POST
 
 from loupan.core.errors import DomainError
 from loupan.core.forms import DateInput
-from loupan.core.pages import ProjectListView, project_page, require, run_action, used_filters
-from loupan.core.xlsx import export_filename, xlsx_response
+from loupan.core.pages import ProjectListView, project_page, require, run_action
 
 from . import complaints as c
 from . import delivery, rules
@@ -275,18 +274,7 @@ class ComplaintList(ProjectListView):
         }
 
     def export(self, queryset):
-        ok, content = run_action(
-            self.request,
-            lambda: c.complaints_export(
-                actor=self.request.user,
-                project=self.project,
-                queryset=queryset,
-                filters=used_filters(self.request),
-            ),
-        )
-        if not ok:
-            return redirect(self.request.path)
-        return xlsx_response(content, export_filename(self.project, "投诉登记表"))
+        return self.export_list(queryset, "投诉登记表", c.complaints_export)
 
 
 class ComplaintArchive(ComplaintList):

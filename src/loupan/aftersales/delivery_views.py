@@ -27,9 +27,9 @@ from loupan.core.pages import (
     run_action,
     used_filters,
     wants_xlsx,
+    xlsx_download,
 )
 from loupan.core.uploads import serve_document
-from loupan.core.xlsx import export_filename, xlsx_response
 from loupan.deals.models import DealStatus
 from loupan.inventory.models import Building, Unit
 
@@ -253,8 +253,10 @@ def batch_detail(request, project, pk):
     if request.method == "POST":
         if not wants_xlsx(request):
             raise Http404
-        ok, content = run_action(
+        return xlsx_download(
             request,
+            project,
+            "入伙通知名单",
             lambda: s.notices_export(
                 actor=request.user,
                 project=project,
@@ -263,9 +265,6 @@ def batch_detail(request, project, pk):
                 filters=used_filters(request),
             ),
         )
-        if not ok:
-            return redirect(request.path)
-        return xlsx_response(content, export_filename(project, "入伙通知名单"))
     deliveries = list(qs)
     names = s.owners_of([d.deal_id for d in deliveries])
     rows = [
@@ -531,18 +530,7 @@ class RepairList(ProjectListView):
         }
 
     def export(self, queryset):
-        ok, content = run_action(
-            self.request,
-            lambda: s.repairs_export(
-                actor=self.request.user,
-                project=self.project,
-                queryset=queryset,
-                filters=used_filters(self.request),
-            ),
-        )
-        if not ok:
-            return redirect(self.request.path)
-        return xlsx_response(content, export_filename(self.project, "维修单"))
+        return self.export_list(queryset, "维修单", s.repairs_export)
 
 
 @act_page

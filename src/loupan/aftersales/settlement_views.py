@@ -20,9 +20,8 @@ from loupan.core.errors import DomainError
 from loupan.core.forms import DateInput
 from loupan.core.import_views import ImportPages
 from loupan.core.money import rmb_upper
-from loupan.core.pages import ProjectListView, project_page, run_action, used_filters
+from loupan.core.pages import ProjectListView, project_page, run_action
 from loupan.core.views import paginate, query_without_page, refused
-from loupan.core.xlsx import export_filename, xlsx_response
 from loupan.deals.models import SpecialClause
 from loupan.inventory.models import Building
 from loupan.payments.models import RECEIVED_METHOD_CHOICES, Method
@@ -213,18 +212,7 @@ class SettlementList(ProjectListView):
         }
 
     def export(self, queryset):
-        ok, content = run_action(
-            self.request,
-            lambda: s.settlements_export(
-                actor=self.request.user,
-                project=self.project,
-                queryset=queryset,
-                filters=used_filters(self.request),
-            ),
-        )
-        if not ok:
-            return redirect(self.request.path)
-        return xlsx_response(content, export_filename(self.project, "面积补差表"))
+        return self.export_list(queryset, "面积补差表", s.settlements_export)
 
 
 def _settlement(request, project, pk):
@@ -467,18 +455,7 @@ class CertificateList(ProjectListView):
         }
 
     def export(self, queryset):
-        ok, content = run_action(
-            self.request,
-            lambda: s.certificates_export(
-                actor=self.request.user,
-                project=self.project,
-                queryset=queryset,
-                filters=used_filters(self.request),
-            ),
-        )
-        if not ok:
-            return redirect(self.request.path)
-        return xlsx_response(content, export_filename(self.project, "权证进度表"))
+        return self.export_list(queryset, "权证进度表", s.certificates_export)
 
 
 def _certificate(request, project, pk):

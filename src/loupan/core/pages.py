@@ -21,9 +21,10 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views import View
 
+from . import xlsx
 from .errors import DomainError
 from .ports import access
 from .scope import project_model
@@ -91,6 +92,16 @@ def run_action(request, call, *, success="", form=None):
     return True, result
 
 
+def xlsx_download(request, project, report: str, make):
+    """An audited export as a download named after ``report``: ``make()`` writes the
+    workbook and refuses whoever may not take the list away (back to the list, with
+    the reason)."""
+    ok, content = run_action(request, make)
+    if not ok:
+        return redirect(request.path)
+    return xlsx.xlsx_response(content, xlsx.export_filename(project, report))
+
+
 def wants_xlsx(request) -> bool:
     """An export: a POST (it writes its audit entry, and a GET writes nothing) to the
     list's URL with its filters and ``format=xlsx`` in the query string."""
@@ -131,6 +142,21 @@ class ProjectListView(View):
         return context
 
     export = None
+
+    def export_list(self, queryset, report: str, export):
+        """This list as ``report``'s download: ``export(actor=, project=, queryset=,
+        filters=)`` is the part's audited export."""
+        return xlsx_download(
+            self.request,
+            self.project,
+            report,
+            lambda: export(
+                actor=self.request.user,
+                project=self.project,
+                queryset=queryset,
+                filters=used_filters(self.request),
+            ),
+        )
 
     def _queryset(self):
         filterset = self.get_filterset(self.get_queryset())

@@ -21,7 +21,13 @@ from loupan.core import xlsx
 from loupan.core.errors import invalid
 from loupan.core.masking import mask_id_number
 from loupan.core.money import ZERO, rmb_upper
-from loupan.core.pages import ProjectListView, project_page, run_action, used_filters
+from loupan.core.pages import (
+    ProjectListView,
+    project_page,
+    run_action,
+    used_filters,
+    xlsx_download,
+)
 from loupan.core.views import paginate, query_without_page, refused
 from loupan.core.xlsx import col as C
 from loupan.deals.models import Deal, PaymentMethod
@@ -74,13 +80,12 @@ def head(request, project, tab) -> dict:
 def _export(request, project, report, what, columns, rows):
     """A money list as xlsx: for those who see the project's money, audited."""
     filters = used_filters(request)
-    ok, content = run_action(
+    return xlsx_download(
         request,
+        project,
+        report,
         lambda: _export_checked(request.user, project, report, what, columns, rows, filters),
     )
-    if not ok:
-        return redirect(request.get_full_path())
-    return xlsx.xlsx_response(content, xlsx.export_filename(project, report))
 
 
 def _export_checked(user, project, report, what, columns, rows, filters):

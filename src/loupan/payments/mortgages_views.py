@@ -20,9 +20,8 @@ from django.views.decorators.http import require_POST
 
 from loupan.core.errors import DomainError
 from loupan.core.forms import DateInput
-from loupan.core.pages import ProjectListView, project_page, run_action, used_filters
+from loupan.core.pages import ProjectListView, project_page, run_action
 from loupan.core.views import refused
-from loupan.core.xlsx import export_filename, xlsx_response
 from loupan.deals.models import Deal
 
 from . import mortgages as m
@@ -149,18 +148,7 @@ class MortgageList(ProjectListView):
         }
 
     def export(self, queryset):
-        ok, content = run_action(
-            self.request,
-            lambda: m.mortgages_export(
-                actor=self.request.user,
-                project=self.project,
-                queryset=queryset,
-                filters=used_filters(self.request),
-            ),
-        )
-        if not ok:
-            return redirect(self.request.path)
-        return xlsx_response(content, export_filename(self.project, "按揭进度表"))
+        return self.export_list(queryset, "按揭进度表", m.mortgages_export)
 
 
 # --- one mortgage ---------------------------------------------------------------------------

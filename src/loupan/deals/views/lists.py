@@ -4,15 +4,19 @@
 not see every deal. The rows come from ``deals.reports``, shared with the API."""
 
 from django.db.models import Exists, OuterRef, Prefetch
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from loupan.accounts import access
 from loupan.approvals.models import ApprovalRequest, ApprovalStep
 from loupan.approvals.selectors import labelled
-from loupan.core.pages import ProjectListView, run_action, used_filters, wants_xlsx
+from loupan.core.pages import (
+    ProjectListView,
+    used_filters,
+    wants_xlsx,
+    xlsx_download,
+)
 from loupan.core.views import paginate, query_without_page
-from loupan.core.xlsx import export_filename, xlsx_response
 
 from .. import reports
 from ..filters import DealFilterSet
@@ -32,13 +36,7 @@ def list_head(request, project, tab) -> dict:
     }
 
 
-def xlsx(request, project, report, make):
-    """A list as a file: ``make`` is the audited export, which refuses (403) whoever
-    may not take the list away."""
-    ok, content = run_action(request, make)
-    if not ok:
-        return redirect(request.path)
-    return xlsx_response(content, export_filename(project, report))
+xlsx = xlsx_download  # a list as a file: the audited export refuses who may not take it
 
 
 class DealListView(ProjectListView):
