@@ -132,9 +132,11 @@ def late_fee_paid(deal) -> Decimal:
     return money(total or 0)
 
 
-def late_fee_due(deal, today: datetime.date | None = None) -> Decimal:
-    """The late fees computed on the deal less what has been paid of them."""
-    accrued = sum((s.late_fee for s in schedule_state(deal, today)), ZERO)
+def late_fee_due(deal, today: datetime.date | None = None, state=None) -> Decimal:
+    """The late fees computed on the deal less what has been paid of them (``state``:
+    the deal's ``schedule_state`` when the caller has it already)."""
+    state = state if state is not None else schedule_state(deal, today)
+    accrued = sum((s.late_fee for s in state), ZERO)
     return max(money(accrued - late_fee_paid(deal)), ZERO)
 
 

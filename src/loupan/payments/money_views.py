@@ -252,7 +252,7 @@ def deal_money(request, project, pk, forms=None):
         .select_related("item", "receipt", "created_by", "reverses")
         .order_by("paid_on", "pk")
     )
-    fee_due = arrears.late_fee_due(deal)
+    fee_due = arrears.late_fee_due(deal, state=state)
     context = {
         **head(request, project, "detail"),
         "deal": deal,

@@ -350,12 +350,13 @@ class ScheduleInputSerializer(NoFloatsMixin, serializers.Serializer):
 
 
 def schedule_of(deal) -> dict:
+    state = arrears.schedule_state(deal)  # read once: the items and the late fee
     return {
         "deal": deal.pk,
         "total": deal.total,
         "received": services.received_of(deal),
-        "late_fee_due": arrears.late_fee_due(deal),
-        "items": arrears.schedule_state(deal),
+        "late_fee_due": arrears.late_fee_due(deal, state=state),
+        "items": state,
     }
 
 
