@@ -23,6 +23,8 @@ from loupan.payments.api import money as money_api
 from loupan.payments.api import mortgages as mortgages_api
 from loupan.payments.api import plans as plans_api
 from loupan.payments.api import views as payments_api
+from loupan.reports.api import office as reports_office_api
+from loupan.reports.api import urls as reports_api
 
 router = DefaultRouter()
 router.register("companies", inventory_api.CompanyViewSet, basename="company")
@@ -48,6 +50,7 @@ plans_api.register(router)
 delivery_api.register(router)
 settlement_api.register(router)
 complaints_api.register(router)
+reports_office_api.register(router)
 
 urlpatterns = [
     path(
@@ -70,5 +73,6 @@ urlpatterns = [
     *delivery_api.urlpatterns,
     *settlement_api.urlpatterns,
     *complaints_api.urlpatterns,
+    *reports_api.urlpatterns,
     path("", include(router.urls)),
 ]

@@ -12,6 +12,7 @@ from loupan.aftersales import delivery as delivery_selectors
 from loupan.aftersales import settlement as certificate_selectors
 from loupan.customers import selectors as customer_selectors
 from loupan.payments import selectors as payment_selectors
+from loupan.reports import dashboard as report_dashboard
 
 HOME_SECTIONS = {
     "consultant": _("今日跟进、即将过期的客户、催款"),
@@ -50,6 +51,7 @@ def home(request):
     day = None
     collection = None
     service = None
+    board = None
     if project is not None:
         roles = [
             m.role for m in request.user.memberships.filter(project=project).select_related("role")
@@ -61,6 +63,7 @@ def home(request):
             collection = list(payment_selectors.collection_items(request.user, project)[:10])
         if access.has_perm(request.user, "aftersales.manage", project):
             service = service_day(request.user, project)
+        board = report_dashboard.dashboard(request.user, project)
     sections = [(role, HOME_SECTIONS.get(role.code, "")) for role in roles]
     return render(
         request,
@@ -71,5 +74,6 @@ def home(request):
             "agenda": day,
             "collection": collection,
             "service": service,
+            "board": board,
         },
     )

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "loupan.deals",
     "loupan.payments",
     "loupan.aftersales",
+    "loupan.reports",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,21 @@ STORAGES = {
 # Uploads (contract scans, plans) live outside the web root and are served by views
 # that check permission.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
+# Mail: the scheduled reports go to the recipients a manager sets, when an SMTP server is
+# named (EMAIL_HOST); without one they are only written to LOUPAN_REPORTS_DIR.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "loupan@localhost")
+LOUPAN_REPORTS_DIR = Path(os.environ.get("LOUPAN_REPORTS_DIR", VAR_DIR / "reports"))
+LOUPAN_REPORTS_MAIL = (
+    env_bool("LOUPAN_REPORTS_MAIL") if "LOUPAN_REPORTS_MAIL" in os.environ else None
+)
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -59,4 +59,5 @@ def test_demo_steps_are_registered_by_the_apps_in_order(demo):
         "payments",
         "aftersales",
         "payments.commissions",
+        "reports",
     ]

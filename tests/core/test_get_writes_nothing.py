@@ -80,6 +80,8 @@ from loupan.payments.models import (
     ReceiptBook,
     ScheduleItem,
 )
+from loupan.reports.engine import REPORTS
+from loupan.reports.models import ChannelSpend, Target
 from tests.testing import BACKEND, api_client
 
 # The roles that work in the main project every day (demo usernames), and the auditor,
@@ -220,6 +222,8 @@ def _objects(demo) -> dict:
         "commission-entries": first(CommissionEntry, project=main),
         "statements": first(CommissionStatement, project=main),
         "commissions": first(CommissionStatement, project=main),
+        "report-targets": first(Target, project=main),
+        "channel-spends": first(ChannelSpend, project=main),
     }
 
 
@@ -230,7 +234,7 @@ def _fill(name, kwargs, route, demo, objects):
         return None  # the ``.json`` twin of an API route
     values = {}
     for kwarg in kwargs:
-        if kwarg in ("project_pk", "project_id"):
+        if kwarg in ("project_pk", "project_id", "project"):
             values[kwarg] = demo["main"].pk
         elif kwarg == "question_pk":
             question = SurveyQuestion._base_manager.filter(template__project=demo["main"])
@@ -241,6 +245,8 @@ def _fill(name, kwargs, route, demo, objects):
             values[kwarg] = timezone.localdate().isoformat()
         elif kwarg == "code":
             values[kwarg] = "consultant"  # a role
+        elif kwarg == "report":
+            values[kwarg] = "daily"  # every other report is added in _urls
         elif kwarg == "token":
             values[kwarg] = uuid.uuid4()  # an import that does not exist
         elif kwarg == "action":
@@ -274,6 +280,11 @@ def _urls(demo):
         if _has_xlsx(name, callback):
             urls.setdefault(f"{url}?format=xlsx", name)
     main = demo["main"].pk
+    # Every report of the catalogue, on its page, on paper and in the API.
+    for code in REPORTS:
+        urls.setdefault(f"/projects/{main}/reports/{code}/", "report")
+        urls.setdefault(f"/projects/{main}/reports/{code}/?print=1&period=year", "report")
+        urls.setdefault(f"/api/v1/reports/{code}/?project={main}&period=year", "report-detail")
     # The board's live feed as htmx asks for it, with changes to draw.
     urls[f"/projects/{main}/board/changes/?since=2000-01-01T00:00:00%2B08:00"] = "board_changes"
     return urls, left_out

@@ -232,6 +232,8 @@ def _fill(route: str, demo) -> str:
             out.append(str(uuid.uuid4()))
         elif conv == "slug" and name == "code":
             out.append("consultant")  # a role code
+        elif conv == "slug" and name == "report":
+            out.append("daily")  # a report of the catalogue
         elif conv == "str":
             out.append("hold")  # an action name: those views answer POST only
         elif name == "project_pk" or (name == "pk" and parts[index - 1] == "projects"):

@@ -109,3 +109,15 @@ __all__ = [
     "require_perm",
     "scope_of",
 ]
+
+
+def members_with(project, code: str):
+    """The project's active members one of whose roles there grants ``code`` (who may
+    follow a complaint, whose figures a report lists), ordered by name."""
+    from django.contrib.auth import get_user_model
+
+    rows = Membership.objects.filter(
+        project_id=scope_of(project), user__is_active=True
+    ).values_list("user_id", "role__permissions")
+    ids = {user_id for user_id, codes in rows if code in (codes or [])}
+    return get_user_model().objects.filter(pk__in=ids).order_by("real_name", "username")

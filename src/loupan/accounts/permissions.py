@@ -64,6 +64,13 @@ PERMISSIONS: dict[str, str] = {
     "aftersales.manage": _("办理交房、面积补差、权证、投诉、维修与满意度调查"),
     "aftersales.configure": _("设置投诉类别与时限、问卷"),
     "calendar.manage": _("维护工作日历（节假日与调休）"),
+    # reports (issue 15; seeds 001 一, 002 三, 004 五 六)
+    "report.view": _("查看本项目全部报表与分析"),
+    "report.view_own": _("查看自己的业绩与漏斗"),
+    "report.confirm": _("审核确认销售日报"),
+    "report.target": _("制定销售目标"),
+    "report.spend": _("填报推广费用"),
+    "report.configure": _("设置报表时间、收件人与考核标准"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -83,6 +90,7 @@ GROUPS: list[tuple[str, str]] = [
     ("commission", _("佣金")),
     ("aftersales", _("售后")),
     ("calendar", _("工作日历")),
+    ("report", _("报表")),
     ("audit", _("审计")),
 ]
 

@@ -18,6 +18,9 @@ DEAL_LEAD = ["deal.view", "deal.add", "deal.approve"]
 # Leads and after sales: every owner's after-sales file, escalated complaints, the
 # categories' deadlines and the questionnaires.
 SERVICE_LEAD = ["aftersales.view", "aftersales.manage", "aftersales.configure"]
+# Sales leads and reports: every figure of the project, the daily report's review, the
+# targets, the settings of the scheduled reports and of the compliance checks.
+REPORT_LEAD = ["report.view", "report.confirm", "report.target", "report.configure"]
 MONEY_LEAD = [
     "payment.view",
     "payment.collect",
@@ -61,7 +64,9 @@ SYSTEM_ROLES: list[dict] = [
         + ["deal.contract", "deal.configure"]
         + MONEY_LEAD
         + SERVICE_LEAD
-        + ["calendar.manage"],
+        + ["calendar.manage"]
+        + REPORT_LEAD
+        + ["report.spend"],
     },
     {
         "code": "manager",
@@ -84,7 +89,9 @@ SYSTEM_ROLES: list[dict] = [
         + ["deal.contract", "deal.configure"]
         + MONEY_LEAD
         + ["payment.review"]
-        + SERVICE_LEAD,
+        + SERVICE_LEAD
+        + REPORT_LEAD
+        + ["report.spend"],
     },
     {
         "code": "supervisor",
@@ -96,7 +103,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"]
         + DEAL_LEAD
         + ["payment.view", "payment.collect", "mortgage.manage"]
-        + ["aftersales.view"],
+        + ["aftersales.view"]
+        + ["report.view", "report.confirm"],
     },
     {
         "code": "consultant",
@@ -107,7 +115,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["customer.view_own", "customer.add"]
         + ["deal.view_own", "deal.add"]
         + ["payment.view_own", "payment.collect", "mortgage.manage", "commission.view_own"]
-        + ["aftersales.view_own"],
+        + ["aftersales.view_own"]
+        + ["report.view_own"],
     },
     {
         "code": "sales_admin",
@@ -119,7 +128,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["customer.view", "customer.reveal", "customer.export"]
         + ["deal.view", "deal.contract"]
         + ["payment.view", "mortgage.manage"]
-        + ["aftersales.view", "aftersales.manage"],
+        + ["aftersales.view", "aftersales.manage"]
+        + ["report.view"],
     },
     {
         "code": "finance",
@@ -130,7 +140,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["customer.view", "deal.view", "deal.confirm"]
         + ["payment.view", "payment.record", "payment.review", "payment.collect"]
         + ["mortgage.manage", "commission.view"]
-        + ["aftersales.view"],
+        + ["aftersales.view"]
+        + ["report.view"],
     },
     {
         "code": "planner",
@@ -139,7 +150,8 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + PRICING
-        + ["unit.change", "unit.export", "pricelist.change"],
+        + ["unit.change", "unit.export", "pricelist.change"]
+        + ["report.view", "report.spend"],
     },
     {
         "code": "service",
@@ -173,7 +185,8 @@ SYSTEM_ROLES: list[dict] = [
         + BOARD
         + ["user.view", "role.view", "audit.view", "audit.export"]
         + ["customer.view", "deal.view", "payment.view", "commission.view"]
-        + ["aftersales.view"],
+        + ["aftersales.view"]
+        + ["report.view"],
     },
 ]
 

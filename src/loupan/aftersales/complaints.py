@@ -32,7 +32,6 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_filters
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -41,7 +40,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
-from loupan.accounts.models import Membership
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_create, audit_record, audit_update
 from loupan.core import numbering, xlsx
@@ -229,11 +227,7 @@ def _category(project, category) -> ComplaintCategory:
 def assignee_candidates(project):
     """Who may follow a complaint: the project's active members holding
     ``aftersales.manage`` (customer service, the leads, sales admin)."""
-    rows = Membership.objects.filter(
-        project_id=getattr(project, "pk", project), user__is_active=True
-    ).values_list("user_id", "role__permissions")
-    ids = {user_id for user_id, codes in rows if "aftersales.manage" in (codes or [])}
-    return get_user_model().objects.filter(pk__in=ids).order_by("real_name", "username")
+    return access.members_with(project, "aftersales.manage")
 
 
 def _assignee(project, assigned_to):

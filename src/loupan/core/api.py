@@ -108,3 +108,21 @@ def named_choices(name: str, choices, blank: bool = False):
 
     Field.__name__ = f"{name}Field"
     return Field
+
+
+def project_param(request, name: str = "project"):
+    """The project named by the query parameter (or body field) ``name``: refused with
+    ``invalid`` naming the field when missing or not a number, ``not_found`` when the
+    caller is not a member (no id leaks)."""
+    from .scope import project_model
+
+    raw = request.query_params.get(name) or (
+        request.data.get(name) if hasattr(request.data, "get") else None
+    )
+    raw = str(raw or "").strip()
+    if not raw.isdigit() or len(raw) > 18:
+        raise DomainError(ErrorCode.INVALID, fields={name: [_("请指定项目（编号）")]})
+    project = project_model().objects.restrict(request.user, "view").filter(pk=int(raw)).first()
+    if project is None:
+        raise DomainError(ErrorCode.NOT_FOUND, _("项目不存在"))
+    return project

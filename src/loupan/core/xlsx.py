@@ -735,6 +735,7 @@ def parse_cell(column: Column, value, *, model, choice_maps):
 NUMBER_FORMATS = {
     "area": "0.00",
     "money": "#,##0.00",
+    "percent": '0.0"%"',
     "stair": "0",
     "floor": "0",
     "integer": "0",
@@ -883,6 +884,13 @@ def export_audited(
             yield row
 
     content = save(build_workbook(sheet, columns, counted(), help=help))
+    audit_export(actor=actor, project=project, what=what, count=count, filters=filters)
+    return content, count
+
+
+def audit_export(*, actor, project, what: str, count: int, filters: dict) -> None:
+    """Record that ``count`` rows of ``what`` left as an xlsx, with the filters that
+    chose them (every export, whoever builds its workbook)."""
     with transaction.atomic():
         audit.export(
             actor=actor,
@@ -891,7 +899,6 @@ def export_audited(
             project_id=project.pk,
             filters={"format": "xlsx", **filters},
         )
-    return content, count
 
 
 def xlsx_response(content: bytes, filename: str) -> HttpResponse:

@@ -258,6 +258,7 @@ class Deal(models.Model):
     )
     filing_number = models.CharField(_("网签备案号"), max_length=50, blank=True)
     contract_scan = models.FileField(_("合同扫描件"), upload_to="contracts/", blank=True)
+    contract_scanned_at = models.DateTimeField(_("扫描件上传时间"), null=True, blank=True)
     # ends and changes
     exchanged_from = models.OneToOneField(
         "self",

@@ -223,8 +223,7 @@ ANALYSIS = [
 
 
 def buyer_analysis(deals) -> list[dict]:
-    """Counts by category of the distinct buyers of the owners' deals, one GROUP BY per
-    dimension; an empty answer counts as 未填写."""
+    """Counts by category of the distinct buyers of the owners' deals (``profile``)."""
     buyers = Customer.objects.filter(
         Exists(
             DealBuyer.objects.filter(
@@ -232,11 +231,18 @@ def buyer_analysis(deals) -> list[dict]:
             )
         )
     )
+    return profile(buyers)
+
+
+def profile(customers) -> list[dict]:
+    """Counts by category of ``customers`` (distinct customers: buyers, visitors) along
+    the dimensions of seed 002 二.3(2), one GROUP BY per dimension; an empty answer
+    counts as 未填写."""
     education = dict(Education.choices)
     result = []
     for field, label in ANALYSIS:
         counts: dict[str, int] = {}
-        for row in buyers.values(field).annotate(n=Count("pk")).order_by():
+        for row in customers.values(field).annotate(n=Count("pk")).order_by():
             key = row[field] or ""
             name = str(education.get(key, key)) if field == "education" else key
             name = name or _("未填写")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Q
 
 from loupan.accounts import access
 from loupan.approvals.kinds import kind_of
@@ -273,6 +274,12 @@ def can_mark_dispute(user, deal) -> Answer:
         cancellation is not None,
         "该交易没有退房记录。",
     )
+
+
+def refund_due_q(prefix: str = "") -> Q:
+    """Cancellations whose refund finance has still to pay (the queryset form of the
+    condition of ``can_mark_refund_paid``)."""
+    return Q(**{f"{prefix}refund_paid_at__isnull": True, f"{prefix}refund__gt": 0})
 
 
 def can_mark_refund_paid(user, deal, cancellation=None) -> Answer:

@@ -1,0 +1,419 @@
+"""The one shape of every report, so that a report is written once and is the same on
+the page, on paper, in the xlsx and in the API (issue 15 "Every report").
+
+* ``Filters``: who asks, for which project, period, building, consultant and channel;
+  ``filters_of`` parses them from a query string and refuses a bad one naming the field.
+  A consultant (``report.view_own`` without ``report.view``) always sees only their own
+  figures: the consultant filter is forced to them, whatever the query says.
+* ``Report``: key figures, tables (``Table``: columns as ``core.xlsx.Column``, rows as
+  dicts, a total row) and charts (``Chart``, drawn by ``charts.py``).
+* ``register(Spec)`` adds a report to the catalogue (``catalogue.py`` imports the
+  modules that register); ``build(code, user, project, params)`` checks who may see it,
+  parses the filters and runs its builder; ``as_json`` is the API's answer;
+  ``export`` the audited workbook.
+
+A builder only reads: it takes the ``Filters`` and returns a ``Report``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from loupan.accounts import access
+from loupan.core import xlsx
+from loupan.core.dates import parse_date
+from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.customers.models import Channel
+from loupan.inventory.models import Building
+
+VIEW = "report.view"
+VIEW_OWN = "report.view_own"
+MAX_DAYS = 3 * 366
+PERIODS = ("day", "week", "month", "quarter", "year")
+
+
+# --- filters ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a report is asked for. ``end`` is inclusive; ``since``/``until`` are the
+    aware instants of the local days (``until`` exclusive)."""
+
+    user: object
+    project: object
+    start: datetime.date
+    end: datetime.date
+    building: Building | None = None
+    consultant: object | None = None
+    channel: Channel | None = None
+    own: bool = False
+
+    @property
+    def since(self) -> datetime.datetime:
+        return day_start(self.start)
+
+    @property
+    def until(self) -> datetime.datetime:
+        return day_start(self.end + datetime.timedelta(days=1))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def with_period(self, start, end) -> Filters:
+        return Filters(**{**self.__dict__, "start": start, "end": end})
+
+    def as_dict(self) -> dict:
+        """The filters as the audit trail and the API show them."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            **({"building": self.building.pk} if self.building else {}),
+            **({"consultant": self.consultant.pk} if self.consultant else {}),
+            **({"channel": self.channel.pk} if self.channel else {}),
+        }
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def period_bounds(period: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The calendar day, week (Monday to Sunday), month, quarter or year of ``day``."""
+    if period == "week":
+        start = day - datetime.timedelta(days=day.weekday())
+        return start, start + datetime.timedelta(days=6)
+    if period == "month":
+        return day.replace(day=1), month_end(day)
+    if period == "quarter":
+        first = day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+        return first, month_end(first.replace(month=first.month + 2))
+    if period == "year":
+        return day.replace(month=1, day=1), day.replace(month=12, day=31)
+    return day, day
+
+
+def month_end(day: datetime.date) -> datetime.date:
+    nxt = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return nxt - datetime.timedelta(days=1)
+
+
+def months_of(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """The first days of the months that ``start``–``end`` touches."""
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _pk(params, name: str):
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise invalid(name, _("应为编号")) from exc
+
+
+def may_see_office(user, project) -> bool:
+    return access.has_perm(user, VIEW, project)
+
+
+def may_see_own(user, project) -> bool:
+    return access.has_perm(user, VIEW_OWN, project)
+
+
+def sales_people(project):
+    """Whose figures the reports list: the project's members who sell (``deal.add``)."""
+    return access.members_with(project, "deal.add")
+
+
+def filters_of(user, project, params, *, period: str = "month") -> Filters:
+    """The filters of ``params`` (a query string or a JSON body): ``period`` (day, week,
+    month, quarter, year) with ``date``, or ``start`` and ``end``; ``building``,
+    ``consultant``, ``channel`` as ids of the project. Refused naming the field."""
+    params = params or {}
+    period = params.get("period") or period
+    if period not in PERIODS:
+        raise invalid("period", _("应为 day、week、month、quarter 或 year"))
+    day = parse_date(params.get("date"), "date", default_today=True)
+    start, end = period_bounds(period, day)
+    if params.get("start") or params.get("end"):
+        start = parse_date(params.get("start"), "start") or start
+        end = parse_date(params.get("end"), "end") or end
+    if end < start:
+        raise invalid("end", _("结束日期不能早于开始日期"))
+    if (end - start).days >= MAX_DAYS:
+        raise invalid("end", _("一次最多统计三年"))
+    building = consultant = channel = None
+    if (pk := _pk(params, "building")) is not None:
+        building = Building.objects.filter(project=project, pk=pk).first()
+        if building is None:
+            raise invalid("building", _("本项目没有这个楼栋"))
+    if (pk := _pk(params, "channel")) is not None:
+        channel = Channel.objects.filter(project=project, pk=pk).first()
+        if channel is None:
+            raise invalid("channel", _("本项目没有这个认知途径"))
+    own = not may_see_office(user, project)
+    if own:
+        # a consultant's reports are their own figures, whatever the query says
+        consultant = user
+    elif (pk := _pk(params, "consultant")) is not None:
+        consultant = sales_people(project).filter(pk=pk).first()
+        if consultant is None:
+            raise invalid("consultant", _("本项目没有这位置业顾问"))
+    return Filters(user, project, start, end, building, consultant, channel, own)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """One table of a report: ``columns`` (``core.xlsx.col``: key, header, kind) and
+    ``rows`` (dicts by key); ``total`` is the summing row, if any."""
+
+    title: str
+    columns: list
+    rows: list[dict]
+    total: dict | None = None
+    note: str = ""
+
+
+@dataclass
+class Chart:
+    """A chart drawn on the server (``charts.svg``): ``kind`` bar, hbar, line, pie or
+    funnel; ``labels`` along the axis; ``series`` as (name, values)."""
+
+    title: str
+    kind: str
+    labels: list[str]
+    series: list[tuple[str, list]]
+
+
+@dataclass
+class Figure:
+    """A key figure shown big on the page (and first in the API and the xlsx)."""
+
+    label: str
+    value: object
+    kind: str = "integer"
+
+
+@dataclass
+class Report:
+    code: str
+    title: str
+    filters: Filters
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def period(self) -> str:
+        f = self.filters
+        if f.start == f.end:
+            return f"{f.start:%Y-%m-%d}"
+        return f"{f.start:%Y-%m-%d} — {f.end:%Y-%m-%d}"
+
+
+@dataclass
+class Spec:
+    """A report of the catalogue: ``build(filters) -> Report``; ``period`` its default
+    period; ``own`` whether a consultant may open it (their own figures); ``needs``
+    what else the viewer must hold (a report that lists buyers needs ``deal.view``)."""
+
+    code: str
+    title: str
+    group: str
+    build: Callable[[Filters], Report]
+    period: str = "month"
+    own: bool = False
+    needs: tuple[str, ...] = ()
+    description: str = ""
+
+
+REPORTS: dict[str, Spec] = {}
+
+
+def register(spec: Spec) -> Spec:
+    REPORTS[spec.code] = spec
+    return spec
+
+
+def may_open(user, project, spec: Spec) -> bool:
+    """Whether ``user`` may open ``spec`` on ``project``: the office's reports need
+    ``report.view`` (and the spec's ``needs``); a consultant's own, ``report.view_own``."""
+    if may_see_office(user, project):
+        return all(access.has_perm(user, code, project) for code in spec.needs)
+    return spec.own and may_see_own(user, project)
+
+
+def catalogue_for(user, project) -> list[Spec]:
+    return [spec for spec in REPORTS.values() if may_open(user, project, spec)]
+
+
+def spec_of(code: str) -> Spec:
+    spec = REPORTS.get(code)
+    if spec is None:
+        raise DomainError(ErrorCode.NOT_FOUND, _("没有这个报表"))
+    return spec
+
+
+def build(code: str, user, project, params=None) -> Report:
+    """``code``'s report for ``user`` on ``project`` with ``params``' filters: refused
+    with 403 when the user may not open it, 400 naming the field for a bad filter."""
+    spec = spec_of(code)
+    if not may_open(user, project, spec):
+        raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有查看该报表的权限"))
+    return spec.build(filters_of(user, project, params, period=spec.period))
+
+
+# --- out: JSON and xlsx -----------------------------------------------------------------------
+
+
+def plain(value):
+    """A cell as JSON has it: money and areas as strings to the fen, dates as ISO."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        return (
+            timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
+        )
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+FEN_KINDS = ("money", "area")
+
+
+def cell_json(value, kind: str):
+    """A cell of ``kind`` as JSON has it: money and areas to the fen whatever the
+    database summed them to (SQLite's SUM keeps trailing places)."""
+    if kind in FEN_KINDS and isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(Decimal(value).quantize(Decimal("0.01")))
+    return plain(value)
+
+
+def as_json(report: Report) -> dict:
+    """The API's answer: the same figures and tables the page shows."""
+    return {
+        "code": report.code,
+        "title": report.title,
+        "project": report.filters.project.pk,
+        "filters": report.filters.as_dict(),
+        "figures": [
+            {"label": f.label, "value": cell_json(f.value, f.kind), "kind": f.kind}
+            for f in report.figures
+        ],
+        "tables": [
+            {
+                "title": t.title,
+                "columns": [
+                    {"key": c.field, "header": c.header, "kind": c.kind} for c in t.columns
+                ],
+                "rows": [
+                    {c.field: cell_json(row.get(c.field), c.kind) for c in t.columns}
+                    for row in t.rows
+                ],
+                "total": (
+                    {c.field: cell_json(t.total.get(c.field), c.kind) for c in t.columns}
+                    if t.total
+                    else None
+                ),
+            }
+            for t in report.tables
+        ],
+        "notes": report.notes,
+        **({"extra": {k: plain(v) for k, v in report.extra.items()}} if report.extra else {}),
+    }
+
+
+def workbook(report: Report) -> tuple[bytes, int]:
+    """The report as a workbook: a first sheet with the title, filters and key figures,
+    then one sheet per table with Chinese headers and number formats (money #,##0.00)."""
+    book = Workbook()
+    head = book.active
+    head.title = "概要"
+    head.append([report.title])
+    head["A1"].font = Font(bold=True, size=14)
+    head.append([str(report.filters.project), report.period])
+    for figure in report.figures:
+        head.append([figure.label, xlsx.excel_value(figure.value)])
+        if figure.kind in xlsx.NUMBER_FORMATS:
+            head.cell(row=head.max_row, column=2).number_format = xlsx.NUMBER_FORMATS[figure.kind]
+    for note in report.notes:
+        head.append([note])
+    head.column_dimensions["A"].width = 24
+    head.column_dimensions["B"].width = 24
+    count = 0
+    used: set[str] = set()
+    for i, table in enumerate(report.tables, start=1):
+        name = (table.title or f"表{i}")[:28]
+        for ch in "[]:*?/\\":
+            name = name.replace(ch, " ")
+        if name in used:
+            name = f"{name[:25]}{i}"
+        used.add(name)
+        sheet = book.create_sheet(name)
+        sheet.append([c.header for c in table.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        rows = list(table.rows) + ([table.total] if table.total else [])
+        for row in rows:
+            sheet.append([xlsx.excel_value(row.get(c.field)) for c in table.columns])
+            count += 1
+        for index, column in enumerate(table.columns, start=1):
+            letter = sheet.cell(row=1, column=index).column_letter
+            sheet.column_dimensions[letter].width = column.width
+            number_format = xlsx.NUMBER_FORMATS.get(column.kind)
+            if number_format:
+                for r in range(2, len(rows) + 2):
+                    sheet.cell(row=r, column=index).number_format = number_format
+        if table.total:
+            for cell in sheet[len(rows) + 1]:
+                cell.font = Font(bold=True)
+    return xlsx.save(book), count
+
+
+def export(*, actor, project, code: str, params=None) -> bytes:
+    """``code``'s report as an xlsx, recorded in the audit trail as an export with its
+    filters (personal data in it is masked as the viewer sees it on the page)."""
+    report = build(code, actor, project, params)
+    content, count = workbook(report)
+    xlsx.audit_export(
+        actor=actor,
+        project=project,
+        what=f"reports.{code}",
+        count=count,
+        filters={"report": code, **report.filters.as_dict()},
+    )
+    return content
+
+
+def percent(part, whole) -> Decimal | None:
+    """``part`` of ``whole`` in percent to one place (None when there is no whole)."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def ratio(money, count) -> Decimal | None:
+    """Money per item to the fen (cost per call, per visit, per deal)."""
+    if not count:
+        return None
+    return (Decimal(money) / Decimal(count)).quantize(Decimal("0.01"))

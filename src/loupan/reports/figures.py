@@ -1,0 +1,192 @@
+"""The figures every report counts, read from the rows the other apps hold (issue 15:
+"nobody types a figure that the system knows"). Each function takes the ``Filters`` and
+returns a queryset or sums over it; the reports group and lay them out.
+
+What counts as what, once:
+* a call 来电: a ``CallRecord`` of the project received in the period (peer research
+  calls 同行调研 are counted apart and left out of the channel figures);
+* a visit 来访: a ``Visit`` in the period (``is_first``: new; otherwise returning);
+* a new customer: a ``Customer`` registered in the period;
+* a reservation 预留 / subscription 认购 / contract 签约: a deal reserved, subscribed
+  or signed in the period; a deal that came from an exchange 换房 is the old sale moved,
+  not a new one, so it is counted as an exchange and not again as a subscription;
+* a cancellation 退房: a ``Cancellation`` made in the period;
+* money 回款: ``LedgerEntry`` rows paid in the period (signed: refunds and red entries
+  subtract); a carry between exchanged deals moves money, it is not money in;
+* the units: ``Unit`` rows by status now (``SOLD_STATUSES`` are sold).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+
+from loupan.core.money import money as to_fen
+from loupan.customers.models import CallRecord, Customer, Visit
+from loupan.deals.models import Cancellation, ChangeKind, Deal, DealChange
+from loupan.inventory.models import SOLD_STATUSES, Unit
+from loupan.payments.models import EntryKind, LedgerEntry, Method
+
+from .engine import Filters
+
+ZERO = Decimal("0.00")
+
+
+def deal_scope(f: Filters, prefix: str = "") -> Q:
+    """The building, consultant and channel filters on a deal (at ``prefix``)."""
+    q = Q(**{f"{prefix}project": f.project})
+    if f.building:
+        q &= Q(**{f"{prefix}unit__building": f.building})
+    if f.consultant:
+        q &= Q(**{f"{prefix}consultant": f.consultant})
+    if f.channel:
+        q &= Q(**{f"{prefix}customer__channel": f.channel})
+    return q
+
+
+def calls(f: Filters, *, research: bool = False):
+    """The project's calls received in the period (peer research calls when asked)."""
+    qs = CallRecord.objects.filter(
+        project=f.project, called_at__gte=f.since, called_at__lt=f.until, is_research=research
+    )
+    if f.consultant:
+        qs = qs.filter(received_by=f.consultant)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    return qs
+
+
+def visits(f: Filters):
+    """The project's visits in the period (``is_first`` tells new from returning)."""
+    qs = Visit.objects.filter(
+        customer__project=f.project, visited_at__gte=f.since, visited_at__lt=f.until
+    )
+    if f.consultant:
+        qs = qs.filter(consultant=f.consultant)
+    if f.channel:
+        qs = qs.filter(customer__channel=f.channel)
+    return qs
+
+
+def registrations(f: Filters):
+    """Customers registered in the period (the consultant's: those they registered)."""
+    qs = Customer.objects.filter(
+        project=f.project, registered_at__gte=f.since, registered_at__lt=f.until
+    )
+    if f.consultant:
+        qs = qs.filter(registered_by=f.consultant)
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
+    return qs
+
+
+def reserved(f: Filters):
+    return Deal.objects.filter(
+        deal_scope(f), reserved_at__gte=f.since, reserved_at__lt=f.until
+    ).filter(exchanged_from__isnull=True)
+
+
+def subscribed(f: Filters):
+    """Subscriptions 认购 of the period, an exchange's new deal left out (not a sale)."""
+    return Deal.objects.filter(
+        deal_scope(f),
+        subscribed_at__gte=f.since,
+        subscribed_at__lt=f.until,
+        exchanged_from__isnull=True,
+    )
+
+
+def contracted(f: Filters):
+    """Contracts 签约 signed in the period."""
+    return Deal.objects.filter(deal_scope(f), signed_on__gte=f.start, signed_on__lte=f.end)
+
+
+def cancelled(f: Filters):
+    """Cancellations 退房 of the period."""
+    return Cancellation.objects.filter(
+        deal_scope(f, "deal__"), cancelled_at__gte=f.since, cancelled_at__lt=f.until
+    )
+
+
+def exchanges(f: Filters):
+    return DealChange.objects.filter(
+        deal_scope(f, "deal__"), kind=ChangeKind.EXCHANGE, at__gte=f.since, at__lt=f.until
+    )
+
+
+def deal_sums(qs, prefix: str = "") -> dict:
+    """Count, priced area and total of deals (``prefix`` to reach the deal)."""
+    row = qs.aggregate(
+        count=Count("pk"),
+        area=Coalesce(Sum(f"{prefix}area"), ZERO),
+        amount=Coalesce(Sum(f"{prefix}total"), ZERO),
+    )
+    # to the fen: SQLite sums decimals as floats
+    return {"count": row["count"], "area": to_fen(row["area"]), "amount": to_fen(row["amount"])}
+
+
+def money(f: Filters):
+    """Money in and out in the period (signed ledger rows; carries left out)."""
+    qs = LedgerEntry.objects.filter(
+        deal_scope(f, "deal__"), paid_on__gte=f.start, paid_on__lte=f.end
+    ).exclude(kind=EntryKind.CARRY)
+    return qs
+
+
+def money_by_method(f: Filters) -> list[dict]:
+    """Collections by method: received (receipts and their reversals) and refunded."""
+    rows = {}
+    for row in (
+        money(f)
+        .values("method")
+        .annotate(
+            received=Coalesce(Sum("amount", filter=~Q(kind=EntryKind.REFUND)), ZERO),
+            refunded=Coalesce(Sum("amount", filter=Q(kind=EntryKind.REFUND)), ZERO),
+            count=Count("pk", filter=Q(kind=EntryKind.RECEIPT)),
+        )
+        .order_by()
+    ):
+        rows[row["method"]] = row
+    labels = dict(Method.choices)
+    result = []
+    for method, label in labels.items():
+        if method not in rows:
+            continue
+        r = rows[method]
+        r["received"], r["refunded"] = to_fen(r["received"]), to_fen(r["refunded"])
+        result.append(
+            {
+                "method": str(label),
+                "count": r["count"],
+                "received": r["received"],
+                "refunded": -r["refunded"],
+                "net": r["received"] + r["refunded"],
+            }
+        )
+    return result
+
+
+def units(f: Filters):
+    """The project's units (the building filter applied), attached parking and storage
+    included, as they stand now."""
+    qs = Unit.objects.filter(project=f.project)
+    if f.building:
+        qs = qs.filter(building=f.building)
+    return qs
+
+
+def units_by_status(f: Filters) -> dict[str, int]:
+    counts = dict(units(f).values_list("status").annotate(n=Count("pk")).order_by())
+    return counts
+
+
+def sold_q(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}status__in": SOLD_STATUSES})
+
+
+def consultant_name(user) -> str:
+    if user is None:
+        return ""
+    return user.real_name or user.username

@@ -1,0 +1,14 @@
+"""The office's report data pages (included by reports/urls.py, app ``reports``, before
+the catalogue's ``<report>/`` pattern)."""
+
+from django.urls import path
+
+from . import office_views as v
+
+R = "projects/<int:project_pk>/reports/"
+
+urlpatterns = [
+    path(R + "targets/", v.target_list, name="target_list"),
+    path(R + "spend/", v.spend_list, name="spend_list"),
+    path(R + "settings/", v.report_settings, name="report_settings"),
+]
