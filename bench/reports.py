@@ -10,8 +10,9 @@ their money, built by ``loupan bench-office``. The budget is one second per repo
     scripts/pg.sh stop "$PGTMP"
 
 Prints, per report, viewer and period: the median and p99 in milliseconds (after one
-warm-up call), the number of queries, and the ratio large / demo of the medians measured
-side by side in the same run; rows over budget are flagged. Also prints how long the
+warm-up call), the number of queries and the median time spent in them ("db ms"; the
+rest is Python), and the ratio large / demo of the medians measured side by side in the
+same run; rows over budget are flagged. Also prints how long the
 generator took. ``--explain`` adds EXPLAIN ANALYZE of the slowest queries of every case
 over budget; ``--keep`` keeps the database (``loupan_bench_reports``) for a closer look,
 otherwise it is dropped at the end. PostgreSQL only for the large office: on SQLite only
@@ -121,7 +122,10 @@ def measure(args, project, users, label):
     only = {c.strip() for c in args.only.split(",") if c.strip()}
     results = {}
     print(f"\n## {label}")
-    print(f"{'report':<30}{'as':<12}{'period':<18}{'median ms':>10}{'p99 ms':>10}{'queries':>9}")
+    print(
+        f"{'report':<30}{'as':<12}{'period':<18}{'median ms':>10}{'p99 ms':>10}{'queries':>9}"
+        f"{'db ms':>9}"
+    )
     for code, spec in list(engine.REPORTS.items()):
         if only and code not in only:
             continue
@@ -134,7 +138,7 @@ def measure(args, project, users, label):
                     engine.build(code, user, project, params)
 
                 error = None
-                samples, queries = [], 0
+                samples, db, queries = [], [], 0
                 try:
                     t0 = time.perf_counter()
                     call()  # warm-up: caches, the first query plans
@@ -148,20 +152,23 @@ def measure(args, project, users, label):
                             call()
                             samples.append((time.perf_counter() - t0) * 1000)
                         queries = len(ctx.captured_queries)
+                        db.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1000)
                         elapsed = time.perf_counter() - started
                         if len(samples) >= least and elapsed > args.max_seconds:
                             break
                 except Exception as exc:  # a report that fails is a finding, not the end
                     error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:80]}"
                 if error:
-                    results[(code, who, period)] = (None, None, None, error)
+                    results[(code, who, period)] = (None, None, None, error, None)
                     print(f"{code:<30}{who:<12}{period:<18}  ERROR {error}")
                     continue
                 median, p99 = stats(samples)
-                results[(code, who, period)] = (median, p99, queries, None)
+                db_ms = statistics.median(db)
+                results[(code, who, period)] = (median, p99, queries, None, db_ms)
                 flag = "  OVER 1 s" if median > BUDGET_MS or p99 > BUDGET_MS else ""
                 print(
-                    f"{code:<30}{who:<12}{period:<18}{median:>10.1f}{p99:>10.1f}{queries:>9}{flag}"
+                    f"{code:<30}{who:<12}{period:<18}{median:>10.1f}{p99:>10.1f}{queries:>9}"
+                    f"{db_ms:>9.1f}{flag}"
                 )
     return results
 
@@ -273,10 +280,10 @@ def run(args):
     print(f"\n## large / demo (medians; generator {generator:.0f} s)")
     print(
         f"{'report':<30}{'as':<12}{'period':<18}{'demo ms':>9}{'large ms':>10}{'p99 ms':>9}"
-        f"{'queries':>9}{'ratio':>8}"
+        f"{'queries':>9}{'db ms':>9}{'ratio':>8}"
     )
     over = []
-    for key, (median, p99, queries, error) in big.items():
+    for key, (median, p99, queries, error, db_ms) in big.items():
         code, who, period = key
         before = small.get(key, (None,))[0]
         if error:
@@ -290,7 +297,7 @@ def run(args):
         demo = f"{before:.1f}" if before is not None else "—"
         print(
             f"{code:<30}{who:<12}{period:<18}{demo:>9}{median:>10.1f}{p99:>9.1f}"
-            f"{queries:>9}{ratio:>8}{flag}"
+            f"{queries:>9}{db_ms:>9.1f}{ratio:>8}{flag}"
         )
     errors = [k for k, v in big.items() if v[3]]
     print(

@@ -18,6 +18,7 @@ from loupan.inventory.api import imports as imports_api
 from loupan.inventory.api import pricelists as pricelists_api
 from loupan.inventory.api import units as units_api
 from loupan.inventory.api import views as inventory_api
+from loupan.opening.api import views as opening_api
 from loupan.payments.api import commissions as commissions_api
 from loupan.payments.api import money as money_api
 from loupan.payments.api import mortgages as mortgages_api
@@ -51,6 +52,7 @@ delivery_api.register(router)
 settlement_api.register(router)
 complaints_api.register(router)
 reports_office_api.register(router)
+opening_api.register(router)
 
 urlpatterns = [
     path(

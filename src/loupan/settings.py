@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "loupan.deals",
     "loupan.payments",
     "loupan.aftersales",
+    "loupan.opening",
     "loupan.reports",
 ]
 

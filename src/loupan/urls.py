@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("loupan.deals.urls")),
     path("", include("loupan.payments.urls")),
     path("", include("loupan.aftersales.urls")),
+    path("", include("loupan.opening.urls")),
     path("", include("loupan.reports.urls")),
     path("api/v1/", include("loupan.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -58,6 +58,7 @@ def test_demo_steps_are_registered_by_the_apps_in_order(demo):
         "deals",
         "payments",
         "aftersales",
+        "opening",
         "payments.commissions",
         "reports",
     ]

@@ -67,6 +67,7 @@ from loupan.inventory.models import (
     ReleasePlan,
     Unit,
 )
+from loupan.opening.models import OpeningEvent
 from loupan.payments.models import (
     CollectionRecord,
     CommissionEntry,
@@ -223,6 +224,8 @@ def _objects(demo) -> dict:
         "statements": first(CommissionStatement, project=main),
         "commissions": first(CommissionStatement, project=main),
         "report-targets": first(Target, project=main),
+        "opening": first(OpeningEvent, project=main),
+        "opening-events": first(OpeningEvent, project=main),
         "channel-spends": first(ChannelSpend, project=main),
     }
 

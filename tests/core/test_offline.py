@@ -202,6 +202,7 @@ def _model_for(segment: str):
         "questions": "surveyquestion",
         "open": "deal",
         "compute": "deal",
+        "opening": "openingevent",
     }
     wanted = aliases.get(segment) or segment.replace("-", "").replace("_", "").lower().removesuffix(
         "s"

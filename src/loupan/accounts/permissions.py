@@ -64,6 +64,10 @@ PERMISSIONS: dict[str, str] = {
     "aftersales.manage": _("办理交房、面积补差、权证、投诉、维修与满意度调查"),
     "aftersales.configure": _("设置投诉类别与时限、问卷"),
     "calendar.manage": _("维护工作日历（节假日与调休）"),
+    # opening day (issue 16)
+    "opening.view": _("查看开盘活动、认筹与选房结果"),
+    "opening.manage": _("筹备开盘：房源、认筹、资格确认、摇号、批次"),
+    "opening.pick": _("为买受人代选房"),
     # reports (issue 15; seeds 001 一, 002 三, 004 五 六)
     "report.view": _("查看本项目全部报表与分析"),
     "report.view_own": _("查看自己的业绩与漏斗"),
@@ -90,6 +94,7 @@ GROUPS: list[tuple[str, str]] = [
     ("commission", _("佣金")),
     ("aftersales", _("售后")),
     ("calendar", _("工作日历")),
+    ("opening", _("开盘")),
     ("report", _("报表")),
     ("audit", _("审计")),
 ]

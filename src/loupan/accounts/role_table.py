@@ -20,6 +20,8 @@ DEAL_LEAD = ["deal.view", "deal.add", "deal.approve"]
 SERVICE_LEAD = ["aftersales.view", "aftersales.manage", "aftersales.configure"]
 # Sales leads and reports: every figure of the project, the daily report's review, the
 # targets, the settings of the scheduled reports and of the compliance checks.
+# Sales leads and opening day: prepare the event, confirm buyers, run the draw.
+OPENING_LEAD = ["opening.view", "opening.manage", "opening.pick"]
 REPORT_LEAD = ["report.view", "report.confirm", "report.target", "report.configure"]
 MONEY_LEAD = [
     "payment.view",
@@ -66,7 +68,8 @@ SYSTEM_ROLES: list[dict] = [
         + SERVICE_LEAD
         + ["calendar.manage"]
         + REPORT_LEAD
-        + ["report.spend"],
+        + ["report.spend"]
+        + OPENING_LEAD,
     },
     {
         "code": "manager",
@@ -91,7 +94,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["payment.review"]
         + SERVICE_LEAD
         + REPORT_LEAD
-        + ["report.spend"],
+        + ["report.spend"]
+        + OPENING_LEAD,
     },
     {
         "code": "supervisor",
@@ -104,7 +108,8 @@ SYSTEM_ROLES: list[dict] = [
         + DEAL_LEAD
         + ["payment.view", "payment.collect", "mortgage.manage"]
         + ["aftersales.view"]
-        + ["report.view", "report.confirm"],
+        + ["report.view", "report.confirm"]
+        + OPENING_LEAD,
     },
     {
         "code": "consultant",
@@ -116,7 +121,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["deal.view_own", "deal.add"]
         + ["payment.view_own", "payment.collect", "mortgage.manage", "commission.view_own"]
         + ["aftersales.view_own"]
-        + ["report.view_own"],
+        + ["report.view_own"]
+        + ["opening.view", "opening.pick"],
     },
     {
         "code": "sales_admin",
@@ -129,7 +135,8 @@ SYSTEM_ROLES: list[dict] = [
         + ["deal.view", "deal.contract"]
         + ["payment.view", "mortgage.manage"]
         + ["aftersales.view", "aftersales.manage"]
-        + ["report.view"],
+        + ["report.view"]
+        + OPENING_LEAD,
     },
     {
         "code": "finance",
@@ -141,7 +148,7 @@ SYSTEM_ROLES: list[dict] = [
         + ["payment.view", "payment.record", "payment.review", "payment.collect"]
         + ["mortgage.manage", "commission.view"]
         + ["aftersales.view"]
-        + ["report.view"],
+        + ["report.view", "opening.view"],
     },
     {
         "code": "planner",
@@ -186,7 +193,7 @@ SYSTEM_ROLES: list[dict] = [
         + ["user.view", "role.view", "audit.view", "audit.export"]
         + ["customer.view", "deal.view", "payment.view", "commission.view"]
         + ["aftersales.view"]
-        + ["report.view"],
+        + ["report.view", "opening.view"],
     },
 ]
 

@@ -106,3 +106,13 @@ def mask_id_number(number: str) -> str:
     if len(value) <= 10:
         return "*" * len(value)
     return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """A person's name as a public list shows it: the surname and * for the rest (张*,
+    欧阳**; a one-character name stays as it is)."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return name
+    keep = 2 if len(name) >= 4 else 1
+    return name[:keep] + "*" * (len(name) - keep)

@@ -324,6 +324,11 @@ LAPSING_STATUSES = (UnitStatus.HELD, UnitStatus.RESERVED)
 
 
 class UnitQuerySet(RestrictedQuerySet):
+    def without_permit(self):
+        """Units whose building has no presale permit 预售许可证 yet: nothing of them may
+        be sold, and no money of any kind taken for them (商品房销售管理办法 Art. 22)."""
+        return self.filter(building__permit__isnull=True)
+
     def open_for_sale(self, now=None):
         """The units open for sale 在售 as of now: see ``Unit.is_open_for_sale``."""
         return self.as_of_now(now).filter(current_status=UnitStatus.AVAILABLE, sellable=True)

@@ -1,0 +1,143 @@
+"""Opening day's API (issue 16): ``/api/v1/opening-events/``.
+
+* ``GET /opening-events/?project=`` and ``GET /opening-events/{id}/``: the events the
+  caller may see, with the lottery's public data (the seed only once drawn);
+* ``GET /opening-events/{id}/units/``: the units with picked or free (no personal data);
+* ``GET /opening-events/{id}/package/``: the published lottery package;
+* ``POST /opening-events/{id}/picks/`` ``{"entry": "0007", "unit": 123}``: a pick for a
+  buyer (``opening.pick``), refused with ``unit_taken``, ``quota_reached``,
+  ``not_your_turn``, ``not_in_event`` … in the one error shape."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from loupan.core.api import named_choices
+from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.core.viewsets import ReadOnlyRestrictedViewSet
+
+from .. import selectors, services
+from ..models import Entry, EventStatus, OpeningEvent, PickVia
+
+EventStatusField = named_choices("OpeningEventStatus", EventStatus.choices)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    status = EventStatusField(choices=EventStatus.choices, read_only=True)
+    seed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OpeningEvent
+        fields = [
+            "id",
+            "project",
+            "name",
+            "status",
+            "registration_closes_at",
+            "selection_on",
+            "max_units",
+            "requires_qualification",
+            "sincerity_amount",
+            "public_source",
+            "seed_commitment",
+            "list_hash",
+            "list_frozen_at",
+            "public_value",
+            "drawn_at",
+            "seed",
+            "package_digest",
+        ]
+
+    def get_seed(self, obj) -> str:
+        """Revealed at the draw, never before."""
+        return obj.seed if obj.package is not None else ""
+
+
+class EventUnitSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    building = serializers.CharField()
+    floor = serializers.IntegerField()
+    layout = serializers.CharField()
+    area = serializers.DecimalField(max_digits=10, decimal_places=2)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    list_price = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    picked = serializers.BooleanField()
+
+
+class PickInputSerializer(serializers.Serializer):
+    entry = serializers.CharField(label=_("认筹号"), max_length=20)
+    unit = serializers.IntegerField(label=_("房间"), min_value=1)
+
+
+class PickSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    entry = serializers.CharField(source="entry.number")
+    unit = serializers.IntegerField(source="unit_id")
+    unit_number = serializers.CharField(source="unit.number")
+    deal = serializers.IntegerField(source="deal_id")
+    at = serializers.DateTimeField()
+
+
+class OpeningEventViewSet(ReadOnlyRestrictedViewSet):
+    queryset = OpeningEvent.objects.select_related("project").order_by("-selection_on", "-pk")
+    serializer_class = EventSerializer
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        project = self.request.query_params.get("project")
+        if project not in (None, ""):
+            if not str(project).isdigit():
+                raise invalid("project", _("应为编号"))
+            qs = qs.filter(project_id=int(project))
+        return qs
+
+    @extend_schema(
+        parameters=[OpenApiParameter("project", OpenApiTypes.INT, description="项目")],
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=EventUnitSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def units(self, request, pk=None):
+        """The event's units, picked or free (the buyers' and the big screen's view)."""
+        return Response(
+            EventUnitSerializer(selectors.event_units(self.get_object()), many=True).data
+        )
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def package(self, request, pk=None):
+        """The published lottery package (404 before the draw)."""
+        event = self.get_object()
+        if event.package is None:
+            raise DomainError(ErrorCode.NOT_FOUND, _("尚未摇号"))
+        return Response(event.package)
+
+    @extend_schema(request=PickInputSerializer, responses={201: PickSerializer})
+    @action(detail=True, methods=["post"])
+    def picks(self, request, pk=None):
+        """A pick for a buyer by the office (``opening.pick``)."""
+        event = self.get_object()
+        data = PickInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = Entry.objects.filter(event=event, number=data.validated_data["entry"]).first()
+        if entry is None:
+            raise invalid("entry", _("本活动没有这个认筹号"))
+        pick = services.unit_pick(
+            actor=request.user,
+            event=event,
+            entry=entry,
+            unit=data.validated_data["unit"],
+            via=PickVia.API,
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+        return Response(PickSerializer(pick).data, status=status.HTTP_201_CREATED)
+
+
+def register(router) -> None:
+    router.register("opening-events", OpeningEventViewSet, basename="openingevent")

@@ -1,0 +1,68 @@
+"""Reads of opening day: the events a user may see, an event's entrants (masked, as the
+public list shows them), its units with who picked them."""
+
+from loupan.accounts import access
+from loupan.core.masking import mask_name
+
+from .models import Entry, EventUnit, OpeningEvent, Pick
+
+
+def events_for(user, project):
+    return OpeningEvent.objects.restrict(user, "view").filter(project=project)
+
+
+def may_manage(user, project) -> bool:
+    return access.has_perm(user, "opening.manage", project)
+
+
+def entrants(event) -> list[dict]:
+    """The entrants in order (positions after the draw), names masked."""
+    rows = []
+    picks: dict[int, list[str]] = {}
+    for pick in Pick.objects.filter(event=event).select_related("unit").order_by("at"):
+        picks.setdefault(pick.entry_id, []).append(pick.unit.number)
+    for entry in (
+        Entry.objects.filter(event=event)
+        .select_related("customer", "round")
+        .order_by("position", "number")
+    ):
+        rows.append(
+            {
+                "number": entry.number,
+                "name": mask_name(entry.customer.name),
+                "first_home": entry.first_home,
+                "status": entry.get_status_display(),
+                "qualified": entry.qualified_at is not None,
+                "round": entry.round.label if entry.round_id else "",
+                "position": entry.position,
+                "units": picks.get(entry.pk, []),
+            }
+        )
+    return rows
+
+
+def event_units(event) -> list[dict]:
+    """The event's units with their frozen price and whether they are picked (no
+    personal data: the big screen and the buyers' phones show this)."""
+    picked = dict(Pick.objects.filter(event=event).values_list("unit_id", "entry__number"))
+    rows = []
+    for eu in (
+        EventUnit.objects.filter(event=event)
+        .select_related("unit__building", "unit__layout")
+        .order_by("unit__building__sort_order", "unit__building__name", "unit__floor", "unit__room")
+    ):
+        u = eu.unit
+        rows.append(
+            {
+                "id": u.pk,
+                "number": u.number,
+                "building": u.building.name,
+                "floor": u.floor,
+                "layout": u.layout.name if u.layout_id else "",
+                "area": u.gross_area,
+                "unit_price": eu.unit_price,
+                "list_price": eu.list_price,
+                "picked": u.pk in picked,
+            }
+        )
+    return rows

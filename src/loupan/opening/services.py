@@ -1,0 +1,502 @@
+"""Opening day's actions (issue 16): prepare the event, register intent 认筹, confirm
+buyers' 购房资格, freeze the list, draw the order in public, set the batches, pick.
+
+Each is one transaction with its audit entry. The event's row is locked by every action
+that changes its state or its list (``_lock_event``), so registrations, the freezing of
+the list and the draw are serialised; a pick locks only its entry (the buyers pick in
+parallel) and relies on the database for the unit: ``Pick`` is unique on (event, unit)
+and the reservation moves the unit with the deals' conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from loupan.accounts import access
+from loupan.audit.models import AuditAction
+from loupan.audit.services import audit_create, audit_record
+from loupan.core.errors import DomainError, invalid
+from loupan.core.masking import mask_name
+from loupan.core.money import money
+from loupan.deals import services as deal_services
+from loupan.inventory.models import Unit
+
+from . import lottery
+from .errors import OpeningError
+from .models import (
+    EVENT_TRANSITIONS,
+    Batch,
+    Entry,
+    EntryStatus,
+    EventStatus,
+    EventUnit,
+    OpeningEvent,
+    Pick,
+    PickBecomes,
+    Round,
+)
+
+MANAGE = "opening.manage"
+PICK = "opening.pick"
+# first-home families draw first, then everyone else (a city's usual order)
+DEFAULT_ROUNDS = ((gettext_lazy("首套家庭"), True), (gettext_lazy("其他家庭"), False))
+
+
+def _require(actor, code: str, event_or_project) -> None:
+    access.require_perm(actor, code, event_or_project)
+
+
+def _lock_event(event: OpeningEvent) -> OpeningEvent:
+    return OpeningEvent.objects.select_for_update().get(pk=event.pk)
+
+
+def _move(event: OpeningEvent, to: str) -> None:
+    if to not in EVENT_TRANSITIONS[event.status]:
+        raise DomainError(
+            OpeningError.EVENT_STATUS,
+            _("活动当前为「%(s)s」，不能改为「%(t)s」")
+            % {"s": event.get_status_display(), "t": EventStatus(to).label},
+        )
+    event.status = to
+
+
+def _expect(event: OpeningEvent, *statuses: str) -> None:
+    if event.status not in statuses:
+        raise DomainError(
+            OpeningError.EVENT_STATUS,
+            _("活动当前为「%(s)s」") % {"s": event.get_status_display()},
+        )
+
+
+def event_create(
+    *,
+    actor,
+    project,
+    name: str,
+    units,
+    registration_closes_at,
+    selection_on,
+    operator,
+    public_source: str,
+    max_units: int = 1,
+    requires_qualification: bool = True,
+    pick_becomes: str = PickBecomes.RESERVATION,
+    sincerity_amount="0",
+    rounds=None,
+) -> OpeningEvent:
+    """开盘活动 for ``units`` (open for sale in ``project``): their prices frozen now,
+    the server's seed drawn and its SHA-256 published as the commitment, the public value
+    to be mixed in at the draw named in advance (``public_source``). A sincerity deposit
+    needs every unit's presale permit (商品房销售管理办法 Art. 22: no money before it)."""
+    _require(actor, MANAGE, project)
+    name = (name or "").strip()
+    if not name:
+        raise invalid("name", _("请填写活动名称"))
+    if not (public_source or "").strip():
+        raise invalid("public_source", _("请事先公布将要混入的公开随机值来源"))
+    if pick_becomes != PickBecomes.RESERVATION:
+        raise invalid("pick_becomes", _("选房后目前生成保留单，现场再办理认购"))
+    if not 1 <= int(max_units) <= 10:
+        raise invalid("max_units", _("每户限选 1 至 10 套"))
+    sincerity = money(sincerity_amount or 0)
+    if sincerity < 0:
+        raise invalid("sincerity_amount", _("诚意金不能为负数"))
+    ids = sorted({getattr(u, "pk", u) for u in units})
+    qs = Unit.objects.filter(project=project, pk__in=ids)
+    if not ids or qs.count() != len(ids):
+        raise invalid("units", _("请选择本项目的房间"))
+    closed = [u.number for u in qs if not u.is_open_for_sale]
+    if closed:
+        raise invalid("units", _("这些房间不在售：%(u)s") % {"u": "、".join(closed[:10])})
+    if sincerity > 0 and qs.without_permit().exists():
+        raise DomainError(
+            OpeningError.NO_PERMIT,
+            fields={"units": [_("有房间尚无预售许可证，不能收取诚意金")]},
+        )
+    if not access.has_perm(operator, "customer.assign", project) or not access.has_perm(
+        operator, "deal.add", project
+    ):
+        raise invalid("operator", _("现场负责人须能为任何客户预留（销售经理或主管）"))
+    rounds = rounds or DEFAULT_ROUNDS
+    seed = lottery.new_seed()
+    with transaction.atomic():
+        event = OpeningEvent.objects.create(
+            project=project,
+            name=name,
+            registration_closes_at=registration_closes_at,
+            selection_on=selection_on,
+            max_units=int(max_units),
+            requires_qualification=requires_qualification,
+            pick_becomes=pick_becomes,
+            sincerity_amount=sincerity,
+            operator=operator,
+            public_source=public_source.strip(),
+            seed=seed,
+            seed_commitment=lottery.commitment(seed),
+            created_by=actor,
+        )
+        EventUnit.objects.bulk_create(
+            EventUnit(event=event, unit=u, unit_price=u.unit_price, list_price=u.list_price)
+            for u in qs.order_by("pk")
+        )
+        Round.objects.bulk_create(
+            Round(event=event, number=i, label=str(label), first_home_only=first_home)
+            for i, (label, first_home) in enumerate(rounds, start=1)
+        )
+        audit_create(actor=actor, obj=event)
+    return event
+
+
+def event_open(*, actor, event: OpeningEvent) -> OpeningEvent:
+    """Registrations open: the commitment (SHA-256 of the seed) is public from now on."""
+    _require(actor, MANAGE, event.project)
+    with transaction.atomic():
+        event = _lock_event(event)
+        _move(event, EventStatus.REGISTERING)
+        event.save(update_fields=["status"])
+        _audit(actor, event, "event_open", commitment=event.seed_commitment)
+    return event
+
+
+def _audit(actor, obj, action: str, **extra) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditAction.ACTION,
+        obj=obj,
+        project_id=getattr(obj, "project_id", None) or obj.event.project_id,
+        extra={"action": action, **extra},
+    )
+
+
+def new_code() -> tuple[str, str]:
+    """A buyer's one-time selection code (printed on the 认筹单) and its SHA-256."""
+    code = f"{secrets.randbelow(10**8):08d}"
+    return code, hashlib.sha256(code.encode()).hexdigest()
+
+
+def entry_register(*, actor, event: OpeningEvent, customer, first_home: bool = False):
+    """认筹: ``customer`` registers intent and gets the next entry number 认筹号 and a
+    one-time selection code (returned once, stored as its hash). One entry per buyer, per
+    ID number and per household (the household rule of Customers), while registrations
+    are open. Returns ``(entry, code)``."""
+    _require(actor, MANAGE, event.project)
+    if customer.project_id != event.project_id or customer.anonymized_at is not None:
+        raise invalid("customer", _("客户不属于本项目"))
+    if not customer.id_number:
+        raise invalid("customer", _("认筹须登记客户的身份证号"))
+    code, digest = new_code()
+    with transaction.atomic():
+        event = _lock_event(event)
+        _expect(event, EventStatus.REGISTERING)
+        if timezone.now() >= event.registration_closes_at:
+            raise DomainError(OpeningError.EVENT_STATUS, _("认筹已截止"))
+        number = f"{event.entries.count() + 1:04d}"
+        try:
+            with transaction.atomic():
+                entry = Entry.objects.create(
+                    event=event,
+                    number=number,
+                    customer=customer,
+                    household=customer.household,
+                    id_number=customer.id_number,
+                    first_home=bool(first_home),
+                    code_hash=digest,
+                    registered_by=actor,
+                    registered_at=timezone.now(),
+                )
+        except IntegrityError as exc:
+            raise DomainError(
+                OpeningError.ENTRY_EXISTS,
+                fields={"customer": [_("该客户、同一身份证号或其家庭已认筹")]},
+            ) from exc
+        audit_create(actor=actor, obj=entry)
+    return entry, code
+
+
+def entry_qualify(*, actor, entry: Entry) -> Entry:
+    """The office confirms the buyer's 购房资格 (e.g. the city's purchase-limit
+    certificate), before the list is frozen."""
+    _require(actor, MANAGE, entry.event.project)
+    with transaction.atomic():
+        event = _lock_event(entry.event)
+        _expect(event, EventStatus.REGISTERING)
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        if entry.qualified_at is None:
+            entry.qualified_at, entry.qualified_by = timezone.now(), actor
+            entry.save(update_fields=["qualified_at", "qualified_by"])
+            _audit(actor, entry, "entry_qualify", number=entry.number)
+    return entry
+
+
+def entry_withdraw(*, actor, entry: Entry) -> Entry:
+    """退筹 before the list is frozen (the sincerity deposit is refunded in full)."""
+    _require(actor, MANAGE, entry.event.project)
+    with transaction.atomic():
+        event = _lock_event(entry.event)
+        _expect(event, EventStatus.REGISTERING)
+        entry = Entry.objects.select_for_update().get(pk=entry.pk)
+        entry.status = EntryStatus.WITHDRAWN
+        entry.save(update_fields=["status"])
+        _audit(actor, entry, "entry_withdraw", number=entry.number)
+    return entry
+
+
+def drawn_entries(event: OpeningEvent):
+    """Who takes part in the draw: active entries, qualified when the event asks it."""
+    qs = Entry.objects.filter(event=event, status=EntryStatus.ACTIVE)
+    if event.requires_qualification:
+        qs = qs.filter(qualified_at__isnull=False)
+    return qs.select_related("customer").order_by("number")
+
+
+def round_lists(event: OpeningEvent) -> list[tuple[Round, list[tuple[str, str]]]]:
+    """Each round with its entrants (entry number, masked name): an entry belongs to the
+    first round it qualifies for (a first-home round takes first-home families only)."""
+    rounds = list(event.rounds.order_by("number"))
+    lists: dict[int, list] = {r.pk: [] for r in rounds}
+    for entry in drawn_entries(event):
+        for r in rounds:
+            if entry.first_home or not r.first_home_only:
+                lists[r.pk].append((entry.number, mask_name(entry.customer.name)))
+                break
+    return [(r, lists[r.pk]) for r in rounds]
+
+
+def _list_digest(lists) -> str:
+    """The SHA-256 of the frozen list, round by round (``lottery.rounds_hash``): moving
+    an entry to another round changes it too."""
+    return lottery.rounds_hash([(r.label, entries) for r, entries in lists])
+
+
+def event_close(*, actor, event: OpeningEvent) -> OpeningEvent:
+    """Entries close: the entrant list is frozen and its SHA-256 published."""
+    _require(actor, MANAGE, event.project)
+    with transaction.atomic():
+        event = _lock_event(event)
+        _move(event, EventStatus.CLOSED)
+        lists = round_lists(event)
+        if not any(entries for _r, entries in lists):
+            raise DomainError(OpeningError.EVENT_STATUS, _("没有可参加摇号的认筹"))
+        event.list_hash = _list_digest(lists)
+        event.list_frozen_at = timezone.now()
+        event.save(update_fields=["status", "list_hash", "list_frozen_at"])
+        _audit(actor, event, "event_close", list_hash=event.list_hash)
+    return event
+
+
+def event_draw(*, actor, event: OpeningEvent, public_value: str) -> OpeningEvent:
+    """摇号: the public value named in advance is entered, the seed revealed, each round
+    shuffled (``lottery.draw_rounds``); the entries get their positions and the event the
+    published package a notary keeps, with its digest. Once."""
+    _require(actor, MANAGE, event.project)
+    public_value = (public_value or "").strip()
+    if not public_value:
+        raise invalid("public_value", _("请录入公开随机值"))
+    with transaction.atomic():
+        event = _lock_event(event)
+        _move(event, EventStatus.DRAWN)
+        lists = round_lists(event)
+        if _list_digest(lists) != event.list_hash:
+            raise DomainError(OpeningError.LIST_CHANGED, _("名单与冻结时的摘要不符"))
+        if lottery.commitment(event.seed) != event.seed_commitment:
+            raise DomainError(OpeningError.SEED_MISMATCH)
+        rounds = [(r.label, entries) for r, entries in lists]
+        result = lottery.draw_rounds(event.seed, public_value, rounds)
+        now = timezone.now()
+        package = lottery.package(
+            {
+                "name": event.name,
+                "project": str(event.project),
+                "registration_closes_at": timezone.localtime(
+                    event.registration_closes_at
+                ).isoformat(),
+                "list_frozen_at": timezone.localtime(event.list_frozen_at).isoformat(),
+                "drawn_at": timezone.localtime(now).isoformat(),
+                "public_source": event.public_source,
+            },
+            event.seed,
+            public_value,
+            rounds,
+            result,
+            public_value_description=event.public_source,
+            commitment_hex=event.seed_commitment,
+        )
+        by_number = {e.number: e for e in drawn_entries(event)}
+        round_of = {r.label: r for r, _entries in lists}
+        position = 0
+        changed = []
+        for label, order in result:
+            for number in order:
+                position += 1
+                entry = by_number[number]
+                entry.position, entry.round = position, round_of[label]
+                changed.append(entry)
+        Entry.objects.bulk_update(changed, ["position", "round"])
+        event.public_value, event.drawn_at = public_value, now
+        event.package, event.package_digest = package, package["package_digest"]
+        event.save(
+            update_fields=["status", "public_value", "drawn_at", "package", "package_digest"]
+        )
+        _audit(actor, event, "event_draw", package_digest=event.package_digest, entrants=position)
+    return event
+
+
+def batches_set(*, actor, event: OpeningEvent, batches) -> list[Batch]:
+    """The selection's batches: ``(first, last, starts_at, ends_at)`` by position, in
+    order, covering every drawn position once, windows in order."""
+    _require(actor, MANAGE, event.project)
+    with transaction.atomic():
+        event = _lock_event(event)
+        _expect(event, EventStatus.DRAWN)
+        total = Entry.objects.filter(event=event, position__isnull=False).count()
+        expected, previous_end = 1, None
+        rows = []
+        for i, (first, last, starts_at, ends_at) in enumerate(batches, start=1):
+            if first != expected or last < first:
+                raise invalid(
+                    "batches", _("第%(n)s批的顺序号应从 %(f)s 开始") % {"n": i, "f": expected}
+                )
+            if ends_at <= starts_at or (previous_end and starts_at < previous_end):
+                raise invalid("batches", _("第%(n)s批的时间段有误") % {"n": i})
+            rows.append(
+                Batch(
+                    event=event,
+                    number=i,
+                    first=first,
+                    last=last,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                )
+            )
+            expected, previous_end = last + 1, ends_at
+        if expected != total + 1:
+            raise invalid("batches", _("批次须覆盖全部 %(n)s 个顺序号") % {"n": total})
+        Batch.objects.filter(event=event).delete()
+        Batch.objects.bulk_create(rows)
+        _audit(actor, event, "batches_set", batches=len(rows))
+    return rows
+
+
+def selection_start(*, actor, event: OpeningEvent) -> OpeningEvent:
+    _require(actor, MANAGE, event.project)
+    with transaction.atomic():
+        event = _lock_event(event)
+        if not event.batches.exists():
+            raise DomainError(OpeningError.EVENT_STATUS, _("请先设置选房批次"))
+        _move(event, EventStatus.SELECTING)
+        event.save(update_fields=["status"])
+        _audit(actor, event, "selection_start")
+    return event
+
+
+def event_finish(*, actor, event: OpeningEvent) -> OpeningEvent:
+    _require(actor, MANAGE, event.project)
+    with transaction.atomic():
+        event = _lock_event(event)
+        _move(event, EventStatus.FINISHED)
+        event.save(update_fields=["status"])
+        _audit(actor, event, "event_finish", picks=event.picks.count())
+    return event
+
+
+def window_of(entry: Entry):
+    """The batch whose positions hold ``entry`` (None before the draw)."""
+    if entry.position is None:
+        return None
+    return Batch.objects.filter(
+        event_id=entry.event_id, first__lte=entry.position, last__gte=entry.position
+    ).first()
+
+
+def can_pick(entry: Entry, now: datetime.datetime) -> DomainError | None:
+    """Why ``entry`` may not pick now (None when it may): the event selecting, the
+    entry active, qualified when asked, drawn, inside its batch's window."""
+    event = entry.event
+    if event.status != EventStatus.SELECTING:
+        return DomainError(OpeningError.EVENT_STATUS, _("选房尚未开始或已结束"))
+    if entry.status != EntryStatus.ACTIVE or entry.position is None:
+        return DomainError(OpeningError.NOT_YOUR_TURN, _("该认筹没有选房顺序"))
+    if event.requires_qualification and entry.qualified_at is None:
+        return DomainError(OpeningError.NOT_QUALIFIED)
+    batch = window_of(entry)
+    if batch is None or not batch.starts_at <= now < batch.ends_at:
+        when = (
+            f"{timezone.localtime(batch.starts_at):%H:%M}–{timezone.localtime(batch.ends_at):%H:%M}"
+            if batch
+            else ""
+        )
+        return DomainError(
+            OpeningError.NOT_YOUR_TURN,
+            _("您的选房时间为 %(w)s") % {"w": when} if when else None,
+        )
+    return None
+
+
+def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=None) -> Pick:
+    """选房: ``entry`` takes ``unit`` in its batch's window, within the quota, once. The
+    unit is reserved for the buyer (a 保留单 in the buyer's consultant's name, made by the
+    event's operator); every pick is in the audit trail. A unit already taken answers
+    ``unit_taken``, whoever was first by a millisecond."""
+    if actor is not None:
+        _require(actor, PICK, event.project)
+    now = timezone.now()
+    with transaction.atomic():
+        entry = (
+            Entry.objects.select_for_update().select_related("event", "customer").get(pk=entry.pk)
+        )
+        if entry.event_id != event.pk:
+            raise invalid("entry", _("认筹不属于本活动"))
+        refusal = can_pick(entry, now)
+        if refusal is not None:
+            raise refusal
+        unit_id = getattr(unit, "pk", unit)
+        if not EventUnit.objects.filter(event=event, unit_id=unit_id).exists():
+            raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
+        seq = entry.picks.count() + 1
+        if seq > entry.event.max_units:
+            raise DomainError(OpeningError.QUOTA_REACHED)
+        if Pick.objects.filter(event=event, unit_id=unit_id).exists():
+            raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+        unit = Unit.objects.get(pk=unit_id)
+        try:
+            with transaction.atomic():
+                deal = deal_services.deal_reserve(
+                    actor=entry.event.operator,
+                    unit=unit,
+                    customer=entry.customer,
+                    note=_("开盘选房 %(e)s 认筹号 %(n)s")
+                    % {"e": entry.event.name, "n": entry.number},
+                )
+                pick = Pick.objects.create(
+                    event=event,
+                    entry=entry,
+                    seq=seq,
+                    unit=unit,
+                    deal=deal,
+                    via=via,
+                    actor=actor,
+                    ip=ip,
+                    at=now,
+                )
+        except (IntegrityError, DomainError) as exc:
+            if isinstance(exc, DomainError) and exc.code not in ("conflict",):
+                raise
+            raise DomainError(
+                OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]}
+            ) from exc
+        audit_record(
+            actor=actor,
+            username="" if actor else f"认筹号{entry.number}",
+            action=AuditAction.CREATE,
+            obj=pick,
+            project_id=event.project_id,
+            extra={"via": via, "entry": entry.number, "unit": unit.number, "deal": deal.pk},
+        )
+    return pick
