@@ -67,7 +67,7 @@ from loupan.inventory.models import (
     ReleasePlan,
     Unit,
 )
-from loupan.opening.models import OpeningEvent
+from loupan.opening.models import Entry, OpeningEvent, Pick
 from loupan.payments.models import (
     CollectionRecord,
     CommissionEntry,
@@ -226,6 +226,8 @@ def _objects(demo) -> dict:
         "report-targets": first(Target, project=main),
         "opening": first(OpeningEvent, project=main),
         "opening-events": first(OpeningEvent, project=main),
+        "entries": first(Entry, event__project=main),
+        "picks": first(Pick, event__project=main),
         "channel-spends": first(ChannelSpend, project=main),
     }
 
@@ -254,7 +256,9 @@ def _fill(name, kwargs, route, demo, objects):
             values[kwarg] = uuid.uuid4()  # an import that does not exist
         elif kwarg == "action":
             values[kwarg] = "submit" if "pricelist" in name else "hold"
-        elif kwarg in ("pk", "unit_pk", "permit_pk", "customer_id", "deal"):
+        elif kwarg == "step":
+            values[kwarg] = "open"  # an event's step: POST only
+        elif kwarg in ("pk", "unit_pk", "permit_pk", "customer_id", "deal", "entry", "pick"):
             # The collection right before the id: ``…/customers/<int:pk>/…``.
             before = re.search(rf"([\w-]+)/(?:<int:{kwarg}>|\(\?P<{kwarg}>)", route)
             collection = before.group(1)

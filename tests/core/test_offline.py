@@ -235,6 +235,8 @@ def _fill(route: str, demo) -> str:
             out.append("consultant")  # a role code
         elif conv == "slug" and name == "report":
             out.append("daily")  # a report of the catalogue
+        elif conv == "slug" and name == "step":
+            out.append("open")  # an opening event's step (POST only)
         elif conv == "str":
             out.append("hold")  # an action name: those views answer POST only
         elif name == "project_pk" or (name == "pk" and parts[index - 1] == "projects"):

@@ -174,7 +174,8 @@ def test_the_list_cannot_change_after_it_is_frozen(demo):
     assert err.value.code == "list_changed"
 
 
-def test_picks_and_their_refusals(demo):
+def test_picks_and_their_refusals(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
     buyers = [buyer(i) for i in range(30, 34)]
     event, entries = drawn(make_event(unit_count=5, max_units=1), buyers)
     by_position = sorted(entries, key=lambda e: e.position)
@@ -249,7 +250,8 @@ def _race(n, fn):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_picks_never_sell_a_unit_twice_or_beyond_quota(demo):
+def test_concurrent_picks_never_sell_a_unit_twice_or_beyond_quota(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
     buyers = [buyer(i) for i in range(40, 52)]
     event, entries = drawn(make_event(unit_count=3, max_units=2), buyers)
     event = selecting(event, entries)
@@ -279,3 +281,87 @@ def test_the_demo_has_a_finished_and_a_running_event(demo):
         assert lottery.verify(event.package)[0]
     assert events["finished"].picks.count() == 4
     assert events["selecting"].picks.count() == 2
+
+
+def test_a_script_gains_nothing_over_a_person(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 60_000
+    buyers = [buyer(i) for i in range(60, 62)]
+    event, entries = drawn(make_event(unit_count=3, max_units=2), buyers)
+    event = selecting(event, entries)
+    first, second = sorted(entries, key=lambda e: e.position)
+    units_ = [eu.unit for eu in event.units.order_by("pk")]
+    # a refused request counts too: the second one within the minute is refused
+    with pytest.raises(DomainError) as err:
+        s.unit_pick(actor=None, event=event, entry=first, unit=free_unit(70), via="phone")
+    assert err.value.code == "not_in_event"
+    with pytest.raises(DomainError) as err:
+        s.unit_pick(actor=None, event=event, entry=first, unit=units_[0], via="phone")
+    assert err.value.code == "too_fast" and err.value.status == 429
+    # another buyer is not slowed down
+    assert s.unit_pick(actor=None, event=event, entry=second, unit=units_[0], via="phone")
+
+
+def test_the_phone_code(demo):
+    event = s.event_open(actor=user("manager"), event=make_event())
+    entry, code = s.entry_register(actor=user("manager"), event=event, customer=buyer(80))
+    assert s.entry_by_code(event, entry.number, code) == entry
+    for _i in range(s.MAX_CODE_FAILURES):
+        with pytest.raises(DomainError) as err:
+            s.entry_by_code(event, entry.number, "00000000" if code != "00000000" else "1")
+        assert err.value.code == "code_invalid"
+    with pytest.raises(DomainError) as err:
+        s.entry_by_code(event, entry.number, code)
+    assert err.value.code == "code_locked"
+    new = s.entry_code_reset(actor=user("manager"), entry=entry)
+    assert s.entry_by_code(event, entry.number, new) == entry
+    with pytest.raises(DomainError) as err:
+        s.entry_by_code(event, entry.number, code)
+    assert err.value.code == "code_invalid"
+
+
+def test_the_sincerity_deposit_goes_through_the_ledger(demo, settings):
+    from loupan.payments import services as payment_services
+    from loupan.payments.models import LedgerEntry
+
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    people = [buyer(n) for n in (100, 101, 102)]
+    event = s.event_open(actor=user("manager"), event=make_event(sincerity_amount="20000"))
+    entries = []
+    for person in people:
+        entry, _code = s.entry_register(actor=user("manager"), event=event, customer=person)
+        s.entry_qualify(actor=user("manager"), entry=entry)
+        entries.append(entry)
+    with pytest.raises(DomainError) as err:
+        s.entry_pay(actor=user("manager"), entry=entries[0], method="cash")
+    assert err.value.code == "permission_denied"
+    for entry in entries[:2]:
+        s.entry_pay(actor=user("finance"), entry=entry, method="cash")
+    with pytest.raises(DomainError) as err:
+        s.entry_pay(actor=user("finance"), entry=entries[0], method="cash")
+    assert err.value.code == "event_status"
+    held = s.sincerity_by_entry(event)
+    assert held == {entries[0].pk: 20000, entries[1].pk: 20000}
+    # only entrants whose deposit the ledger holds take part in the draw
+    event = s.event_close(actor=user("manager"), event=event)
+    event = s.event_draw(actor=user("manager"), event=event, public_value="9")
+    drawn = {
+        e["entry_number"] if isinstance(e, dict) else e[0]
+        for r in event.package["rounds"]
+        for e in r["entrants"]
+    }
+    assert drawn == {entries[0].number, entries[1].number}
+    event = selecting(event, [e for e in entries[:2]])
+    first = Entry.objects.get(event=event, position=1)
+    pick = s.unit_pick(
+        actor=None, event=event, entry=first, unit=event.units.first().unit, via="api"
+    )
+    with pytest.raises(DomainError) as err:
+        s.entry_refund(actor=user("finance"), entry=first, method="cash")
+    assert err.value.code == "event_status"
+    s.pick_to_deposit(actor=user("finance"), pick=pick)
+    assert payment_services.received_of(pick.deal) == 20000
+    s.event_finish(actor=user("manager"), event=event)
+    other = Entry.objects.get(event=event, position=2)
+    s.entry_refund(actor=user("finance"), entry=other, method="cash")
+    assert s.sincerity_by_entry(event) == {first.pk: 0, other.pk: 0}
+    assert LedgerEntry.objects.filter(reference=s.entry_reference(other), kind="refund").exists()

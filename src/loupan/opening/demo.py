@@ -72,6 +72,12 @@ def _event(project, users, name, units, buyers, public_value, first_home):
             first_home=i < first_home,
         )
         s.entry_qualify(actor=manager, entry=entry)
+        s.entry_pay(
+            actor=users["finance"],
+            entry=entry,
+            method="transfer",
+            bank_reference=f"ICBC-{event.pk:02d}{entry.number}",
+        )
     event = s.event_close(actor=manager, event=event)
     event = s.event_draw(actor=manager, event=event, public_value=public_value)
     assert lottery.verify(event.package)[0]
@@ -103,8 +109,15 @@ def demo_opening(context: dict) -> None:
     entries = list(done.entries.order_by("position"))
     units = [eu.unit for eu in done.units.order_by("pk")]
     for entry, unit in zip(entries[:4], units, strict=False):
-        s.unit_pick(actor=None, event=done, entry=entry, unit=unit, via="terminal")
-    s.event_finish(actor=manager, event=done)
+        pick = s.unit_pick(actor=None, event=done, entry=entry, unit=unit, via="terminal")
+        # finance turns the sincerity deposit into the deal's deposit
+        s.pick_to_deposit(actor=users["finance"], pick=pick)
+    done = s.event_finish(actor=manager, event=done)
+    # the entrant who found nothing gets the sincerity deposit back in full
+    for entry in entries[4:]:
+        s.entry_refund(
+            actor=users["finance"], entry=entry, method="transfer", bank_reference="ICBC-RF"
+        )
     # the one in progress: eight entrants, six units, two batches
     live = _event(
         project,

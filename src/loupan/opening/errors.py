@@ -15,4 +15,7 @@ class OpeningError(Code):
     UNIT_TAKEN = "unit_taken", 409, _("该房间已被选")
     NOT_IN_EVENT = "not_in_event", 400, _("该房间不在本次开盘房源中")
     LIST_CHANGED = "list_changed", 409, _("名单已冻结")
+    TOO_FAST = "too_fast", 429, _("操作过于频繁，请稍后再试")
+    CODE_INVALID = "code_invalid", 400, _("认筹号或选房码不正确")
+    CODE_LOCKED = "code_locked", 429, _("选房码错误次数过多，请到现场核验身份")
     SEED_MISMATCH = "seed_mismatch", 409, _("种子与承诺不符")

@@ -221,6 +221,8 @@ class Entry(models.Model):
     )
     position = models.PositiveIntegerField(_("选房顺序"), null=True, blank=True)
     code_hash = models.CharField(_("选房码摘要"), max_length=64, blank=True)
+    code_failures = models.PositiveSmallIntegerField(_("选房码错误次数"), default=0)
+    tried_at = models.DateTimeField(_("最近一次选房请求"), null=True, blank=True)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("登记人"),

@@ -28,6 +28,7 @@ def entrants(event) -> list[dict]:
     ):
         rows.append(
             {
+                "id": entry.pk,
                 "number": entry.number,
                 "name": mask_name(entry.customer.name),
                 "first_home": entry.first_home,

@@ -13,8 +13,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,8 +30,10 @@ from loupan.core.masking import mask_name
 from loupan.core.money import money
 from loupan.deals import services as deal_services
 from loupan.inventory.models import Unit
+from loupan.payments import sincerity
+from loupan.payments.models import LedgerEntry, Purpose
 
-from . import lottery
+from . import live, lottery
 from .errors import OpeningError
 from .models import (
     EVENT_TRANSITIONS,
@@ -248,11 +253,101 @@ def entry_withdraw(*, actor, entry: Entry) -> Entry:
     return entry
 
 
+# --- the sincerity deposit 诚意金 (held in the payments ledger under the entry's reference)
+
+
+def entry_reference(entry: Entry) -> str:
+    """What the ledger holds an entry's sincerity deposit under (≤ 40 characters)."""
+    return f"开盘{entry.event_id}-认筹{entry.number}"
+
+
+def sincerity_by_entry(event: OpeningEvent) -> dict[int, Decimal]:
+    """What the ledger holds for each entry of ``event`` (one grouped query)."""
+    entries = {
+        entry_reference(e): e.pk
+        for e in Entry.objects.filter(event=event).only("pk", "number", "event_id")
+    }
+    held = (
+        LedgerEntry.objects.filter(
+            project_id=event.project_id,
+            purpose=Purpose.SINCERITY,
+            deal__isnull=True,
+            reference__in=list(entries),
+        )
+        .values("reference")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    )
+    return {entries[row["reference"]]: money(row["s"] or 0) for row in held}
+
+
+def entry_pay(*, actor, entry: Entry, method: str, bank_reference: str = "", paid_on=None):
+    """Finance receives the event's sincerity deposit for ``entry`` (a numbered receipt
+    in the ledger; refundable in full)."""
+    event = entry.event
+    if event.sincerity_amount <= 0:
+        raise DomainError(OpeningError.EVENT_STATUS, _("本次开盘不收诚意金"))
+    if event.status != EventStatus.REGISTERING or entry.status != EntryStatus.ACTIVE:
+        raise DomainError(OpeningError.EVENT_STATUS, _("只能在认筹期间为有效认筹收取诚意金"))
+    if sincerity.sincerity_held(entry.customer, entry_reference(entry)) >= event.sincerity_amount:
+        raise DomainError(OpeningError.EVENT_STATUS, _("该认筹的诚意金已收"))
+    return sincerity.sincerity_receive(
+        actor=actor,
+        project=event.project,
+        customer=entry.customer,
+        amount=event.sincerity_amount,
+        method=method,
+        reference=entry_reference(entry),
+        paid_on=paid_on,
+        payer=entry.customer.name,
+        bank_reference=bank_reference,
+    )
+
+
+def entry_refund(*, actor, entry: Entry, method: str, bank_reference: str = "", paid_on=None):
+    """Finance refunds an entry's sincerity deposit in full: after 退筹, or when the
+    buyer picked nothing (or the pick's reservation ended) — never while a pick's deal
+    is live (that money becomes the deposit)."""
+    live = Pick.objects.filter(entry=entry, deal__units__live=True).exists()
+    if live:
+        raise DomainError(OpeningError.EVENT_STATUS, _("已选房且保留有效，诚意金将转为定金"))
+    entry = Entry.objects.select_related("event", "customer").get(pk=entry.pk)
+    if entry.status == EntryStatus.ACTIVE and entry.event.status not in (
+        EventStatus.FINISHED,
+        EventStatus.REGISTERING,
+    ):
+        raise DomainError(OpeningError.EVENT_STATUS, _("选房结束后再退还未选房客户的诚意金"))
+    return sincerity.sincerity_refund(
+        actor=actor,
+        customer=entry.customer,
+        reference=entry_reference(entry),
+        method=method,
+        paid_on=paid_on,
+        bank_reference=bank_reference,
+    )
+
+
+def pick_to_deposit(*, actor, pick: Pick):
+    """The buyer's sincerity deposit becomes the deposit of the deal the pick made
+    (finance; a pair of carry entries in the ledger)."""
+    return sincerity.sincerity_to_deposit(
+        actor=actor,
+        customer=pick.entry.customer,
+        reference=entry_reference(pick.entry),
+        deal=pick.deal,
+    )
+
+
 def drawn_entries(event: OpeningEvent):
-    """Who takes part in the draw: active entries, qualified when the event asks it."""
+    """Who takes part in the draw: active entries, qualified when the event asks it, and
+    whose sincerity deposit the ledger holds when the event asks for one."""
     qs = Entry.objects.filter(event=event, status=EntryStatus.ACTIVE)
     if event.requires_qualification:
         qs = qs.filter(qualified_at__isnull=False)
+    if event.sincerity_amount > 0:
+        held = sincerity_by_entry(event)
+        paid = [pk for pk, amount in held.items() if amount >= event.sincerity_amount]
+        qs = qs.filter(pk__in=paid)
     return qs.select_related("customer").order_by("number")
 
 
@@ -393,6 +488,7 @@ def selection_start(*, actor, event: OpeningEvent) -> OpeningEvent:
         _move(event, EventStatus.SELECTING)
         event.save(update_fields=["status"])
         _audit(actor, event, "selection_start")
+        transaction.on_commit(lambda: live.notify(event.pk))
     return event
 
 
@@ -403,7 +499,64 @@ def event_finish(*, actor, event: OpeningEvent) -> OpeningEvent:
         _move(event, EventStatus.FINISHED)
         event.save(update_fields=["status"])
         _audit(actor, event, "event_finish", picks=event.picks.count())
+        transaction.on_commit(lambda: live.notify(event.pk))
     return event
+
+
+MAX_CODE_FAILURES = 5
+
+
+def entry_by_code(event: OpeningEvent, number: str, code: str) -> Entry:
+    """The entry a buyer signs in with on a phone: entry number 认筹号 and the one-time
+    selection code printed on the 认筹单 (no account). Five wrong codes lock the entry
+    until the office checks the buyer's identity on site (``entry_code_reset``)."""
+    entry = Entry.objects.filter(event=event, number=(number or "").strip()).first()
+    if entry is None or not entry.code_hash:
+        raise DomainError(OpeningError.CODE_INVALID, fields={"number": [_("认筹号或选房码不正确")]})
+    if entry.code_failures >= MAX_CODE_FAILURES:
+        raise DomainError(OpeningError.CODE_LOCKED)
+    digest = hashlib.sha256((code or "").strip().encode()).hexdigest()
+    if not secrets.compare_digest(digest, entry.code_hash):
+        Entry.objects.filter(pk=entry.pk).update(code_failures=models.F("code_failures") + 1)
+        raise DomainError(OpeningError.CODE_INVALID, fields={"code": [_("认筹号或选房码不正确")]})
+    if entry.code_failures:
+        Entry.objects.filter(pk=entry.pk).update(code_failures=0)
+    return entry
+
+
+def entry_code_reset(*, actor, entry: Entry) -> str:
+    """The office checks the buyer's identity and issues a new selection code (the old
+    one stops working); returns the new code once."""
+    _require(actor, MANAGE, entry.event.project)
+    code, digest = new_code()
+    with transaction.atomic():
+        Entry.objects.filter(pk=entry.pk).update(code_hash=digest, code_failures=0)
+        _audit(actor, entry, "entry_code_reset", number=entry.number)
+    return code
+
+
+def min_interval() -> datetime.timedelta:
+    """The shortest time between two pick requests of one buyer
+    (``LOUPAN_PICK_MIN_INTERVAL_MS``, 1000 ms): a script firing every 200 ms gains
+    nothing over a person tapping."""
+    return datetime.timedelta(
+        milliseconds=int(getattr(settings, "LOUPAN_PICK_MIN_INTERVAL_MS", 1000))
+    )
+
+
+def throttle(entry: Entry, now) -> None:
+    """One pick request per buyer per ``min_interval``, decided by one conditional
+    UPDATE (shared by every worker and server: the database row, not a process's
+    memory), committed even when the pick itself is then refused."""
+    passed = Entry.objects.filter(
+        models.Q(tried_at__isnull=True) | models.Q(tried_at__lte=now - min_interval()),
+        pk=entry.pk,
+    ).update(tried_at=now)
+    if not passed:
+        raise DomainError(
+            OpeningError.TOO_FAST,
+            _("同一认筹每 %(s)s 秒只能提交一次选房") % {"s": min_interval().total_seconds()},
+        )
 
 
 def window_of(entry: Entry):
@@ -447,6 +600,7 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
     if actor is not None:
         _require(actor, PICK, event.project)
     now = timezone.now()
+    throttle(entry, now)
     with transaction.atomic():
         entry = (
             Entry.objects.select_for_update().select_related("event", "customer").get(pk=entry.pk)
@@ -457,6 +611,8 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
         if refusal is not None:
             raise refusal
         unit_id = getattr(unit, "pk", unit)
+        if not str(unit_id).isdigit():
+            raise invalid("unit", _("请选择房间"))
         if not EventUnit.objects.filter(event=event, unit_id=unit_id).exists():
             raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
         seq = entry.picks.count() + 1
@@ -499,4 +655,6 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
             project_id=event.project_id,
             extra={"via": via, "entry": entry.number, "unit": unit.number, "deal": deal.pk},
         )
+        # every screen and phone learns of it once it is committed (PostgreSQL NOTIFY)
+        transaction.on_commit(lambda: live.notify(event.pk))
     return pick

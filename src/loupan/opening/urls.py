@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import buyer, manage_views, screen_urls, views
 
 app_name = "opening"
 
@@ -10,7 +10,34 @@ E = "projects/<int:project_pk>/opening/"
 
 urlpatterns = [
     path(E, views.event_list, name="event_list"),
+    path(E + "new/", manage_views.event_create, name="event_create"),
     path(E + "<int:pk>/", views.event_detail, name="event_detail"),
+    path(E + "<int:pk>/draw/", manage_views.event_draw, name="event_draw"),
+    path(E + "<int:pk>/batches/", manage_views.event_batches, name="event_batches"),
+    path(E + "<int:pk>/entries/", manage_views.entry_register, name="entry_register"),
+    path(
+        E + "<int:pk>/entries/<int:entry>/<slug:step>/",
+        manage_views.entry_action,
+        name="entry_action",
+    ),
     path(E + "<int:pk>/package/", views.event_package, name="event_package"),
     path("lottery/verify/", views.verify, name="verify"),
+    # the buyer's phone (no account: entry number and selection code)
+    path("opening/<int:pk>/", buyer.buyer_home, name="buyer_home"),
+    path("opening/<int:pk>/pick/", buyer.buyer_pick, name="buyer_pick"),
+    path("opening/<int:pk>/logout/", buyer.buyer_logout, name="buyer_logout"),
+    path(
+        "opening/<int:pk>/picks/<int:pick>/confirmation/",
+        buyer.buyer_confirmation,
+        name="buyer_confirmation",
+    ),
+    path(
+        E + "<int:pk>/picks/<int:pick>/confirmation/",
+        views.pick_confirmation,
+        name="pick_confirmation",
+    ),
+    path(E + "<int:pk>/picks/<int:pick>/deposit/", manage_views.pick_deposit, name="pick_deposit"),
+    *screen_urls.urlpatterns,
+    # open, close, start, finish (after every fixed path of an event)
+    path(E + "<int:pk>/<slug:step>/", manage_views.event_step, name="event_step"),
 ]

@@ -9,10 +9,13 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy
 
+from loupan.accounts import access
 from loupan.core.pages import project_page
+from loupan.payments.models import RECEIVED_METHOD_CHOICES
 
-from . import lottery, selectors
-from .models import EventStatus
+from . import lottery, manage_views, selectors, services
+from .buyer import confirmation_context
+from .models import EventStatus, Pick
 
 SEE = ("opening.view",)
 MAX_PACKAGE = 20 * 1024 * 1024
@@ -21,13 +24,22 @@ MAX_PACKAGE = 20 * 1024 * 1024
 @project_page(*SEE)
 def event_list(request, project):
     events = selectors.events_for(request.user, project).order_by("-selection_on", "-pk")
-    return render(request, "opening/event_list.html", {"project": project, "events": events})
+    return render(
+        request,
+        "opening/event_list.html",
+        {
+            "project": project,
+            "events": events,
+            "manage": selectors.may_manage(request.user, project),
+        },
+    )
 
 
 @project_page(*SEE)
 def event_detail(request, project, pk):
     event = get_object_or_404(selectors.events_for(request.user, project), pk=pk)
     drawn = event.package is not None
+    manage = selectors.may_manage(request.user, project)
     return render(
         request,
         "opening/event_detail.html",
@@ -41,6 +53,15 @@ def event_detail(request, project, pk):
             "drawn": drawn,
             "revealed": event.status
             in (EventStatus.DRAWN, EventStatus.SELECTING, EventStatus.FINISHED),
+            "manage": manage,
+            "finance": access.has_perm(request.user, "payment.record", project),
+            "sincerity": services.sincerity_by_entry(event) if event.sincerity_amount else {},
+            "picks": event.picks.select_related("unit", "entry").order_by("at"),
+            "methods": RECEIVED_METHOD_CHOICES,
+            "q": request.GET.get("q", ""),
+            "candidates": manage_views.candidates(project, request.GET.get("q", ""))
+            if manage
+            else [],
         },
     )
 
@@ -80,3 +101,15 @@ def verify(request):
         {"form": form, "result": result},
         status=200 if result is None or result[0] else 400,
     )
+
+
+@project_page(*SEE)
+def pick_confirmation(request, project, pk, pick):
+    """选房确认书 for the office (printable)."""
+    event = get_object_or_404(selectors.events_for(request.user, project), pk=pk)
+    found = get_object_or_404(
+        Pick.objects.select_related("unit__building", "deal", "entry__customer"),
+        pk=pick,
+        event=event,
+    )
+    return render(request, "opening/confirmation.html", confirmation_context(event, found))

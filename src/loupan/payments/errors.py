@@ -17,3 +17,5 @@ class PaymentError(Code):
     CASH_MISMATCH = "cash_mismatch", 400, _("实点现金与应有现金不符")
     NO_SCHEDULE = "no_schedule", 409, _("该交易还没有付款计划")
     STATEMENT_CONFIRMED = "statement_confirmed", 409, _("结佣函已确认")
+    NOTHING_HELD = "nothing_held", 409, _("该客户没有暂收的诚意金")
+    NO_PRESALE_PERMIT = "no_presale_permit", 409, _("项目尚未取得预售许可证，不能收取任何款项")

@@ -21,9 +21,24 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loupan.accounts import access
 from loupan.core.querysets import RestrictedManager
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def money_held_q(user, action: str) -> Q:
+    """Who sees a row of money that may belong to a deal or, before there is a deal, to a
+    customer (a sincerity deposit 诚意金): ``payment.<action>`` the project's rows;
+    ``payment.<action>_own`` the rows of the consultant's own deals and the money held
+    for the customers they own."""
+    q = Q(project_id__in=access.projects_with(user, f"payment.{action}"))
+    own = access.projects_with(user, f"payment.{action}_own")
+    if own:
+        q |= Q(project_id__in=own) & (
+            Q(deal__consultant=user) | Q(deal__isnull=True, customer__owner=user)
+        )
+    return q
 
 
 class Scoped(models.Model):
@@ -162,6 +177,7 @@ class Purpose(models.TextChoices):
     DEPOSIT = "deposit", _("定金")
     PRICE = "price", _("房款")
     LATE_FEE = "late_fee", _("滞纳金")
+    SINCERITY = "sincerity", _("诚意金")
 
 
 class Method(models.TextChoices):
@@ -183,13 +199,40 @@ class LedgerEntry(Scoped):
     Received money is positive, refunds and carries out are negative, a red entry 红冲
     is the exact opposite of the entry it ``reverses`` (with the reason, approved through
     the approval engine). Never updated or deleted: the database refuses it (0002), and
-    refuses an entry dated (``paid_on``) in a closed day."""
+    refuses an entry dated (``paid_on``) in a closed day.
+
+    Money held for a customer before there is a deal — the sincerity deposit 诚意金 of an
+    opening's registration (issue 16) — is in the same ledger: purpose ``sincerity``, no
+    ``deal``, the ``customer`` and the ``reference`` it is held for; it leaves by a refund
+    or by a carry into the deal (``payments.sincerity``). Every other entry has a deal,
+    so what a deal has received never counts money held for a customer."""
 
     project = models.ForeignKey(
         "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
     )
     deal = models.ForeignKey(
-        "deals.Deal", verbose_name=_("交易"), on_delete=models.PROTECT, related_name="ledger"
+        "deals.Deal",
+        verbose_name=_("交易"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reference = models.CharField(
+        _("款项用途"),
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("暂收款为何而收，如「认筹 一期开盘 0007」"),
     )
     item = models.ForeignKey(
         ScheduleItem,
@@ -242,6 +285,8 @@ class LedgerEntry(Scoped):
     )
     created_at = models.DateTimeField(_("记账时间"), auto_now_add=True)
 
+    restrict_distinct = False  # restrict_q follows foreign keys only (no duplicates)
+
     class Meta:
         verbose_name = _("收付款分录")
         verbose_name_plural = _("收付款分录")
@@ -253,14 +298,32 @@ class LedgerEntry(Scoped):
                 | (~Q(kind="reversal") & Q(reverses__isnull=True)),
                 name="payments_entry_reversal_has_original",
             ),
+            # money held for a customer (诚意金) has no deal; every other entry has one
+            models.CheckConstraint(
+                condition=(
+                    Q(purpose="sincerity", deal__isnull=True, customer__isnull=False)
+                    & ~Q(reference="")
+                )
+                | (~Q(purpose="sincerity") & Q(deal__isnull=False)),
+                name="payments_entry_deal_or_customer",
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "paid_on"]),
             models.Index(fields=["deal", "item"]),
+            models.Index(
+                fields=["customer", "reference"],
+                condition=Q(customer__isnull=False),
+                name="payments_entry_held_idx",
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
+
+    @classmethod
+    def restrict_q(cls, user, action):
+        return money_held_q(user, action)
 
 
 class ReceiptBook(models.Model):
@@ -321,13 +384,30 @@ class Receipt(Scoped):
     gapless per project (``SJ-<project>-000001``, allocated in the writing transaction);
     the printed form's serial comes from the cashier's receipt book. Its amount is the sum
     of its ledger entries. Reversed (红冲) it stays, marked; the VAT invoice 发票 issued
-    outside Loupan is recorded against it (number and date)."""
+    outside Loupan is recorded against it (number and date). A sincerity deposit's
+    receipt 诚意金收据 has no deal: it names the ``customer`` and the ``reference``."""
 
     project = models.ForeignKey(
         "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
     )
     deal = models.ForeignKey(
-        "deals.Deal", verbose_name=_("交易"), on_delete=models.PROTECT, related_name="receipts"
+        "deals.Deal",
+        verbose_name=_("交易"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+    )
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reference = models.CharField(
+        _("款项用途"), max_length=40, blank=True, default="", db_default=""
     )
     number = models.CharField(_("收据编号"), max_length=30)
     amount = models.DecimalField(_("金额（元）"), **MONEY)
@@ -353,6 +433,8 @@ class Receipt(Scoped):
     invoice_number = models.CharField(_("发票号码"), max_length=40, blank=True)
     invoice_date = models.DateField(_("开票日期"), null=True, blank=True)
 
+    restrict_distinct = False  # restrict_q follows foreign keys only (no duplicates)
+
     class Meta:
         verbose_name = _("收据")
         verbose_name_plural = _("收据")
@@ -364,11 +446,19 @@ class Receipt(Scoped):
                 condition=Q(book__isnull=False),
                 name="payments_receipt_serial",
             ),
+            models.CheckConstraint(
+                condition=Q(deal__isnull=False) | Q(customer__isnull=False),
+                name="payments_receipt_deal_or_customer",
+            ),
         ]
         indexes = [models.Index(fields=["project", "paid_on"])]
 
     def __str__(self):
         return self.number
+
+    @classmethod
+    def restrict_q(cls, user, action):
+        return money_held_q(user, action)
 
 
 class SpoiledForm(models.Model):

@@ -122,6 +122,7 @@ class ReceiptFilterSet(django_filters.FilterSet):
             Q(number__icontains=value)
             | Q(payer__icontains=value)
             | Q(deal__unit__number__icontains=value)
+            | Q(reference__icontains=value)
             | Q(invoice_number__icontains=value)
         )
 

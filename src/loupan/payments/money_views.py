@@ -407,7 +407,7 @@ RECEIPT_COLUMNS = [
     C("serial", "票据号", width=10),
     C("paid_on", "收款日期", "text", width=12),
     C("unit", "房间", width=12),
-    C("deal", "认购书编号", width=18),
+    C("deal", "认购书编号 / 暂收用途", width=20),
     C("payer", "交款人", width=12),
     C("method", "收款方式", width=10),
     C("amount", "金额（元）", "money", width=14),
@@ -443,8 +443,8 @@ class ReceiptList(ProjectListView):
                     r.number,
                     r.form_serial or "",
                     f"{r.paid_on:%Y-%m-%d}",
-                    r.deal.unit.number,
-                    r.deal.number,
+                    r.deal.unit.number if r.deal_id else "",
+                    r.deal.number if r.deal_id else r.reference,
                     r.payer,
                     r.get_method_display(),
                     r.amount,
@@ -461,7 +461,12 @@ class ReceiptList(ProjectListView):
 def receipt_of(request, project, pk) -> Receipt:
     return get_object_or_404(
         selectors.receipts_for(request.user, project).select_related(
-            "deal__unit__building", "deal__customer", "deal__consultant", "cashier", "book"
+            "deal__unit__building",
+            "deal__customer",
+            "deal__consultant",
+            "customer",
+            "cashier",
+            "book",
         ),
         pk=pk,
     )
@@ -550,7 +555,9 @@ def receipt_print(request, project, pk):
             "entries": [e for e in entries if e.kind == "receipt"],
             "mark": services.receipt_mark(receipt, entries),
             "upper": rmb_upper(receipt.amount),
-            "id_number": mask_id_number(receipt.deal.customer.id_number or ""),
+            "id_number": mask_id_number(
+                (receipt.deal.customer if receipt.deal_id else receipt.customer).id_number or ""
+            ),
             "printed_at": timezone.localtime(),
         },
     )
@@ -564,7 +571,7 @@ ENTRY_COLUMNS = [
     C("method", "收付方式", width=10),
     C("amount", "金额（元）", "money", width=14),
     C("unit", "房间", width=12),
-    C("deal", "认购书编号", width=18),
+    C("deal", "认购书编号 / 暂收用途", width=20),
     C("item", "款项", width=12),
     C("receipt", "收据编号", width=20),
     C("payer", "交款人", width=12),
@@ -599,8 +606,8 @@ class LedgerList(ProjectListView):
                     e.get_kind_display(),
                     e.get_method_display(),
                     e.amount,
-                    e.deal.unit.number,
-                    e.deal.number,
+                    e.deal.unit.number if e.deal_id else "",
+                    e.deal.number if e.deal_id else e.reference,
                     e.item.name if e.item else "",
                     e.receipt.number if e.receipt else "",
                     e.payer,

@@ -47,6 +47,12 @@ def can_record(user, deal) -> Answer:
     )
 
 
+def can_hold_sincerity(user, project_id) -> Answer:
+    """Money held for a customer before there is a deal (诚意金: received, refunded,
+    carried into the deal): finance."""
+    return _check(user, getattr(project_id, "pk", project_id), "payment.record")
+
+
 def can_keep_books(user, project) -> Answer:
     """Receipt books, spoiled forms, invoices and the day sheet: finance."""
     return _check(user, project.pk, "payment.record")

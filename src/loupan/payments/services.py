@@ -17,7 +17,7 @@ from django.utils import timezone
 from loupan.accounts import access
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest
-from loupan.audit.services import audit_create, audit_update
+from loupan.audit.services import audit_create, audit_record, audit_update
 from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import conflict, invalid
 from loupan.core.money import ZERO, money
@@ -62,6 +62,19 @@ def received_of(deal) -> Decimal:
         .exclude(purpose=Purpose.LATE_FEE)
         .aggregate(s=Sum("amount"))["s"]
     )
+    return money(total or 0)
+
+
+def held_for(customer_id, reference: str) -> Decimal:
+    """What the ledger still holds for a customer under ``reference`` before there is a
+    deal (the sincerity deposit 诚意金: received, less refunds, carries into a deal and
+    reversals); ``payments.sincerity`` acts on it."""
+    total = LedgerEntry.objects.filter(
+        customer_id=customer_id,
+        reference=reference,
+        purpose=Purpose.SINCERITY,
+        deal__isnull=True,
+    ).aggregate(s=Sum("amount"))["s"]
     return money(total or 0)
 
 
@@ -320,18 +333,29 @@ def payment_record(
 
 def deposit_received(
     *, actor, deal: Deal, method=Method.TRANSFER, paid_on=None, payer="", bank_reference=""
-) -> Receipt:
+) -> Receipt | None:
     """The deposit confirmed by finance is the deal's first receipt (called by
     ``deals.services.deal_confirm_deposit`` in its transaction, through
     ``deals.ports.money``): the schedule is generated, the deposit counts toward its
-    first item."""
+    first item.
+
+    A sincerity deposit 诚意金 already carried into the deal (``payments.sincerity``)
+    is part of the deposit: it is placed on the schedule now, and the receipt is for the
+    rest only — none when the carried money covers the whole deposit."""
     method = _method(method or Method.TRANSFER)
     paid_on = _date(paid_on, "paid_on")
     lock_project_money(deal.project_id)
     day_open(deal.project_id, paid_on)
     items = schedule_generate(actor=actor, deal=deal)
-    amount = money(deal.deposit)
     first = sorted(items, key=lambda i: i.seq)[0]
+    carried = sum((held for _c, _r, held in carried_deposit(deal)), ZERO)
+    room = first.amount
+    if carried > 0:
+        carried_to_schedule(actor=actor, deal=deal, items=items, paid_on=paid_on)
+        room = max(first.amount - paid_by_item(deal).get(first.pk, ZERO), ZERO)
+    amount = money(deal.deposit) - carried
+    if amount <= 0:
+        return None
     return _issue(
         actor=actor,
         deal=deal,
@@ -341,11 +365,73 @@ def deposit_received(
         payer=(payer or "").strip() or payer_of(deal),
         bank_reference=(bank_reference or "").strip(),
         bank="",
-        parts=[(first, min(amount, first.amount))]
-        + ([(None, amount - first.amount)] if amount > first.amount else []),
+        parts=([(first, min(amount, room))] if room > 0 else [])
+        + ([(None, amount - room)] if amount > room else []),
         purpose=Purpose.DEPOSIT,
         note="定金",
     )
+
+
+def carried_deposit(deal) -> list[tuple[int, str, Decimal]]:
+    """Money carried into the deal as its deposit from what a customer held (a sincerity
+    deposit 诚意金) and not yet placed on a schedule item, per customer and reference:
+    ``(customer_id, reference, amount)``."""
+    rows = (
+        LedgerEntry.objects.filter(
+            deal_id=deal.pk, kind=EntryKind.CARRY, purpose=Purpose.DEPOSIT, item__isnull=True
+        )
+        .values("customer_id", "reference")
+        .annotate(s=Sum("amount"))
+        .order_by("customer_id", "reference")
+    )
+    out = [(r["customer_id"], r["reference"], money(r["s"] or 0)) for r in rows]
+    return [row for row in out if row[2] > 0]
+
+
+def carried_to_schedule(*, actor, deal: Deal, items, paid_on) -> Decimal:
+    """Place the deposit carried into the deal (``carried_deposit``) on its schedule:
+    the buyer's items oldest first (never the loan's), never beyond what an item still
+    owes. Each part is a pair of carry entries inside the deal — out of the unplaced
+    money, onto the item — so what the deal has received does not change and what each
+    item has been paid is right. What no item owes stays unplaced (it still counts as
+    received). Inside the caller's transaction, after ``lock_project_money``."""
+    groups = carried_deposit(deal)
+    if not groups:
+        return ZERO
+    paid = paid_by_item(deal)
+    order = sorted((i for i in items if i.kind not in LOAN_KINDS), key=lambda i: (i.seq, i.pk))
+    owed = {i.pk: i.amount - paid.get(i.pk, ZERO) for i in order}
+    placed, lines = ZERO, []
+    for customer_id, reference, held in groups:
+        left = held
+        for item in order:
+            part = min(left, owed[item.pk])
+            if part <= 0:
+                continue
+            common = {
+                "project_id": deal.project_id,
+                "deal": deal,
+                "customer_id": customer_id,
+                "reference": reference,
+                "kind": EntryKind.CARRY,
+                "purpose": Purpose.DEPOSIT,
+                "method": Method.CARRY,
+                "paid_on": paid_on,
+                "payer": payer_of(deal),
+                "reason": f"转入的定金计入{item.name}"[:200],
+                "created_by": actor,
+            }
+            (out,) = _insert([LedgerEntry(amount=-part, **common)])
+            _insert([LedgerEntry(item=item, amount=part, counterpart=out, **common)])
+            owed[item.pk] -= part
+            left -= part
+            placed += part
+            lines.append([reference, item.name, str(part)])
+            if left == 0:
+                break
+    if lines:
+        audit_record(actor=actor, action="create", obj=deal, changes={"carried_deposit": lines})
+    return placed
 
 
 # --- refunds and carries ----------------------------------------------------------------------
@@ -452,6 +538,7 @@ def reversal_request(*, actor, receipt: Receipt, reason: str) -> ApprovalRequest
         raise invalid("reason", "请填写红冲原因")
     if LedgerEntry.objects.filter(reverses__receipt=receipt).exists():
         raise conflict("该收据已红冲。", "receipt", PaymentError.ALREADY_REVERSED)
+    _ensure_still_held(receipt)
     with transaction.atomic():
         return approvals.approval_request(
             actor=actor,
@@ -461,12 +548,24 @@ def reversal_request(*, actor, receipt: Receipt, reason: str) -> ApprovalRequest
             payload={
                 "receipt": receipt.number,
                 "amount": str(receipt.amount),
-                "deal": receipt.deal.number,
+                # a sincerity deposit's receipt has no deal: what it was held for
+                "deal": receipt.deal.number if receipt.deal_id else receipt.reference,
             },
             reason=reason,
             level="payment.approve",
             final="payment.approve",
             busy=("该收据已有红冲申请在审批中。", "receipt"),
+        )
+
+
+def _ensure_still_held(receipt: Receipt) -> None:
+    """A sincerity deposit's receipt is reversed only while its money is still held for
+    the customer (not yet refunded, nor carried into a deal)."""
+    if receipt.deal_id is None and held_for(receipt.customer_id, receipt.reference) < (
+        receipt.amount
+    ):
+        raise conflict(
+            "该诚意金已退还或已转为定金，不能红冲。", "receipt", PaymentError.NOTHING_HELD
         )
 
 
@@ -482,10 +581,13 @@ def apply_reversal(*, actor, request: ApprovalRequest, approved: bool) -> None:
     originals = list(receipt.entries.filter(reversed_by__isnull=True, kind=EntryKind.RECEIPT))
     if not originals:
         raise conflict("该收据已红冲。", "receipt", PaymentError.ALREADY_REVERSED)
+    _ensure_still_held(receipt)
     reds = [
         LedgerEntry(
             project_id=e.project_id,
             deal_id=e.deal_id,
+            customer_id=e.customer_id,
+            reference=e.reference,
             item_id=e.item_id,
             kind=EntryKind.REVERSAL,
             purpose=e.purpose,

@@ -114,6 +114,8 @@ class EntrySerializer(serializers.ModelSerializer):
             "id",
             "project",
             "deal",
+            "customer",
+            "reference",
             "item",
             "item_name",
             "kind",
@@ -127,6 +129,7 @@ class EntrySerializer(serializers.ModelSerializer):
             "receipt",
             "receipt_number",
             "reverses",
+            "counterpart",
             "reason",
             "created_by",
             "created_at",
@@ -135,8 +138,9 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class ReceiptSerializer(serializers.ModelSerializer):
-    unit = serializers.CharField(source="deal.unit.number", read_only=True)
-    deal_number = serializers.CharField(source="deal.number", read_only=True)
+    # a sincerity deposit's receipt 诚意金收据 has no deal: its customer and reference
+    unit = serializers.CharField(source="deal.unit.number", read_only=True, default="")
+    deal_number = serializers.CharField(source="deal.number", read_only=True, default="")
     mark = serializers.SerializerMethodField(label=_("作废 / 红冲"))
 
     class Meta:
@@ -147,6 +151,8 @@ class ReceiptSerializer(serializers.ModelSerializer):
             "deal",
             "deal_number",
             "unit",
+            "customer",
+            "reference",
             "number",
             "amount",
             "method",

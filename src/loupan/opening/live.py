@@ -1,0 +1,269 @@
+"""Opening day's live feed (issue 16, the big screen 大屏 and the buyers' phones): what
+changed and when, shared by every worker and every application server.
+
+The state lives only in the database, so it survives a restart and every process reads
+the same thing:
+
+* ``version(event_id)`` is one indexed query over the event's picks and its status; it
+  changes whenever a unit is picked (or the event moves on), so "is there something new"
+  is a comparison of two numbers;
+* ``notify(event_id)`` wakes the waiting screens at once: on PostgreSQL it sends
+  ``NOTIFY loupan_opening, '<event_id>'``, which the server hands to every connection
+  that listens, whichever worker or machine holds it; elsewhere (SQLite, one machine) it
+  does nothing and the waiters poll. The pick service calls it after its commit
+  (``transaction.on_commit``); PostgreSQL delivers a NOTIFY only at commit anyway;
+* ``wait_for_change(event_id, since, timeout)`` returns the version once it differs from
+  ``since`` or when ``timeout`` has passed: on PostgreSQL by listening on a dedicated
+  connection (``Listener``: one per streaming request, closed at its end), elsewhere by
+  reading ``version`` every half second.
+
+Nothing here is kept in a process's memory between requests. ``snapshot(event)`` is the
+read the screen and the phones get: units picked or free, counts, the batch against the
+server's clock, the latest picks by unit number — no names, entry numbers or phones.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connections
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from .models import Batch, Entry, EventStatus, EventUnit, OpeningEvent, Pick
+
+CHANNEL = "loupan_opening"
+POLL_INTERVAL = 0.5
+LATEST = 8  # picks shown as "房间 X 已选"
+
+_STATUS_INDEX = {status: i for i, status in enumerate(EventStatus.values)}
+_sleep = time.sleep  # tests replace it to act between two polls
+
+
+class ListenerLost(Exception):
+    """The listening connection broke (the database restarted): the stream ends and the
+    browser's EventSource reconnects by itself."""
+
+
+def _combine(picks: int, max_pick_id: int | None, status: str) -> int:
+    # Picks are only ever added, so count + largest id grows with every pick (and would
+    # still move if one were removed); the status takes the low three bits.
+    return ((picks or 0) + (max_pick_id or 0)) * 8 + _STATUS_INDEX.get(status, 7)
+
+
+def version(event_id: int, using: str = "default") -> int:
+    """The event's change counter, read from the database (one query, by the picks'
+    ``event_id`` index); 0 for an event that does not exist."""
+    row = (
+        OpeningEvent.objects.using(using)
+        .filter(pk=event_id)
+        .annotate(n=Count("picks"), m=Max("picks__id"))
+        .values_list("status", "n", "m")
+        .first()
+    )
+    if row is None:
+        return 0
+    status, n, m = row
+    return _combine(n, m, status)
+
+
+def is_postgres(using: str = "default") -> bool:
+    return connections[using].vendor == "postgresql"
+
+
+def notify(event_id: int, using: str = "default") -> None:
+    """Tell every listener that ``event_id`` changed (PostgreSQL ``NOTIFY``; a no-op on
+    other databases, where the waiters poll). Call it after the commit: inside a
+    transaction PostgreSQL holds the notification until the commit."""
+    if not is_postgres(using):
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(event_id)])
+
+
+def connection_params(using: str = "default") -> dict:
+    """psycopg's connection parameters for ``settings.DATABASES[using]``, built by
+    Django's backend itself (name, user, password, host, port and OPTIONS such as
+    ``sslmode``), without the Python objects Django adds for its own connections."""
+    params = connections[using].get_connection_params()
+    for key in ("cursor_factory", "context", "prepare_threshold"):
+        params.pop(key, None)
+    params.setdefault("connect_timeout", 10)
+    return params
+
+
+def poll_for_change(event_id: int, since: int, timeout: float, using: str = "default") -> int:
+    """Read ``version`` every ``POLL_INTERVAL`` seconds until it differs from ``since``
+    or ``timeout`` seconds have passed; returns the version last read."""
+    deadline = time.monotonic() + max(0.0, timeout)
+    current = version(event_id, using)
+    while current == since:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        _sleep(min(POLL_INTERVAL, left))
+        current = version(event_id, using)
+    return current
+
+
+class Listener:
+    """A dedicated connection that ``LISTEN``s on ``CHANNEL`` for as long as it is open
+    (PostgreSQL); on other databases it holds nothing and ``wait`` polls. Open it before
+    reading the state you compare against, so that no change falls between the two."""
+
+    def __init__(self, using: str = "default"):
+        self.using = using
+        self.conn = None
+        if is_postgres(using):
+            import psycopg
+
+            try:
+                self.conn = psycopg.connect(autocommit=True, **connection_params(using))
+                self.conn.execute(f"LISTEN {CHANNEL}")
+            except psycopg.Error as exc:
+                self.close()
+                raise ListenerLost(str(exc)) from exc
+
+    def __enter__(self) -> Listener:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    def wait(self, event_id: int, since: int, timeout: float) -> int:
+        """The event's version once it differs from ``since``, or after ``timeout``."""
+        if self.conn is None:
+            return poll_for_change(event_id, since, timeout, self.using)
+        import psycopg
+
+        current = version(event_id, self.using)
+        deadline = time.monotonic() + max(0.0, timeout)
+        wanted = str(event_id)
+        while current == since:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                received = self.conn.notifies(timeout=left, stop_after=1)
+                try:
+                    woke = any(n.channel == CHANNEL and n.payload == wanted for n in received)
+                finally:
+                    received.close()
+            except psycopg.Error as exc:
+                raise ListenerLost(str(exc)) from exc
+            if woke:
+                # a notification may be for a change already read: keep waiting then
+                current = version(event_id, self.using)
+        return current
+
+
+def wait_for_change(event_id: int, since: int, timeout: float, using: str = "default") -> int:
+    """Block until the event's version differs from ``since`` or ``timeout`` seconds have
+    passed, and return the current version. PostgreSQL: a dedicated connection listens
+    for ``notify`` for the call's duration; elsewhere: ``poll_for_change``."""
+    with Listener(using) as listener:
+        return listener.wait(event_id, since, timeout)
+
+
+# --- what the screen and the phones read -------------------------------------------------
+
+
+def _iso(value) -> str:
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+def _ms(value) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _batch(row) -> dict | None:
+    if row is None:
+        return None
+    number, starts_at, ends_at = row
+    return {
+        "number": number,
+        "starts_at": _iso(starts_at),
+        "ends_at": _iso(ends_at),
+        "starts_ms": _ms(starts_at),
+        "ends_ms": _ms(ends_at),
+    }
+
+
+def snapshot(event: OpeningEvent, now=None) -> dict:
+    """The event as the big screen and the buyers' phones see it now, in four queries
+    whatever the number of units and picks: ``version`` (as ``version()`` reads it),
+    the server's time, the current batch (and the next one) with their windows, the
+    counts, every unit (building, floor, number, picked) and the latest picks by unit
+    number. No personal data: no names, phones, ID or entry numbers."""
+    now = now or timezone.now()
+    picks = list(
+        Pick.objects.filter(event=event)
+        .order_by("-at", "-pk")
+        .values_list("pk", "unit_id", "entry_id", "at")
+    )
+    units = list(
+        EventUnit.objects.filter(event=event)
+        .order_by(
+            "unit__building__sort_order",
+            "unit__building__name",
+            "-unit__floor",
+            "unit__stair",
+            "unit__room",
+            "unit_id",
+        )
+        .values_list("unit_id", "unit__number", "unit__building__name", "unit__floor")
+    )
+    batches = list(
+        Batch.objects.filter(event=event)
+        .order_by("number")
+        .values_list("number", "starts_at", "ends_at")
+    )
+    entrants = Entry.objects.filter(event=event, position__isnull=False).count()
+    picked = {p[1] for p in picks}
+    number_of = {unit_id: number for unit_id, number, _b, _f in units}
+    current = next((b for b in batches if b[1] <= now < b[2]), None)
+    upcoming = next((b for b in batches if b[1] > now), None)
+    taken = sum(1 for unit_id in number_of if unit_id in picked)
+    local = timezone.localtime(now)
+    return {
+        "event": {
+            "id": event.pk,
+            "name": event.name,
+            "status": event.status,
+            "status_label": str(event.get_status_display()),
+        },
+        "version": _combine(len(picks), max((p[0] for p in picks), default=None), event.status),
+        "server_time": local.isoformat(timespec="milliseconds"),
+        "server_ms": _ms(now),
+        "utc_offset_minutes": int(local.utcoffset().total_seconds() // 60),
+        "batch": _batch(current),
+        "next_batch": _batch(upcoming),
+        "counts": {
+            "units": len(units),
+            "picked": taken,
+            "free": len(units) - taken,
+            "entrants": entrants,
+            "entrants_picked": len({p[2] for p in picks}),
+        },
+        "units": [
+            {
+                "id": unit_id,
+                "number": number,
+                "building": building,
+                "floor": floor,
+                "picked": unit_id in picked,
+            }
+            for unit_id, number, building, floor in units
+        ],
+        "latest": [
+            {"number": number_of.get(unit_id, ""), "at": _iso(at)}
+            for _pk, unit_id, _entry, at in picks[:LATEST]
+        ],
+    }

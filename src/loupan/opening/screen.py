@@ -1,0 +1,175 @@
+"""The big screen 大屏 of the selection hall and the live feed behind it (issue 16).
+
+* ``screen``: the full-screen page for the hall — the event, the server's clock, the
+  countdown of the current batch, the counts, every unit by building and floor, free or
+  picked, and the latest picks by unit number only;
+* ``live``: the same data as one JSON snapshot (``live.snapshot``), what phones poll
+  every 2 s and what the screen falls back to; ``buyer_live`` serves it to a buyer
+  signed in on their phone with the entry number and code (no account);
+* ``stream``: Server-Sent Events — the snapshot at once, then a new one whenever the
+  event's version changes (``live.Listener``: PostgreSQL ``LISTEN``, shared by every
+  worker and server; polling on SQLite) or a batch starts or ends, a comment as a
+  keep-alive, and an end after a few minutes: the browser's ``EventSource`` reconnects
+  by itself, to whichever worker or server answers, so a restart loses nothing.
+
+Every view only reads (a GET writes nothing). No names, phones, ID or entry numbers.
+"""
+
+import json
+import logging
+import time
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, connection
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from loupan.core.pages import project_page
+
+from . import buyer, live, selectors
+
+SEE = ("opening.view",)
+KEEPALIVE = 15.0  # seconds between comments on an idle stream (proxies drop silent ones)
+LIFETIME = 300.0  # a stream ends after 5 minutes; EventSource reconnects
+RETRY_MS = 3000  # how long EventSource waits before reconnecting
+
+log = logging.getLogger(__name__)
+
+
+def _event(request, project, pk):
+    return get_object_or_404(selectors.events_for(request.user, project), pk=pk)
+
+
+def _grid(units: list[dict]) -> list[dict]:
+    """Units by building, then floor from the top down (the order ``snapshot`` gives)."""
+    buildings: list[dict] = []
+    for unit in units:
+        if not buildings or buildings[-1]["name"] != unit["building"]:
+            buildings.append({"name": unit["building"], "floors": []})
+        floors = buildings[-1]["floors"]
+        if not floors or floors[-1]["floor"] != unit["floor"]:
+            floors.append({"floor": unit["floor"], "units": []})
+        label = unit["number"].removeprefix(unit["building"]) or unit["number"]
+        floors[-1]["units"].append({**unit, "label": label})
+    return buildings
+
+
+def _texts() -> dict:
+    """The words the page's script writes, in the viewer's language."""
+    return {
+        "picked": _("房间 %(n)s 已选"),
+        "batch": _("第%(n)s批"),
+        "ends_in": _("本批剩余"),
+        "starts_in": _("距开始"),
+        "no_batch": _("当前没有进行中的批次"),
+        "live": _("实时"),
+        "polling": _("轮询"),
+        "offline": _("连接中断，正在重连…"),
+        "none": _("暂无"),
+    }
+
+
+@project_page(*SEE)
+def screen(request, project, pk):
+    """大屏: the hall's full-screen view, updated by ``stream`` (``live`` as fallback)."""
+    event = _event(request, project, pk)
+    data = live.snapshot(event)
+    return render(
+        request,
+        "opening/screen.html",
+        {
+            "project": project,
+            "event": event,
+            "data": data,
+            "grid": _grid(data["units"]),
+            "texts": _texts(),
+        },
+    )
+
+
+@project_page(*SEE)
+def live_json(request, project, pk):
+    """The event's snapshot as JSON (a handful of queries whatever the units or picks)."""
+    return _snapshot_response(_event(request, project, pk))
+
+
+def buyer_live(request, pk):
+    """The same snapshot for a buyer signed in on their phone for this event."""
+    event = buyer._event(pk)
+    if buyer._entry(request, event) is None:
+        raise Http404
+    return _snapshot_response(event)
+
+
+def _snapshot_response(event):
+    response = JsonResponse(live.snapshot(event), json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-cache, no-store"
+    return response
+
+
+@project_page(*SEE)
+def stream(request, project, pk):
+    """Server-Sent Events of the event's snapshots (``text/event-stream``)."""
+    event = _event(request, project, pk)
+    response = StreamingHttpResponse(events(event), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass every event on at once
+    return response
+
+
+def _sse(data: dict, *, retry: int | None = None) -> bytes:
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+    lines = f"data: {text}\n"
+    if retry is not None:
+        lines += f"retry: {retry}\n"
+    return (lines + "\n").encode()
+
+
+def _next_boundary(data: dict) -> float | None:
+    """When (epoch seconds) the batch shown ends or the next one starts."""
+    if data["batch"]:
+        return data["batch"]["ends_ms"] / 1000
+    if data["next_batch"]:
+        return data["next_batch"]["starts_ms"] / 1000
+    return None
+
+
+def _fresh(event) -> dict:
+    event.refresh_from_db(fields=["status"])
+    return live.snapshot(event)
+
+
+def _rest_database() -> None:
+    """Let go of Django's own connection while the stream waits (the listener has its
+    own), as at the end of a request: closed unless ``CONN_MAX_AGE`` keeps it."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def events(event, *, keepalive: float | None = None, lifetime: float | None = None):
+    """The stream's chunks: the snapshot at once, then a snapshot after each change or
+    batch boundary, a comment line after ``keepalive`` seconds without one (default
+    ``KEEPALIVE``); it ends after ``lifetime`` seconds (``LIFETIME``) or when the
+    database goes away."""
+    keepalive = KEEPALIVE if keepalive is None else keepalive
+    ends = time.monotonic() + (LIFETIME if lifetime is None else lifetime)
+    try:
+        with live.Listener() as listener:  # listening before the first read: no gap
+            data = _fresh(event)
+            yield _sse(data, retry=RETRY_MS)
+            while (left := ends - time.monotonic()) > 0:
+                boundary = _next_boundary(data)
+                wait = min(keepalive, left)
+                if boundary is not None:
+                    wait = max(0.0, min(wait, boundary - time.time() + 0.2))
+                _rest_database()
+                current = listener.wait(event.pk, data["version"], wait)
+                if current != data["version"] or (boundary and time.time() >= boundary):
+                    data = _fresh(event)
+                    yield _sse(data)
+                else:
+                    yield b": keep-alive\n\n"
+    except (live.ListenerLost, DatabaseError) as exc:
+        # the database restarted or went away: end here, EventSource comes back
+        log.warning("opening stream of event %s ended: %s", event.pk, exc)
