@@ -33,6 +33,12 @@ NO_CHANNEL = "未填写"
 # --- independent counting ---------------------------------------------------------------------
 
 
+def whose(entry) -> int | None:
+    """The consultant a ledger row counts for: its deal's, or (a sincerity deposit, no
+    deal yet) its customer's owner."""
+    return entry.deal.consultant_id if entry.deal_id else entry.customer.owner_id
+
+
 def local_day(moment):
     return timezone.localtime(moment).date()
 
@@ -111,8 +117,12 @@ def expected_days(p, start, end, consultant=None):
     for c in Cancellation.objects.filter(deal__project=p).select_related("deal"):
         if mine(c.deal.consultant_id):
             days[local_day(c.cancelled_at)]["cancelled"] += 1
-    for e in LedgerEntry.objects.filter(project=p).exclude(kind="carry").select_related("deal"):
-        if mine(e.deal.consultant_id):
+    for e in (
+        LedgerEntry.objects.filter(project=p)
+        .exclude(kind="carry")
+        .select_related("deal", "customer")
+    ):
+        if mine(whose(e)):
             days[e.paid_on]["money"] += e.amount
     return {
         start + datetime.timedelta(days=i): days[start + datetime.timedelta(days=i)]
@@ -465,7 +475,7 @@ def achieved(p, month_start, month_end, consultant=None):
             e.amount
             for e in LedgerEntry.objects.filter(project=p).exclude(kind="carry")
             if month_start <= e.paid_on <= month_end
-            and (consultant is None or e.deal.consultant_id == consultant.pk)
+            and (consultant is None or whose(e) == consultant.pk)
         ),
         ZERO,
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from loupan.core.money import money as to_fen
@@ -128,11 +128,31 @@ def deal_sums(qs, prefix: str = "") -> dict:
 
 
 def money(f: Filters):
-    """Money in and out in the period (signed ledger rows; carries left out)."""
+    """Money in and out in the period, as finance's day sheet counts it: the project's
+    signed ledger rows, carries left out (they move money between a deal and another,
+    or from a sincerity deposit into a deal's deposit: it was counted when it came in).
+    A sincerity deposit 诚意金 has no deal yet: it counts for its customer's owner and
+    channel, and not under a building filter."""
     qs = LedgerEntry.objects.filter(
-        deal_scope(f, "deal__"), paid_on__gte=f.start, paid_on__lte=f.end
+        project=f.project, paid_on__gte=f.start, paid_on__lte=f.end
     ).exclude(kind=EntryKind.CARRY)
+    if f.building:
+        qs = qs.filter(deal__unit__building=f.building)
+    if f.consultant:
+        qs = qs.filter(
+            Q(deal__consultant=f.consultant) | Q(deal__isnull=True, customer__owner=f.consultant)
+        )
+    if f.channel:
+        qs = qs.filter(
+            Q(deal__customer__channel=f.channel) | Q(deal__isnull=True, customer__channel=f.channel)
+        )
     return qs
+
+
+def money_owner():
+    """Whose a ledger row is (the consultant ``money`` filters on): its deal's
+    consultant, or for a sincerity deposit without a deal its customer's owner."""
+    return Coalesce(F("deal__consultant"), F("customer__owner"))
 
 
 def money_by_method(f: Filters) -> list[dict]:

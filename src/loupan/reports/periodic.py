@@ -393,7 +393,7 @@ def achievement(f: Filters) -> list[dict]:
     )
     money = _grouped(
         fig.money(span),
-        {"g_month": TruncMonth("paid_on"), "g_who": F("deal__consultant")},
+        {"g_month": TruncMonth("paid_on"), "g_who": fig.money_owner()},
         net=Coalesce(Sum("amount"), fig.ZERO),
     )
     targets = Target.objects.restrict(f.user, "view").filter(project=f.project, month__in=months)
