@@ -141,6 +141,12 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("TEST", {})["NAME"] = (
         os.environ.get("TEST_DATABASE_NAME") or None
     )
+    # Reports group hundreds of thousands of rows: JIT compiling cost 0.5–1.5 s a query
+    # and bought nothing (bench/reports.py); 32 MB keeps their aggregates in memory.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "options",
+        os.environ.get("LOUPAN_PG_OPTIONS", "-c jit=off -c work_mem=32MB"),
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

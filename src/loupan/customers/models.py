@@ -239,6 +239,14 @@ class Customer(models.Model):
             models.Index(
                 fields=["project", "phone2"], condition=~Q(phone2=""), name="customers_phone2_idx"
             ),
+            # the reports: registrations by day, channel and consultant read from the
+            # index alone (PostgreSQL's INCLUDE; other databases index the keys)
+            models.Index(
+                fields=["project", "registered_at"],
+                include=["id", "channel", "registered_by"],
+                name="customers_reg_cover_idx",
+            ),
+            models.Index(fields=["project", "id"], include=["channel"], name="customers_chan_idx"),
         ]
 
     def __str__(self):
@@ -290,6 +298,15 @@ class Visit(models.Model):
         verbose_name = _("来访")
         verbose_name_plural = _("来访")
         ordering = ["-visited_at"]
+        indexes = [
+            # the reports' visits of a period, and a customer's first visit
+            models.Index(
+                fields=["visited_at"],
+                include=["id", "customer", "consultant", "is_first"],
+                name="customers_visit_cover_idx",
+            ),
+            models.Index(fields=["customer", "visited_at"], name="customers_visit_first_idx"),
+        ]
 
     def __str__(self):
         return f"{self.customer} {self.visited_at:%Y-%m-%d}"
@@ -319,6 +336,10 @@ class FollowUp(models.Model):
         verbose_name = _("跟进记录")
         verbose_name_plural = _("跟进记录")
         ordering = ["-at"]
+        indexes = [
+            # the compliance report counts each customer's follow-ups in a window
+            models.Index(fields=["at"], include=["customer", "id"], name="customers_fu_at_idx"),
+        ]
 
     def __str__(self):
         return f"{self.customer} {self.at:%Y-%m-%d}"
@@ -431,7 +452,17 @@ class CallRecord(models.Model):
         verbose_name = _("来电记录")
         verbose_name_plural = _("来电记录")
         ordering = ["-called_at"]
-        indexes = [models.Index(fields=["project", "phone"])]
+        indexes = [
+            models.Index(fields=["project", "phone"]),
+            # the reports' calls of a period by channel and consultant, and a customer's
+            # first call
+            models.Index(
+                fields=["project", "called_at"],
+                include=["id", "channel", "received_by", "is_research"],
+                name="customers_call_cover_idx",
+            ),
+            models.Index(fields=["customer", "called_at"], name="customers_call_first_idx"),
+        ]
 
     def __str__(self):
         # Masked: this text is the audit trail's object description.

@@ -535,6 +535,12 @@ class UnitStatusChange(models.Model):
         verbose_name = _("状态变更")
         verbose_name_plural = _("状态变更")
         ordering = ["-id"]
+        indexes = [
+            # when a unit first became available (the sell-through report's ageing)
+            models.Index(
+                fields=["unit", "to_status", "created_at"], name="inventory_usc_first_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.unit_id}: {self.from_status} → {self.to_status}"

@@ -311,6 +311,8 @@ class LedgerEntry(Scoped):
         indexes = [
             models.Index(fields=["project", "paid_on"]),
             models.Index(fields=["deal", "item"]),
+            # what each schedule item has received, summed from the index alone
+            models.Index(fields=["item"], include=["amount"], name="payments_entry_item_amt_idx"),
             models.Index(
                 fields=["customer", "reference"],
                 condition=Q(customer__isnull=False),

@@ -1,0 +1,56 @@
+"""Opening day in the browser (issue 16 "Done when"): a buyer signs in on a phone-sized
+page with the entry number and the selection code, picks a free unit and gets the
+选房确认书, while the hall's big screen, open in another browser, turns that unit
+picked without reloading."""
+
+import re
+
+from playwright.sync_api import expect
+
+from loupan.opening import services as s
+from loupan.opening.models import OpeningEvent
+from tests.e2e.helpers import log_in
+
+
+def test_a_buyer_picks_on_a_phone_while_the_big_screen_updates(
+    browser, live_server, page, office, settings
+):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    project = office["main"]
+    event = OpeningEvent.objects.get(project=project, status="selecting")
+    entry = next(e for e in event.entries.order_by("position")[:4] if not e.picks.exists())
+    code = s.entry_code_reset(actor=event.operator, entry=entry)
+
+    # the big screen, in the hall (a signed-in member of staff)
+    log_in(page, "supervisor")
+    page.goto(f"/projects/{project.pk}/opening/{event.pk}/screen/")
+    expect(page.locator("#event-name")).to_have_text(event.name)
+    free = page.locator("#unit-grid .unit.is-free").first
+    free_id = free.get_attribute("data-unit")
+    before = page.locator("#unit-grid .unit.is-picked").count()
+
+    # the buyer's own phone: no account
+    phone_context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    phone = phone_context.new_page()
+    phone.set_default_timeout(15_000)
+    phone.goto(f"/opening/{event.pk}/")
+    phone.fill("#id_number", entry.number)
+    phone.fill("#id_code", code)
+    phone.click("#buyer-login button")
+    expect(phone.locator("#buyer-number")).to_have_text(entry.number)
+    expect(phone.locator("#countdown")).to_have_text(re.compile(r"\d+:\d\d"))
+    phone.locator(f'#buyer-units [data-unit="{free_id}"] .pick-button').click()
+    expect(phone.locator("#confirmation")).to_be_visible()
+    assert event.picks.filter(entry=entry, unit_id=int(free_id)).exists()
+
+    # the screen learns of it by itself (no reload)
+    expect(page.locator(f'#unit-grid [data-unit="{free_id}"]')).to_have_class(
+        re.compile(r"is-picked"), timeout=10_000
+    )
+    assert page.locator("#unit-grid .unit.is-picked").count() == before + 1
+    expect(page.locator("#latest")).to_contain_text(
+        event.units.get(unit_id=int(free_id)).unit.number
+    )
+    phone_context.close()
