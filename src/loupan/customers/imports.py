@@ -31,6 +31,7 @@ as an export).
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -466,7 +467,10 @@ def customers_template(*, actor, project: Project) -> bytes:
     examples = {
         "owner": (owner.employee_no or owner.username) if owner else None,
         "channel": channel.name if channel else None,
-        "registered_at": timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0),
+        # yesterday: an example dated later today would be refused before 10:00
+        "registered_at": (timezone.localtime() - datetime.timedelta(days=1)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        ),
     }
     example = [examples.get(c.field, c.example) for c in COLUMNS]
     workbook = xlsx.build_workbook(
