@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from loupan.accounts import access
 from loupan.core.forms import DateInput
 from loupan.core.pages import project_page, run_action
 from loupan.customers import selectors as customer_selectors
@@ -62,8 +63,6 @@ class EventForm(forms.Form):
         self.fields["buildings"].queryset = Building.objects.filter(project=project).order_by(
             "sort_order", "name"
         )
-        from loupan.accounts import access
-
         self.fields["operator"].queryset = access.members_with(project, "customer.assign")
 
 

@@ -30,6 +30,7 @@ from loupan.core.masking import mask_name
 from loupan.core.money import money
 from loupan.deals import services as deal_services
 from loupan.inventory.models import Unit
+from loupan.payments import rules as payment_rules
 from loupan.payments import sincerity
 from loupan.payments.models import LedgerEntry, Purpose
 
@@ -285,6 +286,8 @@ def entry_pay(*, actor, entry: Entry, method: str, bank_reference: str = "", pai
     """Finance receives the event's sincerity deposit for ``entry`` (a numbered receipt
     in the ledger; refundable in full)."""
     event = entry.event
+    # who may take money is the payments' rule, asked before anything about the entry
+    payment_rules.ensure(payment_rules.can_hold_sincerity(actor, event.project_id))
     if event.sincerity_amount <= 0:
         raise DomainError(OpeningError.EVENT_STATUS, _("本次开盘不收诚意金"))
     if event.status != EventStatus.REGISTERING or entry.status != EntryStatus.ACTIVE:
