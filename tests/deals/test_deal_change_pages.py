@@ -204,6 +204,56 @@ def test_buyer_analysis_counts_each_buyer_once(demo):
     assert occupation["rows"] == [{"name": "测试职业X", "count": 2, "pct": 100.0}]
 
 
+def test_owner_rows_are_the_owner_lines_of_every_deal(demo):
+    """``owner_rows`` (a year's 成交客户档案, the xlsx) reads only the columns the lines
+    show, with the labels built once: the lines ``owner_lines`` gives deal by deal, in
+    the same order, labels in the viewer's language, contacts masked as the viewer may
+    see them, in a few queries whatever the number of deals."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import translation
+
+    from loupan.deals import reports, services
+
+    consultant = user("consultant")
+    first = customer_of(phone="13700030001", name="甲买受人")
+    second = customer_of(phone="13700030002", name="乙买受人")
+    Customer.objects.filter(pk=second.pk).update(education="master", occupation="教师")
+    deal = services.deal_reserve(actor=consultant, unit=free_unit(0), customer=first)
+    deal = services.deal_subscribe(
+        actor=consultant,
+        deal=deal,
+        buyers=[(first, "60"), (second, "40")],
+        payment_method="commercial",
+        deposit="50000",
+    )
+    services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    subscribed(offset=1, phone="13700030003", contract=True)
+    deals = Deal.objects.filter(project=project())
+    for viewer, language, master, status in (
+        ("manager", "zh-hans", "硕士及以上", "认购"),
+        ("consultant", "en", "Master or higher", "Subscribed"),
+    ):
+        with translation.override(language):
+            expected = [
+                line for d in reports.owners(deals) for line in reports.owner_lines(user(viewer), d)
+            ]
+            viewer_user = user(viewer)
+            with CaptureQueriesContext(connection) as ctx:
+                lines = list(reports.owner_rows(viewer_user, deals))
+            chunked = list(reports.owner_rows(viewer_user, deals, chunk_size=2))
+        assert lines == expected and [list(x) for x in lines] == [list(x) for x in expected]
+        assert chunked == expected and len(expected) > 4
+        assert len(ctx.captured_queries) <= 3  # the deals, their buyers, the viewer's grants
+        mine = [x for x in lines if x["deal"].pk == deal.pk]
+        assert [(x["name"], x["first"], x["span"]) for x in mine] == [
+            ("甲买受人", True, 2),
+            ("乙买受人", False, 2),
+        ]
+        assert mine[1]["education"] == master and mine[0]["status"] == status
+        assert ("*" in mine[0]["phone"]) is (viewer == "manager")  # the consultant owns them
+
+
 def test_the_deal_lists_export_as_xlsx_for_the_office_only(demo):
     for path, title in [
         ("deals/", "保留单号"),

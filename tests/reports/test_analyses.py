@@ -847,6 +847,29 @@ def test_compliance_in_a_clean_month(march):
         assert customer.phone[-8:] not in text  # names only, never a phone number
 
 
+def test_compliance_lists_the_same_rows_either_way(march, monkeypatch):
+    """The late registrations and the customers followed too rarely are listed by
+    walking the rows in order when they are common and through a semi-join (an EXCEPT)
+    when they are rare: the same rows either way."""
+    from loupan.reports import analyses
+
+    walked = build("compliance", **MARCH)
+    monkeypatch.setattr(analyses, "WALK_ROWS", 0)
+    joined = build("compliance", **MARCH)
+    assert engine.as_json(walked) == engine.as_json(joined)
+    details = [r for r in table(joined, "问题明细").rows if r["kind"] == "录入超时"]
+    assert [(r["name"], r["detail"]) for r in details] == [
+        ("丙", "首次接触 2021-03-05，登记 2021-03-09，超过 1 个工作日"),
+        ("戊", "首次接触 2021-03-12，登记 2021-03-16，超过 1 个工作日"),
+        ("庚", "首次接触 2021-03-01，登记 2021-03-20，超过 1 个工作日"),
+    ]
+    details = [r for r in table(joined, "问题明细").rows if r["kind"] == "跟进不足"]
+    assert sorted((r["name"], r["detail"]) for r in details) == [
+        ("壬", "近 30 天跟进 1 次，应至少 2 次"),
+        ("癸", "近 30 天跟进 0 次，应至少 2 次"),
+    ]
+
+
 def test_compliance_follows_the_project_settings(march):
     ReportSettings.objects.filter(project=project()).update(
         entry_days=2,

@@ -5,15 +5,19 @@ deals, cancellations, ledger entries, targets) in Python, never through the repo
 own selectors, so a wrong filter or grouping in the reports shows as a difference."""
 
 import datetime
+import io
 from collections import Counter, defaultdict
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from loupan.core.errors import DomainError
+from loupan.core.xlsx import col
 from loupan.customers.models import CallRecord, Channel, Customer, Visit
 from loupan.deals import reports as deal_reports
 from loupan.deals import services as deal_services
@@ -23,6 +27,7 @@ from loupan.reports import engine, periodic
 from loupan.reports import office as office_services
 from loupan.reports.models import Target
 from tests.deals.helpers import customer_of, free_unit, project, subscribed, user
+from tests.testing import api_client, web_client
 
 pytestmark = pytest.mark.django_db
 
@@ -369,6 +374,76 @@ def test_buyers_lists_the_weeks_buyers_masked(office):
     assert figures["成交金额（元）"] == sum((d.total for d in standing), ZERO)
 
 
+def test_a_table_limit_caps_the_page_and_the_paper_only(office):
+    """``Table.limit``: the page and the paper show the first ``limit`` rows and say so;
+    the API's JSON and the xlsx keep every row."""
+    columns = [col("n", "序号", "integer")]
+    rows = [{"n": i} for i in range(5)]
+    capped = engine.Table("长表", columns, rows, limit=3)
+    assert capped.shown == rows[:3] and capped.cut
+    assert engine.Table("长表", columns, rows, limit=5).cut is False
+    whole = engine.Table("长表", columns, rows)
+    assert whole.shown == rows and not whole.cut
+    html = render_to_string("reports/parts/table.html", {"table": capped})
+    body = html.split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr>") == 3 and "仅显示前 3 行，完整数据请导出 Excel" in html
+    assert "仅显示前" not in render_to_string("reports/parts/table.html", {"table": whole})
+    f = engine.filters_of(user("manager"), office["project"], {})
+    report = engine.Report("test", "测试", f, tables=[capped])
+    assert [r["n"] for r in engine.as_json(report)["tables"][0]["rows"]] == list(range(5))
+    content, count = engine.workbook(report)
+    sheet = load_workbook(io.BytesIO(content))["长表"]
+    assert count == 5 and [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+
+
+def test_the_archive_page_shows_its_first_lines(office, monkeypatch):
+    """A long 成交客户档案 shows its first ``ARCHIVE_PAGE_ROWS`` lines on the page and on
+    paper with a note to export; the API and the xlsx hold every line."""
+    monkeypatch.setattr(periodic, "ARCHIVE_PAGE_ROWS", 2)
+    p, day = office["project"], office["today"].isoformat()
+    report = build("buyers", "finance", date=day)
+    lines = report.tables[0].rows
+    assert len(lines) >= 3 and report.tables[0].limit == 2
+    note = "仅显示前 2 行，完整数据请导出 Excel"
+    web = web_client(user("finance"))
+    for extra in ("", "&print=1"):
+        page = web.get(f"/projects/{p.pk}/reports/buyers/?date={day}{extra}")
+        html = page.content.decode()
+        assert page.status_code == 200 and note in html
+        assert html.split("<tbody>")[1].split("</tbody>")[0].count("<tr>") == 2
+    data = api_client(user("finance")).get(f"/api/v1/reports/buyers/?project={p.pk}&date={day}")
+    assert len(data.json()["tables"][0]["rows"]) == len(lines)
+    content, _count = engine.workbook(report)
+    sheet = load_workbook(io.BytesIO(content))["成交客户档案"]
+    assert sheet.max_row == len(lines) + 1
+    monkeypatch.setattr(periodic, "ARCHIVE_PAGE_ROWS", len(lines))
+    html = web.get(f"/projects/{p.pk}/reports/buyers/?date={day}").content.decode()
+    assert "仅显示前" not in html
+    assert html.split("<tbody>")[1].split("</tbody>")[0].count("<tr>") == len(lines)
+
+
+def test_the_archive_costs_the_same_queries_whatever_its_deals(office):
+    """The 成交客户档案 reads its deals and their buyers in a fixed number of queries
+    (only the columns it shows: a column it would read later would cost one a row)."""
+
+    def queries():
+        with CaptureQueriesContext(connection) as ctx:
+            report = build("buyers", "finance", date=office["today"].isoformat())
+        return len(ctx.captured_queries), len(report.tables[0].rows)
+
+    before, lines = queries()
+    deal_of("consultant2", 3, "13700002254", occupation="律师")
+    deal_of("consultant", 4, "13700002265")
+    after, more = queries()
+    assert more == lines + 2 and after == before
+
+
 @pytest.mark.parametrize("username", ["consultant", "planner", "service"])
 def test_buyers_needs_deal_view(office, username):
     with pytest.raises(DomainError) as caught:
@@ -601,6 +676,32 @@ def test_profile_is_the_buyer_analysis_over_any_customers(office):
         ).values("customer_id")
     )
     assert deal_reports.profile(buyers) == deal_reports.buyer_analysis(deals)
+
+
+def test_visitors_are_the_distinct_customers_of_the_visits(office):
+    from loupan.reports import figures
+
+    p = office["project"]
+    channel = Channel.objects.filter(project=p).order_by("pk").first()
+    for params in ({}, {"consultant": str(office["consultant"].pk)}, {"channel": str(channel.pk)}):
+        f = engine.filters_of(user("manager"), p, {"period": "year", **params})
+        visited = set(figures.visits(f).values_list("customer_id", flat=True))
+        assert set(figures.visitors(f).values_list("pk", flat=True)) == visited
+        assert visited or params
+
+
+def test_the_dimensions_in_one_query_are_the_dimensions_one_by_one(office):
+    """``dimension_counts`` (one GROUPING SETS query on PostgreSQL) counts what one
+    GROUP BY per dimension counts."""
+    f = engine.filters_of(user("manager"), office["project"], {"period": "year"})
+    visitors = periodic.visitors_of(f)
+    with CaptureQueriesContext(connection) as ctx:
+        counted = deal_reports.dimension_counts(visitors)
+    one_by_one = deal_reports.counts_per_dimension(visitors)
+    assert {k: dict(v) for k, v in counted.items()} == {k: dict(v) for k, v in one_by_one.items()}
+    assert sum(n for _value, n in counted["occupation"]) == visitors.count() > 0
+    if connection.vendor == "postgresql":
+        assert len(ctx.captured_queries) == 1
 
 
 def test_monthly_of_a_consultant_is_their_own(office):

@@ -43,7 +43,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least, TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -453,6 +453,17 @@ def _held_history(f: Filters, units) -> list[dict]:
     return rows
 
 
+def _age_band(since: datetime.date | None, today: datetime.date) -> str:
+    """The ageing band of a unit first available on the local day ``since`` (未知
+    without one): the first band whose days back from ``today`` reach that day."""
+    if since is None:
+        return UNKNOWN
+    for label, days in AGE_BANDS:
+        if since >= today - datetime.timedelta(days=days):
+            return label
+    return AGE_OVER
+
+
 def sellthrough(f: Filters) -> Report:
     """去化分析 (seed 002 二.1(2): 按楼栋、户型、面积、楼层、总价分析去化). Counted over the
     project's units as they stand now, attached parking and storage (``Unit.attached_to``)
@@ -542,7 +553,9 @@ def sellthrough(f: Filters) -> Report:
         row["units"] = sum(n for (mm, _b), n in sold.items() if mm == m)
         month_rows.append(row)
 
-    # ageing of the released, unsold units (as of today)
+    # ageing of the released, unsold units (as of today): one GROUP BY the local day each
+    # unit first became available (the subquery read once a unit, not once a band), the
+    # days put in their bands here
     today = timezone.localdate()
     first_available = Subquery(
         UnitStatusChange.objects.filter(unit=OuterRef("pk"), to_status=UnitStatus.AVAILABLE)
@@ -552,19 +565,11 @@ def sellthrough(f: Filters) -> Report:
         .values("at")[:1],
         output_field=DateTimeField(),
     )
-    age_whens = [When(first_available__isnull=True, then=Value(UNKNOWN))] + [
-        When(
-            first_available__gte=day_start(today - datetime.timedelta(days=days)),
-            then=Value(label),
-        )
-        for label, days in AGE_BANDS
-    ]
     unsold = (
         units.exclude(status=UnitStatus.NOT_RELEASED)
         .exclude(fig.sold_q())
-        .annotate(first_available=first_available)
-        .annotate(band=Case(*age_whens, default=Value(AGE_OVER), output_field=CharField()))
-        .values("band")
+        .annotate(since=TruncDate(first_available, tzinfo=timezone.get_current_timezone()))
+        .values("since")
         .annotate(
             units=Count("pk"),
             area=_total("gross_area"),
@@ -572,9 +577,14 @@ def sellthrough(f: Filters) -> Report:
         )
         .order_by()
     )
-    ages = {r["band"]: r for r in _fen(unsold, "area", "amount")}
+    ages: dict = {}
+    for r in _fen(unsold, "area", "amount"):
+        label = _age_band(r["since"], today)
+        band = ages.setdefault(label, {"units": 0, "area": ZERO, "amount": ZERO})
+        for key in ("units", "area", "amount"):
+            band[key] += r[key]
     age_rows = [
-        {"band": label, **{k: ages[label][k] for k in ("units", "area", "amount")}}
+        {"band": label, **ages[label]}
         for label in [b[0] for b in AGE_BANDS] + [AGE_OVER, UNKNOWN]
         if label in ages
     ]
@@ -693,31 +703,36 @@ def collections(f: Filters) -> Report:
     The building, consultant and channel filters apply through the deal."""
     scope = fig.deal_scope(f, "deal__")
     today = timezone.localdate()
-    planned_qs = items_with_paid(
+    # the live items of the period (``items_with_paid``'s rule, its per-item ``paid``
+    # left unread) by month, and what the ledger holds against them by the same month:
+    # ``paid`` is the sum of the ledger rows against an item (``paid_subquery``), here
+    # summed over a join of the items with their entries in one grouped query instead
+    # of a subquery an item; what they owe is the rest (``owed`` = amount − paid)
+    items = items_with_paid(
         ScheduleItem.objects.filter(
             scope,
             deal__status__in=payment_rules.PAYING,
             due_date__gte=f.start,
             due_date__lte=f.end,
         )
-    )
+    ).annotate(m=TruncMonth("due_date"))
     planned = {
         _month(r["m"]): r
         for r in _fen(
-            planned_qs.annotate(m=TruncMonth("due_date"))
-            .values("m")
-            .annotate(
-                items=Count("pk"),
-                planned=_total("amount"),
-                paid=_total("paid"),
-                owed=_total("owed"),
-            )
-            .order_by(),
+            items.values("m").annotate(items=Count("pk"), planned=_total("amount")).order_by(),
             "planned",
-            "paid",
-            "owed",
         )
     }
+    paid = {
+        _month(r["m"]): r["entered"]
+        for r in _fen(
+            items.values("m").annotate(entered=_total("entries__amount")).order_by(),
+            "entered",
+        )
+    }
+    for month, row in planned.items():
+        row["paid"] = paid.get(month, ZERO)
+        row["owed"] = row["planned"] - row["paid"]
     received = {
         _month(r["m"]): r["net"]
         for r in _fen(
@@ -882,6 +897,8 @@ DETAIL_COLUMNS = [
 ]
 # how far back (or on) a deadline walk may go before it gives up: a calendar mistake
 WALK_DAYS = 400
+# the rows a detail list may walk, one by one, to find its first ones (``_walk``)
+WALK_ROWS = 20_000
 
 
 def _runs(days, value_of) -> list[tuple[datetime.date, object]]:
@@ -940,6 +957,26 @@ def _missing_q(name: str) -> Q | None:
     return q or None
 
 
+def _walk(found: int, among: int) -> bool:
+    """Whether a detail list had better walk the ``among`` rows in order, checking each,
+    to find the first ``DETAIL_LIMIT`` of the ``found`` ones: when they are common
+    enough to be met within ``WALK_ROWS`` rows."""
+    return found > 0 and DETAIL_LIMIT * among <= found * WALK_ROWS
+
+
+def _first_of(model, stamp: str) -> Subquery:
+    """The earliest ``stamp`` of a customer's ``model`` rows (calls or visits linked to
+    them), an expression for customer querysets."""
+    return Subquery(
+        model.objects.filter(customer=OuterRef("pk"))
+        .order_by()
+        .values("customer")
+        .annotate(m=Min(stamp))
+        .values("m")[:1],
+        output_field=DateTimeField(),
+    )
+
+
 def compliance(f: Filters) -> Report:
     """系统执行考核 (seed 004 二 系统录入的及时性与完整性, 六 考核): per consultant over the
     period, against the project's ``ReportSettings`` (``daily.settings_of``), working
@@ -976,25 +1013,14 @@ def compliance(f: Filters) -> Report:
         if count > DETAIL_LIMIT:
             overflow.append(kind)
 
-    # 录入超时: the cutoff of each registration day, as a CASE on registered_at
-    first_call = (
-        CallRecord.objects.filter(customer=OuterRef("pk"))
-        .order_by()
-        .values("customer")
-        .annotate(m=Min("called_at"))
-        .values("m")[:1]
-    )
-    first_visit = (
-        Visit.objects.filter(customer=OuterRef("pk"))
-        .order_by()
-        .values("customer")
-        .annotate(m=Min("visited_at"))
-        .values("m")[:1]
-    )
-    call, visit = (
-        Subquery(first_call, output_field=DateTimeField()),
-        Subquery(first_visit, output_field=DateTimeField()),
-    )
+    # 录入超时: the cutoff of each registration day, as a CASE on registered_at. The first
+    # contact (the earliest linked call or visit) is before the cutoff exactly when some
+    # call or some visit is: one join per source from the period's registrations, their
+    # union a semi-join (each customer's contacts read once, none row by row). The cutoff
+    # is at most the start of the registration day, so a contact before it is before the
+    # registration too: that plain comparison first spares the CASE most contacts (the
+    # visit of the registration itself, the returning visits).
+    registrations = fig.registrations(f)
     runs = _runs(_days(f.start, f.end), lambda d: _entry_cutoff(d, settings.entry_days, calendar))
     cutoff = Case(
         *[
@@ -1006,16 +1032,35 @@ def compliance(f: Filters) -> Report:
         ],
         output_field=DateTimeField(),
     )
-    late_entries = (
-        fig.registrations(f)
-        # LEAST of the two (COALESCE for the databases whose LEAST is NULL on any NULL);
-        # PostgreSQL's COALESCE stops at the first value, so each subquery runs once
-        .annotate(first_contact=Coalesce(Least(call, visit), call, visit))
-        .annotate(cutoff=cutoff)
-        .filter(first_contact__lt=F("cutoff"))
+
+    def contacted_before_cutoff(stamp: str):
+        before = Q(**{f"{stamp}__lt": F("registered_at")}) & Q(**{f"{stamp}__lt": F("cutoff")})
+        return registrations.alias(cutoff=cutoff).filter(before).order_by().values("pk")
+
+    late_entries = registrations.filter(
+        pk__in=contacted_before_cutoff("calls__called_at").union(
+            contacted_before_cutoff("visits__visited_at")
+        )
     )
     late_entry = _count_by(late_entries, "registered_by")
     n = sum(late_entry.values())
+    registered = registrations.count()
+    # the listed ones, with their first contact (each source's earliest, read for the
+    # listed rows only): when late registrations are common, walking the registrations
+    # in order and checking each one's first contact finds the first ones soonest; when
+    # they are rare, the semi-join above does not read the whole period row by row
+    call, visit = _first_of(CallRecord, "called_at"), _first_of(Visit, "visited_at")
+    if _walk(n, registered):
+        listing = (
+            registrations.annotate(first_call=call, first_visit=visit)
+            .annotate(cutoff=cutoff)
+            .filter(Q(first_call__lt=F("cutoff")) | Q(first_visit__lt=F("cutoff")))
+        )
+    else:
+        listing = late_entries.annotate(first_call=call, first_visit=visit)
+    late_listed = listing.only("name", "registered_by", "registered_at").order_by(
+        "registered_at", "pk"
+    )[:DETAIL_LIMIT]
     add_details(
         _("录入超时"),
         n,
@@ -1027,14 +1072,14 @@ def compliance(f: Filters) -> Report:
                 "date": timezone.localdate(c.registered_at).isoformat(),
                 "detail": _("首次接触 %(first)s，登记 %(reg)s，超过 %(n)s 个工作日")
                 % {
-                    "first": timezone.localdate(c.first_contact).isoformat(),
+                    "first": timezone.localdate(
+                        min(at for at in (c.first_call, c.first_visit) if at is not None)
+                    ).isoformat(),
                     "reg": timezone.localdate(c.registered_at).isoformat(),
                     "n": settings.entry_days,
                 },
             }
-            for c in late_entries.only("name", "registered_by", "registered_at").order_by(
-                "registered_at", "pk"
-            )[:DETAIL_LIMIT]
+            for c in late_listed
         ],
     )
 
@@ -1176,12 +1221,15 @@ def compliance(f: Filters) -> Report:
             .values("customer")
         )
         followed = _count_by(active.filter(pk__in=enough), "owner")
-        for owner, n in _count_by(active, "owner").items():
+        owned = _count_by(active, "owner")
+        for owner, n in owned.items():
             if n > followed.get(owner, 0):
                 few[owner] = n - followed.get(owner, 0)
-        # the names: each customer's count in the window, walking the owner's customers
-        # by their last follow-up (the (project, owner, last_follow_up_at) index), the
-        # longest forgotten first, until the list is full
+        # the names, walking the (project, owner, last_follow_up_at) index, the longest
+        # forgotten first, each one's count in the window read for the listed rows only:
+        # when too few follow-ups are common, the walk checks each customer's count and
+        # finds the first ones soonest; when they are rare, the active customers less
+        # those followed enough (EXCEPT, both read once) do not walk them all
         done = Coalesce(
             Subquery(
                 in_window.filter(customer=OuterRef("pk"))
@@ -1192,6 +1240,14 @@ def compliance(f: Filters) -> Report:
             ),
             0,
         )
+        if _walk(sum(few.values()), sum(owned.values())):
+            listing = active.annotate(done=done).filter(done__lt=settings.min_follow_ups)
+        else:
+            rare = active.order_by().values("pk").difference(enough.order_by())
+            listing = active.filter(pk__in=rare).annotate(done=done)
+        listed = listing.values("owner", "name", "last_follow_up_at", "done").order_by(
+            "owner_id", "last_follow_up_at", "pk"
+        )[:DETAIL_LIMIT]
         add_details(
             _("跟进不足"),
             sum(few.values()),
@@ -1212,10 +1268,7 @@ def compliance(f: Filters) -> Report:
                         "m": settings.min_follow_ups,
                     },
                 }
-                for r in active.annotate(done=done)
-                .filter(done__lt=settings.min_follow_ups)
-                .values("owner", "name", "last_follow_up_at", "done")
-                .order_by("owner_id", "last_follow_up_at", "pk")[:DETAIL_LIMIT]
+                for r in listed
             ],
         )
 
@@ -1244,7 +1297,6 @@ def compliance(f: Filters) -> Report:
         d["consultant"] = fig.consultant_name(users.get(d.pop("consultant_id")))
         d.setdefault("contract", "")
 
-    registered = fig.registrations(f).count()
     signed = fig.contracted(f).count()
     figures = [
         Figure(_("新登记客户"), registered),

@@ -182,13 +182,26 @@ def filters_of(user, project, params, *, period: str = "month") -> Filters:
 @dataclass
 class Table:
     """One table of a report: ``columns`` (``core.xlsx.col``: key, header, kind) and
-    ``rows`` (dicts by key); ``total`` is the summing row, if any."""
+    ``rows`` (dicts by key); ``total`` is the summing row, if any. ``limit`` caps the
+    rows the page and the paper show (``shown``), with a note to export the rest; the
+    xlsx and the API always hold every row."""
 
     title: str
     columns: list
     rows: list[dict]
     total: dict | None = None
     note: str = ""
+    limit: int | None = None
+
+    @property
+    def shown(self) -> list[dict]:
+        """The rows the page and the paper show: the first ``limit`` of them."""
+        return self.rows if self.limit is None else self.rows[: self.limit]
+
+    @property
+    def cut(self) -> bool:
+        """Whether the page shows fewer rows than the table holds."""
+        return self.limit is not None and len(self.rows) > self.limit
 
 
 @dataclass

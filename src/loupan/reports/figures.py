@@ -6,6 +6,7 @@ What counts as what, once:
 * a call 来电: a ``CallRecord`` of the project received in the period (peer research
   calls 同行调研 are counted apart and left out of the channel figures);
 * a visit 来访: a ``Visit`` in the period (``is_first``: new; otherwise returning);
+  a visitor, a customer with one;
 * a new customer: a ``Customer`` registered in the period;
 * a reservation 预留 / subscription 认购 / contract 签约: a deal reserved, subscribed
   or signed in the period; a deal that came from an exchange 换房 is the old sale moved,
@@ -67,6 +68,20 @@ def visits(f: Filters):
         qs = qs.filter(consultant=f.consultant)
     if f.channel:
         qs = qs.filter(customer__channel=f.channel)
+    return qs
+
+
+def visitors(f: Filters):
+    """The distinct customers of ``visits``: the project's customers (of the channel,
+    when one is asked) with a visit in the period (received by the consultant, when one
+    is asked). The customer's own tests are made on the customer, so the visits are read
+    by time alone, with no join back to the customer per visit."""
+    seen = Visit.objects.filter(visited_at__gte=f.since, visited_at__lt=f.until)
+    if f.consultant:
+        seen = seen.filter(consultant=f.consultant)
+    qs = Customer.objects.filter(project=f.project, pk__in=seen.values("customer_id"))
+    if f.channel:
+        qs = qs.filter(channel=f.channel)
     return qs
 
 

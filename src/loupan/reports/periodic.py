@@ -31,7 +31,6 @@ from django.utils.translation import gettext as _
 
 from loupan.accounts import access
 from loupan.core.xlsx import col
-from loupan.customers.models import Customer
 from loupan.deals import reports as deal_reports
 
 from . import daily
@@ -51,6 +50,8 @@ from .engine import (
 from .models import Target
 
 WEEKDAYS = "一二三四五六日"
+# The 成交客户档案 lines a page (or the paper) shows; the xlsx and the API hold them all.
+ARCHIVE_PAGE_ROWS = 500
 
 
 # --- one GROUP BY per source ------------------------------------------------------------------
@@ -191,12 +192,11 @@ def archive(f: Filters) -> list[dict]:
     """The 成交客户档案 of the period (seed 002 三.2): one line per buyer of the deals
     subscribed in the period that still stand (``deals.reports.owners``: subscribed or
     contracted), among the deals the viewer may see, contacts masked as the viewer may
-    see them (``deals.reports.owner_lines``)."""
+    see them (``deals.reports.owner_lines``, read for a long list by ``owner_rows``).
+    Every line is built (the figures, the xlsx and the API hold them all); the page and
+    the paper show the first ``ARCHIVE_PAGE_ROWS``."""
     deals = fig.subscribed(f).restrict(f.user, "view")
-    lines = []
-    for deal in deal_reports.owners(deals):
-        lines.extend(deal_reports.owner_lines(f.user, deal))
-    return lines
+    return list(deal_reports.owner_rows(f.user, deals))
 
 
 def may_see_archive(f: Filters) -> bool:
@@ -214,6 +214,7 @@ def _archive_table(f: Filters) -> Table:
         deal_reports.OWNER_COLUMNS,
         lines,
         note=_("本期认购、目前仍为认购或签约的交易，每位买受人一行"),
+        limit=ARCHIVE_PAGE_ROWS,
     )
 
 
@@ -484,8 +485,8 @@ def targets_report(f: Filters) -> Report:
 
 
 def visitors_of(f: Filters):
-    """The distinct customers who visited in the period (``figures.visits``)."""
-    return Customer.objects.filter(pk__in=fig.visits(f).values("customer_id"))
+    """The distinct customers who visited in the period (``figures.visitors``)."""
+    return fig.visitors(f)
 
 
 def analysis_tables(f: Filters) -> list[Table]:

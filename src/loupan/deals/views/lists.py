@@ -180,9 +180,11 @@ class OwnerList(DealListView):
         return reports.owners(deals_of(self.request, self.project))
 
     def get_context_data(self, **context):
-        user = self.request.user
+        user, labels = self.request.user, reports.owner_labels()
         return super().get_context_data(
-            lines=[line for deal in context["page"] for line in reports.owner_lines(user, deal)],
+            lines=[
+                line for deal in context["page"] for line in reports.owner_lines(user, deal, labels)
+            ],
             analysis=reports.buyer_analysis(context["filter"].qs),
             **context,
         )
