@@ -661,3 +661,34 @@ class Handover(models.Model):
     @property
     def total(self) -> int:
         return self.calls_count + self.open_count + self.closed_count
+
+
+class DailyTraffic(models.Model):
+    """The office's calls, visits and registrations of one local day, per channel and
+    person, kept by the database's triggers as the rows come and go (``traffic``): the
+    reports read a year of traffic from these rows instead of counting a million."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("日期"))
+    channel_key = models.BigIntegerField(_("认知途径"), default=0)  # Channel id, 0: none
+    consultant_key = models.BigIntegerField(_("置业顾问"), default=0)  # User id, 0: none
+    calls = models.IntegerField(_("来电"), default=0)
+    research_calls = models.IntegerField(_("同行调研来电"), default=0)
+    first_visits = models.IntegerField(_("首次来访"), default=0)
+    returning_visits = models.IntegerField(_("复访"), default=0)
+    registrations = models.IntegerField(_("新登记客户"), default=0)
+
+    class Meta:
+        verbose_name = _("每日来电来访")
+        verbose_name_plural = _("每日来电来访")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "day", "channel_key", "consultant_key"],
+                name="customers_dailytraffic_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.project_id} {self.day}"

@@ -172,10 +172,10 @@ def channels(f: Filters) -> Report:
         r["channel"]: r["s"]
         for r in _fen(spend_qs.values("channel").annotate(s=_total("amount")).order_by(), "s")
     }
-    calls = _count_by(fig.calls(f), "channel")
-    first_visits = fig.visits(f).filter(is_first=True)
-    visits = _count_by(first_visits, "customer__channel")
-    new = _count_by(fig.registrations(f), "channel")
+    traffic = fig.traffic_by(f, "channel")
+    calls, visits, new = (
+        {k: t[name] for k, t in traffic.items()} for name in ("calls", "first", "new")
+    )
     deal_sums = {"count": Count("pk"), "amount": _total("total")}
     subs = {
         r["customer__channel"]: r
@@ -223,14 +223,13 @@ def channels(f: Filters) -> Report:
 
     for r in _fen(spend_qs.values("month", "channel").annotate(s=_total("amount")).order_by(), "s"):
         cell(_month(r["month"]), r["channel"])["spend"] += r["s"]
-    for qs, field, stamp, key in (
-        (fig.calls(f), "channel", "called_at", "calls"),
-        (first_visits, "customer__channel", "visited_at", "visits"),
-        (fig.subscribed(f), "customer__channel", "subscribed_at", "subscribed"),
-    ):
-        grouped = qs.annotate(m=TruncMonth(stamp)).values("m", field).annotate(n=Count("pk"))
-        for r in grouped.order_by():
-            cell(_month(r["m"]), r[field])[key] += r["n"]
+    for (m, key), t in fig.traffic_by(f, "m", "channel", m=TruncMonth("day")).items():
+        if t["calls"] or t["first"]:
+            cell(_month(m), key)["calls"] += t["calls"]
+            cell(_month(m), key)["visits"] += t["first"]
+    subscribed = fig.subscribed(f).annotate(m=TruncMonth("subscribed_at"))
+    for r in subscribed.values("m", "customer__channel").annotate(n=Count("pk")).order_by():
+        cell(_month(r["m"]), r["customer__channel"])["subscribed"] += r["n"]
     order = {key: i for i, key in enumerate(keys)}
     month_rows = []
     for (month, key), values in sorted(

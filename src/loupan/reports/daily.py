@@ -19,7 +19,7 @@ from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -67,6 +67,10 @@ def channel_names(project) -> dict:
     return dict(Channel.objects.filter(project=project).values_list("pk", "name"))
 
 
+# the traffic a report shows (research calls are counted apart)
+TRAFFIC = ("calls", "first", "returning", "new")
+
+
 def traffic_by_channel(f: Filters) -> list[dict]:
     """Calls, first and returning visits and new customers per channel 认知途径 (the
     figures the advertising is measured by)."""
@@ -85,20 +89,11 @@ def traffic_by_channel(f: Filters) -> list[dict]:
             },
         )
 
-    for r in fig.calls(f).values("channel").annotate(n=Count("pk")).order_by():
-        row(r["channel"])["calls"] += r["n"]
-    for r in (
-        fig.visits(f)
-        .values("customer__channel")
-        .annotate(
-            first=Count("pk", filter=Q(is_first=True)), ret=Count("pk", filter=Q(is_first=False))
-        )
-        .order_by()
-    ):
-        row(r["customer__channel"])["first"] += r["first"]
-        row(r["customer__channel"])["returning"] += r["ret"]
-    for r in fig.registrations(f).values("channel").annotate(n=Count("pk")).order_by():
-        row(r["channel"])["new"] += r["n"]
+    for key, t in fig.traffic_by(f, "channel").items():
+        if any(t[name] for name in TRAFFIC):
+            r = row(key)
+            for name in TRAFFIC:
+                r[name] += t[name]
     order = {pk: i for i, pk in enumerate(names)}
     return [rows[k] for k in sorted(rows, key=lambda k: (k is None, order.get(k, 0)))]
 
@@ -110,16 +105,9 @@ def _count_by(qs, field: str) -> dict:
 def by_consultant(f: Filters) -> list[dict]:
     """Each consultant's day: calls received, visits (first and returning), new customers,
     reservations, subscriptions, contracts and cancellations with amounts."""
-    calls = _count_by(fig.calls(f), "received_by")
-    visits = (
-        fig.visits(f)
-        .values("consultant")
-        .annotate(
-            first=Count("pk", filter=Q(is_first=True)), ret=Count("pk", filter=Q(is_first=False))
-        )
-    )
-    visits = {r["consultant"]: r for r in visits.order_by()}
-    new = _count_by(fig.registrations(f), "registered_by")
+    traffic = {
+        pk: t for pk, t in fig.traffic_by(f, "consultant").items() if any(t[k] for k in TRAFFIC)
+    }
     reserved = _count_by(fig.reserved(f), "consultant")
     subs = {
         r["consultant"]: r
@@ -130,7 +118,7 @@ def by_consultant(f: Filters) -> list[dict]:
         for r in fig.contracted(f).values("consultant").annotate(**_sums()).order_by()
     }
     cancels = _count_by(fig.cancelled(f), "deal__consultant")
-    ids = set(calls) | set(visits) | set(new) | set(reserved) | set(subs) | set(cons) | set(cancels)
+    ids = set(traffic) | set(reserved) | set(subs) | set(cons) | set(cancels)
     ids.discard(None)
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
     rows = []
@@ -139,10 +127,7 @@ def by_consultant(f: Filters) -> list[dict]:
         rows.append(
             {
                 "consultant": fig.consultant_name(users.get(pk)),
-                "calls": calls.get(pk, 0),
-                "first": visits.get(pk, {}).get("first", 0),
-                "returning": visits.get(pk, {}).get("ret", 0),
-                "new": new.get(pk, 0),
+                **{k: traffic.get(pk, {}).get(k, 0) for k in TRAFFIC},
                 "reserved": reserved.get(pk, 0),
                 "subscribed": s.get("count", 0),
                 "subscribed_amount": s.get("amount", fig.ZERO),
@@ -248,7 +233,7 @@ def sales_tables(f: Filters) -> tuple[list[Figure], list[Table], list[Chart]]:
     flow = deal_flow(f)
     money = fig.money_by_method(f)
     unit_rows = units_table(f)
-    research = fig.calls(f, research=True).count()
+    research = fig.traffic_by(f).get((), {}).get("research", 0)
     calls = sum(r["calls"] for r in channels)
     first = sum(r["first"] for r in channels)
     returning = sum(r["returning"] for r in channels)

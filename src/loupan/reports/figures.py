@@ -8,6 +8,9 @@ What counts as what, once:
 * a visit 来访: a ``Visit`` in the period (``is_first``: new; otherwise returning);
   a visitor, a customer with one;
 * a new customer: a ``Customer`` registered in the period;
+* the traffic: calls, visits and new customers counted by day, channel and person, read
+  from the rows the database keeps as they happen (``customers.traffic``; ``traffic``),
+  never counted again from a year of raw rows;
 * a reservation 预留 / subscription 认购 / contract 签约: a deal reserved, subscribed
   or signed in the period; a deal that came from an exchange 换房 is the old sale moved,
   not a new one, so it is counted as an exchange and not again as a subscription;
@@ -25,7 +28,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from loupan.core.money import money as to_fen
-from loupan.customers.models import CallRecord, Customer, Visit
+from loupan.customers.models import CallRecord, Customer, DailyTraffic, Visit
 from loupan.deals.models import Cancellation, ChangeKind, Deal, DealChange
 from loupan.inventory.models import SOLD_STATUSES, Unit
 from loupan.payments.models import EntryKind, LedgerEntry, Method
@@ -83,6 +86,50 @@ def visitors(f: Filters):
     if f.channel:
         qs = qs.filter(channel=f.channel)
     return qs
+
+
+def traffic(f: Filters):
+    """The kept daily traffic of the period (``customers.traffic``): the same calls,
+    visits and registrations as ``calls``, ``visits`` and ``registrations``, a row per
+    day, channel and person (who received the call, received the visit, registered the
+    customer: the consultant filter; the channel of the call or of the customer: the
+    channel filter)."""
+    qs = DailyTraffic.objects.filter(project=f.project, day__gte=f.start, day__lte=f.end)
+    if f.consultant:
+        qs = qs.filter(consultant_key=f.consultant.pk)
+    if f.channel:
+        qs = qs.filter(channel_key=f.channel.pk)
+    return qs
+
+
+TRAFFIC = {
+    "calls": "calls",
+    "research": "research_calls",
+    "first": "first_visits",
+    "returning": "returning_visits",
+    "new": "registrations",
+}
+# the traffic's keys: a channel or a person, 0 for none
+TRAFFIC_KEYS = {"channel": "channel_key", "consultant": "consultant_key"}
+
+
+def traffic_by(f: Filters, *keys, **expressions) -> dict:
+    """The period's traffic summed in one GROUP BY over ``keys`` ("channel",
+    "consultant", "day" or names of ``expressions`` on the traffic rows):
+    {key: {calls, research, first, returning, new}}, the key a value for one key (None
+    for no channel or person), a tuple for several, () for none."""
+    names = [TRAFFIC_KEYS.get(k, k) for k in keys]
+    qs = traffic(f).annotate(**expressions).values(*names) if names else traffic(f)
+    sums = {name: Coalesce(Sum(field), 0) for name, field in TRAFFIC.items()}
+    rows = [qs.aggregate(**sums)] if not names else qs.annotate(**sums).order_by()
+    out: dict = {}
+    for r in rows:
+        values = tuple((r[n] or None) if n in TRAFFIC_KEYS.values() else r[n] for n in names)
+        key = values[0] if len(values) == 1 else values
+        counts = out.setdefault(key, dict.fromkeys(TRAFFIC, 0))
+        for name in TRAFFIC:
+            counts[name] += r[name]
+    return out
 
 
 def registrations(f: Filters):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DateField, F, Q, Sum
+from django.db.models import Count, DateField, F, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -106,15 +106,9 @@ WEEK_COLUMNS = [col("week", "周", width=24), *DAY_COLUMNS[1:]]
 
 def _days(f: Filters) -> list[tuple[datetime.date, dict]]:
     """Each local day of ``f``'s period with its figures: one GROUP BY per source over
-    the whole period (seven queries, whatever its length)."""
-    calls = _grouped(fig.calls(f), {"g_day": _local_day("called_at")}, n=Count("pk"))
-    visits = _grouped(
-        fig.visits(f),
-        {"g_day": _local_day("visited_at")},
-        first=Count("pk", filter=Q(is_first=True)),
-        returning=Count("pk", filter=Q(is_first=False)),
-    )
-    new = _grouped(fig.registrations(f), {"g_day": _local_day("registered_at")}, n=Count("pk"))
+    the whole period (five queries, whatever its length; the traffic from the kept
+    daily rows)."""
+    traffic = fig.traffic_by(f, "day")
     subs = _grouped(fig.subscribed(f), {"g_day": _local_day("subscribed_at")}, **_deal_sums())
     cons = _grouped(fig.contracted(f), {"g_day": F("signed_on")}, **_deal_sums())
     cancels = _grouped(fig.cancelled(f), {"g_day": _local_day("cancelled_at")}, n=Count("pk"))
@@ -122,15 +116,12 @@ def _days(f: Filters) -> list[tuple[datetime.date, dict]]:
     result = []
     for i in range(f.days):
         d = f.start + datetime.timedelta(days=i)
-        v, s, c = visits.get(d, {}), subs.get(d, {}), cons.get(d, {})
+        t, s, c = traffic.get(d, {}), subs.get(d, {}), cons.get(d, {})
         result.append(
             (
                 d,
                 {
-                    "calls": calls.get(d, {}).get("n", 0),
-                    "first": v.get("first", 0),
-                    "returning": v.get("returning", 0),
-                    "new": new.get(d, {}).get("n", 0),
+                    **{k: t.get(k, 0) for k in daily.TRAFFIC},
                     "subscribed": s.get("count", 0),
                     "subscribed_amount": s.get("amount", fig.ZERO),
                     "contracted": c.get("count", 0),
@@ -255,10 +246,8 @@ CHANNEL_FUNNEL_COLUMNS = [col("name", "认知途径", width=12), *FUNNEL_COLUMNS
 # Where each step's rows name the consultant and the channel: a call's receiver and its
 # channel, a visit's consultant and its customer's channel, a deal's consultant and its
 # customer's channel (the channel filter of ``figures`` reads the same paths).
-FUNNEL_KEYS = {
-    "consultant": ("received_by", "consultant", "consultant"),
-    "channel": ("channel", "customer__channel", "customer__channel"),
-}
+# the deal's field of each way the funnel is cut (the traffic has both keys)
+FUNNEL_KEYS = {"consultant": "consultant", "channel": "customer__channel"}
 
 
 def _rates(row: dict) -> dict:
@@ -273,12 +262,11 @@ def funnel_rows(f: Filters, by: str) -> list[dict]:
     (``"channel"``): calls received, first visits, subscriptions and contracts of the
     period, each step's conversion from the one before (seed 002 二.1(3): the calls and
     visits that measure the advertising, followed to the deal)."""
-    call_key, visit_key, deal_key = FUNNEL_KEYS[by]
-    calls = _grouped(fig.calls(f), {"g_key": F(call_key)}, n=Count("pk"))
-    visits = _grouped(fig.visits(f).filter(is_first=True), {"g_key": F(visit_key)}, n=Count("pk"))
+    deal_key = FUNNEL_KEYS[by]
+    traffic = {k: t for k, t in fig.traffic_by(f, by).items() if t["calls"] or t["first"]}
     subs = _grouped(fig.subscribed(f), {"g_key": F(deal_key)}, **_deal_sums())
     cons = _grouped(fig.contracted(f), {"g_key": F(deal_key)}, **_deal_sums())
-    keys = set(calls) | set(visits) | set(subs) | set(cons)
+    keys = set(traffic) | set(subs) | set(cons)
     if by == "consultant":
         names = _user_names(keys)
         ordered = sorted(keys, key=lambda k: (k is None, names.get(k, "")))
@@ -293,8 +281,8 @@ def funnel_rows(f: Filters, by: str) -> list[dict]:
             _rates(
                 {
                     "name": names.get(key) or daily.NO_CHANNEL,
-                    "calls": calls.get(key, {}).get("n", 0),
-                    "visits": visits.get(key, {}).get("n", 0),
+                    "calls": traffic.get(key, {}).get("calls", 0),
+                    "visits": traffic.get(key, {}).get("first", 0),
                     "subscribed": s.get("count", 0),
                     "contracted": c.get("count", 0),
                     "subscribed_amount": s.get("amount", fig.ZERO),

@@ -46,13 +46,14 @@ def key_figures(f: Filters) -> dict:
         sold=Count("pk", filter=Q(status__in=SOLD_STATUSES)),
         released=Count("pk", filter=~Q(status=UnitStatus.NOT_RELEASED)),
     )
+    traffic = fig.traffic_by(f).get((), {})
     money = to_fen(fig.money(f).aggregate(net=Coalesce(Sum("amount"), fig.ZERO))["net"])
     return {
         "project": str(f.project),
         "project_id": f.project.pk,
-        "calls": fig.calls(f).count(),
-        "visits": fig.visits(f).filter(is_first=True).count(),
-        "new": fig.registrations(f).count(),
+        "calls": traffic.get("calls", 0),
+        "visits": traffic.get("first", 0),
+        "new": traffic.get("new", 0),
         "subscribed": subscribed["count"],
         "subscribed_amount": subscribed["amount"],
         "contracted": contracted["count"],

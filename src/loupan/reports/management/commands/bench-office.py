@@ -66,8 +66,16 @@ from loupan.accounts.models import Membership, Role, User
 from loupan.approvals.models import ApprovalRequest
 from loupan.core.identity import pinyin_initials
 from loupan.core.models import DocumentCounter
+from loupan.customers import traffic
 from loupan.customers.demo import DEMO_CHANNELS, GIVEN, SURNAMES
-from loupan.customers.models import CallRecord, Channel, Customer, FollowUp, Visit
+from loupan.customers.models import (
+    CallRecord,
+    Channel,
+    Customer,
+    DailyTraffic,
+    FollowUp,
+    Visit,
+)
 from loupan.deals.models import (
     Cancellation,
     CancelReason,
@@ -434,6 +442,10 @@ class OfficeGenerator:
                 self.insert_calls()
             with self.step("targets and channel spend"):
                 self.insert_targets()
+            if bulk:
+                # the triggers that keep the daily traffic were off: count it once
+                with self.step("daily traffic"):
+                    traffic.rebuild(self.project.pk)
             if bulk:
                 with self.step("verify the foreign keys"):
                     self.verify()
@@ -1860,6 +1872,7 @@ class OfficeGenerator:
                 FollowUp,
                 Visit,
                 CallRecord,
+                DailyTraffic,
                 Unit,
                 UnitStatusChange,
                 Deal,

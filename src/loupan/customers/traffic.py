@@ -1,0 +1,282 @@
+"""The office's daily traffic 来电来访 kept as it happens (issue 15 "Precomputed daily
+aggregates ... kept true by the same transactions that change the data"): one
+``DailyTraffic`` row per project, local day, channel 认知途径 and person, holding
+
+* ``calls`` and ``research_calls``: the ``CallRecord`` rows called that day, by the call's
+  channel and whoever received it (peer research calls 同行调研 apart);
+* ``first_visits`` and ``returning_visits``: the ``Visit`` rows of that day, by the
+  customer's channel and the consultant who received the visit (``is_first``);
+* ``registrations``: the customers registered that day, by their channel and whoever
+  registered them.
+
+The database keeps it: a trigger on each of the three tables adds the inserted row,
+takes away the deleted one and moves the updated one, in the statement's own
+transaction, whoever writes (the services, an import, a bulk load, the admin). A
+customer whose channel (or project) changes moves their registration and their visits.
+``channel_key`` and ``consultant_key`` are 0 for "none" (so that the key is unique).
+
+The local day is the day in ``TIME_ZONE`` (on SQLite its fixed UTC offset: the zone must
+have no daylight saving, as China's has none). ``rebuild`` counts everything again from
+the rows (after a load that turned the triggers off, or to check them: the tests compare
+the two).
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+
+from django.conf import settings
+from django.db import connection, transaction
+
+TABLE = "customers_dailytraffic"
+KEY = ("project_id", "day", "channel_key", "consultant_key")
+COUNTS = ("calls", "research_calls", "first_visits", "returning_visits", "registrations")
+
+
+def _offset_minutes() -> int:
+    """The fixed UTC offset of ``TIME_ZONE`` in minutes (SQLite's local day)."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    winter = datetime.datetime(2025, 1, 15, tzinfo=zone).utcoffset()
+    summer = datetime.datetime(2025, 7, 15, tzinfo=zone).utcoffset()
+    if winter != summer:
+        raise RuntimeError(
+            f"TIME_ZONE {settings.TIME_ZONE} has daylight saving: the daily traffic on "
+            "SQLite needs a fixed offset (use PostgreSQL)"
+        )
+    return int(winter.total_seconds() // 60)
+
+
+def local_day(vendor: str, column: str) -> str:
+    """SQL for the local day of the timestamp ``column``."""
+    if vendor == "postgresql":
+        return f"(({column}) AT TIME ZONE '{settings.TIME_ZONE}')::date"
+    return f"date({column}, '{_offset_minutes():+d} minutes')"
+
+
+def _upsert(select: str) -> str:
+    """INSERT the rows of ``select`` (the key, then the five counts) into the traffic,
+    adding them to the counts already there."""
+    add = ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in COUNTS)
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(KEY + COUNTS)}) {select} "
+        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {add}"
+    )
+
+
+def _call(vendor: str, row: str, sign: str) -> str:
+    return _upsert(
+        f"SELECT {row}.project_id, {local_day(vendor, f'{row}.called_at')}, "
+        f"COALESCE({row}.channel_id, 0), COALESCE({row}.received_by_id, 0), "
+        f"CASE WHEN {row}.is_research THEN 0 ELSE {sign}1 END, "
+        f"CASE WHEN {row}.is_research THEN {sign}1 ELSE 0 END, 0, 0, 0 WHERE true"
+    )
+
+
+def _visit(vendor: str, row: str, sign: str) -> str:
+    return _upsert(
+        f"SELECT c.project_id, {local_day(vendor, f'{row}.visited_at')}, "
+        f"COALESCE(c.channel_id, 0), COALESCE({row}.consultant_id, 0), 0, 0, "
+        f"CASE WHEN {row}.is_first THEN {sign}1 ELSE 0 END, "
+        f"CASE WHEN {row}.is_first THEN 0 ELSE {sign}1 END, 0 "
+        f"FROM customers_customer c WHERE c.id = {row}.customer_id"
+    )
+
+
+def _registration(vendor: str, row: str, sign: str) -> str:
+    return _upsert(
+        f"SELECT {row}.project_id, {local_day(vendor, f'{row}.registered_at')}, "
+        f"COALESCE({row}.channel_id, 0), COALESCE({row}.registered_by_id, 0), "
+        f"0, 0, 0, 0, {sign}1 WHERE true"
+    )
+
+
+def _customer_visits(vendor: str, row: str, sign: str) -> str:
+    """The visits of the customer ``row`` (OLD or NEW), counted under its channel."""
+    return _upsert(
+        f"SELECT {row}.project_id, {local_day(vendor, 'v.visited_at')} AS d, "
+        f"COALESCE({row}.channel_id, 0), COALESCE(v.consultant_id, 0) AS p, 0, 0, "
+        f"{sign}SUM(CASE WHEN v.is_first THEN 1 ELSE 0 END), "
+        f"{sign}SUM(CASE WHEN v.is_first THEN 0 ELSE 1 END), 0 "
+        f"FROM customers_visit v WHERE v.customer_id = {row}.id GROUP BY d, p"
+    )
+
+
+CALL_MOVED = (
+    "OLD.project_id IS NOT NEW.project_id OR OLD.called_at IS NOT NEW.called_at OR "
+    "OLD.channel_id IS NOT NEW.channel_id OR OLD.received_by_id IS NOT NEW.received_by_id "
+    "OR OLD.is_research IS NOT NEW.is_research"
+)
+VISIT_MOVED = (
+    "OLD.customer_id IS NOT NEW.customer_id OR OLD.visited_at IS NOT NEW.visited_at OR "
+    "OLD.consultant_id IS NOT NEW.consultant_id OR OLD.is_first IS NOT NEW.is_first"
+)
+REGISTRATION_MOVED = (
+    "OLD.project_id IS NOT NEW.project_id OR OLD.registered_at IS NOT NEW.registered_at OR "
+    "OLD.channel_id IS NOT NEW.channel_id OR OLD.registered_by_id IS NOT NEW.registered_by_id"
+)
+VISITS_MOVED = "OLD.project_id IS NOT NEW.project_id OR OLD.channel_id IS NOT NEW.channel_id"
+
+
+def _pg_distinct(condition: str) -> str:
+    return condition.replace(" IS NOT ", " IS DISTINCT FROM ")
+
+
+def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
+    """(name, table, event, WHEN condition, statements) of every trigger."""
+    return [
+        (
+            "customers_call_traffic_ins",
+            "customers_callrecord",
+            "INSERT",
+            "",
+            [_call(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_call_traffic_del",
+            "customers_callrecord",
+            "DELETE",
+            "",
+            [_call(vendor, "OLD", "-")],
+        ),
+        (
+            "customers_call_traffic_upd",
+            "customers_callrecord",
+            "UPDATE",
+            CALL_MOVED,
+            [_call(vendor, "OLD", "-"), _call(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_visit_traffic_ins",
+            "customers_visit",
+            "INSERT",
+            "",
+            [_visit(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_visit_traffic_del",
+            "customers_visit",
+            "DELETE",
+            "",
+            [_visit(vendor, "OLD", "-")],
+        ),
+        (
+            "customers_visit_traffic_upd",
+            "customers_visit",
+            "UPDATE",
+            VISIT_MOVED,
+            [_visit(vendor, "OLD", "-"), _visit(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_reg_traffic_ins",
+            "customers_customer",
+            "INSERT",
+            "",
+            [_registration(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_reg_traffic_del",
+            "customers_customer",
+            "DELETE",
+            "",
+            [_registration(vendor, "OLD", "-")],
+        ),
+        (
+            "customers_reg_traffic_upd",
+            "customers_customer",
+            "UPDATE",
+            REGISTRATION_MOVED,
+            [_registration(vendor, "OLD", "-"), _registration(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_cust_traffic_upd",
+            "customers_customer",
+            "UPDATE",
+            VISITS_MOVED,
+            [_customer_visits(vendor, "OLD", "-"), _customer_visits(vendor, "NEW", "+")],
+        ),
+    ]
+
+
+def install_sql(vendor: str) -> list[str]:
+    """The statements that create the triggers on ``vendor`` (postgresql or sqlite)."""
+    out = []
+    for name, table, event, when, statements in _triggers(vendor):
+        if vendor == "postgresql":
+            body = "\n".join(f"    {s};" for s in statements)
+            out.append(
+                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$\n"
+                f"BEGIN\n{body}\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql"
+            )
+            cond = f" WHEN ({_pg_distinct(when)})" if when else ""
+            out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            out.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} "
+                f"EXECUTE FUNCTION {name}()"
+            )
+        else:
+            body = " ".join(f"{s};" for s in statements)
+            cond = f" WHEN {when}" if when else ""
+            out.append(f"DROP TRIGGER IF EXISTS {name}")
+            out.append(
+                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} BEGIN {body} END"
+            )
+    return out
+
+
+def uninstall_sql(vendor: str) -> list[str]:
+    out = []
+    for name, table, *_rest in _triggers(vendor):
+        if vendor == "postgresql":
+            out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            out.append(f"DROP FUNCTION IF EXISTS {name}()")
+        else:
+            out.append(f"DROP TRIGGER IF EXISTS {name}")
+    return out
+
+
+def counted_sql(vendor: str, project_id: int | None = None) -> str:
+    """SELECT of the traffic counted from the rows (the key, then the five counts),
+    of one project or all."""
+    calls_where = "WHERE project_id = %(p)s" if project_id else ""
+    cust_where = "WHERE c.project_id = %(p)s" if project_id else ""
+    return f"""
+        SELECT project_id, day, channel_key, consultant_key, SUM(calls), SUM(research_calls),
+               SUM(first_visits), SUM(returning_visits), SUM(registrations)
+        FROM (
+            SELECT project_id, {local_day(vendor, "called_at")} AS day,
+                   COALESCE(channel_id, 0) AS channel_key,
+                   COALESCE(received_by_id, 0) AS consultant_key,
+                   CASE WHEN is_research THEN 0 ELSE 1 END AS calls,
+                   CASE WHEN is_research THEN 1 ELSE 0 END AS research_calls,
+                   0 AS first_visits, 0 AS returning_visits, 0 AS registrations
+            FROM customers_callrecord {calls_where}
+            UNION ALL
+            SELECT c.project_id, {local_day(vendor, "v.visited_at")}, COALESCE(c.channel_id, 0),
+                   COALESCE(v.consultant_id, 0), 0, 0,
+                   CASE WHEN v.is_first THEN 1 ELSE 0 END,
+                   CASE WHEN v.is_first THEN 0 ELSE 1 END, 0
+            FROM customers_visit v JOIN customers_customer c ON c.id = v.customer_id {cust_where}
+            UNION ALL
+            SELECT c.project_id, {local_day(vendor, "c.registered_at")}, COALESCE(c.channel_id, 0),
+                   COALESCE(c.registered_by_id, 0), 0, 0, 0, 0, 1
+            FROM customers_customer c {cust_where}
+        ) t
+        GROUP BY project_id, day, channel_key, consultant_key
+    """
+
+
+def rebuild(project_id: int | None = None, using=None) -> int:
+    """Count the traffic of one project (or all) again from the rows; the rows it now
+    holds. For a load that ran with the triggers off, and after a change of TIME_ZONE."""
+    conn = connection if using is None else using
+    params = {"p": project_id}
+    where = "WHERE project_id = %(p)s" if project_id else ""
+    with transaction.atomic(using=conn.alias), conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {TABLE} {where}", params)
+        cur.execute(
+            f"INSERT INTO {TABLE} ({', '.join(KEY + COUNTS)}) "
+            f"{counted_sql(conn.vendor, project_id)}",
+            params,
+        )
+        return cur.rowcount
