@@ -108,6 +108,13 @@ class Household(models.Model):
         return f"{_('家庭')} #{self.pk}"
 
 
+# A customer someone is working: owned, not in the public pool, not anonymized, not
+# yet a buyer (the follow-up duty of seed 004 六 applies to these).
+OWNED_ACTIVE = Q(owner__isnull=False, in_pool=False, anonymized_at__isnull=True) & ~Q(
+    stage=Stage.DEAL
+)
+
+
 class Customer(models.Model):
     """A prospect or buyer of one project, owned by the consultant who registered them.
 
@@ -247,6 +254,13 @@ class Customer(models.Model):
                 name="customers_reg_cover_idx",
             ),
             models.Index(fields=["project", "id"], include=["channel"], name="customers_chan_idx"),
+            # the owned, active customers per owner (the follow-up duty), from the index
+            models.Index(
+                fields=["project", "owner", "registered_at"],
+                include=["id", "channel"],
+                condition=OWNED_ACTIVE,
+                name="customers_active_idx",
+            ),
         ]
 
     def __str__(self):

@@ -50,7 +50,14 @@ from django.utils.translation import gettext as _
 from loupan.core.money import money
 from loupan.core.workdays import exceptions_between, working_days_between
 from loupan.core.xlsx import col
-from loupan.customers.models import CallRecord, Channel, Customer, FollowUp, Stage, Visit
+from loupan.customers.models import (
+    OWNED_ACTIVE,
+    CallRecord,
+    Channel,
+    Customer,
+    FollowUp,
+    Visit,
+)
 from loupan.inventory.models import Building, Layout, UnitStatus, UnitStatusChange, UnitUse
 from loupan.payments import rules as payment_rules
 from loupan.payments.arrears import items_with_paid, overdue_items
@@ -1198,12 +1205,8 @@ def compliance(f: Filters) -> Report:
     window_end = min(f.until, now)
     window_start = window_end - datetime.timedelta(days=settings.follow_up_days)
     active = Customer.objects.filter(
-        project=f.project,
-        owner__isnull=False,
-        in_pool=False,
-        anonymized_at__isnull=True,
-        registered_at__lt=window_start,
-    ).exclude(stage=Stage.DEAL)
+        OWNED_ACTIVE, project=f.project, registered_at__lt=window_start
+    )
     if f.consultant:
         active = active.filter(owner=f.consultant)
     if f.channel:
