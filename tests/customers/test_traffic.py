@@ -143,3 +143,75 @@ def test_rebuild_counts_the_same_as_the_triggers(demo):
     assert {k: v for k, v in before.items() if k[0] == demo["main"].pk} == kept()
     traffic.rebuild()
     assert kept() == before
+
+
+def first_contacts() -> dict:
+    """Each customer's earliest visit or linked call, counted here from the rows."""
+    out: dict = {}
+    for customer, at in list(Visit.objects.values_list("customer_id", "visited_at")) + list(
+        CallRecord.objects.filter(customer__isnull=False).values_list("customer_id", "called_at")
+    ):
+        out[customer] = min(out.get(customer, at), at)
+    return out
+
+
+def kept_first_contacts() -> dict:
+    return dict(
+        Customer.objects.filter(first_contact_at__isnull=False).values_list(
+            "pk", "first_contact_at"
+        )
+    )
+
+
+def test_the_first_contact_is_kept_through_every_write(demo):
+    project, users = demo["main"], demo["users"]
+    consultant = users["consultant"]
+    assert kept_first_contacts() == first_contacts()
+    day = timezone.localdate() - datetime.timedelta(days=2000)
+    customer = make_customer(project, consultant, phone="+8619912349992", name="首次接触")
+    assert Customer.objects.get(pk=customer.pk).first_contact_at is None
+    stale = Customer.objects.get(pk=customer.pk)
+
+    visit = Visit.objects.create(
+        customer=customer, consultant=consultant, visited_at=at(day, 10), is_first=True
+    )
+    assert Customer.objects.get(pk=customer.pk).first_contact_at == at(day, 10)
+    # a call linked later that came earlier lowers it; unlinking it raises it again
+    call = CallRecord.objects.create(
+        project=project, received_by=consultant, called_at=at(day, 9) - datetime.timedelta(days=3)
+    )
+    assert Customer.objects.get(pk=customer.pk).first_contact_at == at(day, 10)
+    call.customer = customer
+    call.save()
+    assert Customer.objects.get(pk=customer.pk).first_contact_at == call.called_at
+    # a copy read before any contact, saved now, does not write its old value back
+    stale.note = "改个备注"
+    stale.save()
+    assert Customer.objects.get(pk=customer.pk).first_contact_at == call.called_at
+    call.customer = None
+    call.save()
+    assert Customer.objects.get(pk=customer.pk).first_contact_at == at(day, 10)
+    visit.visited_at = at(day, 8)
+    visit.save()
+    assert Customer.objects.get(pk=customer.pk).first_contact_at == at(day, 8)
+    visit.delete()
+    assert Customer.objects.get(pk=customer.pk).first_contact_at is None
+    assert kept_first_contacts() == first_contacts()
+
+
+def test_rebuild_sets_the_first_contacts(demo):
+    before = kept_first_contacts()
+    assert before
+    with connection.cursor() as cur:
+        # as a bulk load with the triggers off would leave them
+        cur.execute(
+            "DROP TRIGGER IF EXISTS customers_first_contact_guard"
+            + (" ON customers_customer" if connection.vendor == "postgresql" else "")
+        )
+        cur.execute("UPDATE customers_customer SET first_contact_at = NULL")
+    assert kept_first_contacts() == {}
+    traffic.rebuild()
+    for sql in traffic.install_sql(connection.vendor):
+        with connection.cursor() as cur:
+            cur.execute(sql)
+    assert kept_first_contacts() == before

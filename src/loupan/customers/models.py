@@ -198,6 +198,8 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # kept by the database (``traffic``): the earliest visit or linked call
+    first_contact_at = models.DateTimeField(_("首次接触"), null=True, blank=True, editable=False)
     last_follow_up_at = models.DateTimeField(_("最近跟进"), null=True, blank=True, db_index=True)
     ownership_expires_at = models.DateTimeField(_("归属到期"), null=True, blank=True, db_index=True)
     in_pool = models.BooleanField(_("公客池"), default=False, db_index=True)
@@ -250,7 +252,7 @@ class Customer(models.Model):
             # index alone (PostgreSQL's INCLUDE; other databases index the keys)
             models.Index(
                 fields=["project", "registered_at"],
-                include=["id", "channel", "registered_by"],
+                include=["id", "channel", "registered_by", "first_contact_at"],
                 name="customers_reg_cover_idx",
             ),
             models.Index(fields=["project", "id"], include=["channel"], name="customers_chan_idx"),

@@ -15,6 +15,10 @@ transaction, whoever writes (the services, an import, a bulk load, the admin). A
 customer whose channel (or project) changes moves their registration and their visits.
 ``channel_key`` and ``consultant_key`` are 0 for "none" (so that the key is unique).
 
+The same triggers keep each customer's first contact ``Customer.first_contact_at``: the
+earliest of their visits and of the calls linked to them (the 录入 deadline of seed 004
+二 runs from it), lowered by a new contact and counted again when one goes or moves.
+
 The local day is the day in ``TIME_ZONE`` (on SQLite its fixed UTC offset: the zone must
 have no daylight saving, as China's has none). ``rebuild`` counts everything again from
 the rows (after a load that turned the triggers off, or to check them: the tests compare
@@ -102,6 +106,57 @@ def _customer_visits(vendor: str, row: str, sign: str) -> str:
     )
 
 
+def _contacts_min(customer: str) -> str:
+    """SQL for the earliest visit or linked call of the customer ``customer``."""
+    return (
+        "(SELECT MIN(m) FROM ("
+        f"SELECT visited_at AS m FROM customers_visit WHERE customer_id = {customer} "
+        f"UNION ALL SELECT called_at FROM customers_callrecord WHERE customer_id = {customer}"
+        ") contacts)"
+    )
+
+
+def _first_contact(customer: str) -> str:
+    """Set the first contact of the customer ``customer`` (an id expression) from its
+    visits and linked calls."""
+    return (
+        f"UPDATE customers_customer SET first_contact_at = {_contacts_min(customer)} "
+        f"WHERE id = {customer}"
+    )
+
+
+# A customer saved from a copy read before a contact came would write the old first
+# contact back: whatever writes it, the database counts it again from the rows.
+GUARD = "customers_first_contact_guard"
+GUARD_WHEN = "OLD.first_contact_at IS NOT NEW.first_contact_at"
+
+
+def _guard_sql(vendor: str) -> list[str]:
+    if vendor == "postgresql":
+        return [
+            f"CREATE OR REPLACE FUNCTION {GUARD}() RETURNS trigger AS $$\n"
+            f"BEGIN\n    NEW.first_contact_at := {_contacts_min('NEW.id')};\n"
+            "    RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql",
+            f"DROP TRIGGER IF EXISTS {GUARD} ON customers_customer",
+            f"CREATE TRIGGER {GUARD} BEFORE UPDATE ON customers_customer FOR EACH ROW "
+            f"WHEN ({_pg_distinct(GUARD_WHEN)}) EXECUTE FUNCTION {GUARD}()",
+        ]
+    # SQLite's triggers do not fire themselves again (recursive_triggers is off)
+    return [
+        f"DROP TRIGGER IF EXISTS {GUARD}",
+        f"CREATE TRIGGER {GUARD} AFTER UPDATE ON customers_customer FOR EACH ROW "
+        f"WHEN {GUARD_WHEN} BEGIN {_first_contact('NEW.id')}; END",
+    ]
+
+
+def _earlier_contact(customer: str, at: str) -> str:
+    """Lower the first contact of ``customer`` to ``at`` when it is earlier."""
+    return (
+        f"UPDATE customers_customer SET first_contact_at = {at} WHERE id = {customer} "
+        f"AND (first_contact_at IS NULL OR first_contact_at > {at})"
+    )
+
+
 CALL_MOVED = (
     "OLD.project_id IS NOT NEW.project_id OR OLD.called_at IS NOT NEW.called_at OR "
     "OLD.channel_id IS NOT NEW.channel_id OR OLD.received_by_id IS NOT NEW.received_by_id "
@@ -111,6 +166,8 @@ VISIT_MOVED = (
     "OLD.customer_id IS NOT NEW.customer_id OR OLD.visited_at IS NOT NEW.visited_at OR "
     "OLD.consultant_id IS NOT NEW.consultant_id OR OLD.is_first IS NOT NEW.is_first"
 )
+VISIT_LINKED = "OLD.customer_id IS NOT NEW.customer_id OR OLD.visited_at IS NOT NEW.visited_at"
+CALL_LINKED = "OLD.customer_id IS NOT NEW.customer_id OR OLD.called_at IS NOT NEW.called_at"
 REGISTRATION_MOVED = (
     "OLD.project_id IS NOT NEW.project_id OR OLD.registered_at IS NOT NEW.registered_at OR "
     "OLD.channel_id IS NOT NEW.channel_id OR OLD.registered_by_id IS NOT NEW.registered_by_id"
@@ -130,14 +187,14 @@ def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
             "customers_callrecord",
             "INSERT",
             "",
-            [_call(vendor, "NEW", "+")],
+            [_call(vendor, "NEW", "+"), _earlier_contact("NEW.customer_id", "NEW.called_at")],
         ),
         (
             "customers_call_traffic_del",
             "customers_callrecord",
             "DELETE",
             "",
-            [_call(vendor, "OLD", "-")],
+            [_call(vendor, "OLD", "-"), _first_contact("OLD.customer_id")],
         ),
         (
             "customers_call_traffic_upd",
@@ -147,18 +204,25 @@ def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
             [_call(vendor, "OLD", "-"), _call(vendor, "NEW", "+")],
         ),
         (
+            "customers_call_contact_upd",
+            "customers_callrecord",
+            "UPDATE",
+            CALL_LINKED,
+            [_first_contact("OLD.customer_id"), _first_contact("NEW.customer_id")],
+        ),
+        (
             "customers_visit_traffic_ins",
             "customers_visit",
             "INSERT",
             "",
-            [_visit(vendor, "NEW", "+")],
+            [_visit(vendor, "NEW", "+"), _earlier_contact("NEW.customer_id", "NEW.visited_at")],
         ),
         (
             "customers_visit_traffic_del",
             "customers_visit",
             "DELETE",
             "",
-            [_visit(vendor, "OLD", "-")],
+            [_visit(vendor, "OLD", "-"), _first_contact("OLD.customer_id")],
         ),
         (
             "customers_visit_traffic_upd",
@@ -166,6 +230,13 @@ def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
             "UPDATE",
             VISIT_MOVED,
             [_visit(vendor, "OLD", "-"), _visit(vendor, "NEW", "+")],
+        ),
+        (
+            "customers_visit_contact_upd",
+            "customers_visit",
+            "UPDATE",
+            VISIT_LINKED,
+            [_first_contact("OLD.customer_id"), _first_contact("NEW.customer_id")],
         ),
         (
             "customers_reg_traffic_ins",
@@ -221,11 +292,17 @@ def install_sql(vendor: str) -> list[str]:
             out.append(
                 f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} BEGIN {body} END"
             )
-    return out
+    return out + _guard_sql(vendor)
 
 
 def uninstall_sql(vendor: str) -> list[str]:
-    out = []
+    out = [
+        f"DROP TRIGGER IF EXISTS {GUARD} ON customers_customer"
+        if vendor == "postgresql"
+        else f"DROP TRIGGER IF EXISTS {GUARD}"
+    ]
+    if vendor == "postgresql":
+        out.append(f"DROP FUNCTION IF EXISTS {GUARD}()")
     for name, table, *_rest in _triggers(vendor):
         if vendor == "postgresql":
             out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
@@ -266,9 +343,19 @@ def counted_sql(vendor: str, project_id: int | None = None) -> str:
     """
 
 
+def first_contacts_sql(project_id: int | None = None) -> str:
+    """UPDATE every customer's first contact (of one project or all) from the rows."""
+    where = "WHERE project_id = %(p)s" if project_id else ""
+    return (
+        "UPDATE customers_customer SET first_contact_at = "
+        f"{_contacts_min('customers_customer.id')} {where}"
+    )
+
+
 def rebuild(project_id: int | None = None, using=None) -> int:
-    """Count the traffic of one project (or all) again from the rows; the rows it now
-    holds. For a load that ran with the triggers off, and after a change of TIME_ZONE."""
+    """Count the traffic of one project (or all) again from the rows, and set the
+    customers' first contacts; the traffic rows it now holds. For a load that ran with
+    the triggers off, and after a change of TIME_ZONE."""
     conn = connection if using is None else using
     params = {"p": project_id}
     where = "WHERE project_id = %(p)s" if project_id else ""
@@ -279,4 +366,6 @@ def rebuild(project_id: int | None = None, using=None) -> int:
             f"{counted_sql(conn.vendor, project_id)}",
             params,
         )
-        return cur.rowcount
+        rows = cur.rowcount
+        cur.execute(first_contacts_sql(project_id), params)
+        return rows

@@ -52,11 +52,9 @@ from loupan.core.workdays import exceptions_between, working_days_between
 from loupan.core.xlsx import col
 from loupan.customers.models import (
     OWNED_ACTIVE,
-    CallRecord,
     Channel,
     Customer,
     FollowUp,
-    Visit,
 )
 from loupan.inventory.models import Building, Layout, UnitStatus, UnitStatusChange, UnitUse
 from loupan.payments import rules as payment_rules
@@ -970,19 +968,6 @@ def _walk(found: int, among: int) -> bool:
     return found > 0 and DETAIL_LIMIT * among <= found * WALK_ROWS
 
 
-def _first_of(model, stamp: str) -> Subquery:
-    """The earliest ``stamp`` of a customer's ``model`` rows (calls or visits linked to
-    them), an expression for customer querysets."""
-    return Subquery(
-        model.objects.filter(customer=OuterRef("pk"))
-        .order_by()
-        .values("customer")
-        .annotate(m=Min(stamp))
-        .values("m")[:1],
-        output_field=DateTimeField(),
-    )
-
-
 def compliance(f: Filters) -> Report:
     """系统执行考核 (seed 004 二 系统录入的及时性与完整性, 六 考核): per consultant over the
     period, against the project's ``ReportSettings`` (``daily.settings_of``), working
@@ -1019,13 +1004,9 @@ def compliance(f: Filters) -> Report:
         if count > DETAIL_LIMIT:
             overflow.append(kind)
 
-    # 录入超时: the cutoff of each registration day, as a CASE on registered_at. The first
-    # contact (the earliest linked call or visit) is before the cutoff exactly when some
-    # call or some visit is: one join per source from the period's registrations, their
-    # union a semi-join (each customer's contacts read once, none row by row). The cutoff
-    # is at most the start of the registration day, so a contact before it is before the
-    # registration too: that plain comparison first spares the CASE most contacts (the
-    # visit of the registration itself, the returning visits).
+    # 录入超时: the cutoff of each registration day, as a CASE on registered_at, against
+    # the customer's first contact (the earliest linked call or visit, which the
+    # database keeps on the customer: ``customers.traffic``), read from the index.
     registrations = fig.registrations(f)
     runs = _runs(_days(f.start, f.end), lambda d: _entry_cutoff(d, settings.entry_days, calendar))
     cutoff = Case(
@@ -1038,35 +1019,13 @@ def compliance(f: Filters) -> Report:
         ],
         output_field=DateTimeField(),
     )
-
-    def contacted_before_cutoff(stamp: str):
-        before = Q(**{f"{stamp}__lt": F("registered_at")}) & Q(**{f"{stamp}__lt": F("cutoff")})
-        return registrations.alias(cutoff=cutoff).filter(before).order_by().values("pk")
-
-    late_entries = registrations.filter(
-        pk__in=contacted_before_cutoff("calls__called_at").union(
-            contacted_before_cutoff("visits__visited_at")
-        )
-    )
+    late_entries = registrations.alias(cutoff=cutoff).filter(first_contact_at__lt=F("cutoff"))
     late_entry = _count_by(late_entries, "registered_by")
     n = sum(late_entry.values())
     registered = registrations.count()
-    # the listed ones, with their first contact (each source's earliest, read for the
-    # listed rows only): when late registrations are common, walking the registrations
-    # in order and checking each one's first contact finds the first ones soonest; when
-    # they are rare, the semi-join above does not read the whole period row by row
-    call, visit = _first_of(CallRecord, "called_at"), _first_of(Visit, "visited_at")
-    if _walk(n, registered):
-        listing = (
-            registrations.annotate(first_call=call, first_visit=visit)
-            .annotate(cutoff=cutoff)
-            .filter(Q(first_call__lt=F("cutoff")) | Q(first_visit__lt=F("cutoff")))
-        )
-    else:
-        listing = late_entries.annotate(first_call=call, first_visit=visit)
-    late_listed = listing.only("name", "registered_by", "registered_at").order_by(
-        "registered_at", "pk"
-    )[:DETAIL_LIMIT]
+    late_listed = late_entries.only(
+        "name", "registered_by", "registered_at", "first_contact_at"
+    ).order_by("registered_at", "pk")[:DETAIL_LIMIT]
     add_details(
         _("录入超时"),
         n,
@@ -1078,9 +1037,7 @@ def compliance(f: Filters) -> Report:
                 "date": timezone.localdate(c.registered_at).isoformat(),
                 "detail": _("首次接触 %(first)s，登记 %(reg)s，超过 %(n)s 个工作日")
                 % {
-                    "first": timezone.localdate(
-                        min(at for at in (c.first_call, c.first_visit) if at is not None)
-                    ).isoformat(),
+                    "first": timezone.localdate(c.first_contact_at).isoformat(),
                     "reg": timezone.localdate(c.registered_at).isoformat(),
                     "n": settings.entry_days,
                 },
