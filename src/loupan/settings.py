@@ -212,8 +212,12 @@ LOUPAN_IMPORT_MAX_UNCOMPRESSED = env_int("LOUPAN_IMPORT_MAX_UNCOMPRESSED", 200 *
 # Uploaded documents (layout plans, contract scans): maximum size in MB.
 LOUPAN_UPLOAD_MAX_MB = env_int("LOUPAN_UPLOAD_MAX_MB", 10)
 
-# django-axes: lock an account, and separately an address, after N failures.
+# django-axes: lock an account after N failures from anywhere, an address alone only after
+# many more across accounts (an office behind one NAT survives one person's typos);
+# accounts.lockout weighs each against its limit.
 AXES_FAILURE_LIMIT = env_int("LOUPAN_LOCKOUT_FAILURES", 5)
+LOUPAN_LOCKOUT_ADDRESS_FAILURES = env_int("LOUPAN_LOCKOUT_ADDRESS_FAILURES", 50)
+AXES_HANDLER = "loupan.accounts.lockout.OfficeLockoutHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOUPAN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True

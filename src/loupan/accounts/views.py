@@ -14,7 +14,7 @@ from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.scope import visible_projects
 from loupan.core.views import form_error, paginate, query_without_page
 
-from . import access, services
+from . import access, lockout, services
 from .filters import UserFilterSet
 from .forms import LoginForm, MembershipForm, PasswordChangeForm, UserCreateForm, UserForm
 from .models import Membership, Role, User
@@ -192,6 +192,38 @@ def user_set_active(request, pk):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(user)
+
+
+@login_required
+def lock_list(request):
+    """登录锁定: the accounts and addresses with recent failed logins, the locked ones
+    first, for the administrator (``user.manage``) to lift."""
+    if not access.has_perm(request.user, lockout.MANAGE):
+        raise Http404
+    return render(
+        request,
+        "accounts/lock_list.html",
+        {
+            "locks": lockout.locks(),
+            "account_limit": lockout.limit_of("username"),
+            "address_limit": lockout.limit_of("ip_address"),
+        },
+    )
+
+
+@require_POST
+@login_required
+def lock_lift(request):
+    try:
+        lockout.lock_lift(
+            actor=request.user,
+            kind=request.POST.get("kind", ""),
+            value=request.POST.get("value", ""),
+        )
+        messages.success(request, _("已解除锁定。"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("accounts:lock_list")
 
 
 @require_POST
