@@ -708,3 +708,30 @@ class DailyTraffic(models.Model):
 
     def __str__(self):
         return f"{self.project_id} {self.day}"
+
+
+class CustomerNumber(models.Model):
+    """A phone number a live customer holds in a project, as phone or second phone: one
+    row a number, unique in the project, kept by the database's triggers (``numbers``),
+    so that no number belongs to two live customers, whichever field holds it and
+    however close two registrations come (撞单, seed 002)."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.CASCADE, related_name="+"
+    )
+    phone = models.CharField(_("手机号"), max_length=20)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("客户号码")
+        verbose_name_plural = _("客户号码")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "phone"], name="customers_customernumber_unique"
+            )
+        ]
+
+    def __str__(self):
+        return mask_phone(self.phone)

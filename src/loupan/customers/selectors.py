@@ -65,15 +65,17 @@ def existing_owners(
     return by_phone, by_id
 
 
-def find_existing(project, phone: str = "", id_number: str = "") -> Customer | None:
-    """The live customer registered first with this number or ID number in the project
-    (``existing_owners`` for one registration), or None."""
-    by_phone, by_id = existing_owners(project, phones=[phone], id_numbers=[id_number])
-    return min(
-        [*by_phone.values(), *by_id.values()],
-        key=lambda c: (c.registered_at, c.pk),
-        default=None,
-    )
+def find_existing(
+    project, phone: str = "", id_number: str = "", phone2: str = "", *, besides=None
+) -> Customer | None:
+    """The live customer registered first with one of these numbers (as their phone or
+    second phone) or this ID number in the project (``existing_owners`` for one
+    registration or one edit), other than ``besides``, or None."""
+    by_phone, by_id = existing_owners(project, phones=[phone, phone2], id_numbers=[id_number])
+    found = [
+        c for c in [*by_phone.values(), *by_id.values()] if c.pk != getattr(besides, "pk", None)
+    ]
+    return min(found, key=lambda c: (c.registered_at, c.pk), default=None)
 
 
 def owner_label(customer) -> str:

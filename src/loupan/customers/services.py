@@ -76,12 +76,12 @@ class CustomerExists(DomainError):
     """Registering a number (or ID number) that a live customer already has: the second
     consultant learns only that the customer exists and who owns them (seed 002)."""
 
-    def __init__(self, customer: Customer):
+    def __init__(self, customer: Customer, field: str = "phone"):
         owner = selectors.owner_label(customer)
         super().__init__(
             CustomerError.CUSTOMER_EXISTS,
             f"该客户已由 {owner} 登记，可提交撞单申请由主管裁定。",
-            {"phone": ["该客户已登记"]},
+            {field: ["该客户已登记"]},
         )
         self.customer = customer
         self.owner_name = owner
@@ -262,9 +262,9 @@ def customer_register(
             companions=companions,
         )
         validate(visit, exclude=["customer", "consultant", "brought_by"])
-    existing = selectors.find_existing(project, customer.phone, customer.id_number)
+    existing = selectors.find_existing(project, customer.phone, customer.id_number, customer.phone2)
     if existing is not None:
-        raise CustomerExists(existing)
+        raise CustomerExists(existing, _number_field(existing, customer))
     try:
         with transaction.atomic():
             customer.save(force_insert=True)
@@ -274,11 +274,23 @@ def customer_register(
             audit_create(actor=actor, obj=customer)
     except IntegrityError as exc:
         # The other consultant's registration committed first: theirs is the customer.
-        existing = selectors.find_existing(project, customer.phone, customer.id_number)
+        existing = selectors.find_existing(
+            project, customer.phone, customer.id_number, customer.phone2
+        )
         if existing is None:
             raise
-        raise CustomerExists(existing) from exc
+        raise CustomerExists(existing, _number_field(existing, customer)) from exc
     return customer
+
+
+def _number_field(existing: Customer, customer: Customer) -> str:
+    """Which of ``customer``'s fields holds what ``existing`` has (for the 撞单 answer)."""
+    held = {existing.phone, existing.phone2} - {""}
+    if customer.phone in held:
+        return "phone"
+    if customer.phone2 and customer.phone2 in held:
+        return "phone2"
+    return "id_number" if customer.id_number else "phone"
 
 
 def _require_owner_or(actor, customer: Customer, code: str) -> None:
@@ -303,9 +315,25 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
         if not customer.name.strip() or not customer.wanted_layout.strip():
             empty = "name" if not customer.name.strip() else "wanted_layout"
             raise invalid(empty, "不能为空", "姓名和意向户型不能为空。")
+        if customer.phone2:  # stored as registration stores it (one number, one form)
+            customer.phone2 = normalize_phone(customer.phone2, "phone2")
         customer.name_initials = pinyin_initials(customer.name)
         validate(customer)
-        customer.save()
+        try:
+            with transaction.atomic():
+                customer.save()
+        except IntegrityError as exc:
+            # a number (or ID number) another live customer holds: 撞单, as at registration
+            existing = selectors.find_existing(
+                customer.project,
+                customer.phone,
+                customer.id_number,
+                customer.phone2,
+                besides=customer,
+            )
+            if existing is None:
+                raise
+            raise CustomerExists(existing, _number_field(existing, customer)) from exc
         audit_update(actor=actor, obj=customer, before=before)
     return customer
 

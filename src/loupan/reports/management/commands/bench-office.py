@@ -66,7 +66,7 @@ from loupan.accounts.models import Membership, Role, User
 from loupan.approvals.models import ApprovalRequest
 from loupan.core.identity import pinyin_initials
 from loupan.core.models import DocumentCounter
-from loupan.customers import traffic
+from loupan.customers import numbers, traffic
 from loupan.customers.demo import DEMO_CHANNELS, GIVEN, SURNAMES
 from loupan.customers.models import (
     CallRecord,
@@ -443,9 +443,10 @@ class OfficeGenerator:
             with self.step("targets and channel spend"):
                 self.insert_targets()
             if bulk:
-                # the triggers that keep the daily traffic were off: count it once
-                with self.step("daily traffic"):
+                # the triggers that keep the daily traffic and the numbers were off
+                with self.step("daily traffic, first contacts, numbers"):
                     traffic.rebuild(self.project.pk)
+                    numbers.rebuild(self.project.pk)
             if bulk:
                 with self.step("verify the foreign keys"):
                     self.verify()

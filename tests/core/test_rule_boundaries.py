@@ -1,0 +1,130 @@
+"""The rules at their exact edges, each checked against the published rule or the
+settings' number, not against the code's own tables (issue 12: four rules could be
+broken with every test green)."""
+
+import datetime
+import random
+from decimal import Decimal
+
+import pytest
+
+from loupan.accounts import access
+from loupan.core.errors import DomainError
+from loupan.core.identity import check_id_number
+from loupan.customers import services as customer_services
+from loupan.deals import rules
+
+
+def gb11643_check(first17: str) -> str:
+    """GB 11643-1999 §8.2, computed here from its definition: weights Wi = 2^(i-1) mod 11
+    for positions i = 18 … 2, the check code a1 = (12 − ΣWi·ai mod 11) mod 11, 10 → X."""
+    weights = [pow(2, i - 1, 11) for i in range(18, 1, -1)]
+    assert weights == [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    code = (12 - sum(int(a) * w for a, w in zip(first17, weights, strict=True)) % 11) % 11
+    return "X" if code == 10 else str(code)
+
+
+def _bodies(n=200):
+    """17-digit bodies with no zero digit (so that a changed weight changes the sum) and
+    a real birth date."""
+    rng = random.Random(11643)
+    for _ in range(n):
+        region = "".join(rng.choice("123456789") for _ in range(6))
+        birth = (
+            f"19{rng.choice('56789')}{rng.choice('123456789')}"  # year
+            f"1{rng.choice('12')}"  # month
+            f"{rng.choice('12')}{rng.choice('123456789')}"  # day
+        )
+        seq = "".join(rng.choice("123456789") for _ in range(3))
+        yield region + birth + seq
+
+
+def test_id_check_digit_follows_the_published_rule():
+    for body in _bodies():
+        good = gb11643_check(body)
+        assert check_id_number(body + good).number == body + good
+        for other in "0123456789X":
+            if other != good:
+                with pytest.raises(DomainError):
+                    check_id_number(body + other)
+
+
+def test_a_published_number_is_valid():
+    # the standard's own example (GB 11643-1999 appendix) and its check code
+    assert gb11643_check("11010519491231002") == "X"
+    assert check_id_number("11010519491231002X").birth_date == datetime.date(1949, 12, 31)
+
+
+def test_ownership_lasts_exactly_the_set_days(demo, settings):
+    users, project = demo["users"], demo["main"]
+    assert settings.LOUPAN_OWNERSHIP_DAYS == 30
+    customer = customer_services.customer_register(
+        actor=users["consultant"],
+        project=project,
+        name="三十天",
+        phone="13900012345",
+        wanted_layout="三室",
+    )
+    assert customer.ownership_expires_at - customer.last_follow_up_at == datetime.timedelta(days=30)
+    expires = customer.ownership_expires_at
+    customer_services.pool_expire(now=expires - datetime.timedelta(seconds=1))
+    customer.refresh_from_db()
+    assert not customer.in_pool
+    customer_services.pool_expire(now=expires)
+    customer.refresh_from_db()
+    assert customer.in_pool and customer.owner is None
+
+
+@pytest.mark.parametrize(
+    "pct,level",
+    [
+        ("1.00", "consultant"),
+        ("1.01", "supervisor"),
+        ("2.00", "supervisor"),
+        ("2.01", "manager"),
+        ("3.00", "manager"),
+        ("3.01", "director"),
+        ("5.00", "director"),
+    ],
+)
+def test_discount_authority_edges(demo, settings, pct, level):
+    """Each role's own authority (seed: 顾问 1%, 主管 2%, 经理 3%, 总监 5%) is the last
+    percent it grants alone: a hundredth more goes up."""
+    assert settings.LOUPAN_DISCOUNT_AUTHORITY == {
+        "consultant": 1,
+        "supervisor": 2,
+        "manager": 3,
+        "director": 5,
+    }
+    assert rules.final_level_for(demo["main"], Decimal(pct), below_floor=False) == level
+
+
+def test_one_number_in_two_projects_is_two_customers(demo):
+    """撞单 looks in the project only: the same person may be a customer of two
+    projects; within one, by phone or second phone, they are one."""
+    users = demo["users"]
+    first, second = demo["main"], demo["second"]
+    register = customer_services.customer_register
+    a = register(
+        actor=users["consultant"],
+        project=first,
+        name="两盘",
+        phone="13900054321",
+        wanted_layout="两室",
+    )
+    member = next(u for u in users.values() if access.has_perm(u, "customer.add", second))
+    b = register(
+        actor=member, project=second, name="两盘", phone="13900054321", wanted_layout="两室"
+    )
+    assert a.pk != b.pk
+    for phone, data in (("13900054321", {}), ("13900099999", {"phone2": "13900054321"})):
+        with pytest.raises(DomainError) as taken:
+            register(
+                actor=users["consultant2"],
+                project=first,
+                name="同一人",
+                phone=phone,
+                wanted_layout="两室",
+                data=data,
+            )
+        assert taken.value.code == "customer_exists"

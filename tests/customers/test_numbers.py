@@ -1,0 +1,89 @@
+"""No number belongs to two live customers of a project, as phone or second phone
+(撞单, seed 002): refused before (the selector) and by the database (the numbers table
+its triggers keep), at registration and at an edit; another project may hold it."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from loupan.core.errors import DomainError
+from loupan.customers import services
+from loupan.customers.models import Customer, CustomerNumber
+from tests.testing import race
+
+from .helpers import make_customer
+
+
+def register(user, project, phone, **data):
+    return services.customer_register(
+        actor=user, project=project, name="号码", phone=phone, wanted_layout="三室", data=data
+    )
+
+
+def test_a_second_phone_cannot_be_someone_elses_number(demo):
+    users, project = demo["users"], demo["main"]
+    first = register(users["consultant"], project, "13900001111", phone2="13900002222")
+    # another consultant registers someone whose phone is the first one's second phone
+    with pytest.raises(DomainError) as taken:
+        register(users["consultant2"], project, "13900002222")
+    assert taken.value.code == "customer_exists"
+    assert taken.value.customer == first
+    # or whose second phone is the first one's phone
+    with pytest.raises(DomainError) as taken:
+        register(users["consultant2"], project, "13900003333", phone2="139 0000 1111")
+    assert taken.value.code == "customer_exists"
+    assert "phone2" in taken.value.fields
+    assert not Customer.objects.filter(phone="+8613900003333").exists()
+
+
+def test_an_edit_cannot_take_someone_elses_number(demo):
+    users, project = demo["users"], demo["main"]
+    first = register(users["consultant"], project, "13900004444")
+    second = register(users["consultant2"], project, "13900005555")
+    with pytest.raises(DomainError) as taken:
+        services.customer_update(
+            actor=users["consultant2"], customer=second, data={"phone2": "139 0000 4444"}
+        )
+    assert taken.value.code == "customer_exists"
+    second.refresh_from_db()
+    assert second.phone2 == ""
+    # one's own second number, normalized as at registration
+    services.customer_update(
+        actor=users["consultant2"], customer=second, data={"phone2": "139 0000 6666"}
+    )
+    second.refresh_from_db()
+    assert second.phone2 == "+8613900006666"
+    assert set(CustomerNumber.objects.filter(customer=second).values_list("phone", flat=True)) == {
+        "+8613900005555",
+        "+8613900006666",
+    }
+    assert first.pk != second.pk
+
+
+def test_the_database_refuses_a_number_held_as_a_second_phone(demo):
+    """Whatever writes (not only the services): the numbers table decides."""
+    users, project = demo["users"], demo["main"]
+    holder = make_customer(project, users["consultant"], phone="+8613900007777")
+    Customer.objects.filter(pk=holder.pk).update(phone2="+8613900008888")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_customer(project, users["consultant2"], phone="+8613900008888")
+    # anonymized, the numbers are free again; another project may hold them anyway
+    Customer.objects.filter(pk=holder.pk).update(anonymized_at="2026-01-01T00:00:00Z")
+    make_customer(project, users["consultant2"], phone="+8613900008888", name="再登记")
+    make_customer(demo["second"], users["consultant"], phone="+8613900007777", name="别的项目")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_consultants_racing_one_person_by_two_fields_give_one_customer(demo):
+    """One registers the number as a phone, the other as a second phone, at once."""
+    users, project = demo["users"], demo["main"]
+
+    def attempt(i):
+        if i % 2:
+            register(users["consultant"], project, "13900009999")
+        else:
+            register(users["consultant2"], project, f"1390001{i:04d}", phone2="13900009999")
+
+    outcomes = race(6, attempt)
+    assert sorted(outcomes) == ["customer_exists"] * 5 + ["ok"], outcomes
+    assert CustomerNumber.objects.filter(project=project, phone="+8613900009999").count() == 1
