@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from loupan.core.errors import DomainError
 from loupan.customers import services
 from loupan.customers.models import Customer, CustomerNumber
-from tests.testing import race
+from tests.testing import race, web_client
 
 from .helpers import make_customer
 
@@ -87,3 +87,26 @@ def test_two_consultants_racing_one_person_by_two_fields_give_one_customer(demo)
     outcomes = race(6, attempt)
     assert sorted(outcomes) == ["customer_exists"] * 5 + ["ok"], outcomes
     assert CustomerNumber.objects.filter(project=project, phone="+8613900009999").count() == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["13900012121", "139 0001 2121", "+86 139-0001-2121", "+8613900012121", "2121"]
+)
+def test_any_form_of_the_number_finds_the_customer(demo, text):
+    """On the customer list, the pool and the reserve page (one search): the full number
+    in any form, or its last four digits; the second phone too."""
+    from loupan.customers import selectors
+
+    users, project = demo["users"], demo["main"]
+    found = register(users["consultant"], project, "13900012121")
+    other = register(users["consultant"], project, "13900034343", phone2="13900056565")
+    qs = Customer.objects.filter(project=project)
+    assert found.pk in set(selectors.search(qs, text).values_list("pk", flat=True))
+    # a second phone is found by its whole number
+    for second in ("139 0005 6565", "+8613900056565"):
+        assert other.pk in set(selectors.search(qs, second).values_list("pk", flat=True))
+    assert not selectors.search(qs, "139 0000 0000 0000").exists()
+    # the page, as the consultant types it
+    page = web_client(users["consultant"]).get(f"/projects/{project.pk}/customers/", {"q": text})
+    assert page.status_code == 200
+    assert found.name in page.content.decode()

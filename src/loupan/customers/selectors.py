@@ -9,7 +9,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from loupan.accounts import access
-from loupan.core.identity import display_phone
+from loupan.core.errors import DomainError
+from loupan.core.identity import display_phone, normalize_phone
 from loupan.core.masking import mask_id_number, mask_phone
 
 from .models import Customer, FollowUp
@@ -85,12 +86,20 @@ def owner_label(customer) -> str:
 
 
 def search(qs, text: str):
-    """Name, pinyin initials (张三 from "zs"), or the last four digits of the phone."""
+    """Name, pinyin initials (张三 from "zs"), the last four digits of the phone, or a
+    whole number in any form (spaces, dashes, +86: normalized as it is stored) as phone
+    or second phone."""
     text = (text or "").strip()
     if not text:
         return qs
     if re.fullmatch(r"\d{4}", text):
         return qs.filter(phone_tail=text)
+    if re.fullmatch(r"[+\d][\d\s()-]{6,}", text):
+        try:
+            number = normalize_phone(text, "q")
+        except DomainError:
+            return qs.none()
+        return qs.filter(Q(phone=number) | Q(phone2=number))
     if re.fullmatch(r"[A-Za-z]+", text):
         # Initials are indexed; a Latin name ("Li 先生") has its letters in them too.
         return qs.filter(name_initials__startswith=text.lower())
