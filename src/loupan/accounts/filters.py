@@ -2,6 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.filters import YesNoFilter
+
 from .models import Role, User
 
 
@@ -15,7 +17,7 @@ class UserFilterSet(django_filters.FilterSet):
     project = django_filters.NumberFilter(
         label=_("项目"), field_name="memberships__project", distinct=True
     )
-    is_active = django_filters.BooleanFilter(label=_("启用"))
+    is_active = YesNoFilter(label=_("启用"))
 
     class Meta:
         model = User

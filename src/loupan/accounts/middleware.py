@@ -110,8 +110,10 @@ class PasswordChangeRequiredMiddleware:
 
 
 class CurrentProjectMiddleware:
-    """``request.project``: the project the user works in now (kept in the session,
-    switched with the project switcher), always one the user belongs to."""
+    """``request.project``: the project the user works in now, always one the user
+    belongs to: the project the page's address names (``/projects/<project_pk>/…``), so
+    that the switcher never shows another project than the page's; elsewhere the one
+    kept in the session (switched with the project switcher)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -132,7 +134,10 @@ def _current_project(request):
     projects = request.projects
     if not projects:
         return None
-    wanted = request.session.get("project_id")
+    # read lazily, once the address is resolved (after this middleware's call)
+    match = getattr(request, "resolver_match", None)
+    named = match.kwargs.get("project_pk") if match is not None else None
+    wanted = named if isinstance(named, int) else request.session.get("project_id")
     for project in projects:
         if project.pk == wanted:
             return project

@@ -2,6 +2,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.filters import YesNoFilter
 from loupan.core.forms import DateInput
 from loupan.inventory.models import Project
 
@@ -38,7 +39,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     registered_before = django_filters.DateFilter(
         label=_("登记不晚于"), field_name="registered_at", lookup_expr="date__lte", widget=DATE
     )
-    problem = django_filters.BooleanFilter(label=_("问题客户"), method="has_problem")
+    problem = YesNoFilter(label=_("问题客户"), method="has_problem")
 
     class Meta:
         model = Customer
@@ -80,7 +81,7 @@ class CustomerApiFilterSet(CustomerFilterSet):
     """The API's list also filters by project and by the public pool."""
 
     project = django_filters.NumberFilter(label=_("项目"), field_name="project_id")
-    in_pool = django_filters.BooleanFilter(label=_("公客池"))
+    in_pool = YesNoFilter(label=_("公客池"))
 
     class Meta(CustomerFilterSet.Meta):
         fields = ["project", "in_pool", *CustomerFilterSet.Meta.fields]

@@ -3,6 +3,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
+from loupan.accounts import access
+from loupan.core.filters import YesNoFilter
 from loupan.core.forms import DateInput
 from loupan.inventory.models import Project
 
@@ -34,7 +36,7 @@ class DealFilterSet(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label=_("单号 / 房号 / 客户姓名"), method="search")
     status = django_filters.ChoiceFilter(label=_("状态"), choices=DealStatus.choices)
-    live = django_filters.BooleanFilter(label=_("有效交易"), method="only_live")
+    live = YesNoFilter(label=_("有效交易"), method="only_live")
     consultant = django_filters.ModelChoiceFilter(
         label=_("置业顾问"), queryset=get_user_model().objects.none()
     )
@@ -66,18 +68,28 @@ class DealFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, project=None, **kwargs):
         super().__init__(*args, **kwargs)
+        users = get_user_model().objects.order_by("real_name", "username")
         if project is not None:
-            projects = Project.objects.filter(pk=project.pk)
-        elif self.request is not None:  # the API: staff of the caller's projects
-            projects = Project.objects.restrict(self.request.user, "view")
-        else:
-            projects = Project.objects.none()
-        self.filters["consultant"].queryset = (
-            get_user_model()
-            .objects.filter(memberships__project__in=projects)
-            .distinct()
-            .order_by("real_name", "username")
-        )
+            # the page's choice: who may make a deal there now, and whoever is the
+            # consultant of one (a colleague moved on still has their deals); not every
+            # member of the project
+            ids = set(
+                Deal.objects.filter(project=project)
+                .order_by()
+                .values_list("consultant", flat=True)
+                .distinct()
+            )
+            ids |= set(access.members_with(project, "deal.add").values_list("pk", flat=True))
+            self.filters["consultant"].queryset = users.filter(pk__in=ids)
+        else:  # the API: any member of the caller's projects (no query until one is asked)
+            projects = (
+                Project.objects.restrict(self.request.user, "view")
+                if self.request is not None
+                else Project.objects.none()
+            )
+            self.filters["consultant"].queryset = users.filter(
+                memberships__project__in=projects
+            ).distinct()
 
     def search(self, queryset, name, value):
         """Reservation, subscription or contract number; unit number; the customer's or

@@ -2,6 +2,8 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loupan.core.filters import YesNoFilter
+
 from .models import Building, Layout, Orientation, Unit, UnitStatus, UnitUse
 
 
@@ -33,7 +35,7 @@ class UnitFilterSet(django_filters.FilterSet):
     number = django_filters.CharFilter(
         label=_("房号"), field_name="number", lookup_expr="icontains"
     )
-    sellable = django_filters.BooleanFilter(label=_("可售"))
+    sellable = YesNoFilter(label=_("可售"))
 
     class Meta:
         model = Unit
