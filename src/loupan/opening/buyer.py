@@ -136,4 +136,6 @@ def confirmation_context(event, pick) -> dict:
         "unit_price": unit_price[0],
         "list_price": unit_price[1],
         "deal": pick.deal,
+        # subscription terms are set once a subscription number exists (deals' rule)
+        "subscription": bool(pick.deal.number),
     }

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
 from loupan.core.pages import project_page
+from loupan.deals.models import PaymentMethod
 from loupan.payments.models import RECEIVED_METHOD_CHOICES
 
 from . import lottery, manage_views, selectors, services
@@ -58,6 +59,7 @@ def event_detail(request, project, pk):
             "sincerity": services.sincerity_by_entry(event) if event.sincerity_amount else {},
             "picks": event.picks.select_related("unit", "entry").order_by("at"),
             "methods": RECEIVED_METHOD_CHOICES,
+            "payment_methods": PaymentMethod.choices,
             "q": request.GET.get("q", ""),
             "candidates": manage_views.candidates(project, request.GET.get("q", ""))
             if manage

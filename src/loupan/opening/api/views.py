@@ -41,6 +41,8 @@ class EventSerializer(serializers.ModelSerializer):
             "max_units",
             "requires_qualification",
             "sincerity_amount",
+            "pick_becomes",
+            "deposit_amount",
             "public_source",
             "seed_commitment",
             "list_hash",
