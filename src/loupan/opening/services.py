@@ -374,27 +374,39 @@ def entry_pay(*, actor, entry: Entry, method: str, bank_reference: str = "", pai
     payment_rules.ensure(payment_rules.can_hold_sincerity(actor, event.project_id))
     if event.sincerity_amount <= 0:
         raise DomainError(OpeningError.EVENT_STATUS, _("本次开盘不收诚意金"))
-    if event.status != EventStatus.REGISTERING or entry.status != EntryStatus.ACTIVE:
-        raise DomainError(OpeningError.EVENT_STATUS, _("只能在认筹期间为有效认筹收取诚意金"))
-    if sincerity.sincerity_held(entry.customer, entry_reference(entry)) >= event.sincerity_amount:
-        raise DomainError(OpeningError.EVENT_STATUS, _("该认筹的诚意金已收"))
-    return sincerity.sincerity_receive(
-        actor=actor,
-        project=event.project,
-        customer=entry.customer,
-        amount=event.sincerity_amount,
-        method=method,
-        reference=entry_reference(entry),
-        paid_on=paid_on,
-        payer=entry.customer.name,
-        bank_reference=bank_reference,
-    )
+    with transaction.atomic():
+        # the entry's row lock: two cashiers pressing 收 at once take it once
+        entry = (
+            Entry.objects.select_for_update()
+            .select_related("event__project", "customer")
+            .get(pk=entry.pk)
+        )
+        event = entry.event
+        if event.status != EventStatus.REGISTERING or entry.status != EntryStatus.ACTIVE:
+            raise DomainError(OpeningError.EVENT_STATUS, _("只能在认筹期间为有效认筹收取诚意金"))
+        held = sincerity.sincerity_held(entry.customer, entry_reference(entry))
+        if held >= event.sincerity_amount:
+            raise DomainError(OpeningError.EVENT_STATUS, _("该认筹的诚意金已收"))
+        return sincerity.sincerity_receive(
+            actor=actor,
+            project=event.project,
+            customer=entry.customer,
+            amount=event.sincerity_amount,
+            method=method,
+            reference=entry_reference(entry),
+            paid_on=paid_on,
+            payer=entry.customer.name,
+            bank_reference=bank_reference,
+        )
 
 
 def entry_refund(*, actor, entry: Entry, method: str, bank_reference: str = "", paid_on=None):
     """Finance refunds an entry's sincerity deposit in full: after 退筹, or when the
     buyer picked nothing (or the pick's reservation ended) — never while a pick's deal
-    is live (that money becomes the deposit)."""
+    is live (that money becomes the deposit). A pick's reservation past its time is
+    ended first, and what was carried from the sincerity into a deal that ended
+    unconfirmed comes back first (``picks_sincerity_back``), as ``run-due`` would."""
+    picks_sincerity_back(actor=actor, entry=entry)
     live = Pick.objects.filter(entry=entry, deal__units__live=True).exists()
     if live:
         raise DomainError(OpeningError.EVENT_STATUS, _("已选房且保留有效，诚意金将转为定金"))
@@ -412,6 +424,24 @@ def entry_refund(*, actor, entry: Entry, method: str, bank_reference: str = "", 
         paid_on=paid_on,
         bank_reference=bank_reference,
     )
+
+
+def picks_sincerity_back(*, actor, entry: Entry) -> int:
+    """The entry's picks whose deal lapsed or was withdrawn before its deposit was
+    confirmed give back what was carried into it from the sincerity deposit
+    (``payments.sincerity.sincerity_return``), which is refundable again under the
+    entry's reference. A reservation past its time is ended first (the deals'
+    ``deals_expire``, as an action that finds it does). Returns how many deals gave
+    money back."""
+    deal_ids = list(Pick.objects.filter(entry=entry).values_list("deal_id", flat=True))
+    if not deal_ids:
+        return 0
+    deal_services.deals_expire(deal_ids=deal_ids)
+    count = 0
+    for deal in sincerity.deals_to_return(deal_ids=deal_ids):
+        if sincerity.sincerity_return(actor=actor, deal=deal):
+            count += 1
+    return count
 
 
 def pick_to_deposit(*, actor, pick: Pick):
