@@ -13,7 +13,7 @@ from loupan.customers import services as customer_services
 from loupan.deals import services as deal_services
 from loupan.inventory.models import Unit, UnitStatus
 
-from . import lottery
+from . import favourites, lottery
 from . import services as s
 from .models import OpeningEvent
 
@@ -159,3 +159,8 @@ def demo_opening(context: dict) -> None:
         actor=users["consultant"], event=live, entry=entries[0], unit=units[0], via="consultant"
     )
     s.unit_pick(actor=None, event=live, entry=entries[1], unit=units[1], via="phone")
+    # buyers of the second batch marked favourites (one by their consultant): one of
+    # them is already taken, the phone shows it so
+    favourites.favourite_set(actor=None, entry=entries[4], unit=units[1])
+    favourites.favourite_set(actor=None, entry=entries[4], unit=units[3])
+    favourites.favourite_set(actor=users["consultant"], entry=entries[5], unit=units[4])

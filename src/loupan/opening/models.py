@@ -355,3 +355,36 @@ class Pick(models.Model):
 
     def __str__(self):
         return f"{self.entry} → {self.unit_id}"
+
+
+class Favourite(models.Model):
+    """收藏: a unit of the event a buyer marks before picking (on their phone, signed in
+    with the code, or by a consultant for them). It shows first on the buyer's page with
+    its live free or taken state; it never reserves anything."""
+
+    entry = models.ForeignKey(
+        Entry, verbose_name=_("认筹"), on_delete=models.CASCADE, related_name="favourites"
+    )
+    unit = models.ForeignKey(
+        "inventory.Unit", verbose_name=_("房间"), on_delete=models.PROTECT, related_name="+"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("代收藏的置业顾问"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("收藏时间"))
+
+    class Meta:
+        verbose_name = _("收藏")
+        verbose_name_plural = _("收藏")
+        ordering = ["entry", "added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "unit"], name="opening_favourite_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.entry} ☆ {self.unit_id}"

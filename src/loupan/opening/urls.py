@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import buyer, manage_views, screen_urls, views
+from . import buyer, favourites_views, manage_views, screen_urls, views
 
 app_name = "opening"
 
@@ -16,6 +16,11 @@ urlpatterns = [
     path(E + "<int:pk>/batches/", manage_views.event_batches, name="event_batches"),
     path(E + "<int:pk>/entries/", manage_views.entry_register, name="entry_register"),
     path(
+        E + "<int:pk>/entries/<int:entry>/favourites/",
+        favourites_views.entry_favourites,
+        name="entry_favourites",
+    ),
+    path(
         E + "<int:pk>/entries/<int:entry>/<slug:step>/",
         manage_views.entry_action,
         name="entry_action",
@@ -26,6 +31,7 @@ urlpatterns = [
     path("opening/<int:pk>/", buyer.buyer_home, name="buyer_home"),
     path("opening/<int:pk>/pick/", buyer.buyer_pick, name="buyer_pick"),
     path("opening/<int:pk>/logout/", buyer.buyer_logout, name="buyer_logout"),
+    path("opening/<int:pk>/favourites/", favourites_views.buyer_favourite, name="buyer_favourite"),
     path(
         "opening/<int:pk>/picks/<int:pick>/confirmation/",
         buyer.buyer_confirmation,
