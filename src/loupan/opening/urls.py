@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import buyer, favourites_views, manage_views, screen_urls, views
+from . import buyer, favourites_views, manage_views, results_views, screen_urls, views
 
 app_name = "opening"
 
@@ -26,6 +26,9 @@ urlpatterns = [
         name="entry_action",
     ),
     path(E + "<int:pk>/package/", views.event_package, name="event_package"),
+    path(E + "<int:pk>/results/", results_views.event_results, name="event_results"),
+    path(E + "<int:pk>/unpicked/", results_views.event_unpicked, name="event_unpicked"),
+    path(E + "<int:pk>/report/", results_views.event_report, name="event_report"),
     path("lottery/verify/", views.verify, name="verify"),
     # the buyer's phone (no account: entry number and selection code)
     path("opening/<int:pk>/", buyer.buyer_home, name="buyer_home"),
