@@ -21,6 +21,7 @@ from loupan.core.viewsets import ReadOnlyRestrictedViewSet
 
 from .. import selectors, services
 from ..models import Entry, EventStatus, OpeningEvent, PickVia
+from .manage import ManageActions
 
 EventStatusField = named_choices("OpeningEventStatus", EventStatus.choices)
 
@@ -84,7 +85,7 @@ class PickSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class OpeningEventViewSet(ReadOnlyRestrictedViewSet):
+class OpeningEventViewSet(ManageActions, ReadOnlyRestrictedViewSet):
     queryset = OpeningEvent.objects.select_related("project").order_by("-selection_on", "-pk")
     serializer_class = EventSerializer
 
