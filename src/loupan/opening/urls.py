@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import buyer, favourites_views, manage_views, results_views, screen_urls, views
+from . import buyer, favourites_views, kiosk, manage_views, results_views, screen_urls, views
 
 app_name = "opening"
 
@@ -35,6 +35,10 @@ urlpatterns = [
     path("opening/<int:pk>/pick/", buyer.buyer_pick, name="buyer_pick"),
     path("opening/<int:pk>/logout/", buyer.buyer_logout, name="buyer_logout"),
     path("opening/<int:pk>/favourites/", favourites_views.buyer_favourite, name="buyer_favourite"),
+    # the hall's terminals (no account; signed out after the pick or when idle)
+    path("opening/<int:pk>/kiosk/", kiosk.kiosk_home, name="kiosk_home"),
+    path("opening/<int:pk>/kiosk/pick/", kiosk.kiosk_pick, name="kiosk_pick"),
+    path("opening/<int:pk>/kiosk/logout/", kiosk.kiosk_logout, name="kiosk_logout"),
     path(
         "opening/<int:pk>/picks/<int:pick>/confirmation/",
         buyer.buyer_confirmation,
