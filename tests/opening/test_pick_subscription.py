@@ -165,3 +165,38 @@ def test_the_event_form_makes_a_subscription_event(demo):
     assert response.status_code == 302
     assert event.pick_becomes == "subscription" and event.deposit_amount == 30000
     assert event.units.filter(unit=unit).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_subscription_picks_sell_a_unit_once(demo, settings):
+    from loupan.deals.models import Deal
+    from tests.testing import race
+
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    people = [buyer(n) for n in range(230, 238)]
+    event, entries = drawn_with_methods(subscription_event(unit_count=3), people)
+    event = selecting(event, entries)
+    target = event.units.order_by("pk").first().unit
+    results = race(
+        len(entries),
+        lambda i: s.unit_pick(actor=None, event=event, entry=entries[i], unit=target, via="api"),
+    )
+    assert results.count("ok") == 1 and set(results) == {"ok", "unit_taken"}, results
+    (deal,) = Deal.objects.filter(units__unit=target, units__live=True)
+    assert deal.status == DealStatus.PENDING and deal.number
+    # the losers left no subscription number behind: numbers stay gapless
+    others = [eu.unit for eu in event.units.order_by("pk")][1:]
+    waiting = [e for e in entries if not e.picks.exists()][: len(others)]
+    results = race(
+        len(others),
+        lambda i: s.unit_pick(actor=None, event=event, entry=waiting[i], unit=others[i], via="api"),
+    )
+    assert results == ["ok"] * len(others), results
+    numbers = sorted(
+        int(n[-6:])
+        for n in Deal.objects.filter(project=project(), number__startswith="RG").values_list(
+            "number", flat=True
+        )
+    )
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
