@@ -137,3 +137,24 @@ def test_the_phone_shows_a_favourite_taken_and_no_more_after_the_event(demo, set
         f.favourite_set(actor=None, entry=waiting, unit=free[1], on=False)
     assert err.value.code == "event_status"
     assert "favourite-form" not in phone.get(f"/opening/{live.pk}/").content.decode()
+
+
+def test_the_api_marks_favourites_for_a_buyer(demo):
+    from tests.testing import api_client
+
+    event, entry, _code = registering_entry(430)
+    unit = event.units.order_by("pk").first().unit
+    base = f"/api/v1/opening-events/{event.pk}/favourites/"
+    consultant = api_client(user("consultant"))
+    done = consultant.post(base, {"entry": entry.number, "unit": unit.pk}, format="json")
+    assert done.status_code == 200 and [u["id"] for u in done.json()] == [unit.pk]
+    assert consultant.get(base + f"?entry={entry.number}").json()[0]["picked"] is False
+    refused = api_client(user("finance")).post(
+        base, {"entry": entry.number, "unit": unit.pk, "on": False}, format="json"
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert consultant.get(base + "?entry=9999").json()["code"] == "invalid"
+    gone = consultant.post(
+        base, {"entry": entry.number, "unit": unit.pk, "on": False}, format="json"
+    )
+    assert gone.json() == [] and not Favourite.objects.filter(entry=entry).exists()

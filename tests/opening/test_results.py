@@ -121,3 +121,20 @@ def test_exports_are_audited_posts_for_the_office(demo, kind):
     # a consultant (no opening.manage) takes nothing away
     refused = web_client(user("consultant")).post(url(event, kind) + "?format=xlsx")
     assert refused.status_code == 403 and exports.count() == before + 1
+
+
+def test_the_api_reads_the_same(demo):
+    from tests.testing import api_client
+
+    event = finished()
+    api = api_client(user("consultant"))
+    base = f"/api/v1/opening-events/{event.pk}/"
+    rows = api.get(base + "results/").json()
+    assert [row["number"] for row in rows] == [
+        x["number"] for x in r.results(event, user("consultant"))
+    ]
+    names = {p.entry.customer.name for p in event.picks.select_related("entry__customer")}
+    assert not any(name in str(rows) for name in names)
+    assert api.get(base + "report/").json()["sold"] == 4
+    (row,) = api.get(base + "unpicked/").json()
+    assert row["refunded"] == "20000.00" and row["held"] == "0.00"

@@ -22,6 +22,7 @@ from loupan.core.viewsets import ReadOnlyRestrictedViewSet
 from .. import selectors, services
 from ..models import Entry, EventStatus, OpeningEvent, PickVia
 from .manage import ManageActions
+from .results import ResultActions
 
 EventStatusField = named_choices("OpeningEventStatus", EventStatus.choices)
 
@@ -85,7 +86,7 @@ class PickSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class OpeningEventViewSet(ManageActions, ReadOnlyRestrictedViewSet):
+class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSet):
     queryset = OpeningEvent.objects.select_related("project").order_by("-selection_on", "-pk")
     serializer_class = EventSerializer
 
