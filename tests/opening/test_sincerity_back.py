@@ -95,6 +95,12 @@ def test_a_reservation_past_its_time_is_ended_by_the_refund_itself(demo, setting
     type(deal).objects.filter(pk=deal.pk).update(
         reservation_expires_at=timezone.now() - datetime.timedelta(minutes=1)
     )
+    # who may not refund writes nothing, not even the lapse
+    with pytest.raises(DomainError) as err:
+        s.entry_refund(actor=user("manager"), entry=entry, method="cash")
+    assert err.value.code == "permission_denied"
+    deal.refresh_from_db()
+    assert deal.status == DealStatus.RESERVED
     s.entry_refund(actor=user("finance"), entry=entry, method="cash")
     deal.refresh_from_db()
     assert deal.status == DealStatus.EXPIRED

@@ -432,7 +432,8 @@ def picks_sincerity_back(*, actor, entry: Entry) -> int:
     (``payments.sincerity.sincerity_return``), which is refundable again under the
     entry's reference. A reservation past its time is ended first (the deals'
     ``deals_expire``, as an action that finds it does). Returns how many deals gave
-    money back."""
+    money back. Finance's (the payments' rule, asked before anything is written)."""
+    payment_rules.ensure(payment_rules.can_hold_sincerity(actor, entry.event.project_id))
     deal_ids = list(Pick.objects.filter(entry=entry).values_list("deal_id", flat=True))
     if not deal_ids:
         return 0
