@@ -138,3 +138,19 @@ def test_the_api_reads_the_same(demo):
     assert api.get(base + "report/").json()["sold"] == 4
     (row,) = api.get(base + "unpicked/").json()
     assert row["refunded"] == "20000.00" and row["held"] == "0.00"
+
+
+@pytest.mark.parametrize("kind", ["results", "unpicked", "report"])
+def test_the_pages_read_in_a_fixed_number_of_queries(demo, kind):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    live = OpeningEvent.objects.get(project=project(), status="selecting")
+    client = web_client(user("manager"))
+    counts = []
+    for event in (finished(), live):  # 4 picks and 1 unpicked; 2 picks and 6 unpicked
+        client.get(url(event, kind))  # warm the session and the caches
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url(event, kind)).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
