@@ -16,10 +16,17 @@ from django.views.decorators.http import require_POST
 from loupan.core.errors import DomainError
 from loupan.core.views import form_error
 
-from . import selectors, services
+from . import favourites, selectors, services
 from .models import Entry, EventStatus, OpeningEvent, Pick, PickVia
 
-OPEN = (EventStatus.DRAWN, EventStatus.SELECTING, EventStatus.FINISHED)
+# from registration on: a buyer marks favourites before the draw and the selection
+OPEN = (
+    EventStatus.REGISTERING,
+    EventStatus.CLOSED,
+    EventStatus.DRAWN,
+    EventStatus.SELECTING,
+    EventStatus.FINISHED,
+)
 
 
 def _key(event) -> str:
@@ -68,6 +75,7 @@ def buyer_home(request, pk):
     now = timezone.now()
     batch = services.window_of(entry)
     refusal = services.can_pick(entry, now) if event.status == EventStatus.SELECTING else None
+    liked, others = favourites.favourite_units(entry, selectors.event_units(event))
     return render(
         request,
         "opening/buyer.html",
@@ -78,7 +86,9 @@ def buyer_home(request, pk):
             "now": now,
             "may_pick": event.status == EventStatus.SELECTING and refusal is None,
             "refusal": refusal,
-            "units": selectors.event_units(event),
+            "may_favour": favourites.can_favour(entry) is None,
+            "favourites": liked,
+            "units": others,
             "picks": Pick.objects.filter(entry=entry).select_related("unit").order_by("seq"),
         },
     )
@@ -136,4 +146,6 @@ def confirmation_context(event, pick) -> dict:
         "unit_price": unit_price[0],
         "list_price": unit_price[1],
         "deal": pick.deal,
+        # subscription terms are set once a subscription number exists (deals' rule)
+        "subscription": bool(pick.deal.number),
     }

@@ -1,7 +1,8 @@
 """The demo office's opening day (issue 16 "Done when"): registered after the after-sales
 demo. Two events on free homes of the main project: one whose selection is over (drawn,
-every entrant picked or passed, finished) and one in progress today (drawn in public,
-the first batch picking now, the second batch later), each with a verified lottery."""
+every entrant picked or passed, finished; its picks became subscriptions) and one in
+progress today (drawn in public, the first batch picking now, the second batch later;
+its picks become reservations), each with a verified lottery."""
 
 import datetime
 
@@ -9,9 +10,10 @@ from django.utils import timezone
 
 from loupan.core.identity import id_check_digit
 from loupan.customers import services as customer_services
+from loupan.deals import services as deal_services
 from loupan.inventory.models import Unit, UnitStatus
 
-from . import lottery
+from . import favourites, lottery
 from . import services as s
 from .models import OpeningEvent
 
@@ -50,7 +52,7 @@ def _units(project, count: int, skip: int = 0):
     return list(qs[skip : skip + count])
 
 
-def _event(project, users, name, units, buyers, public_value, first_home):
+def _event(project, users, name, units, buyers, public_value, first_home, **terms):
     manager = users["manager"]
     event = s.event_create(
         actor=manager,
@@ -62,14 +64,17 @@ def _event(project, users, name, units, buyers, public_value, first_home):
         operator=manager,
         public_source="公证员在售楼大厅当众摇出的六位数字",
         sincerity_amount="20000",
+        **terms,
     )
     event = s.event_open(actor=manager, event=event)
+    methods = ("commercial", "one_off", "combined", "provident")
     for i, buyer in enumerate(buyers):
         entry, _code = s.entry_register(
             actor=manager,
             event=event,
             customer=buyer,
             first_home=i < first_home,
+            payment_method=methods[i % len(methods)],
         )
         s.entry_qualify(actor=manager, entry=entry)
         s.entry_pay(
@@ -90,7 +95,8 @@ def demo_opening(context: dict) -> None:
         return
     manager = users["manager"]
     now = timezone.now()
-    # the finished one: five entrants, four units; everyone in one batch that has ended
+    # the finished one: five entrants, four units; everyone in one batch that has ended;
+    # each pick became a subscription 认购 whose deposit took in the sincerity deposit
     done = _event(
         project,
         users,
@@ -99,6 +105,8 @@ def demo_opening(context: dict) -> None:
         _buyers(project, users, 1, 5),
         "104729",
         first_home=2,
+        pick_becomes="subscription",
+        deposit_amount="50000",
     )
     s.batches_set(
         actor=manager,
@@ -110,8 +118,16 @@ def demo_opening(context: dict) -> None:
     units = [eu.unit for eu in done.units.order_by("pk")]
     for entry, unit in zip(entries[:4], units, strict=False):
         pick = s.unit_pick(actor=None, event=done, entry=entry, unit=unit, via="terminal")
-        # finance turns the sincerity deposit into the deal's deposit
+        # finance turns the sincerity deposit into the deal's deposit, and confirms the
+        # deposit (receipting the rest) for all but the last, still waiting
         s.pick_to_deposit(actor=users["finance"], pick=pick)
+        if unit != units[-1]:
+            deal_services.deal_confirm_deposit(
+                actor=users["finance"],
+                deal=pick.deal,
+                method="transfer",
+                bank_reference=f"ICBC-DJ{entry.number}",
+            )
     done = s.event_finish(actor=manager, event=done)
     # the entrant who found nothing gets the sincerity deposit back in full
     for entry in entries[4:]:
@@ -143,3 +159,8 @@ def demo_opening(context: dict) -> None:
         actor=users["consultant"], event=live, entry=entries[0], unit=units[0], via="consultant"
     )
     s.unit_pick(actor=None, event=live, entry=entries[1], unit=units[1], via="phone")
+    # buyers of the second batch marked favourites (one by their consultant): one of
+    # them is already taken, the phone shows it so
+    favourites.favourite_set(actor=None, entry=entries[4], unit=units[1])
+    favourites.favourite_set(actor=None, entry=entries[4], unit=units[3])
+    favourites.favourite_set(actor=users["consultant"], entry=entries[5], unit=units[4])

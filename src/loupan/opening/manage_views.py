@@ -51,6 +51,20 @@ class EventForm(forms.Form):
     sincerity_amount = forms.DecimalField(
         label=gettext_lazy("诚意金（元）"), max_digits=14, decimal_places=2, initial=0
     )
+    pick_becomes = forms.ChoiceField(
+        label=gettext_lazy("选房后生成"),
+        choices=PickBecomes.choices,
+        initial=PickBecomes.RESERVATION,
+        required=False,
+    )
+    deposit_amount = forms.DecimalField(
+        label=gettext_lazy("认购定金（元）"),
+        max_digits=14,
+        decimal_places=2,
+        initial=0,
+        required=False,
+        help_text=gettext_lazy("选房后生成认购时必填；诚意金转为定金的一部分"),
+    )
     operator = forms.ModelChoiceField(label=gettext_lazy("现场负责人"), queryset=None)
     public_source = forms.CharField(
         label=gettext_lazy("公开随机值来源"),
@@ -91,8 +105,9 @@ def event_create(request, project):
                 public_source=data["public_source"],
                 max_units=data["max_units"],
                 requires_qualification=data["requires_qualification"],
-                pick_becomes=PickBecomes.RESERVATION,
+                pick_becomes=data["pick_becomes"] or PickBecomes.RESERVATION,
                 sincerity_amount=data["sincerity_amount"],
+                deposit_amount=data["deposit_amount"] or 0,
             ),
             success=_("开盘活动已创建"),
             form=form,
@@ -163,6 +178,7 @@ def entry_register(request, project, pk):
             event=event,
             customer=customer,
             first_home=request.POST.get("first_home") == "on",
+            payment_method=request.POST.get("payment_method", ""),
         ),
     )
     if ok:

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from loupan.core.querysets import RestrictedManager
+from loupan.deals.models import PaymentMethod
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -66,8 +67,10 @@ class PickBecomes(models.TextChoices):
 class OpeningEvent(Scoped):
     """开盘活动: the units on sale with their prices frozen for the event, the rules
     (units per buyer, whether the office must confirm each buyer's 购房资格, what a pick
-    becomes) and the lottery's commitment: the SHA-256 of a secret seed published before
-    entries close, and the public value named in advance that is mixed in at the draw."""
+    becomes: a reservation 保留单, or a subscription 认购 with ``deposit_amount`` as its
+    deposit and the entry's ``payment_method``) and the lottery's commitment: the SHA-256
+    of a secret seed published before entries close, and the public value named in
+    advance that is mixed in at the draw."""
 
     project = models.ForeignKey(
         "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
@@ -87,6 +90,12 @@ class OpeningEvent(Scoped):
         default=PickBecomes.RESERVATION,
     )
     sincerity_amount = models.DecimalField(_("诚意金（元）"), default=0, **MONEY)
+    deposit_amount = models.DecimalField(
+        _("认购定金（元）"),
+        default=0,
+        help_text=_("选房后生成认购时每套的定金；诚意金转为其中的一部分"),
+        **MONEY,
+    )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("现场负责人"),
@@ -204,6 +213,9 @@ class Entry(models.Model):
     )
     id_number = models.CharField(_("身份证号"), max_length=18)
     first_home = models.BooleanField(_("首套家庭"), default=False)
+    payment_method = models.CharField(
+        _("付款方式"), max_length=12, choices=PaymentMethod.choices, blank=True
+    )
     status = models.CharField(
         _("状态"), max_length=10, choices=EntryStatus.choices, default=EntryStatus.ACTIVE
     )
@@ -343,3 +355,36 @@ class Pick(models.Model):
 
     def __str__(self):
         return f"{self.entry} → {self.unit_id}"
+
+
+class Favourite(models.Model):
+    """收藏: a unit of the event a buyer marks before picking (on their phone, signed in
+    with the code, or by a consultant for them). It shows first on the buyer's page with
+    its live free or taken state; it never reserves anything."""
+
+    entry = models.ForeignKey(
+        Entry, verbose_name=_("认筹"), on_delete=models.CASCADE, related_name="favourites"
+    )
+    unit = models.ForeignKey(
+        "inventory.Unit", verbose_name=_("房间"), on_delete=models.PROTECT, related_name="+"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("代收藏的置业顾问"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("收藏时间"))
+
+    class Meta:
+        verbose_name = _("收藏")
+        verbose_name_plural = _("收藏")
+        ordering = ["entry", "added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "unit"], name="opening_favourite_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.entry} ☆ {self.unit_id}"

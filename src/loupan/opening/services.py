@@ -28,7 +28,10 @@ from loupan.audit.services import audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
+from loupan.deals import rules as deal_rules
 from loupan.deals import services as deal_services
+from loupan.deals.errors import DealError
+from loupan.deals.models import PaymentMethod
 from loupan.inventory.models import Unit
 from loupan.payments import rules as payment_rules
 from loupan.payments import sincerity
@@ -95,20 +98,23 @@ def event_create(
     requires_qualification: bool = True,
     pick_becomes: str = PickBecomes.RESERVATION,
     sincerity_amount="0",
+    deposit_amount="0",
     rounds=None,
 ) -> OpeningEvent:
     """开盘活动 for ``units`` (open for sale in ``project``): their prices frozen now,
     the server's seed drawn and its SHA-256 published as the commitment, the public value
     to be mixed in at the draw named in advance (``public_source``). A sincerity deposit
-    needs every unit's presale permit (商品房销售管理办法 Art. 22: no money before it)."""
+    needs every unit's presale permit (商品房销售管理办法 Art. 22: no money before it).
+    ``pick_becomes``: a pick makes a reservation 保留单, or a subscription 认购 with
+    ``deposit_amount`` as its deposit (``subscription_terms``)."""
     _require(actor, MANAGE, project)
     name = (name or "").strip()
     if not name:
         raise invalid("name", _("请填写活动名称"))
     if not (public_source or "").strip():
         raise invalid("public_source", _("请事先公布将要混入的公开随机值来源"))
-    if pick_becomes != PickBecomes.RESERVATION:
-        raise invalid("pick_becomes", _("选房后目前生成保留单，现场再办理认购"))
+    if pick_becomes not in PickBecomes.values:
+        raise invalid("pick_becomes", _("请选择选房后生成保留单还是认购"))
     if not 1 <= int(max_units) <= 10:
         raise invalid("max_units", _("每户限选 1 至 10 套"))
     sincerity = money(sincerity_amount or 0)
@@ -130,6 +136,14 @@ def event_create(
         operator, "deal.add", project
     ):
         raise invalid("operator", _("现场负责人须能为任何客户预留（销售经理或主管）"))
+    deposit = subscription_terms(
+        project=project,
+        pick_becomes=pick_becomes,
+        deposit_amount=deposit_amount,
+        sincerity=sincerity,
+        operator=operator,
+        units=qs,
+    )
     rounds = rounds or DEFAULT_ROUNDS
     seed = lottery.new_seed()
     with transaction.atomic():
@@ -142,6 +156,7 @@ def event_create(
             requires_qualification=requires_qualification,
             pick_becomes=pick_becomes,
             sincerity_amount=sincerity,
+            deposit_amount=deposit,
             operator=operator,
             public_source=public_source.strip(),
             seed=seed,
@@ -158,6 +173,66 @@ def event_create(
         )
         audit_create(actor=actor, obj=event)
     return event
+
+
+def subscription_terms(
+    *, project, pick_becomes: str, deposit_amount, sincerity: Decimal, operator, units
+) -> Decimal:
+    """The deposit of the subscriptions the event's picks become (0 for reservations):
+    more than nothing, at least the sincerity deposit it takes in, and within the deals'
+    deposit cap (``deals.rules.deposit_cap``, 民法典 586) for every unit at its frozen
+    price; the operator in whose name picks are made must be able to subscribe for any
+    buyer (``deal.approve``, as ``deals.rules.can_subscribe`` asks)."""
+    if pick_becomes != PickBecomes.SUBSCRIPTION:
+        return Decimal("0.00")
+    try:
+        deposit = money(deposit_amount or 0)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise invalid("deposit_amount", _("认购定金必须是数字")) from exc
+    if deposit <= 0:
+        raise invalid("deposit_amount", _("选房后生成认购时须填写认购定金"))
+    if deposit < sincerity:
+        raise invalid("deposit_amount", _("认购定金不能少于诚意金（诚意金转为定金）"))
+    over = [
+        u.number
+        for u in units
+        if u.list_price is not None and deposit > deal_rules.deposit_cap(project, u.list_price)
+    ]
+    if over:
+        raise invalid(
+            "deposit_amount",
+            _("认购定金超过这些房间成交总价的上限（民法典第586条）：%(u)s")
+            % {"u": "、".join(over[:10])},
+            code=DealError.DEPOSIT_OVER_CAP,
+        )
+    if not access.has_perm(operator, "deal.approve", project):
+        raise invalid("operator", _("选房后生成认购时，现场负责人须能为任何客户认购（销售经理）"))
+    return deposit
+
+
+def pick_deal(*, entry: Entry, unit: Unit):
+    """The deal a pick makes, in the event's operator's name for the entry's buyer: a
+    reservation 保留单 (``deals.services.deal_reserve``), then, when the event says so,
+    its subscription 认购 (``deal_subscribe``: the buyer alone at 100%, the payment
+    method registered with the entry, the event's deposit), which waits for finance to
+    confirm the deposit — the sincerity deposit turns into part of it
+    (``pick_to_deposit``). Inside the pick's transaction."""
+    event = entry.event
+    deal = deal_services.deal_reserve(
+        actor=event.operator,
+        unit=unit,
+        customer=entry.customer,
+        note=_("开盘选房 %(e)s 认筹号 %(n)s") % {"e": event.name, "n": entry.number},
+    )
+    if event.pick_becomes == PickBecomes.SUBSCRIPTION:
+        deal = deal_services.deal_subscribe(
+            actor=event.operator,
+            deal=deal,
+            buyers=[(entry.customer, Decimal(100))],
+            payment_method=entry.payment_method,
+            deposit=event.deposit_amount,
+        )
+    return deal
 
 
 def event_open(*, actor, event: OpeningEvent) -> OpeningEvent:
@@ -187,16 +262,24 @@ def new_code() -> tuple[str, str]:
     return code, hashlib.sha256(code.encode()).hexdigest()
 
 
-def entry_register(*, actor, event: OpeningEvent, customer, first_home: bool = False):
+def entry_register(
+    *, actor, event: OpeningEvent, customer, first_home: bool = False, payment_method: str = ""
+):
     """认筹: ``customer`` registers intent and gets the next entry number 认筹号 and a
     one-time selection code (returned once, stored as its hash). One entry per buyer, per
     ID number and per household (the household rule of Customers), while registrations
-    are open. Returns ``(entry, code)``."""
+    are open. The payment method 付款方式 is asked when the event's picks become
+    subscriptions (the subscription needs it). Returns ``(entry, code)``."""
     _require(actor, MANAGE, event.project)
     if customer.project_id != event.project_id or customer.anonymized_at is not None:
         raise invalid("customer", _("客户不属于本项目"))
     if not customer.id_number:
         raise invalid("customer", _("认筹须登记客户的身份证号"))
+    payment_method = (payment_method or "").strip()
+    if payment_method and payment_method not in PaymentMethod.values:
+        raise invalid("payment_method", _("请选择付款方式"))
+    if not payment_method and event.pick_becomes == PickBecomes.SUBSCRIPTION:
+        raise invalid("payment_method", _("本次开盘选房后即认购，请选择付款方式"))
     code, digest = new_code()
     with transaction.atomic():
         event = _lock_event(event)
@@ -213,6 +296,7 @@ def entry_register(*, actor, event: OpeningEvent, customer, first_home: bool = F
                     household=customer.household,
                     id_number=customer.id_number,
                     first_home=bool(first_home),
+                    payment_method=payment_method,
                     code_hash=digest,
                     registered_by=actor,
                     registered_at=timezone.now(),
@@ -290,27 +374,39 @@ def entry_pay(*, actor, entry: Entry, method: str, bank_reference: str = "", pai
     payment_rules.ensure(payment_rules.can_hold_sincerity(actor, event.project_id))
     if event.sincerity_amount <= 0:
         raise DomainError(OpeningError.EVENT_STATUS, _("本次开盘不收诚意金"))
-    if event.status != EventStatus.REGISTERING or entry.status != EntryStatus.ACTIVE:
-        raise DomainError(OpeningError.EVENT_STATUS, _("只能在认筹期间为有效认筹收取诚意金"))
-    if sincerity.sincerity_held(entry.customer, entry_reference(entry)) >= event.sincerity_amount:
-        raise DomainError(OpeningError.EVENT_STATUS, _("该认筹的诚意金已收"))
-    return sincerity.sincerity_receive(
-        actor=actor,
-        project=event.project,
-        customer=entry.customer,
-        amount=event.sincerity_amount,
-        method=method,
-        reference=entry_reference(entry),
-        paid_on=paid_on,
-        payer=entry.customer.name,
-        bank_reference=bank_reference,
-    )
+    with transaction.atomic():
+        # the entry's row lock: two cashiers pressing 收 at once take it once
+        entry = (
+            Entry.objects.select_for_update()
+            .select_related("event__project", "customer")
+            .get(pk=entry.pk)
+        )
+        event = entry.event
+        if event.status != EventStatus.REGISTERING or entry.status != EntryStatus.ACTIVE:
+            raise DomainError(OpeningError.EVENT_STATUS, _("只能在认筹期间为有效认筹收取诚意金"))
+        held = sincerity.sincerity_held(entry.customer, entry_reference(entry))
+        if held >= event.sincerity_amount:
+            raise DomainError(OpeningError.EVENT_STATUS, _("该认筹的诚意金已收"))
+        return sincerity.sincerity_receive(
+            actor=actor,
+            project=event.project,
+            customer=entry.customer,
+            amount=event.sincerity_amount,
+            method=method,
+            reference=entry_reference(entry),
+            paid_on=paid_on,
+            payer=entry.customer.name,
+            bank_reference=bank_reference,
+        )
 
 
 def entry_refund(*, actor, entry: Entry, method: str, bank_reference: str = "", paid_on=None):
     """Finance refunds an entry's sincerity deposit in full: after 退筹, or when the
     buyer picked nothing (or the pick's reservation ended) — never while a pick's deal
-    is live (that money becomes the deposit)."""
+    is live (that money becomes the deposit). A pick's reservation past its time is
+    ended first, and what was carried from the sincerity into a deal that ended
+    unconfirmed comes back first (``picks_sincerity_back``), as ``run-due`` would."""
+    picks_sincerity_back(actor=actor, entry=entry)
     live = Pick.objects.filter(entry=entry, deal__units__live=True).exists()
     if live:
         raise DomainError(OpeningError.EVENT_STATUS, _("已选房且保留有效，诚意金将转为定金"))
@@ -328,6 +424,25 @@ def entry_refund(*, actor, entry: Entry, method: str, bank_reference: str = "", 
         paid_on=paid_on,
         bank_reference=bank_reference,
     )
+
+
+def picks_sincerity_back(*, actor, entry: Entry) -> int:
+    """The entry's picks whose deal lapsed or was withdrawn before its deposit was
+    confirmed give back what was carried into it from the sincerity deposit
+    (``payments.sincerity.sincerity_return``), which is refundable again under the
+    entry's reference. A reservation past its time is ended first (the deals'
+    ``deals_expire``, as an action that finds it does). Returns how many deals gave
+    money back. Finance's (the payments' rule, asked before anything is written)."""
+    payment_rules.ensure(payment_rules.can_hold_sincerity(actor, entry.event.project_id))
+    deal_ids = list(Pick.objects.filter(entry=entry).values_list("deal_id", flat=True))
+    if not deal_ids:
+        return 0
+    deal_services.deals_expire(deal_ids=deal_ids)
+    count = 0
+    for deal in sincerity.deals_to_return(deal_ids=deal_ids):
+        if sincerity.sincerity_return(actor=actor, deal=deal):
+            count += 1
+    return count
 
 
 def pick_to_deposit(*, actor, pick: Pick):
@@ -629,13 +744,7 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
         unit = Unit.objects.get(pk=unit_id)
         try:
             with transaction.atomic():
-                deal = deal_services.deal_reserve(
-                    actor=entry.event.operator,
-                    unit=unit,
-                    customer=entry.customer,
-                    note=_("开盘选房 %(e)s 认筹号 %(n)s")
-                    % {"e": entry.event.name, "n": entry.number},
-                )
+                deal = pick_deal(entry=entry, unit=unit)
                 pick = Pick.objects.create(
                     event=event,
                     entry=entry,

@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
 from loupan.core.pages import project_page
+from loupan.deals.models import PaymentMethod
 from loupan.payments.models import RECEIVED_METHOD_CHOICES
 
-from . import lottery, manage_views, selectors, services
+from . import favourites, lottery, manage_views, selectors, services
 from .buyer import confirmation_context
 from .models import EventStatus, Pick
 
@@ -54,10 +55,14 @@ def event_detail(request, project, pk):
             "revealed": event.status
             in (EventStatus.DRAWN, EventStatus.SELECTING, EventStatus.FINISHED),
             "manage": manage,
+            # a consultant may mark favourites for a buyer until the selection is over
+            "favouring": event.status in favourites.FAVOURING
+            and access.has_perm(request.user, "opening.pick", project),
             "finance": access.has_perm(request.user, "payment.record", project),
             "sincerity": services.sincerity_by_entry(event) if event.sincerity_amount else {},
             "picks": event.picks.select_related("unit", "entry").order_by("at"),
             "methods": RECEIVED_METHOD_CHOICES,
+            "payment_methods": PaymentMethod.choices,
             "q": request.GET.get("q", ""),
             "candidates": manage_views.candidates(project, request.GET.get("q", ""))
             if manage

@@ -14,7 +14,7 @@ class PaymentsConfig(AppConfig):
         from loupan.core import due, numbering
         from loupan.deals import ports
 
-        from . import arrears, closing, commissions, demo, mortgages, schedule, services
+        from . import arrears, closing, commissions, demo, mortgages, schedule, services, sincerity
         from .models import DayClose, Method, Receipt
 
         # a reversed disbursement sends its mortgage back to 审批通过
@@ -73,6 +73,12 @@ class PaymentsConfig(AppConfig):
                     subjects=subjects,
                 )
             )
+        due.register(
+            "sincerity",
+            sincerity.sincerity_return_due,
+            order=15,
+            labels={"sincerity_returned": "诚意金退回暂收"},
+        )
         due.register(
             "arrears",
             arrears.arrears_find,

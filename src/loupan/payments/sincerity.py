@@ -21,13 +21,15 @@ Every function writes in one transaction with its audit entry, after
 """
 
 import datetime
+import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from loupan.audit.services import audit_create
-from loupan.core.errors import conflict, invalid
+from loupan.core.errors import DomainError, conflict, invalid
 from loupan.core.numbering import next_number
 from loupan.customers.models import Customer
 from loupan.deals.models import LIVE_STATUSES, Deal, DealStatus
@@ -51,6 +53,8 @@ from .services import (
     payer_of,
 )
 
+log = logging.getLogger(__name__)
+
 # A sincerity deposit is the buyer's own money: never a bank's loan.
 SINCERITY_METHODS = [m for m in RECEIVED_METHODS if m != Method.MORTGAGE]
 # A deal whose deposit was never confirmed may give carried sincerity back (a reservation
@@ -62,6 +66,8 @@ NOT_CONFIRMED = (
     DealStatus.EXPIRED,
     DealStatus.RELEASED,
 )
+# ... and of those, the ones that ended: their carried sincerity goes back by itself
+ENDED_UNCONFIRMED = (DealStatus.EXPIRED, DealStatus.RELEASED)
 
 
 def _reference(value) -> str:
@@ -304,6 +310,47 @@ def sincerity_return(*, actor, deal: Deal) -> list[tuple[LedgerEntry, LedgerEntr
     refund it: per customer and reference a pair of carry entries (out of the deal,
     into the customer's sincerity). Nothing when nothing was carried in."""
     rules.ensure(rules.can_hold_sincerity(actor, deal.project_id))
+    return _return(actor=actor, deal=deal)
+
+
+def deals_to_return(*, deal_ids=None):
+    """Deals that ended before their deposit was confirmed (a reservation that lapsed,
+    one withdrawn) and still hold sincerity carried into them: one grouped query."""
+    carried = (
+        LedgerEntry.objects.filter(
+            kind=EntryKind.CARRY,
+            purpose=Purpose.DEPOSIT,
+            item__isnull=True,
+            deal__status__in=ENDED_UNCONFIRMED,
+        )
+        .values("deal_id")
+        .annotate(s=Sum("amount"))
+        .filter(s__gt=0)
+        .order_by()
+    )
+    if deal_ids is not None:
+        carried = carried.filter(deal_id__in=list(deal_ids))
+    return Deal.objects.filter(pk__in=[row["deal_id"] for row in carried]).order_by("pk")
+
+
+def sincerity_return_due(*, now=None) -> dict:
+    """Due job (``loupan run-due``, after the deals' expiry): every deal that ended
+    unconfirmed gives the sincerity carried into it back to its customers, refundable
+    again (``sincerity_return``, by the system: no actor)."""
+    count = 0
+    for deal in deals_to_return():
+        try:
+            if _return(actor=None, deal=deal):
+                count += 1
+        except DomainError as exc:  # e.g. today's money is closed: the next run retries
+            log.warning("sincerity of deal %s not returned: %s", deal.pk, exc.message)
+    return {"sincerity_returned": count}
+
+
+def _return(*, actor, deal: Deal) -> list[tuple[LedgerEntry, LedgerEntry]]:
+    """``sincerity_return`` without the permission check: by finance (``actor``), or by
+    the due job (no actor: the entries are then in the name of whoever carried the money
+    in, the ledger's ``created_by``, and the audit entry is the system's)."""
     with transaction.atomic():
         lock_project_money(deal.project_id)
         deal = Deal.objects.select_for_update().get(pk=deal.pk)
@@ -316,6 +363,12 @@ def sincerity_return(*, actor, deal: Deal) -> list[tuple[LedgerEntry, LedgerEntr
             return []
         today = timezone.localdate()
         day_open(deal.project_id, today)
+        by = actor or (
+            LedgerEntry.objects.filter(deal=deal, kind=EntryKind.CARRY, purpose=Purpose.DEPOSIT)
+            .order_by("pk")
+            .first()
+            .created_by
+        )
         pairs = []
         for customer_id, reference, held in groups:
             common = {
@@ -326,7 +379,7 @@ def sincerity_return(*, actor, deal: Deal) -> list[tuple[LedgerEntry, LedgerEntr
                 "method": Method.CARRY,
                 "paid_on": today,
                 "payer": payer_of(deal),
-                "created_by": actor,
+                "created_by": by,
             }
             (out,) = _insert(
                 [

@@ -21,6 +21,8 @@ from loupan.core.viewsets import ReadOnlyRestrictedViewSet
 
 from .. import selectors, services
 from ..models import Entry, EventStatus, OpeningEvent, PickVia
+from .manage import ManageActions
+from .results import ResultActions
 
 EventStatusField = named_choices("OpeningEventStatus", EventStatus.choices)
 
@@ -41,6 +43,8 @@ class EventSerializer(serializers.ModelSerializer):
             "max_units",
             "requires_qualification",
             "sincerity_amount",
+            "pick_becomes",
+            "deposit_amount",
             "public_source",
             "seed_commitment",
             "list_hash",
@@ -82,7 +86,7 @@ class PickSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class OpeningEventViewSet(ReadOnlyRestrictedViewSet):
+class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSet):
     queryset = OpeningEvent.objects.select_related("project").order_by("-selection_on", "-pk")
     serializer_class = EventSerializer
 
