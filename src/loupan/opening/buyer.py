@@ -13,13 +13,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from loupan.core.context import client_ip
 from loupan.core.errors import DomainError
 from loupan.core.views import form_error
 
 from . import selectors, services
 from .models import Entry, EventStatus, OpeningEvent, Pick, PickVia
 
-OPEN = (EventStatus.DRAWN, EventStatus.SELECTING, EventStatus.FINISHED)
+OPEN = selectors.PUBLIC
 
 
 def _key(event) -> str:
@@ -97,7 +98,7 @@ def buyer_pick(request, pk):
             entry=entry,
             unit=request.POST.get("unit", ""),
             via=PickVia.PHONE,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -196,13 +196,50 @@ def _batch(row) -> dict | None:
     }
 
 
-def snapshot(event: OpeningEvent, now=None) -> dict:
+def _frame(event: OpeningEvent, now, batches, counts, version_, last_pick) -> dict:
+    current = next((b for b in batches if b[1] <= now < b[2]), None)
+    upcoming = next((b for b in batches if b[1] > now), None)
+    local = timezone.localtime(now)
+    return {
+        "event": {
+            "id": event.pk,
+            "name": event.name,
+            "status": event.status,
+            "status_label": str(event.get_status_display()),
+        },
+        "version": version_,
+        "last_pick": last_pick or 0,
+        "server_time": local.isoformat(timespec="milliseconds"),
+        "server_ms": _ms(now),
+        "utc_offset_minutes": int(local.utcoffset().total_seconds() // 60),
+        "batch": _batch(current),
+        "next_batch": _batch(upcoming),
+        "counts": counts,
+    }
+
+
+def _batches(event) -> list:
+    return list(
+        Batch.objects.filter(event=event)
+        .order_by("number")
+        .values_list("number", "starts_at", "ends_at")
+    )
+
+
+def snapshot(event: OpeningEvent, now=None, since: int | None = None) -> dict:
     """The event as the big screen and the buyers' phones see it now, in four queries
     whatever the number of units and picks: ``version`` (as ``version()`` reads it),
     the server's time, the current batch (and the next one) with their windows, the
     counts, every unit (building, floor, number, picked) and the latest picks by unit
-    number. No personal data: no names, phones, ID or entry numbers."""
+    number. No personal data: no names, phones, ID or entry numbers.
+
+    ``last_pick`` is the id of the latest pick; a reader that already holds the units
+    passes it back as ``since`` and gets in ``units`` (and ``latest``) only the units
+    picked after it, in five small queries that do not grow with the event (what 2,000
+    phones polling every two seconds read)."""
     now = now or timezone.now()
+    if since is not None:
+        return _changes(event, now, since)
     picks = list(
         Pick.objects.filter(event=event)
         .order_by("-at", "-pk")
@@ -220,50 +257,73 @@ def snapshot(event: OpeningEvent, now=None) -> dict:
         )
         .values_list("unit_id", "unit__number", "unit__building__name", "unit__floor")
     )
-    batches = list(
-        Batch.objects.filter(event=event)
-        .order_by("number")
-        .values_list("number", "starts_at", "ends_at")
-    )
+    batches = _batches(event)
     entrants = Entry.objects.filter(event=event, position__isnull=False).count()
     picked = {p[1] for p in picks}
     number_of = {unit_id: number for unit_id, number, _b, _f in units}
-    current = next((b for b in batches if b[1] <= now < b[2]), None)
-    upcoming = next((b for b in batches if b[1] > now), None)
     taken = sum(1 for unit_id in number_of if unit_id in picked)
-    local = timezone.localtime(now)
-    return {
-        "event": {
-            "id": event.pk,
-            "name": event.name,
-            "status": event.status,
-            "status_label": str(event.get_status_display()),
-        },
-        "version": _combine(len(picks), max((p[0] for p in picks), default=None), event.status),
-        "server_time": local.isoformat(timespec="milliseconds"),
-        "server_ms": _ms(now),
-        "utc_offset_minutes": int(local.utcoffset().total_seconds() // 60),
-        "batch": _batch(current),
-        "next_batch": _batch(upcoming),
-        "counts": {
+    last_pick = max((p[0] for p in picks), default=None)
+    data = _frame(
+        event,
+        now,
+        batches,
+        {
             "units": len(units),
             "picked": taken,
             "free": len(units) - taken,
             "entrants": entrants,
             "entrants_picked": len({p[2] for p in picks}),
         },
-        "units": [
-            {
-                "id": unit_id,
-                "number": number,
-                "building": building,
-                "floor": floor,
-                "picked": unit_id in picked,
-            }
-            for unit_id, number, building, floor in units
-        ],
-        "latest": [
-            {"number": number_of.get(unit_id, ""), "at": _iso(at)}
-            for _pk, unit_id, _entry, at in picks[:LATEST]
-        ],
-    }
+        _combine(len(picks), last_pick, event.status),
+        last_pick,
+    )
+    data["units"] = [
+        {
+            "id": unit_id,
+            "number": number,
+            "building": building,
+            "floor": floor,
+            "picked": unit_id in picked,
+        }
+        for unit_id, number, building, floor in units
+    ]
+    data["latest"] = [
+        {"number": number_of.get(unit_id, ""), "at": _iso(at)}
+        for _pk, unit_id, _entry, at in picks[:LATEST]
+    ]
+    return data
+
+
+def _changes(event: OpeningEvent, now, since: int) -> dict:
+    totals = Pick.objects.filter(event=event).aggregate(
+        n=Count("pk"), m=Max("pk"), buyers=Count("entry", distinct=True)
+    )
+    new = list(
+        Pick.objects.filter(event=event, pk__gt=since)
+        .order_by("pk")
+        .values_list("unit_id", "unit__number", "unit__building__name", "unit__floor", "at")
+    )
+    units = EventUnit.objects.filter(event=event).count()
+    entrants = Entry.objects.filter(event=event, position__isnull=False).count()
+    data = _frame(
+        event,
+        now,
+        _batches(event),
+        {
+            "units": units,
+            "picked": totals["n"],
+            "free": units - totals["n"],
+            "entrants": entrants,
+            "entrants_picked": totals["buyers"],
+        },
+        _combine(totals["n"], totals["m"], event.status),
+        totals["m"],
+    )
+    data["units"] = [
+        {"id": unit_id, "number": number, "building": building, "floor": floor, "picked": True}
+        for unit_id, number, building, floor, _at in new
+    ]
+    data["latest"] = [
+        {"number": number, "at": _iso(at)} for _u, number, _b, _f, at in reversed(new[-LATEST:])
+    ]
+    return data
