@@ -27,7 +27,8 @@ from __future__ import annotations
 import time
 
 from django.db import connections
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Batch, Entry, EventStatus, EventUnit, OpeningEvent, Pick
@@ -294,30 +295,49 @@ def snapshot(event: OpeningEvent, now=None, since: int | None = None) -> dict:
     return data
 
 
+def _scalar(qs, aggregate):
+    """A correlated subquery: ``aggregate`` over ``qs`` (rows of the outer event)."""
+    return Coalesce(
+        Subquery(qs.order_by().values("event").annotate(v=aggregate).values("v")[:1]),
+        0,
+    )
+
+
 def _changes(event: OpeningEvent, now, since: int) -> dict:
-    totals = Pick.objects.filter(event=event).aggregate(
-        n=Count("pk"), m=Max("pk"), buyers=Count("entry", distinct=True)
+    """What the phones poll: the counts in one query, the units picked after ``since``
+    in another, the batches in a third."""
+    mine = {"event": OuterRef("pk")}
+    totals = (
+        OpeningEvent.objects.filter(pk=event.pk)
+        .annotate(
+            units_n=_scalar(EventUnit.objects.filter(**mine), Count("pk")),
+            entrants_n=_scalar(Entry.objects.filter(**mine, position__isnull=False), Count("pk")),
+            picks_n=_scalar(Pick.objects.filter(**mine), Count("pk")),
+            last=_scalar(Pick.objects.filter(**mine), Max("pk")),
+            buyers=_scalar(Pick.objects.filter(**mine), Count("entry", distinct=True)),
+        )
+        .values("units_n", "entrants_n", "picks_n", "last", "buyers")
+        .get()
     )
     new = list(
         Pick.objects.filter(event=event, pk__gt=since)
         .order_by("pk")
         .values_list("unit_id", "unit__number", "unit__building__name", "unit__floor", "at")
     )
-    units = EventUnit.objects.filter(event=event).count()
-    entrants = Entry.objects.filter(event=event, position__isnull=False).count()
+    n = totals["picks_n"]
     data = _frame(
         event,
         now,
         _batches(event),
         {
-            "units": units,
-            "picked": totals["n"],
-            "free": units - totals["n"],
-            "entrants": entrants,
+            "units": totals["units_n"],
+            "picked": n,
+            "free": totals["units_n"] - n,
+            "entrants": totals["entrants_n"],
             "entrants_picked": totals["buyers"],
         },
-        _combine(totals["n"], totals["m"], event.status),
-        totals["m"],
+        _combine(n, totals["last"] or None, event.status),
+        totals["last"],
     )
     data["units"] = [
         {"id": unit_id, "number": number, "building": building, "floor": floor, "picked": True}

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
 from loupan.audit.models import AuditAction
-from loupan.audit.services import audit_create, audit_record
+from loupan.audit.services import audit_batch, audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
@@ -670,7 +670,10 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
 
 def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
     throttle(entry, now)
-    with transaction.atomic():
+    # the pick's entries (the unit's move, the reservation, the pick) join the audit
+    # chain together at the end: the chain's lock is held for that and the commit only,
+    # not while the reservation is made (bench/opening: the chain was the serial point)
+    with audit_batch():
         entry = (
             Entry.objects.select_for_update().select_related("event", "customer").get(pk=entry.pk)
         )
