@@ -236,6 +236,8 @@ LOUPAN_TRUST_X_FORWARDED_FOR = env_bool("LOUPAN_TRUST_X_FORWARDED_FOR", False)
 # an account, per interval (milliseconds; 0 turns the limit off).
 LOUPAN_PICK_MIN_INTERVAL_MS = env_int("LOUPAN_PICK_MIN_INTERVAL_MS", 1000)
 LOUPAN_PICK_ADDRESS_INTERVAL_MS = env_int("LOUPAN_PICK_ADDRESS_INTERVAL_MS", 1000)
+# How old (ms) the picks a worker serves to the phones' live view may be (0 = none).
+LOUPAN_LIVE_CACHE_MS = env_int("LOUPAN_LIVE_CACHE_MS", 250)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

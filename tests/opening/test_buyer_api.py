@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from loupan.audit.models import AuditEntry
 from loupan.audit.services import verify_chain
 from loupan.core.context import client_ip
+from loupan.opening import live
 from loupan.opening import services as s
 from loupan.opening.models import Entry, Pick, PickAddress
 from tests.deals.helpers import free_unit, user
@@ -167,6 +168,7 @@ def test_an_interval_of_zero_turns_the_address_limit_off(demo, settings):
 def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
     settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    settings.LOUPAN_LIVE_CACHE_MS = 0
     event, entries, codes = open_event(range(94, 97), unit_count=3)
     units = event_units(event)
     phone = APIClient()
@@ -196,7 +198,7 @@ def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     assert pick(phone, event, entries[0], codes[entries[0].number], units[1]).status_code == 201
     with CaptureQueriesContext(connection) as queries:
         delta = phone.get(url(event, "live"), {"since": since}).json()
-    assert len(queries.captured_queries) <= 4  # the event, counts, new picks, batches
+    assert len(queries.captured_queries) == 4  # the event, counts, picks, batches
     assert [u["id"] for u in delta["units"]] == [units[1].pk] and delta["units"][0]["picked"]
     assert delta["counts"]["picked"] == 1 and delta["counts"]["free"] == 2
     assert delta["last_pick"] > since and delta["version"] != data["version"]
@@ -207,6 +209,30 @@ def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     bad = phone.get(url(event, "live"), {"since": "abc"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
     assert "since" in bad.json()["fields"]
+
+
+def test_a_worker_reads_the_board_at_most_once_per_interval(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    settings.LOUPAN_LIVE_CACHE_MS = 60_000
+    event, entries, codes = open_event(range(97, 99), unit_count=2)
+    units = event_units(event)
+    phone = APIClient()
+    live.notify(event.pk)  # nothing cached from an earlier test
+    first = phone.get(url(event, "live"), {"since": 0}).json()
+    with CaptureQueriesContext(connection) as queries:
+        again = phone.get(url(event, "live"), {"since": 0}).json()
+    assert len(queries.captured_queries) == 1  # the event only: the board is this worker's
+    assert again["counts"] == first["counts"] and again["units"] == []
+    # a pick committed elsewhere shows once the interval has passed; one committed by
+    # this worker at once (the pick's on_commit calls notify)
+    s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="phone")
+    assert phone.get(url(event, "live"), {"since": 0}).json()["units"] == []
+    live.notify(event.pk)
+    fresh = phone.get(url(event, "live"), {"since": 0}).json()
+    assert [u["id"] for u in fresh["units"]] == [units[0].pk]
+    assert fresh["counts"]["picked"] == 1
+    del codes
 
 
 def test_the_client_address_behind_a_trusted_proxy_only(settings):
