@@ -300,3 +300,74 @@ def test_a_burst_from_one_address_gets_one_request_through(demo, settings):
         ),
     )
     assert spread == ["ok"] * 4, spread
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
+    import threading
+
+    from django.db import transaction
+
+    from loupan.opening.models import OpeningEvent
+
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    event, entries, codes = open_event(range(72, 75), unit_count=3)
+    units = event_units(event)
+    table = OpeningEvent._meta.db_table
+    held, release = threading.Event(), threading.Event()
+
+    def hold(mode, then=None):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR {mode}", [event.pk])
+                held.set()
+                release.wait(10)
+                if then:
+                    then()
+        finally:
+            connection.close()
+
+    # a pick under way holds the event row in share mode: another pick does not wait
+    holder = threading.Thread(target=hold, args=("SHARE",))
+    holder.start()
+    assert held.wait(10)
+    started = time.monotonic()
+    results = race(
+        1,
+        lambda i: s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="api"),
+    )
+    assert results == ["ok"] and time.monotonic() - started < 5
+    release.set()
+    holder.join()
+    # finishing the event locks the row: a pick waits for it, then reads it finished
+    held.clear()
+    release.clear()
+
+    def finish():
+        OpeningEvent.objects.filter(pk=event.pk).update(status="finished")
+
+    holder = threading.Thread(target=hold, args=("UPDATE", finish))
+    holder.start()
+    assert held.wait(10)
+    outcome = []
+    picker = threading.Thread(
+        target=lambda: outcome.extend(
+            race(
+                1,
+                lambda i: s.unit_pick(
+                    actor=None, event=event, entry=entries[1], unit=units[1], via="api"
+                ),
+            )
+        )
+    )
+    picker.start()
+    time.sleep(0.5)
+    assert picker.is_alive()  # waiting for the event's row
+    release.set()
+    holder.join()
+    picker.join(10)
+    assert outcome == ["event_status"], outcome
+    assert Pick.objects.filter(event=event).count() == 1
+    del codes

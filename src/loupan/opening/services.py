@@ -668,17 +668,34 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     return _pick(actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
 
 
+def _share_event(event: OpeningEvent) -> str:
+    """The event's status, its row share-locked until the commit (PostgreSQL): picks do
+    not wait for each other, but finishing the event (``_lock_event``) waits for the
+    picks under way, and a pick that waited for it reads the event finished."""
+    if connection.vendor != "postgresql":
+        return event.status  # SQLite: one writer at a time anyway
+    table = connection.ops.quote_name(OpeningEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR SHARE", [event.pk])
+        return cursor.fetchone()[0]
+
+
 def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
     throttle(entry, now)
     # the pick's entries (the unit's move, the reservation, the pick) join the audit
     # chain together at the end: the chain's lock is held for that and the commit only,
     # not while the reservation is made (bench/opening: the chain was the serial point)
     with audit_batch():
+        # the entry's row only (``of``): locking the joined event row too made every pick
+        # of the event wait for the one before it (bench/opening)
         entry = (
-            Entry.objects.select_for_update().select_related("event", "customer").get(pk=entry.pk)
+            Entry.objects.select_for_update(of=("self",))
+            .select_related("event", "customer")
+            .get(pk=entry.pk)
         )
         if entry.event_id != event.pk:
             raise invalid("entry", _("认筹不属于本活动"))
+        entry.event.status = _share_event(entry.event)
         refusal = can_pick(entry, now)
         if refusal is not None:
             raise refusal
