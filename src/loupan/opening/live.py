@@ -310,25 +310,32 @@ def _scalar(qs, aggregate):
     )
 
 
-# event id → (when read, the event's status then, its board): what ``_changes`` serves
-_boards: dict[int, tuple[float, str, dict]] = {}
+# event id → (when read, the event as read then, its board): what ``_changes`` serves
+_boards: dict[int, tuple[float, OpeningEvent, dict]] = {}
 
 
 def cache_seconds() -> float:
-    """How long a worker may serve the phones' view from the board it last read
-    (``LOUPAN_LIVE_CACHE_MS``, 250 ms; 0 reads it for every request)."""
+    """How long a worker may serve the phones' view from the event and the board it last
+    read (``LOUPAN_LIVE_CACHE_MS``, 250 ms; 0 reads them for every request)."""
     return max(0, int(getattr(settings, "LOUPAN_LIVE_CACHE_MS", 250))) / 1000
+
+
+def _cached(event_id: int):
+    ttl = cache_seconds()
+    hit = _boards.get(event_id)
+    if ttl and hit and time.monotonic() - hit[0] < ttl:
+        return hit
+    return None
 
 
 def _board(event: OpeningEvent) -> dict:
     """The event's picks in order, its counts and batches, read from the database (three
     queries) at most once per ``cache_seconds`` by this process, and again at once after
     a pick this process committed (``notify``)."""
-    ttl = cache_seconds()
-    now = time.monotonic()
-    hit = _boards.get(event.pk)
-    if ttl and hit and now - hit[0] < ttl and hit[1] == event.status:
+    hit = _cached(event.pk)
+    if hit and hit[1].status == event.status:
         return hit[2]
+    now = time.monotonic()
     mine = {"event": OuterRef("pk")}
     counts = (
         OpeningEvent.objects.filter(pk=event.pk)
@@ -354,9 +361,22 @@ def _board(event: OpeningEvent) -> dict:
         "buyers": len({p[6] for p in picks}),
         "batches": _batches(event),
     }
-    if ttl:
-        _boards[event.pk] = (now, event.status, board)
+    if cache_seconds():
+        _boards[event.pk] = (now, event, board)
     return board
+
+
+def public_changes(event_id: int, since: int, now=None) -> dict | None:
+    """The phones' view (``snapshot(event, since=since)``) of the public event
+    ``event_id`` (``selectors.public_event``; None when there is none), served without a
+    query while this worker's board is fresh."""
+    from .selectors import public_event
+
+    hit = _cached(event_id)
+    event = hit[1] if hit else public_event(event_id)
+    if event is None:
+        return None
+    return snapshot(event, now=now, since=since)
 
 
 def _changes(event: OpeningEvent, now, since: int) -> dict:

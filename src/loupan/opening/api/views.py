@@ -182,11 +182,15 @@ class OpeningEventViewSet(ReadOnlyRestrictedViewSet):
     def live(self, request, pk=None):
         """What is picked and free now, for anyone (no account, no personal data): the
         buyers' phones poll it, passing back ``last_pick`` as ``since``."""
-        event = self._public_event()
         since = request.query_params.get("since")
-        if since not in (None, "") and not str(since).isdigit():
+        if since in (None, ""):
+            data = live.snapshot(self._public_event())
+        elif not str(since).isdigit():
             raise invalid("since", _("应为编号"))
-        data = live.snapshot(event, since=int(since) if since not in (None, "") else None)
+        else:
+            data = live.public_changes(int(pk), int(since)) if str(pk).isdigit() else None
+            if data is None:
+                raise DomainError(ErrorCode.NOT_FOUND)
         return Response(data, headers={"Cache-Control": "no-cache"})
 
     @extend_schema(auth=[], request=BuyerPickInputSerializer, responses={201: PickSerializer})
