@@ -74,9 +74,9 @@ def parse_args():
     p.add_argument(
         "--conn-max-age",
         type=int,
-        default=int(os.environ.get("DB_CONN_MAX_AGE", 0)),
+        default=int(os.environ.get("DB_CONN_MAX_AGE", 60)),
         dest="conn_max_age",
-        help="DB_CONN_MAX_AGE of the server (production's default: 0)",
+        help="DB_CONN_MAX_AGE of the server (60, as the README's production section)",
     )
     p.add_argument("--interval-ms", type=int, default=1000, dest="interval_ms")
     p.add_argument("--ceiling-seconds", type=float, default=8.0, dest="ceiling_seconds")

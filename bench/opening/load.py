@@ -130,7 +130,7 @@ class Run:
             ) as response:
                 payload = await response.read()
                 status = response.status
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             self.errors[type(exc).__name__] += 1
             return "client_error", time.perf_counter() - start
         elapsed = time.perf_counter() - start
@@ -197,8 +197,16 @@ class Run:
     async def phone(self, session, i, start_gate: asyncio.Event):
         """Load the whole board once, then poll the changes every ``poll`` seconds until
         the last unit is seen."""
-        async with session.get(self.live_path) as response:
-            data = await response.json(content_type=None)
+        for _attempt in range(5):
+            try:
+                async with session.get(self.live_path) as response:
+                    data = await response.json(content_type=None)
+                break
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                self.phone_misses += 1
+                await asyncio.sleep(1)
+        else:
+            raise RuntimeError("a phone could not load the board")
         since = data["last_pick"]
         seen = {u["id"] for u in data["units"] if u["picked"]}
         self.phones_ready += 1
@@ -211,7 +219,7 @@ class Run:
             try:
                 async with session.get(self.live_path, params={"since": since}) as response:
                     data = await response.json(content_type=None)
-            except (aiohttp.ClientError, ValueError):
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
                 self.phone_misses += 1
                 data = None
             now = time.perf_counter()
