@@ -130,7 +130,7 @@ class Run:
             ) as response:
                 payload = await response.read()
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             self.errors[type(exc).__name__] += 1
             return "client_error", time.perf_counter() - start
         elapsed = time.perf_counter() - start
@@ -202,7 +202,7 @@ class Run:
                 async with session.get(self.live_path) as response:
                     data = await response.json(content_type=None)
                 break
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            except (TimeoutError, aiohttp.ClientError, ValueError):
                 self.phone_misses += 1
                 await asyncio.sleep(1)
         else:
@@ -219,7 +219,7 @@ class Run:
             try:
                 async with session.get(self.live_path, params={"since": since}) as response:
                     data = await response.json(content_type=None)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            except (TimeoutError, aiohttp.ClientError, ValueError):
                 self.phone_misses += 1
                 data = None
             now = time.perf_counter()
