@@ -544,7 +544,8 @@ def main() -> int:
         stop_server(server)
         server = None
 
-        picks = outcome["picks"]
+        picks = Pick.objects.filter(event=event).count() - used  # the database's count
+        outcome["sold_out"] = picks >= len(free)
         rate = picks / outcome["picking_s"] if outcome["picking_s"] else float("nan")
         p50, p99 = load.percentile(run.pick_latency, 50), load.percentile(run.pick_latency, 99)
         r50, r99 = (
@@ -561,7 +562,7 @@ def main() -> int:
             f"phones loaded the board in {outcome['phones_loaded_s']:.1f} s before the batch opened"
         )
         print(
-            f"picks: {picks} of {len(free)} units "
+            f"picks: {picks} of {len(free)} units ({outcome['answered']} with their 201 in time) "
             f"({'sold out' if outcome['sold_out'] else 'NOT sold out'}) in "
             f"{outcome['picking_s']:.1f} s = {rate:,.1f} picks/s; time to sell out "
             f"{outcome['picking_s']:.1f} s"

@@ -99,6 +99,7 @@ class Run:
         self.refusals: Counter = Counter()
         self.bot_results: Counter = Counter()
         self.sold_out = asyncio.Event()
+        self.sold_out_at = 0.0
         self.started = 0.0
         self.last_pick = 0.0
         self.errors: Counter = Counter()
@@ -142,7 +143,7 @@ class Run:
             self.free.discard(unit)
             self.last_pick = now
             if len(self.picked_at) >= self.units:
-                self.sold_out.set()
+                self._sold_out()
             return "ok", elapsed
         try:
             code_ = json.loads(payload).get("code", str(status))
@@ -151,8 +152,13 @@ class Run:
         if code_ == "unit_taken":
             self.free.discard(unit)
             if not len(self.free):
-                self.sold_out.set()
+                self._sold_out()
         return code_, elapsed
+
+    def _sold_out(self):
+        if not self.sold_out.is_set():
+            self.sold_out_at = time.perf_counter()
+            self.sold_out.set()
 
     async def buyer_client(self, session, queue):
         interval = self.args.interval_ms / 1000 + 0.02
@@ -285,13 +291,14 @@ class Run:
                 for i, (number, code) in enumerate(self.bot_entries)
             ]
             await asyncio.gather(*tasks)
-            picking = (self.last_pick or time.perf_counter()) - self.started
+            # sold out when the last free unit was answered (a 201, or unit_taken for a
+            # pick whose own answer timed out)
+            picking = (self.sold_out_at or self.last_pick or time.perf_counter()) - self.started
             await asyncio.gather(*phone_tasks)
             watching = time.perf_counter() - self.started
         return {
             "phones_loaded_s": phones_loaded,
             "picking_s": picking,
             "watching_s": watching,
-            "picks": len(self.picked_at),
-            "sold_out": len(self.picked_at) >= self.units,
+            "answered": len(self.picked_at),
         }
