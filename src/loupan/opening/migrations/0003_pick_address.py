@@ -5,24 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('opening', '0002_entry_throttle'),
+        ("opening", "0002_entry_throttle"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PickAddress',
+            name="PickAddress",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=45, verbose_name='来源地址')),
-                ('tried_at', models.DateTimeField(verbose_name='最近一次选房请求')),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='opening.openingevent', verbose_name='开盘活动')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(max_length=45, verbose_name="来源地址")),
+                ("tried_at", models.DateTimeField(verbose_name="最近一次选房请求")),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="opening.openingevent",
+                        verbose_name="开盘活动",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '选房来源地址',
-                'verbose_name_plural': '选房来源地址',
-                'constraints': [models.UniqueConstraint(fields=('event', 'address'), name='opening_pickaddress_unique')],
+                "verbose_name": "选房来源地址",
+                "verbose_name_plural": "选房来源地址",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("event", "address"), name="opening_pickaddress_unique"
+                    )
+                ],
             },
         ),
     ]
