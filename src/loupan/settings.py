@@ -227,8 +227,21 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_VERBOSE = False
 # One notion of "the client's address" for lockout and the audit trail.
 AXES_CLIENT_IP_CALLABLE = "loupan.core.context.client_ip"
-# Behind a reverse proxy that sets X-Forwarded-For, trust its first address.
+# Behind a reverse proxy that sets X-Forwarded-For: LOUPAN_TRUSTED_PROXIES names the
+# proxies' addresses or networks (comma-separated, e.g. "127.0.0.1,10.0.0.0/8"); the
+# header is read only on a request that comes from one of them, and the client is the
+# last address in it that is not a proxy (core.context.client_ip). The older
+# LOUPAN_TRUST_X_FORWARDED_FOR=1 trusts the header's first address from anyone.
+LOUPAN_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("LOUPAN_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 LOUPAN_TRUST_X_FORWARDED_FOR = env_bool("LOUPAN_TRUST_X_FORWARDED_FOR", False)
+# Opening day (issue 16): one pick request per buyer, and one per client address without
+# an account, per interval (milliseconds; 0 turns the limit off).
+LOUPAN_PICK_MIN_INTERVAL_MS = env_int("LOUPAN_PICK_MIN_INTERVAL_MS", 1000)
+LOUPAN_PICK_ADDRESS_INTERVAL_MS = env_int("LOUPAN_PICK_ADDRESS_INTERVAL_MS", 1000)
+# How old (ms) the picks a worker serves to the phones' live view may be (0 = none).
+LOUPAN_LIVE_CACHE_MS = env_int("LOUPAN_LIVE_CACHE_MS", 250)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

@@ -16,6 +16,7 @@ def test_a_buyer_picks_on_a_phone_while_the_big_screen_updates(
     browser, live_server, page, office, settings
 ):
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
     project = office["main"]
     event = OpeningEvent.objects.get(project=project, status="selecting")
     entry = next(e for e in event.entries.order_by("position")[:4] if not e.picks.exists())

@@ -50,6 +50,7 @@ def test_event_pages_and_package(demo):
 
 def test_api_units_package_and_picks(demo, settings):
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
     live = events()["selecting"]
     client = api_client(user("consultant"))
     listed = client.get(f"/api/v1/opening-events/?project={project().pk}").json()
@@ -102,6 +103,7 @@ def test_a_buyer_picks_on_a_phone_with_the_code(demo, settings):
     from loupan.opening import services as s
 
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
     live = events()["selecting"]
     entry = next(e for e in live.entries.order_by("position")[:4] if not e.picks.exists())
     code = s.entry_code_reset(actor=user("manager"), entry=entry)

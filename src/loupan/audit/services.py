@@ -1,5 +1,15 @@
 """Writing the audit trail. Services call these inside their own transaction, so an
-action and its entry are committed together or not at all."""
+action and its entry are committed together or not at all.
+
+Appending links an entry to the one before it under a lock that is held until the
+transaction commits, so the time between a transaction's first append and its commit is
+spent one transaction at a time. A service whose transaction does much work after its
+first entry and runs many times at once (opening day's pick) wraps it in
+``audit_batch()``: its entries are appended together at the end of the block, and the
+lock is held only from there to the commit. The chain is the same."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,6 +28,48 @@ def _lock_chain():
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+
+
+# the entries of the open ``audit_batch`` of this thread (None: append at once)
+_pending: ContextVar[list | None] = ContextVar("loupan_audit_pending", default=None)
+
+
+def _append(entries) -> None:
+    """Link ``entries`` to the end of the chain, in order (the lock is held from here
+    to the commit); each is stamped with the time it joined the chain."""
+    _lock_chain()
+    last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
+    now = timezone.now()
+    for entry in entries:
+        entry.created_at = now
+        entry.prev_hash = last or GENESIS_HASH
+        entry.hash = entry.compute_hash()
+        entry.save(force_insert=True)
+        last = entry.hash
+
+
+@contextmanager
+def audit_batch():
+    """A transaction (``transaction.atomic``) whose audit entries are appended to the
+    chain together at its end instead of one by one, so that the chain's lock is held
+    only from that append to the commit, not while the rest of the transaction runs.
+    Entries are written only if the block ends without an exception; code inside must
+    not swallow the rollback of a savepoint that recorded an entry (the entry would
+    still be appended). Nested, the outer batch appends."""
+    if _pending.get() is not None:
+        with transaction.atomic():
+            yield
+        return
+    pending: list = []
+    token = _pending.set(pending)
+    try:
+        with transaction.atomic():
+            yield
+            _pending.set(None)
+            if pending:
+                _append(pending)
+    finally:
+        _pending.reset(token)
 
 
 def object_label(obj) -> str:
@@ -46,28 +98,29 @@ def audit_record(
     object_repr: str = "",
     username: str = "",
 ) -> AuditEntry:
-    """Append one entry to the hash chain, in the caller's transaction."""
+    """Append one entry to the hash chain, in the caller's transaction (inside an
+    ``audit_batch``, at the end of the batch: the entry returned is saved then)."""
     info = context.current()
+    actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
+    entry = AuditEntry(
+        created_at=timezone.now(),
+        actor=actor_obj,
+        actor_username=(actor_obj.get_username() if actor_obj else username)[:150],
+        ip=info.ip,
+        project_id=project_id if project_id is not None else project_of(obj),
+        action=str(action),
+        object_type=object_type or (object_label(obj) if obj is not None else ""),
+        object_id=str(object_id or (obj.pk if obj is not None else "")),
+        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
+        changes=json_value(changes or {}),
+        extra=json_value(extra or {}),
+    )
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(entry)
+        return entry
     with transaction.atomic():
-        _lock_chain()
-        last = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first()
-        actor_obj = actor if actor is not None and getattr(actor, "pk", None) else None
-        entry = AuditEntry(
-            created_at=timezone.now(),
-            actor=actor_obj,
-            actor_username=(actor_obj.get_username() if actor_obj else username)[:150],
-            ip=info.ip,
-            project_id=project_id if project_id is not None else project_of(obj),
-            action=str(action),
-            object_type=object_type or (object_label(obj) if obj is not None else ""),
-            object_id=str(object_id or (obj.pk if obj is not None else "")),
-            object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
-            changes=json_value(changes or {}),
-            extra=json_value(extra or {}),
-            prev_hash=last or GENESIS_HASH,
-        )
-        entry.hash = entry.compute_hash()
-        entry.save(force_insert=True)
+        _append([entry])
     return entry
 
 

@@ -31,12 +31,49 @@ def reset(token) -> None:
     _current.reset(token)
 
 
+def _networks(entries) -> list:
+    import ipaddress
+
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue
+    return networks
+
+
+def _address(text: str):
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
-    """The client address. Behind a reverse proxy set LOUPAN_TRUST_X_FORWARDED_FOR=1."""
+    """The client's address: ``REMOTE_ADDR``, or, when the request comes from one of
+    ``LOUPAN_TRUSTED_PROXIES``, the last address of ``X-Forwarded-For`` that is not one
+    of them (each proxy appends the address it received the request from, so anything
+    to the left of that is what the client itself wrote, and is not believed).
+    ``LOUPAN_TRUST_X_FORWARDED_FOR=1`` (older) takes the header's first address."""
     from django.conf import settings
 
-    if getattr(settings, "LOUPAN_TRUST_X_FORWARDED_FOR", False):
-        fwd = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if fwd:
-            return fwd.split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR")
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = _networks(getattr(settings, "LOUPAN_TRUSTED_PROXIES", ()) or ())
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies:
+        peer = _address(remote or "")
+        if peer is None or not any(peer in net for net in proxies) or not forwarded:
+            return remote
+        for hop in reversed(forwarded.split(",")):
+            address = _address(hop)
+            if address is None:
+                return remote  # a malformed hop: believe nothing beyond the proxy
+            if not any(address in net for net in proxies):
+                return str(address)
+        return remote
+    if getattr(settings, "LOUPAN_TRUST_X_FORWARDED_FOR", False) and forwarded:
+        return forwarded.split(",")[0].strip()
+    return remote

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from loupan.core.context import client_ip
 from loupan.core.errors import DomainError
 from loupan.core.views import form_error
 
@@ -107,7 +108,7 @@ def buyer_pick(request, pk):
             entry=entry,
             unit=request.POST.get("unit", ""),
             via=PickVia.PHONE,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -16,6 +16,7 @@ class OpeningError(Code):
     NOT_IN_EVENT = "not_in_event", 400, _("该房间不在本次开盘房源中")
     LIST_CHANGED = "list_changed", 409, _("名单已冻结")
     TOO_FAST = "too_fast", 429, _("操作过于频繁，请稍后再试")
+    ADDRESS_TOO_FAST = "address_too_fast", 429, _("同一网络地址的选房请求过于频繁，请稍后再试")
     CODE_INVALID = "code_invalid", 400, _("认筹号或选房码不正确")
     CODE_LOCKED = "code_locked", 429, _("选房码错误次数过多，请到现场核验身份")
     SEED_MISMATCH = "seed_mismatch", 409, _("种子与承诺不符")

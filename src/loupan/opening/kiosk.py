@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from loupan.core.context import client_ip
 from loupan.core.errors import DomainError
 from loupan.core.views import form_error
 
@@ -115,7 +116,7 @@ def kiosk_pick(request, pk):
             entry=entry,
             unit=request.POST.get("unit", ""),
             via=PickVia.TERMINAL,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -388,3 +388,26 @@ class Favourite(models.Model):
 
     def __str__(self):
         return f"{self.entry} ☆ {self.unit_id}"
+
+
+class PickAddress(models.Model):
+    """The last pick request that came from one client address in an event: the
+    per-address limit (issue 16 "rate-limited per buyer and per address"). One row per
+    (event, address), moved on by one conditional upsert (``services.throttle_address``),
+    so every worker and every server agrees."""
+
+    event = models.ForeignKey(
+        OpeningEvent, verbose_name=_("开盘活动"), on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.CharField(_("来源地址"), max_length=45)
+    tried_at = models.DateTimeField(_("最近一次选房请求"))
+
+    class Meta:
+        verbose_name = _("选房来源地址")
+        verbose_name_plural = _("选房来源地址")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "address"], name="opening_pickaddress_unique")
+        ]
+
+    def __str__(self):
+        return self.address

@@ -4,11 +4,22 @@ public list shows them), its units with who picked them."""
 from loupan.accounts import access
 from loupan.core.masking import mask_name
 
-from .models import Entry, EventUnit, OpeningEvent, Pick
+from .models import Entry, EventStatus, EventUnit, OpeningEvent, Pick
+
+# what a buyer, a phone or anyone without an account may see of an event: from the draw
+PUBLIC = (EventStatus.DRAWN, EventStatus.SELECTING, EventStatus.FINISHED)
 
 
 def events_for(user, project):
     return OpeningEvent.objects.restrict(user, "view").filter(project=project)
+
+
+def public_event(pk):
+    """The event a buyer's phone or the buyer API reads or picks in (no account): drawn,
+    selecting or finished, else None."""
+    if not str(pk).isdigit():
+        return None
+    return OpeningEvent.objects.filter(pk=int(pk), status__in=PUBLIC).first()
 
 
 def may_manage(user, project) -> bool:

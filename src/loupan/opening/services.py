@@ -16,7 +16,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from loupan.accounts import access
 from loupan.audit.models import AuditAction
-from loupan.audit.services import audit_create, audit_record
+from loupan.audit.services import audit_batch, audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
@@ -48,6 +48,7 @@ from .models import (
     EventUnit,
     OpeningEvent,
     Pick,
+    PickAddress,
     PickBecomes,
     Round,
 )
@@ -653,13 +654,26 @@ def entry_code_reset(*, actor, entry: Entry) -> str:
     return code
 
 
+def _interval(name: str) -> datetime.timedelta:
+    return datetime.timedelta(milliseconds=int(getattr(settings, name, 1000)))
+
+
 def min_interval() -> datetime.timedelta:
     """The shortest time between two pick requests of one buyer
     (``LOUPAN_PICK_MIN_INTERVAL_MS``, 1000 ms): a script firing every 200 ms gains
     nothing over a person tapping."""
-    return datetime.timedelta(
-        milliseconds=int(getattr(settings, "LOUPAN_PICK_MIN_INTERVAL_MS", 1000))
-    )
+    return _interval("LOUPAN_PICK_MIN_INTERVAL_MS")
+
+
+def address_interval() -> datetime.timedelta:
+    """The shortest time between two pick requests without an account from one client
+    address (``LOUPAN_PICK_ADDRESS_INTERVAL_MS``, 1000 ms): a script holding several
+    buyers' codes gains nothing either."""
+    return _interval("LOUPAN_PICK_ADDRESS_INTERVAL_MS")
+
+
+def _seconds(interval: datetime.timedelta) -> str:
+    return f"{interval.total_seconds():g}"
 
 
 def throttle(entry: Entry, now) -> None:
@@ -676,7 +690,36 @@ def throttle(entry: Entry, now) -> None:
     if not passed:
         raise DomainError(
             OpeningError.TOO_FAST,
-            _("同一认筹每 %(s)s 秒只能提交一次选房") % {"s": min_interval().total_seconds()},
+            _("同一认筹每 %(s)s 秒只能提交一次选房") % {"s": _seconds(min_interval())},
+        )
+
+
+def throttle_address(event: OpeningEvent, address: str | None, now) -> None:
+    """One pick request per client ``address`` (``core.context.client_ip``: behind a
+    trusted proxy, the address it forwards) per ``address_interval`` in ``event``,
+    decided by one conditional upsert on the (event, address) row: the row is created,
+    or moved on only if its last request is at least the interval old, and a request
+    that finds it younger changes nothing and is refused. Concurrent requests queue on
+    the row's lock in the database, so exactly one of a burst gets through, whichever
+    worker or server holds it. Committed at once, like ``throttle``; an interval of 0
+    (or no known address) turns it off."""
+    interval = address_interval()
+    if interval <= datetime.timedelta(0) or not address:
+        return
+    table = connection.ops.quote_name(PickAddress._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (event_id, address, tried_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (event_id, address) DO UPDATE SET tried_at = excluded.tried_at "
+            f"WHERE {table}.tried_at <= %s RETURNING 1",
+            [event.pk, str(address)[:45], adapt(now), adapt(now - interval)],
+        )
+        passed = cursor.fetchone() is not None
+    if not passed:
+        raise DomainError(
+            OpeningError.ADDRESS_TOO_FAST,
+            _("同一网络地址每 %(s)s 秒只能提交一次选房") % {"s": _seconds(interval)},
         )
 
 
@@ -717,17 +760,57 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
     """选房: ``entry`` takes ``unit`` in its batch's window, within the quota, once. The
     unit is reserved for the buyer (a 保留单 in the buyer's consultant's name, made by the
     event's operator); every pick is in the audit trail. A unit already taken answers
-    ``unit_taken``, whoever was first by a millisecond."""
+    ``unit_taken``, whoever was first by a millisecond. A pick without an account
+    (``actor`` None: the buyer's phone) also counts against its address ``ip``
+    (``throttle_address``); the office's staff pick for many buyers from one terminal."""
     if actor is not None:
         _require(actor, PICK, event.project)
     now = timezone.now()
+    if actor is None:
+        throttle_address(event, ip, now)
+    return _pick(actor=actor, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+
+
+def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, ip=None) -> Pick:
+    """A buyer picks for themselves with the entry number 认筹号 and the selection code,
+    no account and no session (the buyer API): the request counts against its address
+    first (so that guessing codes is as slow as picking), then the code is checked
+    (``entry_by_code``: five wrong ones lock the entry), then it is ``unit_pick``'s
+    pick."""
+    now = timezone.now()
+    throttle_address(event, ip, now)
+    entry = entry_by_code(event, number, code)
+    return _pick(actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+
+
+def _share_event(event: OpeningEvent) -> str:
+    """The event's status, its row share-locked until the commit (PostgreSQL): picks do
+    not wait for each other, but finishing the event (``_lock_event``) waits for the
+    picks under way, and a pick that waited for it reads the event finished."""
+    if connection.vendor != "postgresql":
+        return event.status  # SQLite: one writer at a time anyway
+    table = connection.ops.quote_name(OpeningEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR SHARE", [event.pk])
+        return cursor.fetchone()[0]
+
+
+def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
     throttle(entry, now)
-    with transaction.atomic():
+    # the pick's entries (the unit's move, the reservation, the pick) join the audit
+    # chain together at the end: the chain's lock is held for that and the commit only,
+    # not while the reservation is made (bench/opening: the chain was the serial point)
+    with audit_batch():
+        # the entry's row only (``of``): locking the joined event row too made every pick
+        # of the event wait for the one before it (bench/opening)
         entry = (
-            Entry.objects.select_for_update().select_related("event", "customer").get(pk=entry.pk)
+            Entry.objects.select_for_update(of=("self",))
+            .select_related("event", "customer")
+            .get(pk=entry.pk)
         )
         if entry.event_id != event.pk:
             raise invalid("entry", _("认筹不属于本活动"))
+        entry.event.status = _share_event(entry.event)
         refusal = can_pick(entry, now)
         if refusal is not None:
             raise refusal

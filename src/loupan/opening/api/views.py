@@ -6,20 +6,32 @@
 * ``GET /opening-events/{id}/package/``: the published lottery package;
 * ``POST /opening-events/{id}/picks/`` ``{"entry": "0007", "unit": 123}``: a pick for a
   buyer (``opening.pick``), refused with ``unit_taken``, ``quota_reached``,
-  ``not_your_turn``, ``not_in_event`` … in the one error shape."""
+  ``not_your_turn``, ``not_in_event`` … in the one error shape.
+
+The buyers' own, without an account, token or session (an event from its draw on):
+
+* ``GET /opening-events/{id}/live/[?since=<last_pick>]``: what is picked and free now,
+  the server's clock and the batch (``live.snapshot``: no personal data); with
+  ``since`` only the units picked after that pick (what the phones poll);
+* ``POST /opening-events/{id}/buyer-picks/`` ``{"entry": "0007", "code": "12345678",
+  "unit": 123}``: the buyer picks with the entry number and the selection code
+  (``services.buyer_pick``), refused also with ``code_invalid``, ``code_locked``,
+  ``too_fast`` (the buyer's limit) and ``address_too_fast`` (the address's)."""
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from loupan.core.api import named_choices
+from loupan.core.context import client_ip
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet
 
-from .. import selectors, services
+from .. import live, selectors, services
 from ..models import Entry, EventStatus, OpeningEvent, PickVia
 from .manage import ManageActions
 from .results import ResultActions
@@ -74,6 +86,12 @@ class EventUnitSerializer(serializers.Serializer):
 
 class PickInputSerializer(serializers.Serializer):
     entry = serializers.CharField(label=_("认筹号"), max_length=20)
+    unit = serializers.IntegerField(label=_("房间"), min_value=1)
+
+
+class BuyerPickInputSerializer(serializers.Serializer):
+    entry = serializers.CharField(label=_("认筹号"), max_length=20)
+    code = serializers.CharField(label=_("选房码"), max_length=20)
     unit = serializers.IntegerField(label=_("房间"), min_value=1)
 
 
@@ -138,7 +156,68 @@ class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSe
             entry=entry,
             unit=data.validated_data["unit"],
             via=PickVia.API,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
+        )
+        return Response(PickSerializer(pick).data, status=status.HTTP_201_CREATED)
+
+    def _public_event(self):
+        event = selectors.public_event(self.kwargs.get("pk"))
+        if event is None:
+            raise DomainError(ErrorCode.NOT_FOUND)
+        return event
+
+    @extend_schema(
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.INT, description="上次读到的 last_pick：只返回其后被选的房间"
+            )
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        authentication_classes=[],
+        permission_classes=[AllowAny],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def live(self, request, pk=None):
+        """What is picked and free now, for anyone (no account, no personal data): the
+        buyers' phones poll it, passing back ``last_pick`` as ``since``."""
+        since = request.query_params.get("since")
+        if since in (None, ""):
+            data = live.snapshot(self._public_event())
+        elif not str(since).isdigit():
+            raise invalid("since", _("应为编号"))
+        else:
+            data = live.public_changes(int(pk), int(since)) if str(pk).isdigit() else None
+            if data is None:
+                raise DomainError(ErrorCode.NOT_FOUND)
+        return Response(data, headers={"Cache-Control": "no-cache"})
+
+    @extend_schema(auth=[], request=BuyerPickInputSerializer, responses={201: PickSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="buyer-picks",
+        authentication_classes=[],
+        permission_classes=[AllowAny],
+    )
+    def buyer_picks(self, request, pk=None):
+        """A buyer picks with the entry number 认筹号 and the selection code (no
+        account): at most one request per buyer and per address per second."""
+        event = self._public_event()
+        data = BuyerPickInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pick = services.buyer_pick(
+            event=event,
+            number=data.validated_data["entry"],
+            code=data.validated_data["code"],
+            unit=data.validated_data["unit"],
+            via=PickVia.API,
+            ip=client_ip(request),
         )
         return Response(PickSerializer(pick).data, status=status.HTTP_201_CREATED)
 

@@ -1,0 +1,304 @@
+"""The load generator of ``bench/opening``: one asyncio process with aiohttp (no Django
+in the loop), cheap in CPU. Buyers pick through the buyer API, scripted bots fire every
+200 ms, phones poll the free-unit view; every request goes as the TLS proxy in front of
+production would pass it on (``X-Forwarded-Proto: https``, the client's address in
+``X-Forwarded-For``, the proxy being trusted by ``LOUPAN_TRUSTED_PROXIES``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from array import array
+from collections import Counter
+
+import aiohttp
+
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+def percentile(samples, p: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * p / 100 + 0.999999) - 1))]
+
+
+def buyer_address(i: int) -> str:
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+class FreeUnits:
+    """The units the generator knows to be free: O(1) random choice and removal."""
+
+    def __init__(self, ids):
+        self.ids = list(ids)
+        self.at = {u: i for i, u in enumerate(self.ids)}
+
+    def __len__(self):
+        return len(self.ids)
+
+    def choice(self):
+        return self.ids[random.randrange(len(self.ids))] if self.ids else None
+
+    def discard(self, unit):
+        i = self.at.pop(unit, None)
+        if i is None:
+            return
+        last = self.ids.pop()
+        if last != unit:
+            self.ids[i] = last
+            self.at[last] = i
+
+
+async def hammer(base: str, path: str, *, concurrency: int, seconds: float) -> dict:
+    """GET ``path`` from ``concurrency`` clients for ``seconds``: requests/s served."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    served, failed, latencies = 0, 0, []
+    deadline = time.perf_counter() + seconds
+    async with aiohttp.ClientSession(base, connector=connector, headers=HTTPS) as session:
+
+        async def client():
+            nonlocal served, failed
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                async with session.get(path) as response:
+                    await response.read()
+                    if response.status == 200:
+                        served += 1
+                        latencies.append(time.perf_counter() - start)
+                    else:
+                        failed += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return {
+        "rate": served / elapsed,
+        "failed": failed,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+    }
+
+
+class Run:
+    """One opening: buyers, bots and phones against one event."""
+
+    def __init__(self, base, event_id, buyers, bots, unit_ids, args):
+        self.base = base
+        self.event = event_id
+        self.buyers = buyers  # [(number, code)] in the drawn order
+        self.bot_entries = bots
+        self.free = FreeUnits(unit_ids)
+        self.units = len(unit_ids)
+        self.args = args
+        self.picked_at: dict[int, float] = {}  # unit → when its 201 arrived
+        self.pick_latency: list[float] = []
+        self.request_latency: list[float] = []
+        self.refusals: Counter = Counter()
+        self.bot_results: Counter = Counter()
+        self.sold_out = asyncio.Event()
+        self.sold_out_at = 0.0
+        self.started = 0.0
+        self.last_pick = 0.0
+        self.errors: Counter = Counter()
+        # phones
+        self.lags = array("d")
+        self.seen_early = 0
+        self.polls = 0
+        self.poll_latency: list[float] = []
+        self.phone_misses = 0
+        self.phones_done = 0
+        self.phones_ready = 0
+
+    @property
+    def pick_path(self):
+        return f"/api/v1/opening-events/{self.event}/buyer-picks/"
+
+    @property
+    def live_path(self):
+        return f"/api/v1/opening-events/{self.event}/live/"
+
+    async def post_pick(self, session, number, code, unit, address):
+        body = json.dumps({"entry": number, "code": code, "unit": unit})
+        start = time.perf_counter()
+        try:
+            async with session.post(
+                self.pick_path,
+                data=body,
+                headers={"Content-Type": "application/json", "X-Forwarded-For": address},
+            ) as response:
+                payload = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            self.errors[type(exc).__name__] += 1
+            return "client_error", time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        self.request_latency.append(elapsed)
+        if status == 201:
+            now = time.perf_counter()
+            self.picked_at.setdefault(unit, now)
+            self.pick_latency.append(elapsed)
+            self.free.discard(unit)
+            self.last_pick = now
+            if len(self.picked_at) >= self.units:
+                self._sold_out()
+            return "ok", elapsed
+        try:
+            code_ = json.loads(payload).get("code", str(status))
+        except ValueError:
+            code_ = f"http_{status}"
+        if code_ == "unit_taken":
+            self.free.discard(unit)
+            if not len(self.free):
+                self._sold_out()
+        return code_, elapsed
+
+    def _sold_out(self):
+        if not self.sold_out.is_set():
+            self.sold_out_at = time.perf_counter()
+            self.sold_out.set()
+
+    async def buyer_client(self, session, queue):
+        interval = self.args.interval_ms / 1000 + 0.02
+        while not queue.empty() and not self.sold_out.is_set():
+            index, (number, code) = queue.get_nowait()
+            address = buyer_address(index)
+            for _attempt in range(self.args.tries):
+                unit = self.free.choice()
+                if unit is None or self.sold_out.is_set():
+                    break
+                sent = time.perf_counter()
+                result, _elapsed = await self.post_pick(session, number, code, unit, address)
+                self.refusals[result] += 1
+                if result not in ("unit_taken", "too_fast", "address_too_fast"):
+                    break
+                # a person taps again after a second: so does this client
+                await asyncio.sleep(max(0.0, sent + interval - time.perf_counter()))
+
+    async def bot(self, session, i, number, code):
+        """A script firing every 200 ms: even bots from one address, odd ones from a new
+        address each time (a pool of proxies); either way one buyer."""
+        fired = 0
+        tasks = set()
+        while not self.sold_out.is_set():
+            unit = self.free.choice()
+            if unit is None:
+                break
+            address = f"172.16.{i}.1" if i % 2 == 0 else f"172.17.{i}.{fired % 250 + 1}"
+            fired += 1
+
+            async def fire(unit=unit, address=address):
+                result, _ = await self.post_pick(session, number, code, unit, address)
+                self.bot_results[result] += 1
+
+            task = asyncio.create_task(fire())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            await asyncio.sleep(self.args.bot_ms / 1000)
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    async def phone(self, session, i, start_gate: asyncio.Event):
+        """Load the whole board once, then poll the changes every ``poll`` seconds until
+        the last unit is seen."""
+        for _attempt in range(5):
+            try:
+                async with session.get(self.live_path) as response:
+                    data = await response.json(content_type=None)
+                break
+            except (TimeoutError, aiohttp.ClientError, ValueError):
+                self.phone_misses += 1
+                await asyncio.sleep(1)
+        else:
+            raise RuntimeError("a phone could not load the board")
+        since = data["last_pick"]
+        seen = {u["id"] for u in data["units"] if u["picked"]}
+        self.phones_ready += 1
+        await start_gate.wait()
+        period = self.args.poll
+        await asyncio.sleep(random.random() * period)
+        next_at = time.perf_counter()
+        while True:
+            start = time.perf_counter()
+            try:
+                async with session.get(self.live_path, params={"since": since}) as response:
+                    data = await response.json(content_type=None)
+            except (TimeoutError, aiohttp.ClientError, ValueError):
+                self.phone_misses += 1
+                data = None
+            now = time.perf_counter()
+            if data is not None and "last_pick" in data:
+                self.polls += 1
+                self.poll_latency.append(now - start)
+                since = data["last_pick"]
+                for unit in data["units"]:
+                    if unit["id"] in seen:
+                        continue
+                    seen.add(unit["id"])
+                    committed = self.picked_at.get(unit["id"])
+                    if committed is None:
+                        self.seen_early += 1  # before the buyer's own answer arrived
+                        self.lags.append(0.0)
+                    else:
+                        self.lags.append(max(0.0, now - committed))
+                if len(seen) >= self.units:
+                    self.phones_done += 1
+                    return
+            elif data is not None:
+                self.phone_misses += 1
+            if self.sold_out.is_set() and time.perf_counter() > self.last_pick + 3 * period:
+                return
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+    async def run(self) -> dict:
+        args = self.args
+        phones_conn = aiohttp.TCPConnector(limit=args.phone_connections)
+        buyers_conn = aiohttp.TCPConnector(limit=args.clients + len(self.bot_entries) * 4)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with (
+            aiohttp.ClientSession(
+                self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
+            ) as phones,
+            aiohttp.ClientSession(
+                self.base, connector=buyers_conn, headers=HTTPS, timeout=timeout
+            ) as buyers,
+        ):
+            gate = asyncio.Event()
+            load_start = time.perf_counter()
+            phone_tasks = [
+                asyncio.create_task(self.phone(phones, i, gate)) for i in range(args.phones)
+            ]
+            # the phones open the board before the batch starts
+            while self.phones_ready < args.phones:
+                await asyncio.sleep(0.1)
+                for task in phone_tasks:
+                    if task.done() and task.exception():
+                        raise task.exception()
+            phones_loaded = time.perf_counter() - load_start
+            queue: asyncio.Queue = asyncio.Queue()
+            for i, buyer in enumerate(self.buyers):
+                queue.put_nowait((i, buyer))
+            self.started = time.perf_counter()
+            gate.set()
+            tasks = [
+                asyncio.create_task(self.buyer_client(buyers, queue)) for _ in range(args.clients)
+            ]
+            tasks += [
+                asyncio.create_task(self.bot(buyers, i, number, code))
+                for i, (number, code) in enumerate(self.bot_entries)
+            ]
+            await asyncio.gather(*tasks)
+            # sold out when the last free unit was answered (a 201, or unit_taken for a
+            # pick whose own answer timed out)
+            picking = (self.sold_out_at or self.last_pick or time.perf_counter()) - self.started
+            await asyncio.gather(*phone_tasks)
+            watching = time.perf_counter() - self.started
+        return {
+            "phones_loaded_s": phones_loaded,
+            "picking_s": picking,
+            "watching_s": watching,
+            "answered": len(self.picked_at),
+        }

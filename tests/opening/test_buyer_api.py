@@ -1,0 +1,373 @@
+"""The buyer API of opening day (issue 16 "by API too"): a buyer picks with the entry
+number and the selection code, no account, token or session; the free-unit view anyone
+may read (no personal data, a GET writes nothing); the per-address limit beside the
+per-buyer one, with its own code, shared through the database (a burst from one address
+on PostgreSQL gets exactly one request through per interval); the client address read
+from X-Forwarded-For only behind a trusted proxy."""
+
+import json
+import time
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from loupan.audit.models import AuditEntry
+from loupan.audit.services import verify_chain
+from loupan.core.context import client_ip
+from loupan.opening import live
+from loupan.opening import services as s
+from loupan.opening.models import Entry, Pick, PickAddress
+from tests.deals.helpers import free_unit, user
+from tests.opening.test_services import buyer, drawn, make_event, selecting
+from tests.testing import race
+
+pytestmark = pytest.mark.django_db
+
+
+def open_event(numbers, unit_count=3, max_units=1, **kw):
+    """An event selecting now, with ``numbers`` as buyers, and each entry's code."""
+    buyers = [buyer(n) for n in numbers]
+    event, entries = drawn(make_event(unit_count=unit_count, max_units=max_units, **kw), buyers)
+    event = selecting(event, entries)
+    entries = sorted((Entry.objects.get(pk=e.pk) for e in entries), key=lambda e: e.position)
+    codes = {e.number: s.entry_code_reset(actor=user("manager"), entry=e) for e in entries}
+    return event, entries, codes
+
+
+def url(event, what="buyer-picks"):
+    return f"/api/v1/opening-events/{event.pk}/{what}/"
+
+
+def pick(client, event, entry, code, unit, **extra):
+    body = {"entry": entry.number, "code": code, "unit": getattr(unit, "pk", unit)}
+    return client.post(url(event), body, format="json", **extra)
+
+
+def event_units(event):
+    return [eu.unit for eu in event.units.order_by("unit_id")]
+
+
+def test_a_buyer_picks_with_the_entry_number_and_code(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    event, entries, codes = open_event(range(80, 84), unit_count=3)
+    first, second, *_ = entries
+    units = event_units(event)
+    phone = APIClient()  # no account, no token, no session
+    done = pick(phone, event, first, codes[first.number], units[0])
+    assert done.status_code == 201, done.json()
+    body = done.json()
+    assert body["unit"] == units[0].pk and body["entry"] == first.number
+    made = Pick.objects.get(pk=body["id"])
+    assert made.entry == first and made.via == "api" and made.actor is None
+    assert made.ip == "127.0.0.1"
+    audited = AuditEntry.objects.filter(object_type="opening.pick", object_id=str(made.pk))
+    assert audited.get().actor_username == f"认筹号{first.number}"
+    assert verify_chain()[1] is None
+    assert "sessionid" not in done.cookies
+    # the refusals, each with its own code
+    taken = pick(phone, event, second, codes[second.number], units[0])
+    assert taken.status_code == 409 and taken.json()["code"] == "unit_taken"
+    again = pick(phone, event, first, codes[first.number], units[1])
+    assert again.status_code == 409 and again.json()["code"] == "quota_reached"
+    outside = pick(phone, event, second, codes[second.number], free_unit(70))
+    assert outside.status_code == 400 and outside.json()["code"] == "not_in_event"
+    wrong = pick(phone, event, second, "00000000", units[1])
+    assert wrong.status_code == 400 and wrong.json()["code"] == "code_invalid"
+    assert "code" in wrong.json()["fields"]
+    assert Entry.objects.get(pk=second.pk).code_failures == 1
+    nobody = phone.post(url(event), {"entry": "9999", "code": "1", "unit": units[1].pk})
+    assert nobody.status_code == 400 and nobody.json()["code"] == "code_invalid"
+    missing = phone.post(url(event), {"entry": second.number, "unit": units[1].pk}, format="json")
+    assert missing.status_code == 400 and missing.json()["code"] == "invalid"
+    assert "code" in missing.json()["fields"]
+    assert Pick.objects.filter(event=event).count() == 1
+    # a token of someone else changes nothing: the buyer API reads no credentials
+    token = APIClient()
+    token.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    ok = pick(token, event, second, codes[second.number], units[1])
+    assert ok.status_code == 201 and Pick.objects.get(pk=ok.json()["id"]).actor is None
+
+
+def test_outside_the_window_and_before_the_draw(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    buyers = [buyer(n) for n in range(84, 88)]
+    event, entries = drawn(make_event(unit_count=2), buyers)
+    entries = sorted((Entry.objects.get(pk=e.pk) for e in entries), key=lambda e: e.position)
+    selecting(event, entries, per_batch=2)
+    late = entries[-1]  # the second batch, whose window opens in 29 minutes
+    code = s.entry_code_reset(actor=user("manager"), entry=late)
+    refused = pick(APIClient(), event, late, code, event_units(event)[0])
+    assert refused.status_code == 409 and refused.json()["code"] == "not_your_turn"
+    assert not Pick.objects.filter(event=event).exists()
+    # an event not yet drawn is not there for anyone without an account
+    draft = make_event(unit_count=1, name="二期开盘")
+    gone = APIClient().post(url(draft), {"entry": "0001", "code": "1", "unit": 1}, format="json")
+    assert gone.status_code == 404 and gone.json()["code"] == "not_found"
+    assert APIClient().get(url(draft, "live")).status_code == 404
+
+
+def test_one_request_per_address_and_per_buyer(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 60_000
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 60_000
+    settings.LOUPAN_TRUSTED_PROXIES = ["127.0.0.1"]
+    event, entries, codes = open_event(range(88, 92), unit_count=3)
+    first, second, third, _fourth = entries
+    units = event_units(event)
+    phone = APIClient()
+
+    def via(address):
+        return {"HTTP_X_FORWARDED_FOR": address}
+
+    # a wrong code counts against the address too: guessing is as slow as picking
+    wrong = pick(phone, event, first, "00000000", units[0], **via("10.1.0.1"))
+    assert wrong.json()["code"] == "code_invalid"
+    fast = pick(phone, event, first, codes[first.number], units[0], **via("10.1.0.1"))
+    assert fast.status_code == 429 and fast.json()["code"] == "address_too_fast"
+    assert "60 秒" in fast.json()["message"]
+    # from another address the buyer goes through; the same buyer at once again is
+    # refused by the buyer's own limit, from a third address
+    ok = pick(phone, event, first, codes[first.number], units[0], **via("10.1.0.2"))
+    assert ok.status_code == 201
+    again = pick(phone, event, first, codes[first.number], units[1], **via("10.1.0.3"))
+    assert again.status_code == 429 and again.json()["code"] == "too_fast"
+    # another buyer from a fresh address is not slowed down by either
+    other = pick(phone, event, second, codes[second.number], units[1], **via("10.1.0.4"))
+    assert other.status_code == 201
+    # a client that writes its own X-Forwarded-For gains nothing: the proxy's last hop
+    # is the one believed
+    forged = pick(phone, event, third, codes[third.number], units[2], **via("10.9.9.9, 10.1.0.4"))
+    assert forged.json()["code"] == "address_too_fast"
+    rows = dict(PickAddress.objects.filter(event=event).values_list("address", "tried_at"))
+    assert set(rows) == {"10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4"}
+    # the office picks for many buyers from one terminal: no address limit there
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    office = APIClient()
+    office.force_authenticate(user("manager"))
+    staff = office.post(
+        url(event, "picks"), {"entry": third.number, "unit": units[2].pk}, format="json"
+    )
+    assert staff.status_code == 201, staff.json()
+    assert Pick.objects.get(pk=staff.json()["id"]).ip == "127.0.0.1"
+
+
+def test_an_interval_of_zero_turns_the_address_limit_off(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    event, entries, codes = open_event(range(92, 94), unit_count=2)
+    units = event_units(event)
+    for entry, unit in zip(entries, units, strict=True):
+        assert pick(APIClient(), event, entry, codes[entry.number], unit).status_code == 201
+    assert not PickAddress.objects.exists()
+
+
+def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    settings.LOUPAN_LIVE_CACHE_MS = 0
+    event, entries, codes = open_event(range(94, 97), unit_count=3)
+    units = event_units(event)
+    phone = APIClient()
+    with CaptureQueriesContext(connection) as queries:
+        full = phone.get(url(event, "live"))
+    assert full.status_code == 200
+    sql = " ".join(q["sql"].upper() for q in queries.captured_queries)
+    assert not any(word in sql for word in ("INSERT", "UPDATE ", "DELETE"))
+    data = full.json()
+    assert data["counts"] == {
+        "units": 3,
+        "picked": 0,
+        "free": 3,
+        "entrants": 3,
+        "entrants_picked": 0,
+    }
+    assert [u["id"] for u in data["units"]] and not any(u["picked"] for u in data["units"])
+    assert data["last_pick"] == 0 and data["batch"] is not None
+    assert full["Cache-Control"] == "no-cache"
+    text = json.dumps(data, ensure_ascii=False)
+    for entry in entries:
+        assert entry.customer.name not in text and entry.id_number not in text
+        assert entry.customer.phone[-8:] not in text
+    # nothing new since: no units; one pick later, only that unit
+    since = data["last_pick"]
+    assert phone.get(url(event, "live"), {"since": since}).json()["units"] == []
+    assert pick(phone, event, entries[0], codes[entries[0].number], units[1]).status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        delta = phone.get(url(event, "live"), {"since": since}).json()
+    assert len(queries.captured_queries) == 4  # the event, counts, picks, batches
+    assert [u["id"] for u in delta["units"]] == [units[1].pk] and delta["units"][0]["picked"]
+    assert delta["counts"]["picked"] == 1 and delta["counts"]["free"] == 2
+    assert delta["last_pick"] > since and delta["version"] != data["version"]
+    assert delta["latest"][0]["number"] == units[1].number
+    full_again = phone.get(url(event, "live")).json()
+    assert full_again["version"] == delta["version"]
+    assert {u["id"] for u in full_again["units"] if u["picked"]} == {units[1].pk}
+    bad = phone.get(url(event, "live"), {"since": "abc"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    assert "since" in bad.json()["fields"]
+
+
+def test_a_worker_reads_the_board_at_most_once_per_interval(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    settings.LOUPAN_LIVE_CACHE_MS = 60_000
+    event, entries, codes = open_event(range(97, 99), unit_count=2)
+    units = event_units(event)
+    phone = APIClient()
+    live.notify(event.pk)  # nothing cached from an earlier test
+    first = phone.get(url(event, "live"), {"since": 0}).json()
+    with CaptureQueriesContext(connection) as queries:
+        again = phone.get(url(event, "live"), {"since": 0}).json()
+    assert not queries.captured_queries  # the event and the board are this worker's
+    assert again["counts"] == first["counts"] and again["units"] == []
+    # a pick committed elsewhere shows once the interval has passed; one committed by
+    # this worker at once (the pick's on_commit calls notify)
+    s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="phone")
+    assert phone.get(url(event, "live"), {"since": 0}).json()["units"] == []
+    live.notify(event.pk)
+    fresh = phone.get(url(event, "live"), {"since": 0}).json()
+    assert [u["id"] for u in fresh["units"]] == [units[0].pk]
+    assert fresh["counts"]["picked"] == 1
+    del codes
+
+
+def test_the_client_address_behind_a_trusted_proxy_only(settings):
+    factory = RequestFactory()
+
+    def ip(remote, forwarded=None):
+        extra = {"REMOTE_ADDR": remote}
+        if forwarded is not None:
+            extra["HTTP_X_FORWARDED_FOR"] = forwarded
+        return client_ip(factory.get("/", **extra))
+
+    settings.LOUPAN_TRUST_X_FORWARDED_FOR = False
+    settings.LOUPAN_TRUSTED_PROXIES = []
+    assert ip("203.0.113.5", "10.0.0.1") == "203.0.113.5"  # nobody trusted: the peer
+    settings.LOUPAN_TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    assert ip("203.0.113.5", "10.0.0.1") == "203.0.113.5"  # not from a proxy
+    assert ip("127.0.0.1", "198.51.100.7") == "198.51.100.7"
+    assert ip("127.0.0.1", "1.2.3.4, 198.51.100.7, 10.0.0.2") == "198.51.100.7"
+    assert ip("127.0.0.1", "10.0.0.3, 10.0.0.2") == "127.0.0.1"  # only proxies
+    assert ip("127.0.0.1", "not-an-address") == "127.0.0.1"
+    assert ip("127.0.0.1") == "127.0.0.1"
+    assert ip("127.0.0.1", "2001:db8::1") == "2001:db8::1"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_from_one_address_gets_one_request_through(demo, settings):
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 400
+    event, entries, codes = open_event(range(60, 72), unit_count=12, max_units=1)
+    units = event_units(event)
+
+    def burst(offset):
+        return race(
+            6,
+            lambda i: s.buyer_pick(
+                event=event,
+                number=entries[offset + i].number,
+                code=codes[entries[offset + i].number],
+                unit=units[offset + i],
+                via="api",
+                ip="198.51.100.20",
+            ),
+        )
+
+    first = burst(0)
+    assert first.count("ok") == 1 and set(first) == {"ok", "address_too_fast"}, first
+    time.sleep(0.45)  # the next interval: again exactly one of a burst
+    second = burst(6)
+    assert second.count("ok") == 1 and set(second) == {"ok", "address_too_fast"}, second
+    assert Pick.objects.filter(event=event).count() == 2
+    assert PickAddress.objects.filter(event=event).count() == 1
+    # four addresses at once: none slows another
+    waiting = [e for e in entries if not Pick.objects.filter(entry=e).exists()][:4]
+    free = [u for u in units if not Pick.objects.filter(unit=u).exists()][:4]
+    spread = race(
+        4,
+        lambda i: s.buyer_pick(
+            event=event,
+            number=waiting[i].number,
+            code=codes[waiting[i].number],
+            unit=free[i],
+            via="api",
+            ip=f"198.51.100.{30 + i}",
+        ),
+    )
+    assert spread == ["ok"] * 4, spread
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
+    import threading
+
+    from django.db import transaction
+
+    from loupan.opening.models import OpeningEvent
+
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    event, entries, codes = open_event(range(72, 75), unit_count=3)
+    units = event_units(event)
+    table = OpeningEvent._meta.db_table
+    held, release = threading.Event(), threading.Event()
+
+    def hold(mode, then=None):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR {mode}", [event.pk])
+                held.set()
+                release.wait(10)
+                if then:
+                    then()
+        finally:
+            connection.close()
+
+    # a pick under way holds the event row in share mode: another pick does not wait
+    holder = threading.Thread(target=hold, args=("SHARE",))
+    holder.start()
+    assert held.wait(10)
+    started = time.monotonic()
+    results = race(
+        1,
+        lambda i: s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="api"),
+    )
+    assert results == ["ok"] and time.monotonic() - started < 5
+    release.set()
+    holder.join()
+    # finishing the event locks the row: a pick waits for it, then reads it finished
+    held.clear()
+    release.clear()
+
+    def finish():
+        OpeningEvent.objects.filter(pk=event.pk).update(status="finished")
+
+    holder = threading.Thread(target=hold, args=("UPDATE", finish))
+    holder.start()
+    assert held.wait(10)
+    outcome = []
+    picker = threading.Thread(
+        target=lambda: outcome.extend(
+            race(
+                1,
+                lambda i: s.unit_pick(
+                    actor=None, event=event, entry=entries[1], unit=units[1], via="api"
+                ),
+            )
+        )
+    )
+    picker.start()
+    time.sleep(0.5)
+    assert picker.is_alive()  # waiting for the event's row
+    release.set()
+    holder.join()
+    picker.join(10)
+    assert outcome == ["event_status"], outcome
+    assert Pick.objects.filter(event=event).count() == 1
+    del codes
