@@ -314,3 +314,31 @@ def test_a_consultant_cannot_tell_which_customer_ids_exist(api, demo):
     assert answers[0].status_code == answers[1].status_code == 400
     assert answers[0].json() == answers[1].json()
     assert_error(answers[0], 400, "invalid", fields=["customer"])
+
+
+# --- id filters of the shared FilterSets ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url,name",
+    [
+        ("/api/v1/complaint-categories/", "project"),
+        ("/api/v1/deal-changes/", "deal"),
+        ("/api/v1/deal-changes/", "project"),
+        ("/api/v1/customers/", "project"),
+    ],
+)
+@pytest.mark.parametrize("value", ["9.223372036854776e+18", "0.5", "abc", "99999999999999999999"])
+def test_an_id_filter_takes_only_ids(api, url, name, value):
+    """A float beyond the integer range was an OverflowError on SQLite (a 500)."""
+    assert_error(api("manager").get(url, {name: value}), 400, "invalid", fields=[name])
+
+
+def test_a_list_page_refuses_an_id_filter_that_is_not_an_id(login, demo):
+    response = login("manager").get(f"/projects/{demo['main'].pk}/deals/", {"consultant": "9e99"})
+    assert response.status_code == 400 and "consultant" in response.content.decode()
+
+
+def test_days_in_stage_beyond_a_century_is_refused(api):
+    response = api("manager").get("/api/v1/certificates/", {"min_days": "739957"})
+    assert_error(response, 400, "invalid", fields=["min_days"])

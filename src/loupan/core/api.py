@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError, ErrorCode, invalid
+from .params import ID_PATTERN, id_value
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: (ErrorCode.NOT_AUTHENTICATED, "请先登录（缺少或无效的 Token）"),
@@ -125,21 +126,6 @@ def named_choices(name: str, choices, blank: bool = False):
     return Field
 
 
-ID_MAX_DIGITS = 18  # a bigint has 19 digits: 18 always fit, on SQLite and PostgreSQL
-
-
-def id_value(raw, name: str):
-    """``raw`` (a query parameter or body field called ``name``) as an id: None when
-    missing or empty, refused with ``invalid`` naming the field when it is not a plain
-    number (``abc``, ``null``, ``-1``, ``1.5`` …): never handed to the database."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
-    if not text.isascii() or not text.isdigit() or len(text) > ID_MAX_DIGITS:
-        raise invalid(name, _("应为编号"), _("%(name)s：应为编号") % {"name": name})
-    return int(text)
-
-
 def id_param(request, name: str, *, required: bool = False):
     """The id in the query parameter (else the body field) ``name``; see ``id_value``.
     ``required``: missing is refused too."""
@@ -186,7 +172,6 @@ def project_filtered(queryset, request, lookup: str = "project_id"):
     return queryset if pk is None else queryset.filter(**{lookup: pk})
 
 
-ID_PATTERN = rf"[0-9]{{1,{ID_MAX_DIGITS}}}"
 _INTEGER_KEYS = {
     "AutoField",
     "BigAutoField",

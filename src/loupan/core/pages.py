@@ -27,8 +27,8 @@ from django.shortcuts import redirect, render
 from django.views import View
 
 from . import xlsx
-from .api import id_value
 from .errors import DomainError
+from .params import check_id_filters, id_value
 from .ports import access
 from .scope import project_model
 from .views import form_error, paginate, query_without_page, refused
@@ -172,6 +172,10 @@ class ProjectListView(View):
 
     def _queryset(self):
         filterset = self.get_filterset(self.get_queryset())
+        try:
+            check_id_filters(filterset, self.request.GET)
+        except DomainError as exc:
+            raise BadRequest(str(exc.message)) from exc
         qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*self.ordering)
         return filterset, qs
 
