@@ -190,6 +190,19 @@ def test_nul_in_a_field_is_400_naming_it(api, demo):
     )
 
 
+def test_nul_in_a_put_or_patch_form_is_400_naming_it(api):
+    consultant = User.objects.get(username="consultant")
+    response = api("sysadmin").generic(
+        "PATCH",
+        f"/api/v1/users/{consultant.pk}/",
+        "real_name=a%00b",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert_error(response, 400, "invalid", fields=["real_name"])
+    consultant.refresh_from_db()
+    assert "\x00" not in consultant.real_name
+
+
 def test_nul_in_a_query_parameter_is_400_naming_it(api, login, demo):
     assert_error(
         api("manager").get("/api/v1/customers/", {"q": "\x00"}), 400, "invalid", fields=["q"]

@@ -1,6 +1,7 @@
 import json
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
@@ -76,13 +77,11 @@ def _refusal(request) -> DomainError | None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     content_type = request.content_type or ""
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        if request.method == "POST":
-            fields = request.POST
-        else:
-            from django.http import QueryDict
-
-            fields = QueryDict(request.body, encoding=request.encoding)
+    form = content_type == "application/x-www-form-urlencoded"
+    if form or (content_type == "multipart/form-data" and request.method == "POST"):
+        # Django parses a POST; a PUT or PATCH form is parsed here as DRF will parse it
+        # (a multipart PUT is left to DRF's parser and the serializer's fields).
+        fields = request.POST if request.method == "POST" else QueryDict(request.body)
         for key, values in fields.lists():
             if "\x00" in key or any("\x00" in v for v in values):
                 return _nul_reason(_named(key))
