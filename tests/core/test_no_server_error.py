@@ -339,6 +339,8 @@ def test_a_consultant_cannot_tell_which_customer_ids_exist(api, demo):
         ("/api/v1/deal-changes/", "deal"),
         ("/api/v1/deal-changes/", "project"),
         ("/api/v1/customers/", "project"),
+        ("/api/v1/measured-areas/", "building"),  # unit__building: across a relation
+        ("/api/v1/intended-units/", "unit"),  # the app's own parameter helper
     ],
 )
 @pytest.mark.parametrize("value", ["9.223372036854776e+18", "0.5", "abc", "99999999999999999999"])

@@ -5,6 +5,7 @@ and the FilterSets they share, so that a value that cannot be an id (``abc``, ``
 
 from django.utils.translation import gettext as _
 from django_filters import filters
+from django_filters.utils import get_model_field
 
 from .errors import invalid
 
@@ -33,11 +34,10 @@ def check_id_filters(filterset, params) -> None:
     for name, spec in filterset.filters.items():
         if not isinstance(spec, _ID_FILTERS) or not spec.field_name:
             continue
-        try:
-            field = model._meta.get_field(spec.field_name)
-        except Exception:  # a path across relations, or a method filter's own name
+        if spec.extra.get("to_field_name"):  # a choice by another field (a code)
             continue
-        if not (field.is_relation or field.primary_key):
+        field = get_model_field(model, spec.field_name)  # across relations too
+        if field is None or not (field.is_relation or field.primary_key):
             continue
         for raw in params.getlist(name):
             for part in raw.split(",") if spec.lookup_expr == "in" else [raw]:
