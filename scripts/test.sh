@@ -4,6 +4,9 @@
 #   2. all tests on SQLite,
 #   3. all tests on a real PostgreSQL server started here (with the concurrency tests),
 #   4. the browser tests in headless Chromium.
+# Both test passes include tests/api/test_schemathesis.py: schemathesis over the whole
+# OpenAPI schema as the consultant and the manager (no 5xx, one error shape), bounded by
+# LOUPAN_SCHEMATHESIS_EXAMPLES requests per operation and role (3) and derandomized.
 # Extra arguments go to every pytest run (e.g. scripts/test.sh -x -k login).
 # The SQLite run spreads over the machine's CPUs (pytest-xdist, at most four workers,
 # each with its own test database and demo office; LOUPAN_TEST_WORKERS=0 runs it in one

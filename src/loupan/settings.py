@@ -92,6 +92,9 @@ MIDDLEWARE = [
     "loupan.accounts.middleware.CurrentProjectMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so that a refused input is answered with everything a page needs (the user,
+    # the project, the language) and before any view reads it.
+    "loupan.core.middleware.RequestInputMiddleware",
 ]
 
 ROOT_URLCONF = "loupan.urls"
@@ -304,11 +307,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [
         "loupan.core.api_permissions.IsAuthenticatedWithCurrentPassword"
     ],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["loupan.core.api_classes.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "loupan.core.api.AutoSchema",
     "EXCEPTION_HANDLER": "loupan.core.api.exception_handler",
+    "DEFAULT_METADATA_CLASS": "loupan.core.api_classes.Metadata",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
+handler400 = "loupan.core.views.bad_request"
 handler403 = "loupan.core.views.permission_denied"
 handler404 = "loupan.core.views.page_not_found"
 handler500 = "loupan.core.views.server_error"

@@ -146,7 +146,7 @@ def test_take_without_roster_is_400_in_the_one_shape(api, project):
 
 def test_next_needs_a_project(api):
     resp = api("consultant").get("/api/v1/receptions/next/")
-    assert resp.status_code == 400 and resp.json()["fields"] == {"project": ["请指定项目"]}
+    assert resp.status_code == 400 and resp.json()["fields"] == {"project": ["请指定项目（编号）"]}
 
 
 def test_next_for_foreign_project_is_404(api, demo):

@@ -82,7 +82,12 @@ def test_reserve_refusals(demo):
     unit = free_unit()
     with pytest.raises(DomainError) as exc:
         services.deal_reserve(actor=user("consultant"), unit=unit, customer=other)
-    assert exc.value.code == "permission_denied" and "customer" in exc.value.fields
+    # a colleague's customer reads as an unknown one (issue 12)
+    assert exc.value.code == "invalid" and "customer" in exc.value.fields
+    assert exc.value.message == services.CUSTOMER_REFUSED
+    with pytest.raises(DomainError) as exc:
+        services.deal_reserve(actor=user("consultant"), unit=unit, customer=None)
+    assert exc.value.code == "invalid" and exc.value.message == services.CUSTOMER_REFUSED
     with pytest.raises(DomainError) as exc:
         services.deal_reserve(actor=user("finance"), unit=unit, customer=buyer)
     assert exc.value.code == "permission_denied"

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_POST
 
 from loupan.core.errors import DomainError
 from loupan.core.forms import DateInput
-from loupan.core.pages import ProjectListView, project_page, require, run_action
+from loupan.core.pages import ProjectListView, id_query, project_page, require, run_action
 
 from . import complaints as c
 from . import delivery, rules
@@ -294,8 +294,8 @@ class ComplaintArchive(ComplaintList):
 def complaint_create(request, project):
     """投诉受理: a complaint from any channel; ``?deal=`` starts from an owner's deal."""
     initial = {"channel": ComplaintChannel.PHONE, "severity": Severity.LOW}
-    if str(request.GET.get("deal", "")).isdigit():
-        initial["deal"] = int(request.GET["deal"])
+    if (deal := id_query(request, "deal")) is not None:
+        initial["deal"] = deal
     form = ComplaintForm(request.POST or None, user=request.user, project=project, initial=initial)
     status = 200
     if request.method == "POST":

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from loupan.core.forms import DateInput
 from loupan.core.pages import (
     ProjectListView,
+    id_query,
     project_page,
     run_action,
     used_filters,
@@ -537,8 +538,8 @@ class RepairList(ProjectListView):
 def repair_create(request, project):
     """登记维修单 (业主报修 or from a complaint)."""
     initial = {}
-    if request.GET.get("unit", "").isdigit():
-        initial["unit"] = int(request.GET["unit"])
+    if (unit := id_query(request, "unit")) is not None:
+        initial["unit"] = unit
     form = RepairForm(request.POST or None, project=project, initial=initial)
     status = 200
     if request.method == "POST":

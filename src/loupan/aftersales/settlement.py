@@ -1572,7 +1572,7 @@ class CertificateFilterSet(django_filters.FilterSet):
         label=gettext_lazy("仅未办结"), method="filter_outstanding"
     )
     min_days = django_filters.NumberFilter(
-        label=gettext_lazy("本阶段停留≥天"), method="filter_min_days", min_value=0
+        label=gettext_lazy("本阶段停留≥天"), method="filter_min_days", min_value=0, max_value=36500
     )
 
     class Meta:

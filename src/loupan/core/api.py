@@ -3,12 +3,15 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, ErrorCode
+from .errors import DomainError, ErrorCode, invalid
+from .params import ID_PATTERN, id_value
 
 _DRF_CODES = {
     exceptions.NotAuthenticated: (ErrorCode.NOT_AUTHENTICATED, "请先登录（缺少或无效的 Token）"),
@@ -93,6 +96,19 @@ def exception_handler(exc, context):
     return None
 
 
+class StrictInputMixin:
+    """An input serializer that refuses the fields it does not know, naming each (400
+    ``invalid``), where DRF would drop them silently: a registration's ``budget_max``
+    sent beside ``data`` instead of inside it was stored as nothing with a 201."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("未知字段")] for name in unknown})
+        return super().to_internal_value(data)
+
+
 def named_choices(name: str, choices, blank: bool = False):
     """A choice field whose OpenAPI schema is its own named component (``MortgageStage``,
     ``ComplaintStatus`` …), so that the many ``status`` and ``stage`` enums of the API
@@ -110,19 +126,110 @@ def named_choices(name: str, choices, blank: bool = False):
     return Field
 
 
-def project_param(request, name: str = "project"):
-    """The project named by the query parameter (or body field) ``name``: refused with
-    ``invalid`` naming the field when missing or not a number, ``not_found`` when the
-    caller is not a member (no id leaks)."""
-    from .scope import project_model
+def id_param(request, name: str, *, required: bool = False):
+    """The id in the query parameter (else the body field) ``name``; see ``id_value``.
+    ``required``: missing is refused too."""
+    raw = request.query_params.get(name)
+    if raw in (None, "") and hasattr(request.data, "get"):
+        raw = request.data.get(name)
+    value = id_value(raw, name)
+    if value is None and required:
+        raise invalid(name, _("必填"), _("%(name)s：必填") % {"name": name})
+    return value
 
-    raw = request.query_params.get(name) or (
-        request.data.get(name) if hasattr(request.data, "get") else None
-    )
-    raw = str(raw or "").strip()
-    if not raw.isdigit() or len(raw) > 18:
+
+def project_by_id(user, raw, name: str = "project", *, queryset=None):
+    """The project whose id is ``raw`` (a request's value for the field ``name``), among
+    those ``user`` sees (or ``queryset``): refused with ``invalid`` naming the field when
+    missing or not a number, ``not_found`` when not among them (no id leaks)."""
+    from .scope import visible_projects
+
+    pk = id_value(raw, name)
+    if pk is None:
         raise DomainError(ErrorCode.INVALID, fields={name: [_("请指定项目（编号）")]})
-    project = project_model().objects.restrict(request.user, "view").filter(pk=int(raw)).first()
+    projects = visible_projects(user) if queryset is None else queryset
+    project = projects.filter(pk=pk).first()
     if project is None:
         raise DomainError(ErrorCode.NOT_FOUND, _("项目不存在"))
     return project
+
+
+def project_param(request, name: str = "project", *, queryset=None, required: bool = True):
+    """The project named by the query parameter (or body field) ``name``, as
+    ``project_by_id`` finds it; None when not ``required`` and not given."""
+    raw = request.query_params.get(name)
+    if raw in (None, "") and hasattr(request.data, "get"):
+        raw = request.data.get(name)
+    if not required and raw in (None, ""):
+        return None
+    return project_by_id(request.user, raw, name, queryset=queryset)
+
+
+def project_filtered(queryset, request, lookup: str = "project_id"):
+    """``queryset`` narrowed to the query's ``?project=`` when given: an id, refused with
+    ``invalid`` naming the field otherwise (``abc``, ``null``), never passed on raw."""
+    pk = id_value(request.query_params.get("project"), "project")
+    return queryset if pk is None else queryset.filter(**{lookup: pk})
+
+
+_INTEGER_KEYS = {
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+}
+
+
+def _integer_lookup(viewset) -> bool:
+    """Whether the viewset looks its objects up by a number (its model's integer key, or
+    a foreign key to one); a viewset without a queryset looking up ``pk``/``id`` does."""
+    lookup = getattr(viewset, "lookup_field", "pk")
+    queryset = getattr(viewset, "queryset", None)
+    if queryset is None:
+        return lookup in ("pk", "id")
+    meta = queryset.model._meta
+    field = meta.pk if lookup == "pk" else meta.get_field(lookup)
+    while field.is_relation:
+        field = field.target_field
+    return field.get_internal_type() in _INTEGER_KEYS
+
+
+class Router(DefaultRouter):
+    """The API's router. A detail route whose object is looked up by a number matches
+    only digits (at most 18, always within the database's range), so ``/deals/abc/`` and
+    ``/deals/abc/cancel/`` are the same 404 as an unknown id for every viewset and every
+    action, and no other value reaches a query; a viewset may still name its own
+    ``lookup_value_regex`` (a role's ``code``)."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        if getattr(viewset, "lookup_value_regex", None) is None and _integer_lookup(viewset):
+            lookup_field = getattr(viewset, "lookup_field", "pk")
+            return self._base_pattern.format(
+                lookup_prefix=lookup_prefix,
+                lookup_url_kwarg=getattr(viewset, "lookup_url_kwarg", None) or lookup_field,
+                lookup_value=ID_PATTERN,
+            )
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """The OpenAPI schema of the views: the object id of a detail route, matched by
+    ``Router``'s digits-only pattern, is described by its model field (an integer, as
+    before), not as a string with a pattern."""
+
+    def _resolve_path_parameters(self, variables):
+        regex = self.path_regex
+        kwarg = getattr(self.view, "lookup_url_kwarg", None) or getattr(
+            self.view, "lookup_field", "pk"
+        )
+        lookup = f"(?P<{kwarg}>{ID_PATTERN})"
+        self.path_regex = regex.replace(lookup, f"(?P<{kwarg}>[^/.]+)")
+        try:
+            return super()._resolve_path_parameters(variables)
+        finally:
+            self.path_regex = regex

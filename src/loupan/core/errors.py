@@ -41,6 +41,7 @@ class ErrorCode(Code):
     IN_USE = "in_use", 409, _("对象仍被引用，不能删除")
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, _("不支持的请求方法")
     THROTTLED = "throttled", 429, _("请求过于频繁")
+    TOO_LARGE = "too_large", 413, _("请求内容过大")
     SERVER_ERROR = "server_error", 500, _("服务器内部错误")
 
 

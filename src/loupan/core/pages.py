@@ -7,6 +7,8 @@ view, so that a new page is a few lines and no view restates a rule.
 * ``run_action(request, call, …)`` runs one service call: success → its message; a
   refusal → a 403 page for a missing permission, else the reason next to the form's
   field (or as a message when there is no form).
+* ``id_query(request, name)``: a query parameter that names an object by its id; one
+  that cannot be an id is a 400 page naming the parameter, never a query.
 * ``ProjectListView``: the restricted queryset → the shared FilterSet → xlsx export (for
   those who may) or pagination → the template.
 
@@ -19,16 +21,26 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views import View
 
 from . import xlsx
 from .errors import DomainError
+from .params import check_id_filters, id_value
 from .ports import access
 from .scope import project_model
 from .views import form_error, paginate, query_without_page, refused
+
+
+def id_query(request, name: str):
+    """The id in the query parameter ``name`` (None when absent or empty); anything else
+    (``abc``, ``null``, ``-1``) is a bad request (400) naming the parameter."""
+    try:
+        return id_value(request.GET.get(name), name)
+    except DomainError as exc:
+        raise BadRequest(str(exc.message)) from exc
 
 
 def project_for(user, project_pk, *see):
@@ -160,6 +172,10 @@ class ProjectListView(View):
 
     def _queryset(self):
         filterset = self.get_filterset(self.get_queryset())
+        try:
+            check_id_filters(filterset, self.request.GET)
+        except DomainError as exc:
+            raise BadRequest(str(exc.message)) from exc
         qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*self.ordering)
         return filterset, qs
 

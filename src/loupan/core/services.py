@@ -5,7 +5,7 @@ the plain ones (projects, permits, …) share these so that every such write che
 permission, validates, locks and records its audit entry the same way.
 """
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
@@ -39,7 +39,10 @@ def coerce(obj, name: str, value):
         # "1000000" and "1000000.00" are the same amount: store and compare it with the
         # field's places (more places than allowed are left for validation to refuse).
         if -value.as_tuple().exponent < field.decimal_places:
-            value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+            try:
+                value = value.quantize(Decimal(1).scaleb(-field.decimal_places))
+            except InvalidOperation:  # 1e30: more digits than any field holds
+                pass  # left for validation to refuse (max_digits), never a 500
     return value
 
 

@@ -1,6 +1,7 @@
 """Shared pieces of the server-rendered UI: error pages, health check, and the glue that
 shows a service's DomainError on the form that caused it."""
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponseForbidden, JsonResponse
@@ -9,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .errors import DomainError
+from .errors import DomainError, ErrorCode
 
 
 def refused(exc: DomainError) -> None:
@@ -56,6 +57,38 @@ def healthz(request):
             status=503,
         )
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_answer(request, error: DomainError):
+    """A refusal made before any view ran (``core.middleware``): the one error shape on
+    the API, the error page naming the field elsewhere."""
+    if _is_api(request):
+        return JsonResponse(error.as_dict(), status=error.status)
+    if error.status == 404:
+        return render(request, "404.html", status=404)
+    return render(
+        request,
+        "400.html",
+        {"status": error.status, "message": error.message, "fields": error.fields},
+        status=error.status,
+    )
+
+
+def bad_request(request, exception=None):
+    """Django's 400 (a SuspiciousOperation, ``BadRequest``): the error shape on the API,
+    the page with the reason elsewhere."""
+    if isinstance(exception, RequestDataTooBig):
+        return error_answer(request, DomainError(ErrorCode.TOO_LARGE))
+    if isinstance(getattr(exception, "__cause__", None), DomainError):
+        return error_answer(request, exception.__cause__)
+    message = str(exception) if exception and str(exception) else ""
+    if not any("\u4e00" <= ch <= "\u9fff" for ch in message):
+        message = _("请求无效")
+    return error_answer(request, DomainError(ErrorCode.INVALID, message))
 
 
 def permission_denied(request, exception=None):

@@ -4,15 +4,22 @@
 from django.db import transaction
 from rest_framework import mixins, viewsets
 
+from .api import project_filtered
+
 
 class RestrictedViewSet(viewsets.GenericViewSet):
     """Subclasses set ``queryset`` (a model with a restricted manager)."""
 
     restrict_action = "view"
+    # The lookup that the query's ``?project=`` narrows (``project_id``), validated as an
+    # id (``core.api.project_filtered``); None: the viewset has no such filter.
+    project_filter: str | None = None
 
     def get_queryset(self):
-        qs = super().get_queryset()
-        return qs.restrict(self.request.user, self.restrict_action)
+        qs = super().get_queryset().restrict(self.request.user, self.restrict_action)
+        if self.project_filter:
+            qs = project_filtered(qs, self.request, self.project_filter)
+        return qs
 
 
 class ReadOnlyRestrictedViewSet(

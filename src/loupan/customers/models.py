@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -166,10 +167,20 @@ class Customer(models.Model):
     work_district = models.CharField(_("工作区域"), max_length=50, blank=True)
     family_size = models.PositiveSmallIntegerField(_("家庭人数"), null=True, blank=True)
     budget_min = models.DecimalField(
-        _("预算下限（万元）"), max_digits=10, decimal_places=2, null=True, blank=True
+        _("预算下限（万元）"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     budget_max = models.DecimalField(
-        _("预算上限（万元）"), max_digits=10, decimal_places=2, null=True, blank=True
+        _("预算上限（万元）"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
     )
     wanted_layout = models.CharField(_("意向户型"), max_length=50)
     wanted_area = models.CharField(_("意向面积"), max_length=30, blank=True)

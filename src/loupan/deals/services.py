@@ -60,13 +60,23 @@ def approval_submit(*, actor, deal: Deal, **request):
 # --- reservation 保留单 ------------------------------------------------------------------
 
 
-def _require_customer(actor, project, customer: Customer, field: str = "customer") -> None:
-    if customer.project_id != project.pk or customer.anonymized_at is not None:
-        raise invalid(field, "客户不属于本项目")
-    if customer.owner_id != actor.pk and not access.has_perm(actor, "customer.assign", project):
-        raise DomainError(
-            ErrorCode.PERMISSION_DENIED, "只能为自己的客户预留或认购。", {field: ["不是您的客户"]}
+# A customer the actor may not reserve for reads exactly as one that does not exist: a
+# consultant must not learn which ids are a colleague's customers (issue 12).
+CUSTOMER_REFUSED = "客户不存在或不属于本项目（只能为自己的客户预留或认购）"
+
+
+def _require_customer(actor, project, customer: Customer | None, field: str = "customer") -> None:
+    """The customer is the actor's own (or the actor may assign customers) and a live
+    customer of the project; any other customer, or none, is the same refusal."""
+    if (
+        customer is None
+        or customer.project_id != project.pk
+        or customer.anonymized_at is not None
+        or (
+            customer.owner_id != actor.pk and not access.has_perm(actor, "customer.assign", project)
         )
+    ):
+        raise invalid(field, CUSTOMER_REFUSED)
 
 
 def units_with_attached(unit: Unit) -> list[Unit]:
@@ -223,6 +233,9 @@ def process_due(*, now=None) -> dict:
 # --- subscription 认购 -------------------------------------------------------------------
 
 
+BUYER_REFUSED = "买受人须是本交易的客户、其家庭成员或您的客户"
+
+
 def buyers_checked(actor, deal: Deal, buyers) -> list[tuple[Customer, Decimal]]:
     """``[(customer, share)]``: one or more customers of the project, shares summing to
     exactly 100%. A co-buyer is the deal's customer, a member of their household, or a
@@ -241,7 +254,7 @@ def buyers_checked(actor, deal: Deal, buyers) -> list[tuple[Customer, Decimal]]:
             or (family and customer.household_id == family)
             or visible.filter(pk=customer.pk).exists()
         ):
-            raise invalid("buyers", "买受人须是本交易的客户、其家庭成员或您的客户")
+            raise invalid("buyers", BUYER_REFUSED)
         if customer.pk in seen:
             raise invalid("buyers", f"买受人 {customer.name} 重复")
         seen.add(customer.pk)

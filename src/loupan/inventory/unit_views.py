@@ -2,8 +2,6 @@
 
 import datetime
 
-from django.core.exceptions import BadRequest
-from django.db import connection
 from django.forms import formset_factory
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +14,7 @@ from loupan.accounts import access
 from loupan.audit.views import object_history
 from loupan.core.errors import DomainError
 from loupan.core.masking import can_see_floor_price
-from loupan.core.pages import ProjectListView, project_page, run_action
+from loupan.core.pages import ProjectListView, id_query, project_page, run_action
 from loupan.core.uploads import serve_document
 from loupan.core.views import query_without_page
 
@@ -52,19 +50,9 @@ def _selected_ids(request):
 
 
 def _building_id(request) -> int | None:
-    """The board's ``?building=`` (an id) or None; anything that cannot be an id (not a
-    number, or beyond the database's range) is a bad request (400), never a server error."""
-    raw = request.GET.get("building")
-    if not raw:
-        return None
-    low, high = connection.ops.integer_field_range(Building._meta.pk.get_internal_type())
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise BadRequest("building") from exc
-    if not low <= value <= high:
-        raise BadRequest("building")
-    return value
+    """The board's ``?building=`` (an id) or None; anything that cannot be an id is a
+    bad request (400) naming the parameter, never a server error."""
+    return id_query(request, "building")
 
 
 @project_page(SEE)

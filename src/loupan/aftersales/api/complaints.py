@@ -39,8 +39,8 @@ from loupan.aftersales.models import (
     Survey,
     SurveyTemplate,
 )
-from loupan.core.api import named_choices
-from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.core.api import named_choices, project_by_id
+from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.models import Project
 
@@ -61,12 +61,7 @@ QuestionKindField = _choices("SurveyQuestionKind", QuestionKind.choices)
 
 
 def _project(request, raw) -> Project:
-    if not str(raw or "").isdigit():
-        raise invalid("project", _("请指定项目"))
-    project = Project.objects.restrict(request.user, "view").filter(pk=int(raw)).first()
-    if project is None:
-        raise DomainError(ErrorCode.NOT_FOUND, _("项目不存在"))
-    return project
+    return project_by_id(request.user, raw)
 
 
 # --- complaints: output ---------------------------------------------------------------------

@@ -24,10 +24,9 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from loupan.core.api import named_choices
+from loupan.core.api import named_choices, project_by_id
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.viewsets import RestrictedViewSet
-from loupan.inventory.models import Project
 from loupan.payments.api.serializers import NoFloatsMixin
 
 from .. import delivery as s
@@ -57,12 +56,7 @@ RepairNewSourceField = _choices("RepairNewSource", NEW_SOURCES)
 
 
 def _project(request, raw):
-    if not str(raw or "").isdigit():
-        raise invalid("project", _("请指定项目"))
-    project = Project.objects.restrict(request.user, "view").filter(pk=int(raw)).first()
-    if project is None:
-        raise invalid("project", _("项目不存在"))
-    return project
+    return project_by_id(request.user, raw)
 
 
 # --- output ------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loupan.accounts import access
-from loupan.core.api import named_choices
+from loupan.core.api import named_choices, project_param
 from loupan.core.errors import invalid
 from loupan.core.import_views import ImportApiViewSet
 from loupan.core.viewsets import RestrictedViewSet
@@ -67,10 +67,7 @@ RefundMethodField = _choices("SettlementRefundMethod", REFUND_METHODS)
 
 
 def _project_of(request):
-    raw = request.query_params.get("project", "")
-    if not str(raw).isdigit():
-        return None
-    return Project.objects.restrict(request.user, "view").filter(pk=int(raw)).first()
+    return project_param(request, required=False)
 
 
 # --- the calculator ----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ rules are in ``customers.handover``; errors come in the one shape
 ``{"code", "message", "fields"}``.
 """
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 
 from loupan.accounts import access
 from loupan.accounts.models import User
+from loupan.core.api import project_by_id, project_param
 from loupan.core.errors import invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.selectors import project_list
@@ -38,11 +38,7 @@ from .serializers import (
 
 def _project(request, raw):
     """The project the caller belongs to (404 otherwise)."""
-    try:
-        pk = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise invalid("project", "请指定项目", "项目：请指定项目") from exc
-    return get_object_or_404(project_list(user=request.user), pk=pk)
+    return project_by_id(request.user, raw, queryset=project_list(user=request.user))
 
 
 def _user(pk, name: str):
@@ -64,9 +60,9 @@ class HandoverViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
 
     def get_queryset(self):
         qs = super().get_queryset().select_related("from_user", "actor")
-        project = self.request.query_params.get("project")
-        if project:
-            qs = qs.filter(project_id=_project(self.request, project).pk)
+        project = project_param(self.request, required=False)
+        if project is not None:
+            qs = qs.filter(project_id=project.pk)
         return qs.order_by("-created_at", "-pk")
 
     def get_serializer_class(self):

@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.core.params import id_value
 from loupan.inventory.models import Project, Unit
 
 from .. import intentions as svc
@@ -52,8 +53,8 @@ def _int_param(request, name, label, required=False):
             )
         return None
     try:
-        return int(raw)
-    except (TypeError, ValueError) as exc:
+        return id_value(raw, name)
+    except DomainError as exc:
         raise invalid(
             name,
             _("无效的%(label)s") % {"label": label},

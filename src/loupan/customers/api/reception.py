@@ -9,7 +9,6 @@ to reveal.
 """
 
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from loupan.accounts import access
+from loupan.core.api import project_filtered, project_param
 from loupan.core.errors import invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.models import Project
@@ -48,15 +48,11 @@ def _projects(user, *codes):
 
 
 def _project_param(request, *codes):
-    """The ``project`` of the query or body, visible to the caller (404 otherwise)."""
-    raw = request.query_params.get("project") or request.data.get("project")
-    if not raw:
-        raise invalid("project", "请指定项目", "项目：请指定项目")
-    try:
-        pk = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise invalid("project", "无效的项目", "项目：无效的项目") from exc
-    return get_object_or_404(Project.objects.filter(pk__in=_projects(request.user, *codes)), pk=pk)
+    """The ``project`` of the query or body, among the caller's projects where they hold
+    one of ``codes`` (404 otherwise)."""
+    return project_param(
+        request, queryset=Project.objects.filter(pk__in=_projects(request.user, *codes))
+    )
 
 
 def _date_param(request, name="date"):
@@ -85,9 +81,8 @@ class RosterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericVie
         qs = RosterEntry.objects.filter(
             project_id__in=_projects(user, "customer.add", "roster.manage", "customer.view")
         ).select_related("user")
+        qs = project_filtered(qs, self.request)
         params = self.request.query_params
-        if params.get("project"):
-            qs = qs.filter(project_id=params["project"])
         if params.get("date"):
             qs = qs.filter(date=_date_param(self.request))
         if params.get("post"):
@@ -148,9 +143,8 @@ class ReceptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Generic
         qs = Reception.objects.filter(
             project_id__in=_projects(user, "customer.add", "roster.manage", "customer.view")
         ).select_related("consultant", "customer", "call")
+        qs = project_filtered(qs, self.request)
         params = self.request.query_params
-        if params.get("project"):
-            qs = qs.filter(project_id=params["project"])
         if params.get("date"):
             qs = qs.filter(at__date=_date_param(self.request))
         if params.get("kind"):
@@ -223,9 +217,8 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedVi
 
     def get_queryset(self):
         qs = super().get_queryset().select_related("received_by")
+        qs = project_filtered(qs, self.request)
         params = self.request.query_params
-        if params.get("project"):
-            qs = qs.filter(project_id=params["project"])
         if params.get("date"):
             qs = qs.filter(called_at__date=_date_param(self.request))
         if params.get("is_research") in ("true", "false", "1", "0"):

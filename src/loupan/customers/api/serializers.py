@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loupan.accounts import access
+from loupan.core.api import StrictInputMixin
 from loupan.core.identity import display_phone
 from loupan.core.masking import mask_phone
 
@@ -71,7 +72,10 @@ class CustomerSerializer(serializers.ModelSerializer):
         return self._contact(obj)["id_number"]
 
 
-class RegisterSerializer(serializers.Serializer):
+class RegisterSerializer(StrictInputMixin, serializers.Serializer):
+    """Registration: the required fields, and every optional one (``budget_max``, …)
+    inside ``data``; any other field is refused, never dropped."""
+
     project = serializers.IntegerField()
     name = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)

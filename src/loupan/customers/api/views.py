@@ -8,6 +8,7 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from loupan.core.api import ID_PATTERN
 from loupan.core.errors import invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.customers import services
@@ -124,7 +125,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
         return Response(FollowUpSerializer(follow_up).data, status=201)
 
     @extend_schema(request=None, responses={201: ClaimSerializer})
-    @action(detail=False, methods=["post"], url_path=r"(?P<customer_id>\d+)/claim")
+    @action(detail=False, methods=["post"], url_path=rf"(?P<customer_id>{ID_PATTERN})/claim")
     def claim(self, request, customer_id=None):
         """File a 撞单 claim on a customer that another consultant registered."""
         customer = get_object_or_404(

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from loupan.accounts import access
+from loupan.core.api import project_filtered
 from loupan.core.errors import PermissionDenied
 from loupan.core.masking import can_see_floor_price
 from loupan.core.pages import project_for
@@ -121,9 +122,7 @@ class UnitViewSet(_ProjectChildViewSet):
     filterset_fields = None
 
     def get_queryset(self):
-        qs = super().get_queryset()
-        project = self.request.query_params.get("project")
-        return qs.filter(project_id=project) if project and project.isdigit() else qs
+        return project_filtered(super().get_queryset(), self.request)
 
     def service_create(self, data):
         return services.unit_create(

@@ -37,6 +37,7 @@ from rest_framework.response import Response
 
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalRequest
+from loupan.core.api import project_filtered, project_param
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.money import rmb_upper
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet, RestrictedViewSet
@@ -71,18 +72,7 @@ urlpatterns: list = []
 
 def _project(request, required=True):
     """The ``project`` query parameter as a project the caller belongs to (404 else)."""
-    raw = request.query_params.get("project") or request.data.get("project")
-    if raw in (None, ""):
-        if required:
-            raise invalid("project", "请指定项目")
-        return None
-    try:
-        pk = int(raw)
-    except (TypeError, ValueError) as exc:
-        raise invalid("project", "项目编号必须是整数") from exc
-    project = Project.objects.restrict(request.user, "view").filter(pk=pk).first()
-    if project is None:
-        raise DomainError(ErrorCode.NOT_FOUND)
+    project = project_param(request, required=required)
     return project
 
 
@@ -605,9 +595,7 @@ class DayCloseViewSet(ReadOnlyRestrictedViewSet):
     serializer_class = DayCloseSerializer
 
     def get_queryset(self):
-        qs = super().get_queryset().order_by("-day")
-        project = self.request.query_params.get("project")
-        return qs.filter(project_id=project) if project and project.isdigit() else qs
+        return project_filtered(super().get_queryset().order_by("-day"), self.request)
 
     @extend_schema(request=DaySubmitSerializer, responses={201: DayCloseSerializer})
     def create(self, request):

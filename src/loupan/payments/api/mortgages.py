@@ -24,11 +24,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from loupan.core.api import named_choices
+from loupan.core.api import named_choices, project_param
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.deals.models import Deal
-from loupan.inventory.models import Project
 from loupan.payments import mortgages as m
 from loupan.payments.models import LoanType, Mortgage, MortgageEvent, MortgageStage, RejectionNext
 
@@ -451,12 +450,7 @@ class MortgageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
     def reconciliation(self, request):
         """按揭对帐: per bank, the month's loan items due (expected) against the banks'
         disbursements received (received), for those who see the project's money."""
-        raw = request.query_params.get("project", "")
-        if not str(raw).isdigit():
-            raise invalid("project", _("请指定项目"))
-        project = Project.objects.restrict(request.user, "view").filter(pk=int(raw)).first()
-        if project is None:
-            raise DomainError(ErrorCode.NOT_FOUND, _("项目不存在"))
+        project = project_param(request)
         if not m.may_reconcile(request.user, project):
             raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有查看按揭对帐的权限"))
         result = m.reconciliation(request.user, project, request.query_params.get("month", ""))

@@ -24,7 +24,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from loupan.accounts import access
-from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.core.api import ID_PATTERN, project_by_id
+from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.viewsets import RestrictedViewSet
 from loupan.inventory.models import Project
 from loupan.reports import office
@@ -48,12 +49,7 @@ class AmountField(serializers.CharField):
 
 
 def _project(request, raw) -> Project:
-    if not str(raw or "").strip().isdigit():
-        raise invalid("project", _("请指定项目"))
-    project = Project.objects.restrict(request.user, "view").filter(pk=int(raw)).first()
-    if project is None:
-        raise DomainError(ErrorCode.NOT_FOUND, _("项目不存在"))
-    return project
+    return project_by_id(request.user, raw)
 
 
 def _input(serializer_class, request, **kwargs) -> dict:
@@ -375,7 +371,7 @@ class ReportSettingsViewSet(viewsets.GenericViewSet):
     queryset = ReportSettings.objects.all()
     serializer_class = ReportSettingsSerializer
     lookup_field = "project"
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
     filter_backends: list = []
     pagination_class = None
 
