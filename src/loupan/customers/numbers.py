@@ -7,6 +7,8 @@ services answer ``selectors.find_existing`` before, and map the refusal to the s
 
 from django.db import connection, transaction
 
+from loupan.core import triggers
+
 TABLE = "customers_customernumber"
 
 
@@ -34,49 +36,21 @@ CHANGED = (
 
 def _triggers():
     return [
-        ("customers_numbers_ins", "INSERT", "", _insert("NEW")),
-        ("customers_numbers_upd", "UPDATE", CHANGED, _delete("OLD") + _insert("NEW")),
-        ("customers_numbers_del", "DELETE", "", _delete("OLD")),
+        (name, "customers_customer", event, when, statements)
+        for name, event, when, statements in (
+            ("customers_numbers_ins", "INSERT", "", _insert("NEW")),
+            ("customers_numbers_upd", "UPDATE", CHANGED, _delete("OLD") + _insert("NEW")),
+            ("customers_numbers_del", "DELETE", "", _delete("OLD")),
+        )
     ]
 
 
 def install_sql(vendor: str) -> list[str]:
-    out = []
-    for name, event, when, statements in _triggers():
-        if vendor == "postgresql":
-            body = "\n".join(f"    {s};" for s in statements)
-            out.append(
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$\n"
-                f"BEGIN\n{body}\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql"
-            )
-            cond = f" WHEN ({when.replace(' IS NOT ', ' IS DISTINCT FROM ')})" if when else ""
-            out.append(f"DROP TRIGGER IF EXISTS {name} ON customers_customer")
-            out.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON customers_customer FOR EACH ROW{cond} "
-                f"EXECUTE FUNCTION {name}()"
-            )
-        else:
-            body = " ".join(f"{s};" for s in statements)
-            cond = f" WHEN {when}" if when else ""
-            out.append(f"DROP TRIGGER IF EXISTS {name}")
-            out.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON customers_customer FOR EACH ROW{cond} "
-                f"BEGIN {body} END"
-            )
-    return out
+    return triggers.install_sql(vendor, _triggers())
 
 
 def uninstall_sql(vendor: str) -> list[str]:
-    out = []
-    for name, *_rest in _triggers():
-        if vendor == "postgresql":
-            out += [
-                f"DROP TRIGGER IF EXISTS {name} ON customers_customer",
-                f"DROP FUNCTION IF EXISTS {name}()",
-            ]
-        else:
-            out.append(f"DROP TRIGGER IF EXISTS {name}")
-    return out
+    return triggers.uninstall_sql(vendor, _triggers())
 
 
 def rebuild(project_id: int | None = None, using=None) -> None:

@@ -33,6 +33,8 @@ import zoneinfo
 from django.conf import settings
 from django.db import connection, transaction
 
+from loupan.core import triggers
+
 TABLE = "customers_dailytraffic"
 KEY = ("project_id", "day", "channel_key", "consultant_key")
 COUNTS = ("calls", "research_calls", "first_visits", "returning_visits", "registrations")
@@ -139,7 +141,7 @@ def _guard_sql(vendor: str) -> list[str]:
             "    RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql",
             f"DROP TRIGGER IF EXISTS {GUARD} ON customers_customer",
             f"CREATE TRIGGER {GUARD} BEFORE UPDATE ON customers_customer FOR EACH ROW "
-            f"WHEN ({_pg_distinct(GUARD_WHEN)}) EXECUTE FUNCTION {GUARD}()",
+            f"WHEN ({triggers.pg_condition(GUARD_WHEN)}) EXECUTE FUNCTION {GUARD}()",
         ]
     # SQLite's triggers do not fire themselves again (recursive_triggers is off)
     return [
@@ -173,10 +175,6 @@ REGISTRATION_MOVED = (
     "OLD.channel_id IS NOT NEW.channel_id OR OLD.registered_by_id IS NOT NEW.registered_by_id"
 )
 VISITS_MOVED = "OLD.project_id IS NOT NEW.project_id OR OLD.channel_id IS NOT NEW.channel_id"
-
-
-def _pg_distinct(condition: str) -> str:
-    return condition.replace(" IS NOT ", " IS DISTINCT FROM ")
 
 
 def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
@@ -271,45 +269,12 @@ def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
 
 def install_sql(vendor: str) -> list[str]:
     """The statements that create the triggers on ``vendor`` (postgresql or sqlite)."""
-    out = []
-    for name, table, event, when, statements in _triggers(vendor):
-        if vendor == "postgresql":
-            body = "\n".join(f"    {s};" for s in statements)
-            out.append(
-                f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$\n"
-                f"BEGIN\n{body}\n    RETURN NULL;\nEND;\n$$ LANGUAGE plpgsql"
-            )
-            cond = f" WHEN ({_pg_distinct(when)})" if when else ""
-            out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            out.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} "
-                f"EXECUTE FUNCTION {name}()"
-            )
-        else:
-            body = " ".join(f"{s};" for s in statements)
-            cond = f" WHEN {when}" if when else ""
-            out.append(f"DROP TRIGGER IF EXISTS {name}")
-            out.append(
-                f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{cond} BEGIN {body} END"
-            )
-    return out + _guard_sql(vendor)
+    return triggers.install_sql(vendor, _triggers(vendor)) + _guard_sql(vendor)
 
 
 def uninstall_sql(vendor: str) -> list[str]:
-    out = [
-        f"DROP TRIGGER IF EXISTS {GUARD} ON customers_customer"
-        if vendor == "postgresql"
-        else f"DROP TRIGGER IF EXISTS {GUARD}"
-    ]
-    if vendor == "postgresql":
-        out.append(f"DROP FUNCTION IF EXISTS {GUARD}()")
-    for name, table, *_rest in _triggers(vendor):
-        if vendor == "postgresql":
-            out.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            out.append(f"DROP FUNCTION IF EXISTS {name}()")
-        else:
-            out.append(f"DROP TRIGGER IF EXISTS {name}")
-    return out
+    guard = [(GUARD, "customers_customer", "UPDATE", "", [])]
+    return triggers.uninstall_sql(vendor, guard + _triggers(vendor))
 
 
 def counted_sql(vendor: str, project_id: int | None = None) -> str:

@@ -50,22 +50,32 @@ class CodeForm(forms.Form):
     code = forms.CharField(label=gettext_lazy("选房码"), max_length=20)
 
 
+def code_sign_in(request, event, form, *, key=_key, kept=lambda entry: entry.pk) -> Entry | None:
+    """A buyer signs in with the entry number and the selection code (the phone and the
+    hall's terminal): the entry (``services.entry_by_code``, which counts the wrong
+    codes), kept as ``kept(entry)`` under ``key(event)`` in a new session; None with the
+    refusal on the form."""
+    if not form.is_valid():
+        return None
+    try:
+        entry = services.entry_by_code(
+            event, form.cleaned_data["number"], form.cleaned_data["code"]
+        )
+    except DomainError as exc:
+        form_error(form, exc)
+        return None
+    request.session.cycle_key()
+    request.session[key(event)] = kept(entry)
+    return entry
+
+
 def buyer_home(request, pk):
     """Sign in (POST) or the buyer's selection page (GET)."""
     event = _event(pk)
     entry = _entry(request, event)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            entry = services.entry_by_code(
-                event, form.cleaned_data["number"], form.cleaned_data["code"]
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            request.session.cycle_key()
-            request.session[_key(event)] = entry.pk
-            return redirect("opening:buyer_home", pk=event.pk)
+    if request.method == "POST" and code_sign_in(request, event, form):
+        return redirect("opening:buyer_home", pk=event.pk)
     if entry is None:
         return render(
             request,

@@ -22,10 +22,9 @@ from django.views.decorators.http import require_POST
 
 from loupan.core.context import client_ip
 from loupan.core.errors import DomainError
-from loupan.core.views import form_error
 
 from . import favourites, selectors, services
-from .buyer import CodeForm, _event, confirmation_context
+from .buyer import CodeForm, _event, code_sign_in, confirmation_context
 from .models import Entry, EventStatus, PickVia
 
 
@@ -66,17 +65,10 @@ def kiosk_home(request, pk):
     event = _event(pk)
     entry = _entry(request, event)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            entry = services.entry_by_code(
-                event, form.cleaned_data["number"], form.cleaned_data["code"]
-            )
-        except DomainError as exc:
-            form_error(form, exc)
-        else:
-            request.session.cycle_key()
-            request.session[_key(event)] = {"entry": entry.pk, "at": time.time()}
-            return redirect("opening:kiosk_home", pk=event.pk)
+    if request.method == "POST" and code_sign_in(
+        request, event, form, key=_key, kept=lambda e: {"entry": e.pk, "at": time.time()}
+    ):
+        return redirect("opening:kiosk_home", pk=event.pk)
     context = {"event": event, "form": form, "idle": idle_seconds()}
     if entry is None or request.method == "POST":
         return render(
