@@ -60,51 +60,83 @@ def local_day(vendor: str, column: str) -> str:
     return f"date({column}, '{_offset_minutes():+d} minutes')"
 
 
-def _upsert(select: str) -> str:
-    """INSERT the rows of ``select`` (the key, then the five counts) into the traffic,
-    adding them to the counts already there."""
-    add = ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in COUNTS)
-    return (
-        f"INSERT INTO {TABLE} ({', '.join(KEY + COUNTS)}) {select} "
-        f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {add}"
-    )
+def _add(exprs: list[str], tail: str, sign: str) -> str:
+    """Add the rows of ``SELECT exprs tail`` (the key, then the five counts) to the
+    traffic: a row that comes (``+``) is inserted or added to its key's counts; one that
+    goes (``-``) is taken from its key's counts, which exist, and never makes a row (a
+    database emptied table by table must not grow rows for what it already emptied)."""
+    if sign == "+":
+        add = ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in COUNTS)
+        return (
+            f"INSERT INTO {TABLE} ({', '.join(KEY + COUNTS)}) SELECT {', '.join(exprs)} {tail} "
+            f"ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {add}"
+        )
+    named = ", ".join(f"{e} AS {n}" for e, n in zip(exprs, KEY + COUNTS, strict=True))
+    take = ", ".join(f"{c} = {TABLE}.{c} + d.{c}" for c in COUNTS)
+    match = " AND ".join(f"{TABLE}.{k} = d.{k}" for k in KEY)
+    return f"UPDATE {TABLE} SET {take} FROM (SELECT {named} {tail}) AS d WHERE {match}"
 
 
 def _call(vendor: str, row: str, sign: str) -> str:
-    return _upsert(
-        f"SELECT {row}.project_id, {local_day(vendor, f'{row}.called_at')}, "
-        f"COALESCE({row}.channel_id, 0), COALESCE({row}.received_by_id, 0), "
-        f"CASE WHEN {row}.is_research THEN 0 ELSE {sign}1 END, "
-        f"CASE WHEN {row}.is_research THEN {sign}1 ELSE 0 END, 0, 0, 0 WHERE true"
-    )
+    exprs = [
+        f"{row}.project_id",
+        local_day(vendor, f"{row}.called_at"),
+        f"COALESCE({row}.channel_id, 0)",
+        f"COALESCE({row}.received_by_id, 0)",
+        f"CASE WHEN {row}.is_research THEN 0 ELSE {sign}1 END",
+        f"CASE WHEN {row}.is_research THEN {sign}1 ELSE 0 END",
+        "0",
+        "0",
+        "0",
+    ]
+    return _add(exprs, "WHERE true", sign)
 
 
 def _visit(vendor: str, row: str, sign: str) -> str:
-    return _upsert(
-        f"SELECT c.project_id, {local_day(vendor, f'{row}.visited_at')}, "
-        f"COALESCE(c.channel_id, 0), COALESCE({row}.consultant_id, 0), 0, 0, "
-        f"CASE WHEN {row}.is_first THEN {sign}1 ELSE 0 END, "
-        f"CASE WHEN {row}.is_first THEN 0 ELSE {sign}1 END, 0 "
-        f"FROM customers_customer c WHERE c.id = {row}.customer_id"
-    )
+    exprs = [
+        "c.project_id",
+        local_day(vendor, f"{row}.visited_at"),
+        "COALESCE(c.channel_id, 0)",
+        f"COALESCE({row}.consultant_id, 0)",
+        "0",
+        "0",
+        f"CASE WHEN {row}.is_first THEN {sign}1 ELSE 0 END",
+        f"CASE WHEN {row}.is_first THEN 0 ELSE {sign}1 END",
+        "0",
+    ]
+    return _add(exprs, f"FROM customers_customer c WHERE c.id = {row}.customer_id", sign)
 
 
 def _registration(vendor: str, row: str, sign: str) -> str:
-    return _upsert(
-        f"SELECT {row}.project_id, {local_day(vendor, f'{row}.registered_at')}, "
-        f"COALESCE({row}.channel_id, 0), COALESCE({row}.registered_by_id, 0), "
-        f"0, 0, 0, 0, {sign}1 WHERE true"
-    )
+    exprs = [
+        f"{row}.project_id",
+        local_day(vendor, f"{row}.registered_at"),
+        f"COALESCE({row}.channel_id, 0)",
+        f"COALESCE({row}.registered_by_id, 0)",
+        "0",
+        "0",
+        "0",
+        "0",
+        f"{sign}1",
+    ]
+    return _add(exprs, "WHERE true", sign)
 
 
 def _customer_visits(vendor: str, row: str, sign: str) -> str:
     """The visits of the customer ``row`` (OLD or NEW), counted under its channel."""
-    return _upsert(
-        f"SELECT {row}.project_id, {local_day(vendor, 'v.visited_at')} AS d, "
-        f"COALESCE({row}.channel_id, 0), COALESCE(v.consultant_id, 0) AS p, 0, 0, "
-        f"{sign}SUM(CASE WHEN v.is_first THEN 1 ELSE 0 END), "
-        f"{sign}SUM(CASE WHEN v.is_first THEN 0 ELSE 1 END), 0 "
-        f"FROM customers_visit v WHERE v.customer_id = {row}.id GROUP BY d, p"
+    exprs = [
+        f"{row}.project_id",
+        local_day(vendor, "v.visited_at"),
+        f"COALESCE({row}.channel_id, 0)",
+        "COALESCE(v.consultant_id, 0)",
+        "0",
+        "0",
+        f"{sign}SUM(CASE WHEN v.is_first THEN 1 ELSE 0 END)",
+        f"{sign}SUM(CASE WHEN v.is_first THEN 0 ELSE 1 END)",
+        "0",
+    ]
+    return _add(
+        exprs, f"FROM customers_visit v WHERE v.customer_id = {row}.id GROUP BY 1, 2, 3, 4", sign
     )
 
 
