@@ -36,7 +36,9 @@ if PRODUCTION and SECRET_KEY == DEFAULT_SECRET_KEY:
         "生产环境必须设置 SECRET_KEY 环境变量 (SECRET_KEY must be set in production)"
     )
 
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Django's debug pages (the URL list on a 404, tracebacks on a 500) only when asked for:
+# everyone else, the demo too, sees the application's own Chinese error pages.
+DEBUG = env_bool("LOUPAN_DEBUG", False)
 ALLOWED_HOSTS = [
     h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
 ]
@@ -269,6 +271,10 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+# Outside production whitenoise serves the files where they lie (no collectstatic for the
+# demo), whether or not DEBUG is on.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
