@@ -36,3 +36,18 @@ def test_english_pages_speak_english_punctuation(demo):
     assert page.status_code == 200
     title = re.search(r"<title>(.*?)</title>", page.content.decode(), re.S).group(1)
     assert title.strip().startswith("Reserve unit"), title
+
+
+def test_a_request_in_english_leaves_the_thread_in_chinese(demo):
+    """The user's language is the request's, not the worker thread's from then on."""
+    from django.utils import translation
+
+    from loupan.accounts.models import User
+    from tests.testing import web_client
+
+    user = demo["users"]["consultant2"]
+    User.objects.filter(pk=user.pk).update(language="en")
+    user.refresh_from_db()
+    translation.activate("zh-hans")
+    assert "Current project: " in web_client(user).get("/").content.decode()
+    assert translation.get_language() == "zh-hans"

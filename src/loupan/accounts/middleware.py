@@ -85,9 +85,11 @@ class UserLanguageMiddleware:
             language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, settings.LANGUAGE_CODE)
             if language not in supported:
                 language = settings.LANGUAGE_CODE
-        translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        # for this request only: a worker's thread goes back to its language afterwards
+        # (the next request, a due job or a test on that thread is not left in English)
+        with translation.override(language):
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
 
