@@ -31,7 +31,8 @@ OPEN = (
 
 
 def _key(event) -> str:
-    return f"opening_entry_{event.pk}"
+    """Where the session keeps the buyer's entry of ``event`` (an event or its id)."""
+    return f"opening_entry_{getattr(event, 'pk', event)}"
 
 
 def _event(pk) -> OpeningEvent:
@@ -129,7 +130,7 @@ def buyer_pick(request, pk):
 
 @require_POST
 def buyer_logout(request, pk):
-    request.session.pop(f"opening_entry_{pk}", None)
+    request.session.pop(_key(pk), None)
     return redirect("opening:buyer_home", pk=pk)
 
 
