@@ -520,12 +520,13 @@ def main() -> int:
             load.hammer(base, "/bench/bare/", concurrency=conc, seconds=args.ceiling_seconds)
         )
         live_path = f"/api/v1/opening-events/{event.pk}/live/"
+        feed_path = f"/opening/{event.pk}/feed/"
         from loupan.opening.models import Pick
 
         last = Pick.objects.filter(event=event).order_by("-pk").values_list("pk", flat=True).first()
         view = asyncio.run(
             load.hammer(
-                base, f"{live_path}?since={last}", concurrency=conc, seconds=args.ceiling_seconds
+                base, f"{feed_path}?since={last}", concurrency=conc, seconds=args.ceiling_seconds
             )
         )
         full = asyncio.run(

@@ -120,6 +120,11 @@ class Run:
     def live_path(self):
         return f"/api/v1/opening-events/{self.event}/live/"
 
+    @property
+    def feed_path(self):
+        """What the buyer's page polls (``opening_feed``): the units picked since."""
+        return f"/opening/{self.event}/feed/"
+
     async def post_pick(self, session, number, code, unit, address):
         body = json.dumps({"entry": number, "code": code, "unit": unit})
         start = time.perf_counter()
@@ -223,7 +228,7 @@ class Run:
         while True:
             start = time.perf_counter()
             try:
-                async with session.get(self.live_path, params={"since": since}) as response:
+                async with session.get(self.feed_path, params={"since": since}) as response:
                     data = await response.json(content_type=None)
             except (TimeoutError, aiohttp.ClientError, ValueError):
                 self.phone_misses += 1

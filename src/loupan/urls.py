@@ -3,10 +3,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from loupan.core.views import healthz
 from loupan.home import home
+from loupan.opening.screen import feed as opening_feed
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    # what 2,000 buyers' phones poll every 2 s on opening day: first, before any include
+    path("opening/<int:pk>/feed/", opening_feed, name="opening_feed"),
     # Django tries the patterns in order: the API first, behind its own prefix, so that an
     # API request is not matched against every page's pattern first (bench/opening: 3 ms
     # of a phone's 5 ms poll went there); a page's path fails the prefix at once.

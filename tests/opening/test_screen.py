@@ -297,3 +297,31 @@ def test_the_stream_pushes_a_pick_made_by_another_worker(demo, monkeypatch):
     assert second.startswith("data: ") and time.monotonic() - started < 10
     data = json.loads(second.splitlines()[0][6:])
     assert data["version"] != first["version"] and data["counts"]["picked"] == 3
+
+
+def test_the_phones_feed_is_public_and_says_only_what_changed(demo, settings):
+    """``/opening/<id>/feed/?since=`` (what a buyer's page polls): no session, the units
+    picked after ``since``, no personal data; a bad ``since`` is a 400 naming the field,
+    an event not yet drawn or unknown a 404, both in the API's error shape."""
+    settings.LOUPAN_LIVE_CACHE_MS = 0  # read the picks at every request here
+    event = running()
+    phone = web_client()
+    url = f"/opening/{event.pk}/feed/"
+    first = phone.get(url).json()
+    assert {u["id"] for u in first["units"]} == set(event.picks.values_list("unit_id", flat=True))
+    assert first["counts"]["picked"] == 2 and first["last_pick"] == event.picks.latest("pk").pk
+    assert phone.get(url, {"since": first["last_pick"]}).json()["units"] == []
+    pick = pick_next(event)
+    later = phone.get(url, {"since": first["last_pick"]}).json()
+    assert [u["id"] for u in later["units"]] == [pick.unit_id] and later["last_pick"] == pick.pk
+    assert later["counts"]["picked"] == 3 and later["version"] == live.version(event.pk)
+    names = {event.entries.first().customer.name, event.entries.first().number}
+    assert not names & set(strings(later))
+    bad = phone.get(url, {"since": "x"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+    assert "since" in bad.json()["fields"]
+    drafting = OpeningEvent.objects.exclude(status__in=["drawn", "selecting", "finished"]).first()
+    for missing in ([drafting.pk] if drafting else []) + [999999]:
+        answer = phone.get(f"/opening/{missing}/feed/")
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+    assert phone.post(url).status_code == 405

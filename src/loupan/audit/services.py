@@ -44,8 +44,11 @@ def _append(entries) -> None:
         entry.created_at = now
         entry.prev_hash = last or GENESIS_HASH
         entry.hash = entry.compute_hash()
-        entry.save(force_insert=True)
         last = entry.hash
+    if len(entries) == 1:
+        entries[0].save(force_insert=True)
+    else:  # one INSERT for the batch, in chain order (ids ascend with it)
+        AuditEntry.objects.bulk_create(entries)
 
 
 @contextmanager

@@ -9,7 +9,6 @@ back; outside a transaction it refuses to run, since the lock would end at once.
 """
 
 from django.db import transaction
-from django.db.models import F
 
 from .models import DocumentCounter
 
@@ -24,11 +23,28 @@ def prefix_of(kind: str) -> str:
     return _PREFIXES.get(kind, kind.upper())
 
 
+def _bump(scope: int, kind: str) -> int | None:
+    """Take the counter's next number: one UPDATE … RETURNING, which locks the row until
+    the transaction ends; None when the counter has no row yet."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(DocumentCounter._meta.db_table)} SET {quote('last')} = "
+            f"{quote('last')} + 1 WHERE {quote('scope')} = %s AND {quote('kind')} = %s "
+            f"RETURNING {quote('last')}",
+            [scope, kind],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 def next_number(project, kind: str) -> str:
     """The next gapless number of ``kind`` in ``project`` (its ``pk`` and ``code``)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("next_number must run inside the writing transaction")
-    DocumentCounter.objects.get_or_create(scope=project.pk, kind=kind)
-    DocumentCounter.objects.filter(scope=project.pk, kind=kind).update(last=F("last") + 1)
-    last = DocumentCounter.objects.get(scope=project.pk, kind=kind).last
+    last = _bump(project.pk, kind)
+    if last is None:  # the kind's first number in the project
+        DocumentCounter.objects.get_or_create(scope=project.pk, kind=kind)
+        last = _bump(project.pk, kind)
     return f"{prefix_of(kind)}-{project.code}-{last:06d}"

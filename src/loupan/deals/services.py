@@ -117,7 +117,9 @@ def deal_reserve(*, actor, unit: Unit, customer: Customer, note: str = "") -> De
     now = timezone.now()
     expires = now + datetime.timedelta(hours=policy(project).reservation_hours)
     try:
-        with transaction.atomic():
+        # no savepoint: a refusal here is the caller's failure too (opening day's pick
+        # runs inside its own transaction and saves the round trips)
+        with transaction.atomic(savepoint=False):
             units_deal_move(
                 actor=actor,
                 project=project,

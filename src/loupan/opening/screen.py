@@ -6,6 +6,7 @@
 * ``live``: the same data as one JSON snapshot (``live.snapshot``), what phones poll
   every 2 s and what the screen falls back to; ``buyer_live`` serves it to a buyer
   signed in on their phone with the entry number and code (no account);
+* ``feed``: what the buyers' pages poll, the units picked since the last poll, public;
 * ``stream``: Server-Sent Events — the snapshot at once, then a new one whenever the
   event's version changes (``live.Listener``: PostgreSQL ``LISTEN``, shared by every
   worker and server; polling on SQLite) or a batch starts or ends, a comment as a
@@ -24,7 +25,9 @@ from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
+from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.pages import project_page
 
 from . import buyer, live, selectors
@@ -100,6 +103,30 @@ def buyer_live(request, pk):
     if buyer._entry(request, event) is None:
         raise Http404
     return _snapshot_response(event)
+
+
+@require_GET
+def feed(request, pk):
+    """The phones' feed of a public event (drawn, selecting or finished): the counts, the
+    batch against the server's clock and the units picked after ``since``
+    (``live.public_changes``: no query while this worker's board is fresh). No session,
+    no account, no personal data: what every buyer's page polls every 2 s, in plain
+    Django (the API's ``live`` action serves the same to API clients)."""
+    since = request.GET.get("since") or "0"
+    if not since.isdigit():
+        return _error(invalid("since", _("应为编号")))
+    data = live.public_changes(pk, int(since))
+    if data is None:
+        return _error(DomainError(ErrorCode.NOT_FOUND))
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def _error(error: DomainError) -> JsonResponse:
+    return JsonResponse(
+        error.as_dict(), status=error.status, json_dumps_params={"ensure_ascii": False}
+    )
 
 
 def _snapshot_response(event):

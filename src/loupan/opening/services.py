@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Sum
+from django.db.models import Exists, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -795,17 +795,33 @@ def _share_event(event: OpeningEvent) -> str:
         return cursor.fetchone()[0]
 
 
+def _pick_facts(event: OpeningEvent, unit_id) -> dict:
+    """Whether ``unit_id`` is in the event and already picked, read with the entry's row.
+    (Not the entry's own picks: a statement that waited for the row's lock still reads
+    other rows as they were when it began, so they are counted after it.)"""
+    if unit_id is None:
+        return {}
+    return {
+        "unit_in_event": Exists(EventUnit.objects.filter(event=event, unit_id=unit_id)),
+        "unit_taken": Exists(Pick.objects.filter(event=event, unit_id=unit_id)),
+    }
+
+
 def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
     throttle(entry, now)
     # the pick's entries (the unit's move, the reservation, the pick) join the audit
     # chain together at the end: the chain's lock is held for that and the commit only,
     # not while the reservation is made (bench/opening: the chain was the serial point)
+    unit_id = getattr(unit, "pk", unit)
+    unit_ok = str(unit_id).isdigit()
     with audit_batch():
         # the entry's row only (``of``): locking the joined event row too made every pick
-        # of the event wait for the one before it (bench/opening)
+        # of the event wait for the one before it (bench/opening); the people the
+        # reservation names and the checks below come with it, in one query
         entry = (
             Entry.objects.select_for_update(of=("self",))
-            .select_related("event", "customer")
+            .select_related("event__operator", "customer__owner")
+            .annotate(**_pick_facts(event, unit_id if unit_ok else None))
             .get(pk=entry.pk)
         )
         if entry.event_id != event.pk:
@@ -814,19 +830,19 @@ def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) 
         refusal = can_pick(entry, now)
         if refusal is not None:
             raise refusal
-        unit_id = getattr(unit, "pk", unit)
-        if not str(unit_id).isdigit():
+        if not unit_ok:
             raise invalid("unit", _("请选择房间"))
-        if not EventUnit.objects.filter(event=event, unit_id=unit_id).exists():
+        if not entry.unit_in_event:
             raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
         seq = entry.picks.count() + 1
         if seq > entry.event.max_units:
             raise DomainError(OpeningError.QUOTA_REACHED)
-        if Pick.objects.filter(event=event, unit_id=unit_id).exists():
+        if entry.unit_taken:
             raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-        unit = Unit.objects.get(pk=unit_id)
+        unit = Unit.objects.select_related("project").get(pk=unit_id)
         try:
-            with transaction.atomic():
+            # no savepoint: whatever fails here fails the whole pick
+            with transaction.atomic(savepoint=False):
                 deal = pick_deal(entry=entry, unit=unit)
                 pick = Pick.objects.create(
                     event=event,

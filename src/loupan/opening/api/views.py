@@ -24,6 +24,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from loupan.core.api import named_choices
@@ -182,6 +183,7 @@ class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSe
         permission_classes=[AllowAny],
         pagination_class=None,
         filter_backends=[],
+        renderer_classes=[JSONRenderer],  # no negotiation for what 2,000 phones poll
     )
     def live(self, request, pk=None):
         """What is picked and free now, for anyone (no account, no personal data): the
