@@ -106,7 +106,7 @@ def test_lists_newest_first(login, activity):
     html = response.content.decode()
     assert 'id="audit-table"' in html
     assert "总监改二号" in html  # the changes column
-    assert "authority" in html
+    assert "发证机关" in html  # the permit's authority, by its label
 
 
 def test_filter_by_actor(login, activity):
@@ -307,7 +307,7 @@ def test_export_xlsx(login, activity):
     row = by_id[entry.pk]
     assert row[2] == "zhangsan"
     assert row[4] == activity["second"].name
-    assert '"note"' in row[9] and "总监改二号" in row[9]
+    assert "备注: — → 总监改二号" in row[9]  # the changes by label, as on the page
     assert row[11] == entry.hash
     # Local time of the office.
     assert row[1] == entry.created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
@@ -332,7 +332,7 @@ def test_export_csv(login, activity):
     assert rows[0] == EXPORT_HEADERS
     assert len(rows) == 3
     assert {r[2] for r in rows[1:]} == {"zhangsan"}
-    assert {r[6] for r in rows[1:]} == {"inventory.project", "inventory.presalepermit"}
+    assert {r[6] for r in rows[1:]} == {"项目", "预售许可证"}
 
 
 def test_export_writes_an_export_entry(login, activity, new_entries):
@@ -559,6 +559,6 @@ def test_entries_whose_keys_shadow_dict_methods_still_show(login, demo):
         response = client.get(url)
         assert response.status_code == 200, url
         html = response.content.decode()
-        assert "<code>items</code>: 1 → 2" in html
-        assert "<code>keys</code>: a → b" in html
-        assert "items=7" in html
+        assert '<span class="fw-semibold">明细</span>: 1 → 2' in html
+        assert '<span class="fw-semibold">keys</span>: a → b' in html
+        assert "<div>明细: 7</div>" in html

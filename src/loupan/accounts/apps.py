@@ -26,6 +26,11 @@ class AccountsConfig(AppConfig):
         # features reach existing installations without a hand step).
         post_migrate.connect(sync_system_roles, sender=self)
 
+        # The trail shows a user's mobile masked (it is stored as typed).
+        from loupan.audit import presenting
+
+        presenting.register("accounts.user", masked={"mobile": "phone"})
+
         # The demo office's accounts (``loupan demo``), once the inventory has made the
         # projects they belong to.
         from loupan.core import demo as demo_office

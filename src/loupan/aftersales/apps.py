@@ -7,10 +7,13 @@ class AftersalesConfig(AppConfig):
     verbose_name = "售后"
 
     def ready(self):
+        from django.urls import reverse
+
+        from loupan.audit import presenting
         from loupan.core import demo as demo_office
         from loupan.core import due, numbering
 
-        from . import complaints, demo
+        from . import complaints, delivery, demo, settlement
 
         # 维修单 WX-, 投诉 TS- (gapless per project, core.numbering)
         numbering.register("repair", "WX")
@@ -23,3 +26,29 @@ class AftersalesConfig(AppConfig):
             labels=complaints.ESCALATE_LABELS,
         )
         demo_office.register("aftersales", demo.demo_aftersales, order=70)
+
+        # The audit trail links these to their pages; a complaint's contact number is
+        # stored as typed and shown masked.
+        def page(name):
+            return lambda obj: reverse(f"aftersales:{name}", args=[obj.project_id, obj.pk])
+
+        presenting.register(
+            "aftersales.complaint", url=page("complaint_detail"), masked={"contact": "phone"}
+        )
+        for label, name in (
+            ("aftersales.repairorder", "repair_detail"),
+            ("aftersales.delivery", "delivery_detail"),
+            ("aftersales.deliverybatch", "delivery_batch_detail"),
+            ("aftersales.settlement", "settlement_detail"),
+            ("aftersales.certificate", "certificate_detail"),
+            ("aftersales.survey", "survey_detail"),
+        ):
+            presenting.register(label, url=page(name))
+        for what, filterset in (
+            ("aftersales.complaint", complaints.ComplaintFilterSet),
+            ("aftersales.delivery", delivery.DeliveryFilterSet),
+            ("aftersales.repairorder", delivery.RepairFilterSet),
+            ("aftersales.settlement", settlement.SettlementFilterSet),
+            ("aftersales.certificate", settlement.CertificateFilterSet),
+        ):
+            presenting.register_export(what, filterset=filterset)

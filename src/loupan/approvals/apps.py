@@ -7,3 +7,10 @@ class ApprovalsConfig(AppConfig):
     name = "loupan.approvals"
     label = "approvals"
     verbose_name = "审批"
+
+    def ready(self):
+        from loupan.audit import presenting
+
+        # A request is named by its kind and subject: the trail reads the subjects of a
+        # page's requests together (one query per kind of subject), not one by one.
+        presenting.register("approvals.approvalrequest", related=("subject",))

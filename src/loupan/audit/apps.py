@@ -10,9 +10,11 @@ class AuditConfig(AppConfig):
         from loupan.core import ports
 
         from . import (
+            presenting,
             receivers,  # noqa: F401  login / logout / failed login entries
             services,
         )
+        from .filters import AuditFilterSet
 
         ports.audit.provide(
             record=services.audit_record,
@@ -21,3 +23,5 @@ class AuditConfig(AppConfig):
             delete=services.audit_delete,
             export=services.audit_export,
         )
+        # how the trail's own export reads in the trail (its filters by their labels)
+        presenting.register_export("audit.auditentry", filterset=AuditFilterSet)

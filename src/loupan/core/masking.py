@@ -5,8 +5,10 @@ phone and ID numbers are masked for everyone but their owner and the roles allow
 reveal them (issue Customers). Views, serializers and exports all ask here.
 """
 
+import re
 from collections.abc import Mapping
 
+from .identity import display_phone
 from .ports import access
 
 # The keys that carry a floor price wherever they stand: a unit's or a price-list item's
@@ -116,3 +118,31 @@ def mask_name(name: str) -> str:
         return name
     keep = 2 if len(name) >= 4 else 1
     return name[:keep] + "*" * (len(name) - keep)
+
+
+def mask_personal(kind: str, value: str) -> str:
+    """A personal number of ``kind`` ("phone", "id_number") as everyone but its owner
+    and the roles that may reveal it sees it: a phone as 138****1234 (an E.164 number
+    read as the office writes it first), an ID number as its first 6 and last 4. A value
+    masked already stays as it is (the audit trail stores them masked)."""
+    if kind == "phone":
+        return mask_phone(display_phone(value))
+    if kind == "id_number":
+        return mask_id_number(value)
+    return value
+
+
+# A mainland mobile (11 digits from 1, +86 optional) or an 18-character resident ID
+# number standing on its own in a text: what someone may type into a search.
+_PERSONAL_NUMBER = re.compile(r"(?<![\dA-Za-z])(?:\+?86)?(1\d{10}|\d{17}[\dXx])(?![\dA-Za-z])")
+
+
+def mask_personal_text(text: str) -> str:
+    """``text`` with the phone and ID numbers in it masked (a search term kept in the
+    audit trail with an export's filters)."""
+
+    def _mask(match):
+        number = match.group(1)
+        return mask_phone(number) if len(number) == 11 else mask_id_number(number)
+
+    return _PERSONAL_NUMBER.sub(_mask, text or "")

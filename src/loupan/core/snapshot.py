@@ -6,8 +6,7 @@ import uuid
 
 from django.db import models
 
-from loupan.core.identity import display_phone
-from loupan.core.masking import mask_id_number, mask_phone
+from loupan.core.masking import mask_personal
 
 
 def json_value(value):
@@ -34,13 +33,6 @@ def json_value(value):
 SECRET_FIELDS = {"password"}
 
 
-def _masker(kind: str):
-
-    if kind == "phone":
-        return lambda value: mask_phone(display_phone(value))
-    return mask_id_number
-
-
 def snapshot(instance) -> dict:
     """Concrete field values by field name (foreign keys as their id). Personal numbers
     that a model lists in ``audit_masked_fields`` (field -> "phone" or "id_number") are
@@ -53,7 +45,7 @@ def snapshot(instance) -> dict:
             continue
         value = getattr(instance, field.attname)
         if field.name in masked and value:
-            value = _masker(masked[field.name])(value)
+            value = mask_personal(masked[field.name], value)
         data[field.attname] = json_value(value)
     return data
 

@@ -7,15 +7,25 @@ class CustomersConfig(AppConfig):
     verbose_name = "客户"
 
     def ready(self):
+        from loupan.audit import presenting
         from loupan.core import due
 
         from . import services
+        from .filters import CustomerFilterSet
+        from .imports import REGISTER_SHEET
 
         due.register(
             "customers",
             services.process_due,
             order=30,
             labels={"pool": "转入公客池", "anonymized": "匿名化"},
+        )
+
+        # the 意向客户登记表 export as the audit trail reads it
+        presenting.register_export(
+            "customers.customer",
+            filterset=CustomerFilterSet,
+            choices={"report": {"intent_register": REGISTER_SHEET}},
         )
 
         # The demo office's customers (``loupan demo``), after the inventory.

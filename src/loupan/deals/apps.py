@@ -8,9 +8,11 @@ class DealsConfig(AppConfig):
 
     def ready(self):
         from loupan.approvals import kinds
+        from loupan.audit import presenting
         from loupan.core import due, numbering
 
         from . import changes, rules, services
+        from .filters import DealFilterSet
         from .models import ApprovalKind, Deal
 
         due.register(
@@ -40,6 +42,9 @@ class DealsConfig(AppConfig):
                     subjects=lambda: Deal.objects.select_related("unit", "customer", "consultant"),
                 )
             )
+
+        # the office's lists' exports as the audit trail reads them
+        presenting.register_export("deals.deal", filterset=DealFilterSet)
 
         # The demo office's deals (``loupan demo``), last.
         from loupan.core import demo as demo_office

@@ -9,9 +9,11 @@ class InventoryConfig(AppConfig):
     def ready(self):
         from loupan.accounts.role_table import role_label
         from loupan.approvals import kinds
+        from loupan.audit import presenting
         from loupan.core import due
 
         from . import jobs, pricelists
+        from .filters import UnitFilterSet
         from .models import PriceList
 
         due.register("inventory", jobs.process_due, order=20, labels=jobs.LABELS)
@@ -37,6 +39,8 @@ class InventoryConfig(AppConfig):
                 subjects=lambda: PriceList.objects.all(),
             )
         )
+
+        presenting.register_export("inventory.unit", filterset=UnitFilterSet)
 
         # The demo office (``loupan demo``): the company and projects first (the accounts'
         # memberships need them), the buildings, units and prices after the accounts.

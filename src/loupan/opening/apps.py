@@ -7,8 +7,16 @@ class OpeningConfig(AppConfig):
     verbose_name = "开盘"
 
     def ready(self):
+        from loupan.audit import presenting
         from loupan.core import demo as demo_office
 
-        from . import demo
+        from . import demo, results
 
         demo_office.register("opening", demo.demo_opening, order=75)
+        # the event's lists' exports as the audit trail reads them
+        presenting.register_export(
+            "opening.",
+            title=lambda what: results.KINDS.get(what.split(".", 1)[1], (what,))[0],
+            refs={"event": "opening.openingevent"},
+            choices={"report": lambda: {k: v[0] for k, v in results.KINDS.items()}},
+        )

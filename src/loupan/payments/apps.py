@@ -93,3 +93,18 @@ class PaymentsConfig(AppConfig):
         )
         demo_office.register("payments", demo.demo_payments, order=60)
         demo_office.register("payments.commissions", demo.demo_commissions, order=90)
+
+        # The audit trail links these to their pages.
+        from django.urls import reverse
+
+        from loupan.audit import presenting
+
+        def page(name):
+            return lambda obj: reverse(f"payments:{name}", args=[obj.project_id, obj.pk])
+
+        for label, name in (
+            ("payments.receipt", "receipt_detail"),
+            ("payments.mortgage", "mortgage_detail"),
+            ("payments.commissionstatement", "commission_statement"),
+        ):
+            presenting.register(label, url=page(name))

@@ -7,10 +7,13 @@ class ReportsConfig(AppConfig):
     verbose_name = "报表"
 
     def ready(self):
+        from django.conf import settings
+
+        from loupan.audit import presenting
         from loupan.core import demo as demo_office
         from loupan.core import due
 
-        from . import catalogue, demo, scheduled  # noqa: F401  (catalogue: the reports register)
+        from . import catalogue, demo, engine, scheduled  # noqa: F401  (catalogue: the reports register)
 
         # the daily report at its closing time, the weekly and monthly ones after their
         # period, written to the reports folder and mailed (loupan run-due)
@@ -21,3 +24,19 @@ class ReportsConfig(AppConfig):
             labels=scheduled.DELIVER_LABELS,
         )
         demo_office.register("reports", demo.demo_reports, order=95)
+
+        # a report's export as the audit trail reads it: the report's title, its filters
+        def title(what):
+            spec = engine.REPORTS.get(what.split(".", 1)[1])
+            return spec.title if spec else what
+
+        presenting.register_export(
+            "reports.",
+            title=title,
+            refs={
+                "building": "inventory.building",
+                "consultant": settings.AUTH_USER_MODEL,
+                "channel": "customers.channel",
+            },
+            choices={"report": lambda: {code: s.title for code, s in engine.REPORTS.items()}},
+        )
