@@ -187,3 +187,50 @@ def test_register_page_takes_every_optional_field_of_the_visit_form(login, demo)
         "改善学区",
     )
     assert customer.name_initials == "oyxs"
+
+
+def test_the_owner_moves_a_customer_between_potential_and_intent_by_hand(login, demo, api):
+    """潜在 → 意向 without a visit (a call showed the intent), back again, with the reason
+    in the audit trail; 成交 only by a deal; another consultant cannot; the API says the
+    same with the field named."""
+    client = login("consultant")
+    client.post(
+        base(demo) + "register/",
+        {"name": "赵六", "phone": "13812340066", "wanted_layout": "B1", "grade": "B"},
+    )
+    customer = Customer.objects.get(phone="+8613812340066")
+    customer.visits.all().delete()
+    Customer.objects.filter(pk=customer.pk).update(stage="potential")
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert 'id="stage-form"' in page
+    url = f"{base(demo)}{customer.pk}/stage/"
+    client.post(url, {"stage": "intent", "reason": "电话确认有购买意向"})
+    customer.refresh_from_db()
+    assert customer.stage == "intent"
+    entry = AuditEntry.objects.filter(object_id=str(customer.pk)).order_by("-id").first()
+    assert entry.changes["stage"] == ["potential", "intent"]
+    assert entry.extra["reason"] == "电话确认有购买意向"
+    # 成交 is not set by hand, and nothing changes
+    response = client.post(url, {"stage": "deal"}, follow=True)
+    assert "只能设为潜在或意向" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.stage == "intent"
+    # another consultant: not theirs (the page is a 404, the action changes nothing)
+    login("consultant2").post(url, {"stage": "potential"})
+    customer.refresh_from_db()
+    assert customer.stage == "intent"
+    client = login("consultant")
+    owner = api("consultant")
+    bad = owner.post(f"/api/v1/customers/{customer.pk}/stage/", {"stage": "deal"}, format="json")
+    assert bad.status_code == 400 and "stage" in bad.json()["fields"]
+    good = owner.post(
+        f"/api/v1/customers/{customer.pk}/stage/", {"stage": "potential"}, format="json"
+    )
+    assert good.status_code == 200 and good.json()["stage"] == "potential"
+    # a buyer's stage belongs to the deal
+    Customer.objects.filter(pk=customer.pk).update(stage="deal")
+    assert 'id="stage-form"' not in client.get(customer.get_absolute_url()).content.decode()
+    refused = owner.post(
+        f"/api/v1/customers/{customer.pk}/stage/", {"stage": "intent"}, format="json"
+    )
+    assert refused.status_code == 409 and refused.json()["fields"]["stage"]

@@ -276,3 +276,30 @@ def test_changes_list_filters_by_kind_and_period(demo):
     assert 'data-kind="rename"' in page and 'data-kind="cancel"' not in page
     page = manager.get(f"{base()}deals/changes/?start=2000-01-01&end=2000-01-31").content.decode()
     assert "所选期间没有换房或退房" in page and "所选期间没有退房" in page
+
+
+def test_a_unit_held_for_a_waiting_exchange_names_the_exchange_on_its_card(demo):
+    """The board's card (and the unit's page) of a unit reserved by an exchange waiting
+    for approval names the deal that asked for it and links to the deal's approvals;
+    a unit in a live deal names that deal; the link only for who may open the deal."""
+    from loupan.deals import changes
+    from tests.deals.helpers import base, client_of, free_unit, subscribed, user
+
+    deal = subscribed(contract=True)
+    target = free_unit(1)
+    changes.exchange_request(actor=user("consultant"), deal=deal, unit=target, reason="高楼层")
+    card_url = f"{base()}units/{target.pk}/card/"
+    html = client_of("salesadmin").get(card_url).content.decode()
+    holder = html[html.index('id="unit-holder"') :]
+    assert "换房待审批" in holder and str(deal) in holder
+    assert f"{deal.get_absolute_url()}#deal-approvals" in holder
+    page = client_of("salesadmin").get(f"{base()}units/{target.pk}/").content.decode()
+    assert 'id="unit-holder"' in page and str(deal) in page
+    old = client_of("salesadmin").get(f"{base()}units/{deal.unit_id}/card/").content.decode()
+    old_holder = old[old.index('id="unit-holder"') :]
+    assert "换房待审批" not in old_holder and str(deal) in old_holder
+    # another consultant sees which deal holds it, without a link into it
+    other = client_of("consultant2").get(card_url).content.decode()
+    assert str(deal) in other and deal.get_absolute_url() not in other
+    free = client_of("salesadmin").get(f"{base()}units/{free_unit(2).pk}/card/")
+    assert 'id="unit-holder"' not in free.content.decode()

@@ -338,6 +338,46 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
     return customer
 
 
+# the stages a person sets by hand; 成交 comes from a deal
+MANUAL_STAGES = (Stage.POTENTIAL, Stage.INTENT)
+
+
+def may_set_stage(actor, customer: Customer) -> bool:
+    """Whether ``customer_set_stage`` would let ``actor`` move ``customer`` (pages ask)."""
+    if customer.stage not in MANUAL_STAGES:
+        return False
+    try:
+        _require_owner_or(actor, customer, "customer.assign")
+    except DomainError:
+        return False
+    return True
+
+
+def customer_set_stage(*, actor, customer: Customer, stage: str, reason: str = "") -> Customer:
+    """潜在 ↔ 意向 by the owner (or a supervisor): a call or a meeting elsewhere can show
+    the intent that a 到访 follow-up shows by itself (seed 002). 成交 comes only from a
+    deal, and a buyer's stage is not changed by hand. Audited with the reason."""
+    _require_owner_or(actor, customer, "customer.assign")
+    if stage not in MANUAL_STAGES:
+        raise invalid("stage", "只能设为潜在或意向", "阶段只能设为潜在或意向（成交由交易产生）。")
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        customer = lock(customer)
+        if customer.stage == Stage.DEAL:
+            raise DomainError(
+                ErrorCode.CONFLICT, "成交客户的阶段由交易决定。", {"stage": ["成交客户不能改阶段"]}
+            )
+        if customer.stage == stage:
+            return customer
+        before = snapshot(customer)
+        customer.stage = stage
+        customer.save(update_fields=["stage", "updated_at"])
+        audit_update(
+            actor=actor, obj=customer, before=before, extra={"reason": reason} if reason else None
+        )
+    return customer
+
+
 def customer_set_grade(*, actor, customer: Customer, grade: str) -> Customer:
     """A/B/C/D is set by the owner (seed 000)."""
     if grade not in Grade.values:

@@ -31,6 +31,11 @@ urlpatterns = [
         name="customer_grade",
     ),
     path(
+        "projects/<int:project_pk>/customers/<int:pk>/stage/",
+        views.customer_stage,
+        name="customer_stage",
+    ),
+    path(
         "projects/<int:project_pk>/customers/<int:pk>/claim/",
         views.claim_create,
         name="claim_create",

@@ -19,7 +19,7 @@ from loupan.core.views import paginate, query_without_page
 from . import selectors, services
 from .filters import CustomerFilterSet
 from .forms import FollowUpForm, RegisterForm
-from .models import ClaimStatus, Customer, Grade, OwnershipClaim
+from .models import ClaimStatus, Customer, Grade, OwnershipClaim, Stage
 from .reception import eligible_users
 
 # Who sees the customer pages: anyone seeing customers of the project (a consultant their
@@ -122,6 +122,8 @@ def customer_detail(request, project, pk):
             "summary": services.follow_up_summary(customer),
             "form": FollowUpForm(),
             "grades": Grade.choices,
+            "may_set_stage": services.may_set_stage(request.user, customer),
+            "stages": [(s, Stage(s).label) for s in services.MANUAL_STAGES],
             "claims": customer.claims.select_related("claimant"),
             "can_manage": access.has_perm(request.user, "customer.assign", project),
             "staff": eligible_users(project),
@@ -211,6 +213,23 @@ def customer_grade(request, project, pk):
         request,
         lambda: services.customer_set_grade(
             actor=request.user, customer=customer, grade=request.POST.get("grade", "")
+        ),
+    )
+    return redirect(customer)
+
+
+@require_POST
+@project_page(*SEE)
+def customer_stage(request, project, pk):
+    """潜在 ↔ 意向 by hand (``services.customer_set_stage``)."""
+    customer = _customer(request, project, pk)
+    run_action(
+        request,
+        lambda: services.customer_set_stage(
+            actor=request.user,
+            customer=customer,
+            stage=request.POST.get("stage", ""),
+            reason=request.POST.get("reason", ""),
         ),
     )
     return redirect(customer)

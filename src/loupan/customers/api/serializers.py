@@ -13,7 +13,7 @@ from loupan.core.api import StrictInputMixin
 from loupan.core.identity import display_phone
 from loupan.core.masking import mask_phone
 
-from .. import handover, reception, selectors
+from .. import handover, reception, selectors, services
 from ..models import (
     CallRecord,
     Customer,
@@ -27,6 +27,7 @@ from ..models import (
     Reception,
     ReceptionKind,
     RosterEntry,
+    Stage,
 )
 
 # --- customers ------------------------------------------------------------------------
@@ -87,6 +88,17 @@ class RegisterSerializer(StrictInputMixin, serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
+
+
+class CustomerStageSerializer(StrictInputMixin, serializers.Serializer):
+    stage = serializers.ChoiceField(label=gettext_lazy("阶段"), choices=[])
+    reason = serializers.CharField(
+        label=gettext_lazy("原因"), required=False, allow_blank=True, default=""
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = [(s, Stage(s).label) for s in services.MANUAL_STAGES]
 
 
 class AssignSerializer(ReasonSerializer):

@@ -16,6 +16,7 @@ from loupan.customers.api.serializers import (
     AssignSerializer,
     ClaimSerializer,
     CustomerSerializer,
+    CustomerStageSerializer,
     FollowUpSerializer,
     HouseholdSerializer,
     ReasonSerializer,
@@ -110,6 +111,17 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
             reason=serializer.validated_data["reason"],
         )
         return Response(status=204)
+
+    @extend_schema(request=CustomerStageSerializer, responses={200: CustomerSerializer})
+    @action(detail=True, methods=["post"])
+    def stage(self, request, pk=None):
+        """潜在 ↔ 意向 by hand, with a reason (成交 comes from a deal)."""
+        serializer = CustomerStageSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = services.customer_set_stage(
+            actor=request.user, customer=self.get_object(), **serializer.validated_data
+        )
+        return Response(CustomerSerializer(customer, context={"request": request}).data)
 
     @extend_schema(request=FollowUpSerializer, responses={201: FollowUpSerializer})
     @action(detail=True, methods=["get", "post"], url_path="follow-ups")
