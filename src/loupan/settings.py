@@ -235,12 +235,16 @@ AXES_CLIENT_IP_CALLABLE = "loupan.core.context.client_ip"
 # Behind a reverse proxy that sets X-Forwarded-For: LOUPAN_TRUSTED_PROXIES names the
 # proxies' addresses or networks (comma-separated, e.g. "127.0.0.1,10.0.0.0/8"); the
 # header is read only on a request that comes from one of them, and the client is the
-# last address in it that is not a proxy (core.context.client_ip). The older
-# LOUPAN_TRUST_X_FORWARDED_FOR=1 trusts the header's first address from anyone.
+# last address in it that is not a proxy (core.context.client_ip).
 LOUPAN_TRUSTED_PROXIES = [
     p.strip() for p in os.environ.get("LOUPAN_TRUSTED_PROXIES", "").split(",") if p.strip()
 ]
-LOUPAN_TRUST_X_FORWARDED_FOR = env_bool("LOUPAN_TRUST_X_FORWARDED_FOR", False)
+if "LOUPAN_TRUST_X_FORWARDED_FOR" in os.environ:
+    # retired: it believed the header's first address from anyone, which any client writes
+    raise ImproperlyConfigured(
+        "LOUPAN_TRUST_X_FORWARDED_FOR is retired: name the reverse proxies in "
+        "LOUPAN_TRUSTED_PROXIES (e.g. LOUPAN_TRUSTED_PROXIES=127.0.0.1) instead."
+    )
 # Opening day (issue 16): one pick request per buyer, and one per client address without
 # an account, per interval (milliseconds; 0 turns the limit off).
 LOUPAN_PICK_MIN_INTERVAL_MS = env_int("LOUPAN_PICK_MIN_INTERVAL_MS", 1000)

@@ -244,7 +244,6 @@ def test_the_client_address_behind_a_trusted_proxy_only(settings):
             extra["HTTP_X_FORWARDED_FOR"] = forwarded
         return client_ip(factory.get("/", **extra))
 
-    settings.LOUPAN_TRUST_X_FORWARDED_FOR = False
     settings.LOUPAN_TRUSTED_PROXIES = []
     assert ip("203.0.113.5", "10.0.0.1") == "203.0.113.5"  # nobody trusted: the peer
     settings.LOUPAN_TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
@@ -255,6 +254,26 @@ def test_the_client_address_behind_a_trusted_proxy_only(settings):
     assert ip("127.0.0.1", "not-an-address") == "127.0.0.1"
     assert ip("127.0.0.1") == "127.0.0.1"
     assert ip("127.0.0.1", "2001:db8::1") == "2001:db8::1"
+
+
+def test_the_retired_forwarded_for_switch_stops_the_server_with_what_to_set_instead():
+    """``LOUPAN_TRUST_X_FORWARDED_FOR`` believed a header any client writes: a server
+    still configured with it refuses to start and names ``LOUPAN_TRUSTED_PROXIES``."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOUPAN_TRUST_X_FORWARDED_FOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import loupan.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0 and "LOUPAN_TRUSTED_PROXIES" in done.stderr
+    env.pop("LOUPAN_TRUST_X_FORWARDED_FOR")
+    assert subprocess.run([sys.executable, "-c", "import loupan.settings"], env=env).returncode == 0
 
 
 @pytest.mark.postgres

@@ -56,8 +56,7 @@ def client_ip(request) -> str | None:
     """The client's address: ``REMOTE_ADDR``, or, when the request comes from one of
     ``LOUPAN_TRUSTED_PROXIES``, the last address of ``X-Forwarded-For`` that is not one
     of them (each proxy appends the address it received the request from, so anything
-    to the left of that is what the client itself wrote, and is not believed).
-    ``LOUPAN_TRUST_X_FORWARDED_FOR=1`` (older) takes the header's first address."""
+    to the left of that is what the client itself wrote, and is not believed)."""
     from django.conf import settings
 
     remote = request.META.get("REMOTE_ADDR")
@@ -74,6 +73,4 @@ def client_ip(request) -> str | None:
             if not any(address in net for net in proxies):
                 return str(address)
         return remote
-    if getattr(settings, "LOUPAN_TRUST_X_FORWARDED_FOR", False) and forwarded:
-        return forwarded.split(",")[0].strip()
     return remote

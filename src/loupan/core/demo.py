@@ -11,6 +11,7 @@ demo accounts).
 """
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -56,6 +57,18 @@ def build_demo(stdout=None) -> dict:
             stdout.write(f"演示数据 demo: {step.name}\n")
         context.update(step.build(context) or {})
     return context
+
+
+@contextmanager
+def at(moment):
+    """Run the block as if it were ``moment`` (a past time on the demo's timeline): the
+    services stamp what they write, their deadlines and their audit entries with it, so
+    the demo's dates obey the rules they would obey in an office (time-machine moves
+    the process's clock; the clock goes on ticking from there)."""
+    import time_machine
+
+    with time_machine.travel(moment, tick=True):
+        yield
 
 
 def report() -> str:

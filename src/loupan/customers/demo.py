@@ -149,7 +149,10 @@ def demo_customers(context: dict) -> None:
     # Ownership runs out after 30 days without a follow-up: those go to the pool.
     cs.pool_expire()
     # Today's follow-ups for the demo consultant's home page.
-    for customer in Customer.objects.filter(project=project, owner=users["consultant"])[:6]:
+    registered_before = now - datetime.timedelta(days=3)
+    for customer in Customer.objects.filter(
+        project=project, owner=users["consultant"], registered_at__lt=registered_before
+    )[:6]:
         FollowUp.objects.create(
             customer=customer,
             consultant=users["consultant"],

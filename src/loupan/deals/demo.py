@@ -7,6 +7,7 @@ import datetime
 from django.utils import timezone
 
 from loupan.approvals import services as approvals
+from loupan.core.demo import at
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit
 
@@ -48,73 +49,112 @@ def demo_deals(context: dict) -> None:
         .order_by("building__name", "floor", "room")
     )
     owned = {
-        name: iter(
+        name: list(
             Customer.objects.filter(project=project, owner=users[name], in_pool=False).order_by(
                 "registered_at"
             )
         )
         for name in ("consultant", "consultant2")
     }
+    now = timezone.now()
 
-    def reserve(consultant="consultant"):
-        return ds.deal_reserve(
-            actor=users[consultant], unit=next(units), customer=next(owned[consultant])
-        )
+    def ago(days=0, hours=0):
+        """A moment on the demo's timeline: ``days`` and ``hours`` back from now, moved
+        back to the last office hour (9:00–18:00) at or before it."""
+        moment = timezone.localtime(now - datetime.timedelta(days=days, hours=hours))
+        if moment.hour < 9:
+            moment -= datetime.timedelta(days=1)
+        if not 9 <= moment.hour < 18:
+            moment = moment.replace(hour=17, minute=(days * 13 + hours * 7) % 60)
+        return moment
 
-    def subscribe(deal, consultant="consultant", discounts=(), **kw):
+    def reserve(consultant="consultant", when=None):
+        """A 保留单 at ``when`` (now by default) for the consultant's longest-registered
+        customer who was registered by then."""
+        when = when or timezone.now()
+        customer = next(c for c in owned[consultant] if c.registered_at < when)
+        owned[consultant].remove(customer)
+        with at(when):
+            return ds.deal_reserve(actor=users[consultant], unit=next(units), customer=customer)
+
+    def subscribe(deal, consultant="consultant", discounts=(), when=None, **kw):
+        """Its 认购 an hour after the reservation (or at ``when``)."""
         deposit = (deal.unit.list_price * 5 / 100).quantize(1)
-        return ds.deal_subscribe(
-            actor=users[consultant],
-            deal=deal,
-            buyers=[(deal.customer, "100")],
-            payment_method=kw.pop("payment_method", "commercial"),
-            deposit=deposit,
-            discounts=[(types[n], v) for n, v in discounts],
-            **kw,
-        )
-
-    reserve()  # 预留
-    reserve("consultant2")
-    subscribe(reserve(), discounts=[("一次性付款", None), ("特批", "2")], reason="老业主再次购房")
-    subscribe(reserve("consultant2"), "consultant2", discounts=[("按揭付款", None)])  # 待确认定金
-    for consultant in ("consultant", "consultant2", "consultant"):  # 认购
-        deal = subscribe(reserve(consultant), consultant, discounts=[("按揭付款", None)])
-        ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
-    late = Deal.objects.filter(project=project, status="subscribed").order_by("pk").first()
-    Deal.objects.filter(pk=late.pk).update(
-        signing_deadline=timezone.localdate() - datetime.timedelta(days=2)
-    )  # 未签约客户一览表
-    for i in range(3):  # 签约
-        deal = subscribe(reserve(), payment_method="one_off", discounts=[("一次性付款", None)])
-        deal = ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
-        if i == 0:
-            ds.clause_add(actor=users["consultant"], deal=deal, text="交房时赠送一年物业费")
-            request = deal.approvals.get(kind="clause")
-            approvals.approval_decide(actor=users["director"], request=request, approve=True)
-        deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
-        if i < 2:
-            ds.contract_update_filing(
-                actor=users["salesadmin"],
+        with at(when or deal.reserved_at + datetime.timedelta(hours=1)):
+            return ds.deal_subscribe(
+                actor=users[consultant],
                 deal=deal,
-                filing_status="filed" if i == 0 else "signed",
-                filing_number=f"CD2026{deal.pk:06d}",
+                buyers=[(deal.customer, "100")],
+                payment_method=kw.pop("payment_method", "commercial"),
+                deposit=deposit,
+                discounts=[(types[n], v) for n, v in discounts],
+                **kw,
             )
-    expired = reserve("consultant2")
-    Deal.objects.filter(pk=expired.pk).update(
-        reservation_expires_at=timezone.now() - datetime.timedelta(hours=1)
+
+    def confirm(deal, hours=2):
+        """Finance confirms the deposit ``hours`` after the subscription."""
+        with at(deal.subscribed_at + datetime.timedelta(hours=hours)):
+            return ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+
+    reserve(when=ago(hours=5))  # 预留 this morning, within the reservation's 24 hours
+    reserve("consultant2", when=ago(hours=4))
+    subscribe(  # waiting for the discount's approval
+        reserve(when=ago(days=1)),
+        discounts=[("一次性付款", None), ("特批", "2")],
+        reason="老业主再次购房",
     )
+    subscribe(  # 待确认定金
+        reserve("consultant2", when=ago(days=1, hours=3)),
+        "consultant2",
+        discounts=[("按揭付款", None)],
+    )
+    # 认购: the first (ten days ago) is past its signing deadline (未签约客户一览表)
+    for consultant, days in (("consultant", 10), ("consultant2", 4), ("consultant", 2)):
+        deal = subscribe(
+            reserve(consultant, when=ago(days=days)), consultant, discounts=[("按揭付款", None)]
+        )
+        confirm(deal)
+    for i, days in enumerate((30, 24, 18)):  # 签约, a few days after the subscription
+        deal = subscribe(
+            reserve(when=ago(days=days)),
+            payment_method="one_off",
+            discounts=[("一次性付款", None)],
+        )
+        deal = confirm(deal)
+        if i == 0:
+            with at(deal.subscribed_at + datetime.timedelta(hours=3)):
+                ds.clause_add(actor=users["consultant"], deal=deal, text="交房时赠送一年物业费")
+                request = deal.approvals.get(kind="clause")
+                approvals.approval_decide(actor=users["director"], request=request, approve=True)
+        with at(deal.subscribed_at + datetime.timedelta(days=3)):
+            deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+        if i < 2:
+            with at(deal.subscribed_at + datetime.timedelta(days=5)):
+                ds.contract_update_filing(
+                    actor=users["salesadmin"],
+                    deal=deal,
+                    filing_status="filed" if i == 0 else "signed",
+                    filing_number=f"CD2026{deal.pk:06d}",
+                )
+    # a reservation that ran out yesterday (its 24 hours passed), and one withdrawn
+    reserve("consultant2", when=ago(days=2))
     ds.deals_expire()
-    ds.deal_release(actor=users["consultant"], deal=reserve(), reason="客户改选其他楼栋")
-    demo_changes(project, users, reserve, subscribe)
+    released = reserve(when=ago(hours=7))
+    with at(released.reserved_at + datetime.timedelta(hours=1)):
+        ds.deal_release(actor=users["consultant"], deal=released, reason="客户改选其他楼栋")
+    demo_changes(project, users, reserve, subscribe, confirm, ago)
 
 
-def demo_changes(project, users, reserve, subscribe) -> None:
+def demo_changes(project, users, reserve, subscribe, confirm, ago) -> None:
     """The changes after subscription: an exchange, a rename with a co-buyer, a
-    cancellation under arbitration, and a cancellation waiting for the manager."""
+    cancellation under arbitration, and a cancellation waiting for the manager, each
+    requested and decided on the days after its subscription."""
 
-    def confirmed(consultant="consultant"):
-        deal = subscribe(reserve(consultant), consultant, discounts=[("按揭付款", None)])
-        return ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
+    def confirmed(consultant="consultant", days=6):
+        deal = subscribe(
+            reserve(consultant, when=ago(days=days)), consultant, discounts=[("按揭付款", None)]
+        )
+        return confirm(deal)
 
     def approve(request):
         while request.status == "pending":
@@ -123,7 +163,7 @@ def demo_changes(project, users, reserve, subscribe) -> None:
             )
 
     # 换房: consultant asks, the supervisor forwards, the manager approves
-    deal = confirmed()
+    deal = confirmed(days=6)
     target = (
         Unit.objects.open_for_sale()
         .filter(project=project, use="residential")
@@ -137,7 +177,7 @@ def demo_changes(project, users, reserve, subscribe) -> None:
         )
     )
     # 更名: a spouse added as co-buyer, 50/50
-    deal = confirmed()
+    deal = confirmed(days=5)
     spouse = (
         Customer.objects.filter(project=project, owner=users["consultant"], in_pool=False)
         .exclude(pk=deal.customer_id)
@@ -155,8 +195,9 @@ def demo_changes(project, users, reserve, subscribe) -> None:
     )
     # 退房 with a dispute: the buyer defaults, the deposit is kept, the buyer goes to
     # arbitration
-    deal = confirmed("consultant2")
-    deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+    deal = confirmed("consultant2", days=9)
+    with at(deal.subscribed_at + datetime.timedelta(days=3)):
+        deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
     approve(
         changes.cancel_request(
             actor=users["consultant2"],
@@ -176,7 +217,7 @@ def demo_changes(project, users, reserve, subscribe) -> None:
     # a cancellation waiting (the supervisor's turn)
     changes.cancel_request(
         actor=users["consultant"],
-        deal=confirmed(),
+        deal=confirmed(days=3),
         cancel_reason="personal",
         detail="工作调动离开本市",
         deposit_treatment="part",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from loupan.approvals import services as approvals
+from loupan.core.demo import at
 from loupan.customers.models import Customer
 from loupan.deals import services as deal_services
 from loupan.deals.models import Deal, DiscountType
@@ -20,8 +21,14 @@ from .models import LedgerEntry, Receipt, ReceiptBook, ScheduleItem
 from .schedule import schedule_set
 
 
-def demo_subscription(project, users, consultant: str, method: str) -> Deal:
-    """A fresh subscription paying by ``method``, its deposit confirmed."""
+def demo_subscription(project, users, consultant: str, method: str, hours_ago: int = 0) -> Deal:
+    """A fresh subscription paying by ``method``, made ``hours_ago`` (on the demo's
+    timeline), its deposit confirmed."""
+    with at(timezone.now() - datetime.timedelta(hours=hours_ago)):
+        return _subscription(project, users, consultant, method)
+
+
+def _subscription(project, users, consultant: str, method: str) -> Deal:
     unit = (
         Unit.objects.open_for_sale()
         .filter(project=project, use="residential")
@@ -72,9 +79,9 @@ def demo_money(context: dict) -> None:
 
     # every payment method: instalments, provident fund and combined loans beside the
     # demo deals' commercial loans and one-off payments
-    instalments = demo_subscription(project, users, "consultant", "instalments")
-    demo_subscription(project, users, "consultant2", "provident")
-    demo_subscription(project, users, "consultant", "combined")
+    instalments = demo_subscription(project, users, "consultant", "instalments", hours_ago=3)
+    demo_subscription(project, users, "consultant2", "provident", hours_ago=2)
+    demo_subscription(project, users, "consultant", "combined", hours_ago=1)
 
     contracted = list(
         Deal.objects.filter(
