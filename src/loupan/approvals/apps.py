@@ -7,3 +7,17 @@ class ApprovalsConfig(AppConfig):
     name = "loupan.approvals"
     label = "approvals"
     verbose_name = "审批"
+
+    def ready(self):
+        # 待我审批 in the navigation, with its badge (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.register(
+            "approvals:inbox",
+            _("待我审批"),
+            order=35,
+            dom_id="nav-approvals",
+            badge="approvals:count",
+        )

@@ -21,3 +21,9 @@ class AuditConfig(AppConfig):
             delete=services.audit_delete,
             export=services.audit_export,
         )
+
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.register("audit:audit_list", _("审计日志"), group="system", order=4, in_project=False)
