@@ -273,3 +273,14 @@ def test_guard_of_finds_the_pages_own_guard():
         ("accounts:user_list", []),
     ):
         assert guard_of(resolve(reverse(name, args=args)).func) is not None, name
+
+
+def test_the_menu_costs_no_query(demo, django_assert_num_queries):
+    """The menu is drawn on every page: its guards read the grants already loaded."""
+    from loupan.accounts import access
+
+    for username in ("director", "consultant", "sysadmin"):
+        user = demo["users"][username]
+        access.grants(user)
+        with django_assert_num_queries(0):
+            nav.menu(user, demo["main"])

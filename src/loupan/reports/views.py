@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from loupan.accounts import access
 from loupan.core.errors import DomainError
 from loupan.core.pages import project_page, run_action, site_page, wants_xlsx, xlsx_download
 from loupan.core.views import refused
@@ -134,8 +135,9 @@ def daily_confirm(request, project):
 
 
 def reads_reports(user, project=None) -> bool:
-    """The company roll-up is for whoever reads the reports of some project."""
-    return rollup.projects_of(user).exists()
+    """The company roll-up is for whoever reads the reports of some project (the ones
+    ``rollup.projects_of`` lists; asked without a query: the menu asks it on every page)."""
+    return bool(access.projects_with(user, engine.VIEW))
 
 
 @site_page(when=reads_reports)
