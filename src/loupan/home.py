@@ -1,31 +1,20 @@
 """The start page: each role's part of the day in the current project (PRODUCT.md "Who
-uses it"); a consultant's agenda comes from the customers app. It sits above the apps,
-beside the URLs, since it reads more than one of them."""
+uses it"), live figures only (issue 12: no card that promises what does not exist); a
+consultant's agenda comes from the customers app, what waits for the user's decision
+from the approvals app. It sits above the apps, beside the URLs, since it reads more
+than one of them."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
 
 from loupan.accounts import access
 from loupan.aftersales import complaints as complaint_selectors
 from loupan.aftersales import delivery as delivery_selectors
 from loupan.aftersales import settlement as certificate_selectors
+from loupan.approvals import services as approvals
 from loupan.customers import selectors as customer_selectors
 from loupan.payments import selectors as payment_selectors
 from loupan.reports import dashboard as report_dashboard
-
-HOME_SECTIONS = {
-    "consultant": _("今日跟进、即将过期的客户、催款"),
-    "supervisor": _("昨日来电来访核查、排班、当日认购与签约复核"),
-    "manager": _("销控计划、调价申请、合同审核、周报"),
-    "director": _("目标、策略、特殊条款与大额折扣审批"),
-    "sales_admin": _("销控表、保留、单据编号、合同台帐"),
-    "finance": _("定金与房款确认、收据、退款、日清日结"),
-    "planner": _("房源录入、价格方案、调价"),
-    "service": _("交付、权证、投诉、维修、满意度调查、业主档案"),
-    "sysadmin": _("用户、角色授权、项目设置、备份"),
-    "auditor": _("审计日志与只读看板"),
-}
 
 
 def service_day(user, project) -> dict:
@@ -52,6 +41,7 @@ def home(request):
     collection = None
     service = None
     board = None
+    waiting = None
     if project is not None:
         roles = [
             m.role for m in request.user.memberships.filter(project=project).select_related("role")
@@ -64,13 +54,17 @@ def home(request):
         if access.has_perm(request.user, "aftersales.manage", project):
             service = service_day(request.user, project)
         board = report_dashboard.dashboard(request.user, project)
-    sections = [(role, HOME_SECTIONS.get(role.code, "")) for role in roles]
+        if approvals.may_use_inbox(request.user, project):
+            waiting = {
+                "requests": approvals.pending_for(request.user, project).count(),
+                "elsewhere": approvals.waiting_elsewhere(request.user, project),
+            }
     return render(
         request,
         "home.html",
         {
             "roles": roles,
-            "sections": sections,
+            "waiting": waiting,
             "agenda": day,
             "collection": collection,
             "service": service,

@@ -176,12 +176,18 @@ def test_current_project_follows_lost_membership(demo, login):
 
 
 def test_navigation_follows_roles_in_current_project(demo, login):
-    """The director's roles are the same in both projects, the consultant2's too; a
-    user who manages one project only sees "users" in the navigation there."""
+    """A project's pages follow the roles in the current project: a consultant in one
+    project and an auditor in the other has the front desk in the first only; a page
+    outside the projects (the users) opens, and is linked, in both (issue 12: a link is
+    shown iff the page opens)."""
     main, second = demo["main"], demo["second"]
     mixed = make_user("mixed", (main, "consultant"), (second, "auditor"))
     client = web_client(mixed)
     client.post("/projects/switch/", {"project": main.pk})
-    assert 'href="/users/"' not in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert f'href="/projects/{main.pk}/reception/"' in home and 'href="/users/"' in home
     client.post("/projects/switch/", {"project": second.pk})
-    assert 'href="/users/"' in client.get("/").content.decode()
+    home = client.get("/").content.decode()
+    assert f'href="/projects/{second.pk}/reception/"' not in home and 'href="/users/"' in home
+    assert client.get(f"/projects/{second.pk}/reception/").status_code == 403
+    assert client.get("/users/").status_code == 200

@@ -13,7 +13,7 @@ def test_service_logs_assigns_and_closes_a_complaint(page, office):
     deal = Deal.objects.filter(project=project, status="contracted").order_by("pk").first()
     category = ComplaintCategory.objects.filter(project=project).order_by("sort_order").first()
     log_in(page, "service")
-    expect(page.locator("#nav-aftersales")).to_be_visible()
+    expect(page.locator("#navgroup-aftersales")).to_be_visible()
     page.goto(f"/projects/{project.pk}/aftersales/complaints/")
     page.click("#complaint-new")
     form = page.locator("#complaint-form")

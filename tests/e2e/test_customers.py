@@ -12,6 +12,7 @@ from tests.e2e.helpers import log_in
 
 def test_consultant_registers_is_refused_a_duplicate_and_follows_up(page, office):
     log_in(page, "consultant")
+    page.click("#navgroup-customers")
     page.click("#nav-customers")
     expect(page.locator("h1")).to_contain_text("意向客户登记表")
     page.click("#register-link")

@@ -20,7 +20,7 @@ def test_finance_records_a_payment_and_prints_the_receipt(page, office):
         .first()
     )
     log_in(page, "finance")
-    expect(page.locator("#nav-payments")).to_be_visible()
+    expect(page.locator("#navgroup-payments")).to_be_visible()
     # finance works on both projects: the main one's list
     page.goto(f"/projects/{project.pk}/payments/")
     expect(page.locator("h1")).to_contain_text("客户交款情况明细表")

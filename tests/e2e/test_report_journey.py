@@ -18,6 +18,7 @@ def test_supervisor_confirms_a_day_and_manager_reads_the_month(page, office):
     DailyReport.objects.filter(project=project, day=day).delete()
     log_in(page, "supervisor")
     expect(page.locator("#dash-today")).to_be_visible()
+    page.click("#navgroup-reports")
     page.click("#nav-reports")
     expect(page.locator("#report-catalogue")).to_contain_text("销售日报")
     page.goto(f"/projects/{project.pk}/reports/daily/?period=day&date={day:%Y-%m-%d}")

@@ -323,7 +323,7 @@ def test_settings_save_needs_report_configure(demo, who):
 
 
 def base():
-    return f"/projects/{project().pk}/reports/"
+    return f"/projects/{project().pk}/reports/office/"
 
 
 def writes():
@@ -396,7 +396,7 @@ def test_targets_page_other_roles(demo):
         == 404
     )
     # another project's page is a 404 for the manager who is not in it
-    other = f"/projects/{demo['second'].pk}/reports/targets/"
+    other = f"/projects/{demo['second'].pk}/reports/office/targets/"
     assert client_of("manager").get(other).status_code == 404
     assert not Target.objects.filter(month=datetime.date(YEAR, 4, 1)).exists()
 

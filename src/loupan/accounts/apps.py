@@ -44,3 +44,14 @@ class AccountsConfig(AppConfig):
             report=demo.demo_accounts_table,
             exports={"DEMO_USERS": demo.DEMO_USERS, "DEMO_USERNAMES": demo.DEMO_USERNAMES},
         )
+
+        # Its pages in the navigation (``core.navigation``); the 系统 group is the one
+        # the administration pages of other apps join.
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.group("system", _("系统"), order=90)
+        nav.register("accounts:user_list", _("用户"), group="system", order=1, in_project=False)
+        nav.register("accounts:lock_list", _("登录锁定"), group="system", order=2, in_project=False)
+        nav.register("accounts:role_list", _("角色"), group="system", order=3, in_project=False)

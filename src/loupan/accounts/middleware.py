@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from loupan.core.scope import visible_projects
 
+from .models import Membership
+
 # Pages that stay reachable while a password change is pending or without login.
 _OPEN_PREFIXES = (
     "/static/",
@@ -140,6 +142,15 @@ def _current_project(request):
     match = getattr(request, "resolver_match", None)
     named = match.kwargs.get("project_pk") if match is not None else None
     wanted = named if isinstance(named, int) else request.session.get("project_id")
+    if wanted is None and len(projects) > 1:
+        # No choice yet: the project the user was first given a role in (their main
+        # one), not the first by name (finance opened on the other project).
+        wanted = (
+            Membership.objects.filter(user=request.user, project__in=[p.pk for p in projects])
+            .order_by("pk")
+            .values_list("project_id", flat=True)
+            .first()
+        )
     for project in projects:
         if project.pk == wanted:
             return project

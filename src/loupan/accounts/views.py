@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from loupan.audit.views import object_history
 from loupan.core.errors import DomainError, ErrorCode
+from loupan.core.pages import site_page
 from loupan.core.scope import visible_projects
 from loupan.core.views import form_error, paginate, query_without_page
 
@@ -84,10 +85,8 @@ def set_language(request):
     return response
 
 
-@login_required
+@site_page("user.view")
 def user_list(request):
-    if not access.has_perm(request.user, "user.view"):
-        raise Http404
     # Only the roles in projects the viewer may see (as on the user page).
     memberships = Membership.objects.filter(
         project__in=visible_projects(request.user)
@@ -194,12 +193,10 @@ def user_set_active(request, pk):
     return redirect(user)
 
 
-@login_required
+@site_page(lockout.MANAGE)
 def lock_list(request):
     """登录锁定: the accounts and addresses with recent failed logins, the locked ones
     first, for the administrator (``user.manage``) to lift."""
-    if not access.has_perm(request.user, lockout.MANAGE):
-        raise Http404
     return render(
         request,
         "accounts/lock_list.html",
@@ -276,21 +273,21 @@ def membership_revoke(request, pk):
     return redirect(membership.user)
 
 
-@login_required
-def user_history(request, pk):
-    user = _visible_user(request, pk)
-    return object_history(
-        request,
-        user,
-        allowed=access.has_perm(request.user, "audit.view")
-        or User.objects.restrict(request.user, "manage").filter(pk=pk).exists(),
+def may_see_history(viewer, project, pk) -> bool:
+    """A user's 历史 tab: for whoever reads the audit trail or manages that user."""
+    return (
+        access.has_perm(viewer, "audit.view")
+        or User.objects.restrict(viewer, "manage").filter(pk=pk).exists()
     )
 
 
-@login_required
+@site_page(when=may_see_history)
+def user_history(request, pk):
+    return object_history(request, _visible_user(request, pk), allowed=True)
+
+
+@site_page("role.view")
 def role_list(request):
-    if not access.has_perm(request.user, "role.view"):
-        raise Http404
     roles = list(Role.objects.all())
     groups = [
         (
@@ -302,10 +299,8 @@ def role_list(request):
     return render(request, "accounts/role_list.html", {"roles": roles, "groups": groups})
 
 
-@login_required
+@site_page("role.view")
 def role_detail(request, code):
-    if not access.has_perm(request.user, "role.view"):
-        raise Http404
     role = get_object_or_404(Role, code=code)
     members = (
         Membership.objects.restrict(request.user, "view")

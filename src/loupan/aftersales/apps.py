@@ -52,3 +52,26 @@ class AftersalesConfig(AppConfig):
             ("aftersales.certificate", settlement.CertificateFilterSet),
         ):
             presenting.register_export(what, filterset=filterset)
+
+        # Its pages in the navigation (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.group("aftersales", _("售后"), order=60)
+        for order, (name, label, dom_id) in enumerate(
+            [
+                ("aftersales:owner_list", _("业主档案"), "nav-aftersales"),
+                ("aftersales:delivery_batch_list", _("交房"), ""),
+                ("aftersales:measured_list", _("实测面积"), ""),
+                ("aftersales:settlement_list", _("面积补差"), ""),
+                ("aftersales:certificate_list", _("权证"), ""),
+                ("aftersales:complaint_list", _("投诉"), ""),
+                ("aftersales:repair_list", _("维修"), ""),
+                ("aftersales:survey_list", _("满意度调查"), ""),
+            ]
+        ):
+            nav.register(name, label, group="aftersales", order=order, dom_id=dom_id)
+        nav.register(
+            "aftersales:calendar", _("工作日历"), group="system", order=5, in_project=False
+        )

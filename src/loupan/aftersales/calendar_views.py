@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.core.models import CalendarDay
-from loupan.core.pages import run_action
+from loupan.core.pages import run_action, site_page
 
 from . import calendar
 
@@ -24,7 +24,7 @@ def _year(request) -> int:
     return min(max(year, 2000), 2100)
 
 
-@login_required
+@site_page()
 def calendar_page(request):
     year = _year(request)
     months = [(m, calendar.month_grid(year, m)) for m in range(1, 13)]

@@ -102,6 +102,43 @@ def choices() -> list[tuple[str, str]]:
     return [(k.code, k.label) for k in _KINDS.values()]
 
 
+def may_see_kind(kind: "Kind", user, project) -> bool:
+    """Whether ``user`` sees requests of ``kind`` in ``project`` at all (all of them, or
+    their own), or decides them."""
+    return any(
+        access.has_perm(user, code, project)
+        for code in (f"{kind.view_perm}.view", f"{kind.view_perm}.view_own", *kind.decide_perms)
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Something else that waits for a decision and is not an approval request (a 撞单申请
+    for the supervisor, a day's sheet for the second person): it counts in 待我审批's
+    badge and is listed in the inbox with a link to the page where it is decided.
+    ``may_decide(user, project)`` is the same predicate that page and its service ask;
+    ``count(user, project)`` how many wait for ``user`` (asked only when they may);
+    ``url_name`` takes the project's id."""
+
+    code: str
+    label: str
+    may_decide: Callable
+    count: Callable
+    url_name: str
+    order: int = 100
+
+
+_WAITING: dict[str, Waiting] = {}
+
+
+def register_waiting(waiting: Waiting) -> None:
+    _WAITING[waiting.code] = waiting
+
+
+def waiting_kinds() -> list[Waiting]:
+    return sorted(_WAITING.values(), key=lambda w: (w.order, w.code))
+
+
 def visibility_q(user, action: str = "view") -> Q:
     """Requests of a kind are seen in the projects where the user may ``<view_perm>.view``
     them, and one's own where ``<view_perm>.view_own`` is granted."""

@@ -20,7 +20,7 @@ from loupan.audit.services import audit_create, audit_update
 from loupan.core.errors import DomainError, ErrorCode, conflict, invalid
 from loupan.core.snapshot import snapshot
 
-from .kinds import kind_of, kinds
+from .kinds import kind_of, kinds, may_see_kind, waiting_kinds
 from .models import ApprovalRequest, ApprovalStatus, ApprovalStep, Decision
 
 BUSY = ("已有同类审批在处理中。", "kind")
@@ -267,4 +267,32 @@ def pending_for(user, project):
         ApprovalRequest.objects.filter(q, project=project, status=ApprovalStatus.PENDING)
         .select_related("requested_by", "subject_type")
         .order_by("requested_at", "pk")
+    )
+
+
+def waiting_elsewhere(user, project) -> list[tuple]:
+    """The other things waiting for ``user``'s decision in ``project`` (the registered
+    ``Waiting`` kinds they may decide): ``(waiting, count)``, counts above zero only."""
+    out = []
+    for waiting in waiting_kinds():
+        if waiting.may_decide(user, project):
+            n = waiting.count(user, project)
+            if n:
+                out.append((waiting, n))
+    return out
+
+
+def waiting_count(user, project) -> int:
+    """待我审批's badge: every request waiting at a level ``user`` holds, and every other
+    registered thing waiting for their decision (撞单申请, a day's sheet …)."""
+    return pending_for(user, project).count() + sum(
+        n for _waiting, n in waiting_elsewhere(user, project)
+    )
+
+
+def may_use_inbox(user, project) -> bool:
+    """The inbox is for whoever sees or decides requests of some kind in ``project``
+    (their own requests at least), or decides something else that waits there."""
+    return any(may_see_kind(kind, user, project) for kind in kinds()) or any(
+        waiting.may_decide(user, project) for waiting in waiting_kinds()
     )

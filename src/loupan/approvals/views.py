@@ -4,6 +4,7 @@ go through the engine (``approvals.services``)."""
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,10 +18,11 @@ from .models import ApprovalRequest, ApprovalStatus
 from .selectors import STEPS, labelled, with_subjects
 
 
-@project_page()
+@project_page(when=services.may_use_inbox)
 def inbox(request, project):
-    """The requests waiting at a level the viewer holds, of every kind, and the viewer's
-    own requests with how far each has come."""
+    """The requests waiting at a level the viewer holds, of every kind, the other things
+    waiting for the viewer's decision (each with the page where it is decided), and the
+    viewer's own requests with how far each has come."""
     pending = labelled(
         list(services.pending_for(request.user, project).prefetch_related(with_subjects(), STEPS))
     )
@@ -38,6 +40,10 @@ def inbox(request, project):
         {
             "project": project,
             "pending": pending,
+            "elsewhere": [
+                (waiting, n, reverse(waiting.url_name, args=[project.pk]))
+                for waiting, n in services.waiting_elsewhere(request.user, project)
+            ],
             "mine": mine,
             "show_floor_price": can_see_floor_price(request.user, project),
             "form": DecideForm(),
@@ -45,11 +51,11 @@ def inbox(request, project):
     )
 
 
-@project_page()
+@project_page(when=services.may_use_inbox)
 def count(request, project):
     """The navigation's badge (loaded by htmx after the page, so it costs no page a
-    query): how many requests wait for the viewer."""
-    waiting = services.pending_for(request.user, project).count()
+    query): how many requests and other things wait for the viewer's decision."""
+    waiting = services.waiting_count(request.user, project)
     if not waiting:
         return HttpResponse("")
     return HttpResponse(f'<span class="badge rounded-pill text-bg-danger">{waiting}</span>')

@@ -25,3 +25,9 @@ class AuditConfig(AppConfig):
         )
         # how the trail's own export reads in the trail (its filters by their labels)
         presenting.register_export("audit.auditentry", filterset=AuditFilterSet)
+
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.register("audit:audit_list", _("审计日志"), group="system", order=4, in_project=False)

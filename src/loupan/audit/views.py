@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
-from loupan.core.pages import used_filters
+from loupan.core.pages import site_page, used_filters
 from loupan.core.views import paginate, query_without_page
 
 from .filters import AuditFilterSet
@@ -43,9 +43,8 @@ def _entries(request):
     return AuditFilterSet(request.GET or None, queryset=qs)
 
 
-@login_required
+@site_page("audit.view")
 def audit_list(request):
-
     filterset = _entries(request)
     page = paginate(request, filterset.qs.order_by("-id"))
     context = {

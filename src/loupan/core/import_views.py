@@ -33,7 +33,7 @@ from rest_framework.response import Response
 
 from . import xlsx
 from .errors import DomainError, ErrorCode
-from .pages import project_for, require
+from .pages import Guard, project_for, require
 from .ports import access
 from .views import refused
 
@@ -299,14 +299,18 @@ class ImportPages:
         return xlsx.xlsx_response(content, self.spec.template_filename(project))
 
     def views(self):
-        """(upload, preview, commit, cancel, template) view functions for the URLconf."""
-        return (
+        """(upload, preview, commit, cancel, template) view functions for the URLconf;
+        each carries the guard ``project`` runs (``core.pages.guard_of``)."""
+        views = (
             login_required(require_http_methods(["GET", "POST"])(self.upload_view)),
             login_required(require_http_methods(["GET"])(self.preview_view)),
             login_required(require_POST(self.commit_view)),
             login_required(require_POST(self.cancel_view)),
             login_required(require_http_methods(["GET"])(self.template_view)),
         )
+        for view in views:
+            view.guard = Guard(act=self.spec.perm)
+        return views
 
 
 # --- the API ------------------------------------------------------------------------

@@ -1,9 +1,15 @@
 """The one page layer of the project-scoped pages: one guard, one action runner, one list
 view, so that a new page is a few lines and no view restates a rule.
 
-* ``project_page(*see, act=None)`` resolves ``project_pk`` of the URL: a project the
-  user does not belong to, or a part of it they may not see (none of ``see``), is a 404
-  everywhere; an action they may not take (``act``) is a 403. The view gets the project.
+* ``project_page(*see, act=None, when=None)`` resolves ``project_pk`` of the URL: a
+  project the user does not belong to, or a part of it they may not see (none of
+  ``see``, or the page's own rule ``when`` says no), is a 404 everywhere; an action they
+  may not take (``act``) is a 403. The view gets the project. ``site_page`` is the same
+  for the pages outside a project (users, roles, the audit trail), on any project.
+* The guard a decorator builds stays on the view (``guard_of(view)``): the navigation
+  (``core.navigation``) and the links that may be refused (``may_open``, the template
+  tag ``url_if_allowed``) ask the very guard the page runs, so a link is shown iff the
+  page would open, and no rule is written twice.
 * ``run_action(request, call, …)`` runs one service call: success → its message; a
   refusal → a 403 page for a missing permission, else the reason next to the form's
   field (or as a message when there is no form).
@@ -24,6 +30,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.views import View
 
 from . import xlsx
@@ -66,22 +73,117 @@ def require(user, project, *codes: str) -> None:
         raise PermissionDenied(f"{DomainError('permission_denied').message}：{label}")
 
 
-def project_page(*see: str, act: str | tuple[str, ...] | None = None):
+def _codes(codes) -> tuple[str, ...]:
+    if not codes:
+        return ()
+    return (codes,) if isinstance(codes, str) else tuple(codes)
+
+
+class Guard:
+    """What a page asks before it opens, in this order: one of ``see`` (else a 404, as
+    for what the user may not know of), the page's own rule ``when(user, project,
+    **url_kwargs)`` (else a 404), one of ``act`` (else a 403 naming it). ``project`` is
+    None for a page outside a project: the codes are then held on any project."""
+
+    def __init__(self, see=(), act=(), when=None, *, in_project: bool = True):
+        self.see = _codes(see)
+        self.act = _codes(act)
+        self.when = when
+        self.in_project = in_project
+
+    def check(self, user, project=None, **kwargs) -> None:
+        scope = project if self.in_project else None
+        if self.see and not any(access.has_perm(user, code, scope) for code in self.see):
+            raise Http404
+        if self.when is not None and not self.when(user, project, **kwargs):
+            raise Http404
+        if self.act:
+            require(user, scope, *self.act)
+
+    def allows(self, user, project=None, **kwargs) -> bool:
+        """The same check as an answer: would the page open for ``user``?"""
+        if user is None or not user.is_authenticated:
+            return False
+        if self.in_project and project is None:
+            return False
+        try:
+            self.check(user, project, **kwargs)
+        except (Http404, PermissionDenied):
+            return False
+        return True
+
+
+def project_page(*see: str, act: str | tuple[str, ...] | None = None, when=None):
     """Decorate a view ``view(request, project, …)`` reached by ``…/<project_pk>/…``;
-    ``act``: the permission (or one of the permissions) the page needs, else a 403."""
+    ``act``: the permission (or one of the permissions) the page needs, else a 403;
+    ``when(user, project, **url_kwargs)``: the page's own rule, else a 404."""
+    guard = Guard(see, act, when)
 
     def decorate(view):
         @login_required
         @wraps(view)
         def wrapper(request, project_pk, *args, **kwargs):
-            project = project_for(request.user, project_pk, *see)
-            if act:
-                require(request.user, project, *((act,) if isinstance(act, str) else act))
+            project = project_for(request.user, project_pk)
+            guard.check(request.user, project, **kwargs)
             return view(request, project, *args, **kwargs)
 
+        wrapper.guard = guard
         return wrapper
 
     return decorate
+
+
+def site_page(*see: str, act: str | tuple[str, ...] | None = None, when=None):
+    """Decorate a signed-in page outside a project (users, roles, the audit trail):
+    ``see`` and ``act`` are held on any project; ``when(user, None, **url_kwargs)``."""
+    guard = Guard(see, act, when, in_project=False)
+
+    def decorate(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            guard.check(request.user, None, **kwargs)
+            return view(request, *args, **kwargs)
+
+        wrapper.guard = guard
+        return wrapper
+
+    return decorate
+
+
+def guard_of(view) -> Guard | None:
+    """The guard a page runs (``project_page``, ``site_page``, a ``ProjectListView``);
+    None for a view that declares none."""
+    guard = getattr(view, "guard", None)
+    if guard is not None:
+        return guard
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None and hasattr(view_class, "page_guard"):
+        return view_class.page_guard()
+    return None
+
+
+def may_open(user, url: str, project=None) -> bool:
+    """Would the page at ``url`` (a path of this site) open for ``user``? Asks the page's
+    own guard with the URL's arguments; ``project``, when it is the one the URL names,
+    saves looking it up. A view without a guard answers True (it guards itself)."""
+    try:
+        match = resolve(url.split("?", 1)[0])
+    except Resolver404:
+        return False
+    guard = guard_of(match.func)
+    if guard is None:
+        return True
+    kwargs = dict(match.kwargs)
+    project_pk = kwargs.pop("project_pk", None)
+    if project_pk is not None and not (
+        isinstance(project, project_model()) and project.pk == project_pk
+    ):
+        try:
+            project = project_for(user, project_pk)
+        except Http404:
+            return False
+    return guard.allows(user, project, **kwargs)
 
 
 def run_action(request, call, *, success="", form=None):
@@ -133,15 +235,22 @@ class ProjectListView(View):
     ``?format=xlsx`` and the list's filters; a list without one answers only GET."""
 
     see: tuple[str, ...] = ()
+    act: tuple[str, ...] = ()
+    when = None  # the page's own rule: staticmethod(f), f(user, project) -> bool, else 404
     filterset_class = None
     template_name = ""
     ordering: tuple[str, ...] = ("-pk",)
     per_page = 50
 
+    @classmethod
+    def page_guard(cls) -> Guard:
+        return Guard(cls.see, cls.act, cls.when)
+
     def dispatch(self, request, project_pk, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        self.project = project_for(request.user, project_pk, *self.see)
+        self.project = project_for(request.user, project_pk)
+        self.page_guard().check(request.user, self.project)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):

@@ -3,7 +3,6 @@ every write is a service in ``customers.intentions``; the customer page shows bo
 through the ``customers_extras`` template tags."""
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -116,11 +115,9 @@ def problem_resolve(request, project, pk):
     return redirect(customer)
 
 
-@project_page(*SEE)
+@project_page(*SEE, when=svc.can_view_problems)
 def problem_list(request, project):
     """问题客户一览表 (seed 002 二.6) for the supervisors, the manager and the director."""
-    if not svc.can_view_problems(request.user, project):
-        raise Http404
     customers = list(svc.problem_customers(user=request.user, project=project))
     flagged = svc.flagged_by(customers)
     rows = [(c, selectors.contact(request.user, c), flagged.get(c.pk, "")) for c in customers]

@@ -39,12 +39,11 @@ def masked(phone: str) -> str:
 # --- front desk ---------------------------------------------------------------------------
 
 
-@project_page()
+@project_page(act=DESK)
 def reception_desk(request, project):
     """前台接待: who receives the next visitor and the next call (and who is skipped as
     away), the buttons to take them, the search for a returning customer by phone tail,
     and the day's reception log."""
-    require(request.user, project, *DESK)
     today = timezone.localdate()
     queues = []
     for post in (Post.FLOOR, Post.PHONE):
@@ -121,11 +120,10 @@ def _taken(reception) -> str:
 # --- roster -------------------------------------------------------------------------------
 
 
-@project_page()
+@project_page(act=DESK)
 def roster(request, project):
     """排班: the supervisor sets the order per post for a day (a number per consultant;
     blank = not on duty) and toggles away."""
-    require(request.user, project, *DESK)
     date = _date(request, timezone.localdate())
     can_manage = access.has_perm(request.user, "roster.manage", project)
     users = list(svc.eligible_users(project))
@@ -200,11 +198,10 @@ def roster_away(request, project, pk):
 # --- call records -------------------------------------------------------------------------
 
 
-@project_page()
+@project_page(act=SEE)
 def call_list(request, project):
     """来电记录: consultants see their own calls, supervisors all; research calls are
     flagged and listed apart (they count in no statistic)."""
-    require(request.user, project, *SEE)
     qs = svc.calls_visible(request.user, project)
     date = parse_date(request.GET.get("date", "") or "")
     if date:

@@ -484,10 +484,25 @@ def claim_create(*, actor, customer: Customer, reason: str = "") -> OwnershipCla
     return claim
 
 
+def may_decide_claims(user, project) -> bool:
+    """撞单申请 are decided by the supervisors and above (``customer.assign``): the
+    claims page, its place in the navigation and the 待我审批 badge ask this."""
+    return access.has_perm(user, "customer.assign", project)
+
+
+def open_claims(user, project):
+    """The claims waiting for ``user``'s decision in ``project`` (none for whoever may
+    not decide them)."""
+    if not may_decide_claims(user, project):
+        return OwnershipClaim.objects.none()
+    return OwnershipClaim.objects.filter(customer__project=project, status=ClaimStatus.OPEN)
+
+
 def claim_decide(*, actor, claim: OwnershipClaim, grant: bool, reason: str) -> OwnershipClaim:
     """The supervisor decides, with a reason; by default the earlier registration keeps
     the customer (grant=False)."""
-    access.require_perm(actor, "customer.assign", claim.customer.project_id)
+    if not may_decide_claims(actor, claim.customer.project_id):
+        raise access.permission_error("customer.assign")
     if not (reason or "").strip():
         raise invalid("reason", "请填写处理意见", "请填写处理意见。")
     with transaction.atomic():

@@ -4,7 +4,6 @@ the public pool."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -265,10 +264,8 @@ def claim_create(request, project, pk):
     return redirect("customers:customer_list", project.pk)
 
 
-@project_page(*SEE)
+@project_page(*SEE, when=services.may_decide_claims)
 def claim_list(request, project):
-    if not access.has_perm(request.user, "customer.assign", project):
-        raise Http404
     claims = OwnershipClaim.objects.filter(customer__project=project).select_related(
         "customer", "customer__owner", "claimant", "decided_by"
     )

@@ -52,3 +52,22 @@ class DealsConfig(AppConfig):
         from . import demo
 
         demo_office.register("deals", demo.demo_deals, order=50)
+
+        # Its pages in the navigation (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.group("deals", _("交易"), order=30)
+        for order, (name, label, dom_id) in enumerate(
+            [
+                ("deals:deal_list", _("全部交易"), "nav-deals"),
+                ("deals:deal_unsigned", _("未签约客户一览表"), ""),
+                ("deals:deal_ledger", _("契约签署一览表"), ""),
+                ("deals:deal_special", _("特殊优惠客户一览表"), ""),
+                ("deals:deal_owners", _("业主登记一览表"), ""),
+                ("deals:deal_changes", _("客户换房、退房一览表"), ""),
+                ("deals:deal_settings", _("交易设置"), ""),
+            ]
+        ):
+            nav.register(name, label, group="deals", order=order, dom_id=dom_id)

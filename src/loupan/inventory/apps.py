@@ -50,3 +50,22 @@ class InventoryConfig(AppConfig):
 
         demo_office.register("inventory.office", demo.demo_office, order=10)
         demo_office.register("inventory.units", demo.demo_inventory, order=30)
+
+        # Its pages in the navigation (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.register("inventory:project_list", _("项目"), order=15, in_project=False)
+        nav.group("inventory", _("房源"), order=50)
+        for order, (name, label, dom_id) in enumerate(
+            [
+                ("inventory:board", _("销控表"), "nav-board"),
+                ("inventory:unit_list", _("房源列表"), "nav-units"),
+                ("inventory:building_list", _("楼栋与户型"), ""),
+                ("inventory:release_plans", _("推盘计划"), ""),
+                ("inventory:pricelist_list", _("价格方案"), "nav-pricelists"),
+                ("inventory:units_import", _("导入房源"), ""),
+            ]
+        ):
+            nav.register(name, label, group="inventory", order=order, dom_id=dom_id)

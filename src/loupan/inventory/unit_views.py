@@ -353,15 +353,17 @@ def unit_edit(request, project, pk):
     )
 
 
-@project_page(SEE)
+def may_see_history(user, project, pk=None) -> bool:
+    """A unit's 历史 tab: for whoever reads the audit trail or edits the units."""
+    return access.has_perm(user, "audit.view", project) or access.has_perm(
+        user, "unit.change", project
+    )
+
+
+@project_page(SEE, when=may_see_history)
 def unit_history(request, project, pk):
     unit = get_object_or_404(Unit.objects.filter(project=project), pk=pk)
-    return object_history(
-        request,
-        unit,
-        allowed=access.has_perm(request.user, "audit.view", project)
-        or access.has_perm(request.user, "unit.change", project),
-    )
+    return object_history(request, unit, allowed=True)
 
 
 # --- buildings, layouts, phases -------------------------------------------------------

@@ -10,14 +10,14 @@ from django.views.decorators.http import require_POST
 from loupan.accounts import access
 from loupan.accounts.models import Role
 from loupan.audit.views import object_history
-from loupan.core.pages import project_for, project_page, require, run_action
+from loupan.core.pages import project_for, project_page, require, run_action, site_page
 
 from . import selectors, services
 from .forms import PermitForm, ProjectForm
 from .models import Project
 
 
-@login_required
+@site_page()
 def project_list(request):
     projects = selectors.project_list(user=request.user).prefetch_related("permits")
     return render(
@@ -108,12 +108,16 @@ def project_delete(request, project):
     return redirect(project)
 
 
-@project_page()
-def project_history(request, project):
-    allowed = access.has_perm(request.user, "audit.view", project) or access.has_perm(
-        request.user, "project.change", project
+def may_see_history(user, project) -> bool:
+    """A project's 历史 tab: for whoever reads the audit trail or edits the project."""
+    return access.has_perm(user, "audit.view", project) or access.has_perm(
+        user, "project.change", project
     )
-    return object_history(request, project, allowed=allowed)
+
+
+@project_page(when=may_see_history)
+def project_history(request, project):
+    return object_history(request, project, allowed=True)
 
 
 @project_page(act="project.change")

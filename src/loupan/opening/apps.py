@@ -20,3 +20,10 @@ class OpeningConfig(AppConfig):
             refs={"event": "opening.openingevent"},
             choices={"report": lambda: {k: v[0] for k, v in results.KINDS.items()}},
         )
+
+        # Its pages in the navigation (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.register("opening:event_list", _("开盘"), order=70, dom_id="nav-opening")

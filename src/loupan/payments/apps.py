@@ -108,3 +108,51 @@ class PaymentsConfig(AppConfig):
             ("payments.commissionstatement", "commission_statement"),
         ):
             presenting.register(label, url=page(name))
+
+        # Its pages in the navigation (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.group("payments", _("收款"), order=40)
+        for order, (name, label, dom_id) in enumerate(
+            [
+                ("payments:detail_list", _("客户交款情况明细表"), "nav-payments"),
+                ("payments:receipt_list", _("收据"), ""),
+                ("payments:ledger", _("收付款流水"), ""),
+                ("payments:collection", _("催款"), ""),
+                ("payments:deferral_list", _("延期付款"), ""),
+                ("payments:day_list", _("日清日结"), ""),
+                ("payments:book_list", _("票据管理"), ""),
+                ("payments:mortgage_list", _("按揭"), ""),
+                ("payments:commission_list", _("佣金"), ""),
+                ("payments:purchase_plan", _("置业计划"), ""),
+                ("payments:payment_settings", _("收款设置"), ""),
+            ]
+        ):
+            nav.register(name, label, group="payments", order=order, dom_id=dom_id)
+        nav.register(
+            "payments:calculator",
+            _("房贷计算器"),
+            group="payments",
+            order=50,
+            in_project=False,
+            dom_id="nav-calculator",
+        )
+
+        # A day's sheet waits for the second person's review (日清日结): it counts in
+        # 待我审批's badge.
+        from loupan.approvals import kinds as approval_kinds
+
+        from . import closing
+
+        approval_kinds.register_waiting(
+            approval_kinds.Waiting(
+                code="day_close",
+                label=_("日结复核"),
+                may_decide=closing.may_review,
+                count=lambda user, project: closing.days_to_review(user, project).count(),
+                url_name="payments:day_list",
+                order=20,
+            )
+        )

@@ -110,6 +110,21 @@ def day_submit(*, actor, project, day, cash_counted, note: str = "") -> DayClose
     return close
 
 
+def may_review(user, project) -> bool:
+    """Whether ``user`` reviews the day sheets of ``project`` (``rules.can_review_day``)."""
+    return rules.can_review_day(user, project)[0]
+
+
+def days_to_review(user, project):
+    """The sheets waiting for ``user``'s review: submitted by someone else (never by the
+    one who prepared them), none for whoever may not review."""
+    if not may_review(user, project):
+        return DayClose.objects.none()
+    return DayClose.objects.filter(project=project, status=CloseStatus.PENDING).exclude(
+        prepared_by=user
+    )
+
+
 def day_review(*, actor, close: DayClose, approve: bool, reason: str = "") -> DayClose:
     """The second person confirms the sheet (the day is closed) or returns it to the
     cashier with the reason (the day is open again). Never the one who prepared it."""

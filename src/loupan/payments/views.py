@@ -2,11 +2,11 @@
 project. The form is sent by GET (a calculation writes nothing, and its URL can be kept
 or shared); htmx swaps in the form and its result without reloading the page."""
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from loupan.core.errors import DomainError
+from loupan.core.pages import site_page
 
 from . import calculator
 from .forms import MortgageForm
@@ -16,7 +16,7 @@ HEAD_MONTHS = 12
 
 
 @require_GET
-@login_required
+@site_page()
 def mortgage_calculator(request):
     """The form, and with values in the query string, the repayment and its schedule."""
     result = None

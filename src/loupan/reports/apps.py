@@ -40,3 +40,20 @@ class ReportsConfig(AppConfig):
             },
             choices={"report": lambda: {code: s.title for code, s in engine.REPORTS.items()}},
         )
+
+        # Its pages in the navigation (``core.navigation``).
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.core import navigation as nav
+
+        nav.group("reports", _("报表"), order=80)
+        for order, (name, label, dom_id) in enumerate(
+            [
+                ("reports:index", _("全部报表"), "nav-reports"),
+                ("reports:target_list", _("销售目标"), ""),
+                ("reports:spend_list", _("推广费用"), ""),
+                ("reports:report_settings", _("报表设置"), ""),
+            ]
+        ):
+            nav.register(name, label, group="reports", order=order, dom_id=dom_id)
+        nav.register("reports:company", _("公司汇总"), group="reports", order=10, in_project=False)

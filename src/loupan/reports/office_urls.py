@@ -8,7 +8,7 @@ from . import office_views as v
 R = "projects/<int:project_pk>/reports/"
 
 urlpatterns = [
-    path(R + "targets/", v.target_list, name="target_list"),
-    path(R + "spend/", v.spend_list, name="spend_list"),
-    path(R + "settings/", v.report_settings, name="report_settings"),
+    path(R + "office/targets/", v.target_list, name="target_list"),
+    path(R + "office/spend/", v.spend_list, name="spend_list"),
+    path(R + "office/settings/", v.report_settings, name="report_settings"),
 ]

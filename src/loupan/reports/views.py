@@ -6,15 +6,15 @@ the ``Report`` its builder returns, so the page, the paper, the xlsx and the API
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from loupan.accounts import access
 from loupan.core.errors import DomainError
-from loupan.core.pages import project_page, run_action, wants_xlsx, xlsx_download
+from loupan.core.pages import project_page, run_action, site_page, wants_xlsx, xlsx_download
 from loupan.core.views import refused
 from loupan.customers.models import Channel
 from loupan.inventory.models import Building
@@ -134,7 +134,13 @@ def daily_confirm(request, project):
     return redirect(f"{url}?period=day&date={day}")
 
 
-@login_required
+def reads_reports(user, project=None) -> bool:
+    """The company roll-up is for whoever reads the reports of some project (the ones
+    ``rollup.projects_of`` lists; asked without a query: the menu asks it on every page)."""
+    return bool(access.projects_with(user, engine.VIEW))
+
+
+@site_page(when=reads_reports)
 def company(request):
     """The company roll-up (seed 001 一.3, 002 一.6): every project the user reads the
     reports of, side by side and summed, for a period."""
