@@ -26,7 +26,7 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models import (
     BooleanField,
     Case,
@@ -43,6 +43,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,6 +57,7 @@ from loupan.customers.models import (
     Customer,
     FollowUp,
 )
+from loupan.deals.models import Deal
 from loupan.inventory.models import Building, Layout, UnitStatus, UnitStatusChange, UnitUse
 from loupan.payments import rules as payment_rules
 from loupan.payments.arrears import items_with_paid, overdue_items
@@ -961,6 +963,27 @@ def _missing_q(name: str) -> Q | None:
     return q or None
 
 
+def _steps(model, name: str, op: str, steps: list[tuple]) -> RawSQL:
+    """``CASE WHEN <name> <op> bound THEN instant …`` over ``model``'s column ``name``
+    for each (bound, instant) of ``steps`` in order, no ELSE (NULL): the step function of
+    a deadline per day, written as SQL at once (a year of days is some 250 steps, and
+    ``Case(When(…))`` resolves and compiles each of them as an expression, for every
+    query that uses it: a third of a second of Python per report)."""
+    ops = connection.ops
+    column = f"{ops.quote_name(model._meta.db_table)}.{ops.quote_name(name)}"
+    field = model._meta.get_field(name)
+    bound = (
+        ops.adapt_datetimefield_value
+        if isinstance(field, DateTimeField)
+        else ops.adapt_datefield_value
+    )
+    if not steps:
+        return RawSQL("NULL", (), output_field=DateTimeField())
+    sql = " ".join(f"WHEN {column} {op} %s THEN %s" for _step in steps)
+    params = [p for b, at in steps for p in (bound(b), ops.adapt_datetimefield_value(at))]
+    return RawSQL(f"CASE {sql} END", params, output_field=DateTimeField())
+
+
 def _walk(found: int, among: int) -> bool:
     """Whether a detail list had better walk the ``among`` rows in order, checking each,
     to find the first ``DETAIL_LIMIT`` of the ``found`` ones: when they are common
@@ -1009,15 +1032,11 @@ def compliance(f: Filters) -> Report:
     # database keeps on the customer: ``customers.traffic``), read from the index.
     registrations = fig.registrations(f)
     runs = _runs(_days(f.start, f.end), lambda d: _entry_cutoff(d, settings.entry_days, calendar))
-    cutoff = Case(
-        *[
-            When(
-                registered_at__lt=day_start(last + datetime.timedelta(days=1)),
-                then=Value(day_start(first_ok)),
-            )
-            for last, first_ok in runs
-        ],
-        output_field=DateTimeField(),
+    cutoff = _steps(
+        Customer,
+        "registered_at",
+        "<",
+        [(day_start(last + datetime.timedelta(days=1)), day_start(ok)) for last, ok in runs],
     )
     late_entries = registrations.alias(cutoff=cutoff).filter(first_contact_at__lt=F("cutoff"))
     late_entry = _count_by(late_entries, "registered_by")
@@ -1048,10 +1067,7 @@ def compliance(f: Filters) -> Report:
 
     # 扫描件: the first late day of each signing day, as a CASE on signed_on
     runs = _runs(_days(f.start, f.end), lambda d: _scan_deadline(d, settings.scan_days, calendar))
-    deadline = Case(
-        *[When(signed_on__lte=last, then=Value(day_start(late))) for last, late in runs],
-        output_field=DateTimeField(),
-    )
+    deadline = _steps(Deal, "signed_on", "<=", [(last, day_start(late)) for last, late in runs])
     contracts = fig.contracted(f).annotate(deadline=deadline)
     late_scans = contracts.filter(contract_scanned_at__gte=F("deadline"))
     missing_scans = contracts.filter(contract_scanned_at__isnull=True, deadline__lte=now)
