@@ -1133,14 +1133,20 @@ def compliance(f: Filters) -> Report:
         for q in missing.values():
             any_missing |= q
         lacking = owned.filter(any_missing)
-        incomplete = _count_by(lacking, "owner")
-        per_field = owned.aggregate(
-            **{f"m_{name}": Count("pk", filter=q) for name, q in missing.items()}
+        # per owner, the customers lacking any field and those lacking each one: one
+        # pass over the period's registrations (a customer lacking a field lacks any)
+        per_owner = list(
+            lacking.values("owner")
+            .annotate(
+                n=Count("*"), **{f"m_{name}": Count("pk", filter=q) for name, q in missing.items()}
+            )
+            .order_by()
         )
+        incomplete = {r["owner"]: r["n"] for r in per_owner}
         field_rows = [
             {
                 "field": str(labels.get(name) or Customer._meta.get_field(name).verbose_name),
-                "count": per_field[f"m_{name}"],
+                "count": sum(r[f"m_{name}"] for r in per_owner),
             }
             for name in missing
         ]
@@ -1191,7 +1197,7 @@ def compliance(f: Filters) -> Report:
     if settings.min_follow_ups > 0:
         enough = (
             in_window.values("customer")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .filter(n__gte=settings.min_follow_ups)
             .values("customer")
         )
@@ -1210,7 +1216,7 @@ def compliance(f: Filters) -> Report:
                 in_window.filter(customer=OuterRef("pk"))
                 .order_by()
                 .values("customer")
-                .annotate(n=Count("pk"))
+                .annotate(n=Count("*"))
                 .values("n")[:1]
             ),
             0,
