@@ -267,6 +267,29 @@ class Customer(models.Model):
                 name="customers_reg_cover_idx",
             ),
             models.Index(fields=["project", "id"], include=["channel"], name="customers_chan_idx"),
+            # the owned customers registered in a period with the answers the office may
+            # require (the compliance report's 资料不全), from the index
+            models.Index(
+                fields=["project", "registered_at"],
+                include=[
+                    "id",
+                    "owner",
+                    "name",
+                    "channel",
+                    "gender",
+                    "age_band",
+                    "occupation",
+                    "income_band",
+                    "education",
+                    "residence_district",
+                    "work_district",
+                    "purpose",
+                    "motive",
+                    "budget_max",
+                ],
+                condition=Q(owner__isnull=False, in_pool=False, anonymized_at__isnull=True),
+                name="customers_owned_reg_idx",
+            ),
             # the owned, active customers per owner (the follow-up duty), from the index
             models.Index(
                 fields=["project", "owner", "registered_at"],

@@ -964,11 +964,14 @@ def _missing_q(name: str) -> Q | None:
 
 
 def _steps(model, name: str, op: str, steps: list[tuple]) -> RawSQL:
-    """``CASE WHEN <name> <op> bound THEN instant …`` over ``model``'s column ``name``
-    for each (bound, instant) of ``steps`` in order, no ELSE (NULL): the step function of
-    a deadline per day, written as SQL at once (a year of days is some 250 steps, and
-    ``Case(When(…))`` resolves and compiles each of them as an expression, for every
-    query that uses it: a third of a second of Python per report)."""
+    """The step function of a deadline per day over ``model``'s column ``name``: the
+    instant of the first (bound, instant) of ``steps`` (bounds ascending) whose
+    ``<name> <op> bound`` holds, NULL when none does, as ``CASE WHEN … THEN … END``
+    with one branch per step would give it. Written as SQL at once (``Case(When(…))``
+    resolves and compiles each of a year's 250 steps as an expression, for every query
+    that uses it: a third of a second of Python per report) and as a binary search
+    (nested CASEs: some 8 comparisons a row instead of 125 for a year's half a million
+    registrations)."""
     ops = connection.ops
     column = f"{ops.quote_name(model._meta.db_table)}.{ops.quote_name(name)}"
     field = model._meta.get_field(name)
@@ -977,11 +980,22 @@ def _steps(model, name: str, op: str, steps: list[tuple]) -> RawSQL:
         if isinstance(field, DateTimeField)
         else ops.adapt_datefield_value
     )
+    params: list = []
+
+    def search(lo: int, hi: int) -> str:
+        """The first step of steps[lo:hi] that holds (one of them holds, or none of
+        steps[lo:] does)."""
+        if hi - lo == 1:
+            params.extend((bound(steps[lo][0]), ops.adapt_datetimefield_value(steps[lo][1])))
+            return f"CASE WHEN {column} {op} %s THEN %s END"
+        mid = (lo + hi) // 2
+        params.append(bound(steps[mid - 1][0]))
+        head = f"CASE WHEN {column} {op} %s THEN "
+        return f"{head}{search(lo, mid)} ELSE {search(mid, hi)} END"
+
     if not steps:
         return RawSQL("NULL", (), output_field=DateTimeField())
-    sql = " ".join(f"WHEN {column} {op} %s THEN %s" for _step in steps)
-    params = [p for b, at in steps for p in (bound(b), ops.adapt_datetimefield_value(at))]
-    return RawSQL(f"CASE {sql} END", params, output_field=DateTimeField())
+    return RawSQL(search(0, len(steps)), params, output_field=DateTimeField())
 
 
 def _walk(found: int, among: int) -> bool:
