@@ -182,3 +182,15 @@ def test_the_periods_the_profile_keeps():
             )
             is None
         )
+
+
+def test_a_database_emptied_table_by_table_grows_nothing_back(demo):
+    """As SQLite's flush empties the tables one by one, in any order: the visits that go
+    after the kept rows are gone take nothing from, and add nothing to, empty tables."""
+    from django.db import connection
+
+    assert Visit.objects.exists()
+    with connection.cursor() as cur:
+        for table in ("customers_visitorprofile", "customers_visitorperiod", "customers_visit"):
+            cur.execute(f"DELETE FROM {table}")
+    assert not VisitorPeriod.objects.exists() and not VisitorProfile.objects.exists()

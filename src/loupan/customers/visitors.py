@@ -10,8 +10,11 @@ are not the sum of its months': the database keeps each period on its own.
   day, in ``TIME_ZONE``'s calendar) and consultant in which the customer visited
   (``consultant_key`` 0: received by anyone; otherwise the consultant who received a
   visit of theirs in that period). A trigger on the visits brings the rows of the
-  customer whose visit came, went or moved in line with their visits (idempotent: on
-  PostgreSQL the row triggers of a statement of many rows run after all of them).
+  customer whose visit came, went or moved in line with their visits: a visit that
+  goes takes away the customer's periods left without one, one that comes adds those
+  missing (idempotent whatever the order: on PostgreSQL the row triggers of a
+  statement of many rows run after all of them; nothing comes back in a database
+  emptied table by table, as SQLite's flush does).
 * ``VisitorProfile``: per project, period, consultant key, the customer's channel
   (``channel_key``, 0 for none), dimension (``DIMENSIONS``: the customer's occupation,
   income band, education, residence district and motive) and value, the number of those
@@ -95,19 +98,27 @@ def _periods_of_visits(vendor: str, where: str) -> str:
     )
 
 
-def _sync(vendor: str, customer: str) -> list[str]:
-    """Bring the periods of the customer ``customer`` (an id expression) in line with
-    their visits: those left without a visit go, those with one come (once)."""
+def _drop(vendor: str, customer: str) -> str:
+    """Take away the periods of the customer ``customer`` (an id expression) left
+    without a visit (after a visit went or moved)."""
     first = _first_day_of(vendor, f"{PERIODS}.kind", "v.visited_at")
-    return [
+    return (
         f"DELETE FROM {PERIODS} WHERE customer_key = {customer} AND NOT EXISTS ("
         f"SELECT 1 FROM customers_visit v WHERE v.customer_id = {customer} "
         f"AND ({PERIODS}.consultant_key = 0 OR v.consultant_id = {PERIODS}.consultant_key) "
-        f"AND {first} = {PERIODS}.first_day)",
+        f"AND {first} = {PERIODS}.first_day)"
+    )
+
+
+def _keep(vendor: str, customer: str) -> str:
+    """Add the periods of the customer ``customer``'s visits that are not there yet
+    (after a visit came or moved). Only a visit that comes or moves adds a period, so
+    a database emptied table by table (SQLite's flush) grows none back."""
+    return (
         f"INSERT INTO {PERIODS} ({', '.join(PERIOD_KEY)}) "
         f"{_periods_of_visits(vendor, f'v.customer_id = {customer}')} "
-        f"ON CONFLICT ({', '.join(PERIOD_KEY)}) DO NOTHING",
-    ]
+        f"ON CONFLICT ({', '.join(PERIOD_KEY)}) DO NOTHING"
+    )
 
 
 def _value(row: str) -> str:
@@ -185,21 +196,21 @@ def _triggers(vendor: str) -> list[tuple[str, str, str, str, list[str]]]:
             "customers_visit",
             "INSERT",
             "",
-            _sync(vendor, "NEW.customer_id"),
+            [_keep(vendor, "NEW.customer_id")],
         ),
         (
             "customers_visitors_del",
             "customers_visit",
             "DELETE",
             "",
-            _sync(vendor, "OLD.customer_id"),
+            [_drop(vendor, "OLD.customer_id")],
         ),
         (
             "customers_visitors_upd",
             "customers_visit",
             "UPDATE",
             VISIT_MOVED,
-            _sync(vendor, "OLD.customer_id") + _sync(vendor, "NEW.customer_id"),
+            [_drop(vendor, "OLD.customer_id"), _keep(vendor, "NEW.customer_id")],
         ),
         ("customers_vperiod_ins", PERIODS, "INSERT", "", [_period_profile("NEW", "+")]),
         ("customers_vperiod_del", PERIODS, "DELETE", "", [_period_profile("OLD", "-")]),
