@@ -428,6 +428,19 @@ def test_the_archive_page_shows_its_first_lines(office, monkeypatch):
     assert html.split("<tbody>")[1].split("</tbody>")[0].count("<tr>") == len(lines)
 
 
+def test_the_archive_page_builds_its_first_lines_alone(office, monkeypatch):
+    """The page's first lines and their number come without building every line
+    (``engine.Rows``), and are the first lines of the whole archive."""
+    monkeypatch.setattr(periodic, "ARCHIVE_PAGE_ROWS", 2)
+    day = office["today"].isoformat()
+    table = build("buyers", "finance", date=day).tables[0]
+    shown, cut, count = table.shown, table.cut, len(table.rows)
+    assert isinstance(table.rows, engine.Rows) and table.rows._rows is None
+    every = list(build("buyers", "finance", date=day).tables[0].rows)
+    assert len(every) >= 3 and count == len(every) and cut
+    assert shown == every[:2] and list(table.rows) == every
+
+
 def test_the_archive_costs_the_same_queries_whatever_its_deals(office):
     """The 成交客户档案 reads its deals and their buyers in a fixed number of queries
     (only the columns it shows: a column it would read later would cost one a row)."""
@@ -664,6 +677,68 @@ def test_monthly_analyses_count_distinct_visitors_and_buyers(office):
     total = table(report, "客户分析·职业").total
     assert (total["visitors"], total["buyers"]) == (len(visitors), len(buyers))
     assert occupations["教师"]["buyers_pct"] == pct(want_buyers["教师"], len(buyers))
+
+
+ANALYSIS_TABLES = {
+    "occupation": "客户分析·职业",
+    "income_band": "客户分析·收入段",
+    "education": "客户分析·文化程度",
+    "residence_district": "客户分析·居住区域",
+    "channel": "客户分析·认知途径",
+    "motive": "客户分析·购房动机",
+}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"period": "month"},
+        {"period": "quarter"},
+        {"period": "year"},
+        {"period": "week"},
+        {"start": "-700", "end": "+0"},  # any period: counted from the rows
+    ],
+)
+@pytest.mark.parametrize("who", ["office", "consultant", "channel"])
+def test_the_visitors_analysis_of_every_period_counts_the_raw_visits(office, params, who):
+    """Month, quarter and year read the profile the database keeps, other periods the
+    rows: either way each dimension counts the distinct customers who visited in the
+    period (received by the consultant, of the channel), counted here from the raw
+    visits."""
+    from loupan.customers.models import Education
+
+    p, today = office["project"], office["today"]
+    channel = Channel.objects.filter(project=p).order_by("pk").first()
+    params = dict(params)
+    if params.get("end") == "+0":  # the last 700 days
+        params["start"] = (today - datetime.timedelta(days=700)).isoformat()
+        params["end"] = today.isoformat()
+    if who == "consultant":
+        params["consultant"] = str(office["consultant"].pk)
+    if who == "channel":
+        params["channel"] = str(channel.pk)
+    report = build("monthly", "director", date=today.isoformat(), **params)
+    f = report.filters
+    customers = {
+        v.customer
+        for v in Visit.objects.filter(customer__project=p).select_related("customer__channel")
+        if f.start <= local_day(v.visited_at) <= f.end
+        and (who != "consultant" or v.consultant_id == office["consultant"].pk)
+        and (who != "channel" or v.customer.channel_id == channel.pk)
+    }
+    assert customers or who != "office"
+    education = dict(Education.choices)
+    for field, title in ANALYSIS_TABLES.items():
+        rows = table(report, title).rows
+        if field == "channel":
+            values = [c.channel.name if c.channel_id else "" for c in customers]
+        elif field == "education":
+            values = [str(education.get(c.education, c.education)) for c in customers]
+        else:
+            values = [getattr(c, field) for c in customers]
+        want = Counter(v or NO_CHANNEL for v in values)
+        assert {r["name"]: r["visitors"] for r in rows if r["visitors"]} == want, field
+        assert table(report, title).total["visitors"] == len(customers)
 
 
 def test_profile_is_the_buyer_analysis_over_any_customers(office):

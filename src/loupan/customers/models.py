@@ -267,6 +267,29 @@ class Customer(models.Model):
                 name="customers_reg_cover_idx",
             ),
             models.Index(fields=["project", "id"], include=["channel"], name="customers_chan_idx"),
+            # the owned customers registered in a period with the answers the office may
+            # require (the compliance report's 资料不全), from the index
+            models.Index(
+                fields=["project", "registered_at"],
+                include=[
+                    "id",
+                    "owner",
+                    "name",
+                    "channel",
+                    "gender",
+                    "age_band",
+                    "occupation",
+                    "income_band",
+                    "education",
+                    "residence_district",
+                    "work_district",
+                    "purpose",
+                    "motive",
+                    "budget_max",
+                ],
+                condition=Q(owner__isnull=False, in_pool=False, anonymized_at__isnull=True),
+                name="customers_owned_reg_idx",
+            ),
             # the owned, active customers per owner (the follow-up duty), from the index
             models.Index(
                 fields=["project", "owner", "registered_at"],
@@ -366,6 +389,8 @@ class FollowUp(models.Model):
         indexes = [
             # the compliance report counts each customer's follow-ups in a window
             models.Index(fields=["at"], include=["customer", "id"], name="customers_fu_at_idx"),
+            # and one customer's (the names it lists), from the index alone
+            models.Index(fields=["customer", "at"], name="customers_fu_customer_at_idx"),
         ]
 
     def __str__(self):
@@ -719,6 +744,68 @@ class DailyTraffic(models.Model):
 
     def __str__(self):
         return f"{self.project_id} {self.day}"
+
+
+class VisitorPeriod(models.Model):
+    """A customer who visited in a calendar month, quarter or year (received by the
+    consultant ``consultant_key``, or by anyone: 0), kept by the database's triggers
+    from the visits (``visitors``); what ``VisitorProfile`` counts."""
+
+    customer_key = models.BigIntegerField(_("客户"))  # Customer id
+    kind = models.CharField(_("期间"), max_length=1)  # m, q or y
+    first_day = models.DateField(_("期间首日"))
+    consultant_key = models.BigIntegerField(_("接待顾问"), default=0)  # User id, 0: any
+
+    class Meta:
+        verbose_name = _("来访客户期间")
+        verbose_name_plural = _("来访客户期间")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_key", "kind", "first_day", "consultant_key"],
+                name="customers_visitorperiod_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_key} {self.kind} {self.first_day}"
+
+
+class VisitorProfile(models.Model):
+    """The distinct visitors of a calendar month, quarter or year by channel and by
+    each answer of the customer analysis, kept by the database's triggers
+    (``visitors``): the monthly report reads a year's visitors from these rows."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(_("期间"), max_length=1)  # m, q or y
+    first_day = models.DateField(_("期间首日"))
+    consultant_key = models.BigIntegerField(_("接待顾问"), default=0)  # User id, 0: any
+    channel_key = models.BigIntegerField(_("认知途径"), default=0)  # Channel id, 0: none
+    dimension = models.SmallIntegerField(_("分析项"))  # visitors.DIMENSIONS
+    value = models.CharField(_("取值"), max_length=100, blank=True)
+    visitors = models.IntegerField(_("来访客户"), default=0)
+
+    class Meta:
+        verbose_name = _("来访客户分析")
+        verbose_name_plural = _("来访客户分析")
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "project",
+                    "kind",
+                    "first_day",
+                    "consultant_key",
+                    "channel_key",
+                    "dimension",
+                    "value",
+                ],
+                name="customers_visitorprofile_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.project_id} {self.kind} {self.first_day}"
 
 
 class CustomerNumber(models.Model):

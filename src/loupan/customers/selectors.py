@@ -129,6 +129,22 @@ def contact(user, customer) -> dict:
     }
 
 
+def shown_numbers(user):
+    """For a long list: a function of a customer's owner id, phone and ID number giving
+    the phone and the ID number as ``contact`` shows them to ``user``, without the rest
+    of ``contact``'s answer (the second number, whether the viewer may reveal them) that
+    such a list does not show."""
+    pk = getattr(user, "pk", None)
+
+    def numbers(owner_id, phone: str, id_number: str) -> tuple[str, str]:
+        phone = display_phone(phone)
+        if owner_id == pk:  # can_see_contact
+            return phone, id_number
+        return mask_phone(phone), mask_id_number(id_number)
+
+    return numbers
+
+
 def agenda(user, project) -> dict:
     """A consultant's day: today's and overdue follow-ups of their own customers, and the
     customers whose ownership is about to expire."""

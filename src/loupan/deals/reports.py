@@ -5,11 +5,12 @@ cancellation-reason summary (销售退房情况表), and the xlsx of every deal 
 Personal numbers leave only through ``customers.selectors.contact`` (full for the
 customer's own consultant, masked for everyone else); floor prices never appear here."""
 
-from collections import namedtuple
 from decimal import Decimal
+from itertools import islice
 
 from django.db import connections
 from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
+from django.db.models.base import ModelState
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
@@ -191,16 +192,18 @@ def owner_lines(user, deal, labels: dict | None = None) -> list[dict]:
     )
 
 
-def _lines(user, deal, *, unit, building, consultant, buyers, labels) -> list[dict]:
+def _lines(user, deal, *, unit, building, consultant, buyers, labels, numbers=None) -> list[dict]:
     """The lines of ``owner_lines``: ``buyers`` as (customer, share, channel name) in
-    their order, the deal's unit, building and consultant as text."""
+    their order, the deal's unit, building and consultant as text; ``numbers``:
+    ``customers.selectors.shown_numbers(user)``, built once by a caller of many deals."""
     span = len(buyers)
     payment_method = _shown(labels["payment_method"], deal.payment_method)
     status = _shown(labels["status"], deal.status)
     education = labels["education"]
+    numbers = numbers or customer_selectors.shown_numbers(user)
     lines = []
     for i, (c, share, channel) in enumerate(buyers):
-        contact = customer_selectors.contact(user, c)
+        phone, id_number = numbers(c.owner_id, c.phone, c.id_number)
         lines.append(
             {
                 "deal": deal,
@@ -217,10 +220,10 @@ def _lines(user, deal, *, unit, building, consultant, buyers, labels) -> list[di
                 "contract_number": deal.contract_number,
                 "name": c.name,
                 "share": share,
-                "phone": contact["phone"],
-                "id_number": contact.get("id_number") or "",
+                "phone": phone,
+                "id_number": id_number or "",
                 "occupation": c.occupation,
-                "education": _shown(education, c.education),
+                "education": education.get(c.education, c.education),
                 "income_band": c.income_band,
                 "residence_district": c.residence_district,
                 "channel": channel,
@@ -252,25 +255,21 @@ OWNER_DEAL = _attnames(
         "contract_number",
     },
 )
-# A buyer's customer as the lines read it, and ``customers.selectors.contact`` (which
-# reads the owner, the project and the numbers): a row, not a model instance, which
-# would cost twice the line.
-CustomerRow = namedtuple(
-    "CustomerRow",
-    [
-        "id",
-        "project_id",
-        "owner_id",
-        "name",
-        "phone",
-        "phone2",
-        "id_number",
-        "occupation",
-        "education",
-        "income_band",
-        "residence_district",
-        "motive",
-    ],
+# A buyer as the lines read it: the deal, the share, the channel's name and the
+# customer's columns the lines show (and the owner, who sees the numbers unmasked).
+OWNER_BUYER = (
+    "deal_id",
+    "share",
+    "customer__channel__name",
+    "customer__owner_id",
+    "customer__name",
+    "customer__phone",
+    "customer__id_number",
+    "customer__occupation",
+    "customer__education",
+    "customer__income_band",
+    "customer__residence_district",
+    "customer__motive",
 )
 OWNER_DEAL_FACTS = (
     "unit__number",
@@ -286,57 +285,127 @@ def owner_rows(user, deals, *, chunk_size: int | None = None):
     long lists (a year's 成交客户档案, the xlsx): the deals, then their buyers, read as
     values with only the columns the lines show (two queries; with ``chunk_size``, the
     buyers a chunk of that many deals at a time, for a file of any size), each deal
-    loaded as a model instance with those fields (``Model.from_db``, as ``.only()``
-    does) and each buyer's customer as a ``CustomerRow``, the labels built once, the
-    contacts through ``customers.selectors.contact`` as everywhere."""
+    loaded as a model instance with those fields (as ``.only()`` does: ``_deal_of``)
+    and each buyer as a row of ``OWNER_BUYER``, the labels built once, the numbers
+    masked as ``customers.selectors.contact`` masks them (``shown_numbers``)."""
     labels = owner_labels()
+    numbers = customer_selectors.shown_numbers(user)
     owned = owners(deals).select_related(None).prefetch_related(None)
     rows = owned.values_list(*OWNER_DEAL, *OWNER_DEAL_FACTS)
     if chunk_size is None:
         buyers = DealBuyer.objects.filter(deal__in=owned.values("pk"))
-        yield from _chunk_lines(user, list(rows), buyers, labels, rows.db)
+        yield from _chunk_lines(user, list(rows), buyers, labels, rows.db, numbers)
         return
     chunk: list = []
     for row in rows.iterator(chunk_size=chunk_size):
         chunk.append(row)
         if len(chunk) >= chunk_size:
             buyers = DealBuyer.objects.filter(deal_id__in=[r[0] for r in chunk])
-            yield from _chunk_lines(user, chunk, buyers, labels, rows.db)
+            yield from _chunk_lines(user, chunk, buyers, labels, rows.db, numbers)
             chunk = []
     if chunk:
         buyers = DealBuyer.objects.filter(deal_id__in=[r[0] for r in chunk])
-        yield from _chunk_lines(user, chunk, buyers, labels, rows.db)
+        yield from _chunk_lines(user, chunk, buyers, labels, rows.db, numbers)
 
 
-def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str):
-    """The lines of ``owner_rows``' deal rows ``chunk`` with their ``buyers`` (one query)."""
+def first_owner_rows(user, deals, n: int) -> list[dict]:
+    """The first ``n`` lines of ``owner_rows`` (a page of a long list): those of the
+    first ``n`` deals with a buyer, each giving at least one line."""
+    firsts = list(
+        owners(deals)
+        .select_related(None)
+        .prefetch_related(None)
+        .filter(Exists(DealBuyer.objects.filter(deal=OuterRef("pk"))))
+        .values_list("pk", flat=True)[:n]
+    )
+    return list(islice(owner_rows(user, deals.filter(pk__in=firsts)), n))
+
+
+def owner_sums(deals) -> dict:
+    """What ``owner_rows`` lists for ``deals``, counted by the database: ``lines`` (one
+    per buyer), ``deals`` (those with a buyer) and their ``total``."""
+    owned = owners(deals).select_related(None).prefetch_related(None).order_by()
+    lines = DealBuyer.objects.filter(deal__in=owned.values("pk")).count()
+    sums = owned.filter(Exists(DealBuyer.objects.filter(deal=OuterRef("pk")))).aggregate(
+        deals=Count("pk"), total=Sum("total")
+    )
+    return {"lines": lines, "deals": sums["deals"], "total": money(sums["total"] or 0)}
+
+
+def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str, numbers):
+    """The lines of ``owner_rows``' deal rows ``chunk`` with their ``buyers`` (one
+    query): ``_lines``' lines, built here from the rows as they come (a year's
+    archive is twenty thousand lines: each deal's facts once, copied to its buyers'
+    lines; the test keeps the two the same, key for key)."""
     n = len(OWNER_DEAL)
     of: dict[int, list] = {}
-    for deal_id, share, channel, *customer in (
-        buyers.using(db)
-        .order_by("deal_id", "sort_order", "pk")
-        .values_list(
-            "deal_id",
-            "share",
-            "customer__channel__name",
-            *(f"customer__{name}" for name in CustomerRow._fields),
-        )
-    ):
-        of.setdefault(deal_id, []).append((CustomerRow._make(customer), share, channel or ""))
+    for buyer in buyers.using(db).order_by("deal_id", "sort_order", "pk").values_list(*OWNER_BUYER):
+        of.setdefault(buyer[0], []).append(buyer)
+    status_of, method_of = labels["status"], labels["payment_method"]
+    education_of = labels["education"]
     for row in chunk:
         mine = of.get(row[0])
         if not mine:
             continue
+        deal = _deal_of(db, row[:n])
         unit, building_id, building, real_name, username = row[n:]
-        yield from _lines(
-            user,
-            Deal.from_db(db, OWNER_DEAL, row[:n]),
-            unit=unit,
-            building=building if building_id else "",
-            consultant=real_name or username,
-            buyers=mine,
-            labels=labels,
-        )
+        head = {
+            "deal": deal,
+            "first": False,
+            "span": len(mine),
+            "unit": unit,
+            "building": building if building_id else "",
+            "area": deal.area,
+            "total": deal.total,
+            "payment_method": _shown(method_of, deal.payment_method),
+            "status": _shown(status_of, deal.status),
+            "subscribed_at": deal.subscribed_at,
+            "number": deal.number,
+            "contract_number": deal.contract_number,
+        }
+        consultant = real_name or username
+        first = True
+        for (
+            _deal,
+            share,
+            channel,
+            owner_id,
+            name,
+            phone,
+            id_number,
+            occupation,
+            education,
+            income_band,
+            district,
+            motive,
+        ) in mine:
+            phone, id_number = numbers(owner_id, phone, id_number)
+            line = head.copy()
+            line["first"], first = first, False
+            line["name"] = name
+            line["share"] = share
+            line["phone"] = phone
+            line["id_number"] = id_number or ""
+            line["occupation"] = occupation
+            line["education"] = education_of.get(education, education)
+            line["income_band"] = income_band
+            line["residence_district"] = district
+            line["channel"] = channel or ""
+            line["motive"] = motive
+            line["consultant"] = consultant
+            yield line
+
+
+def _deal_of(db: str, values) -> Deal:
+    """The deal of ``OWNER_DEAL``'s ``values`` as ``Deal.from_db`` makes it (those
+    fields loaded, the others deferred), without ``Model.__init__``, which walks every
+    field of the forty and costs more than the line (a year's archive makes twenty
+    thousand): nothing listens to a deal's ``pre_init``/``post_init``."""
+    deal = Deal.__new__(Deal)
+    deal.__dict__.update(zip(OWNER_DEAL, values, strict=True))
+    deal._state = ModelState()
+    deal._state.adding, deal._state.db = False, db
+    return deal
 
 
 OWNER_COLUMNS = [
@@ -390,7 +459,12 @@ def profile(customers) -> list[dict]:
     """Counts by category of ``customers`` (distinct customers: buyers, visitors) along
     the dimensions of seed 002 二.3(2) (``dimension_counts``); an empty answer counts as
     未填写."""
-    counted = dimension_counts(customers)
+    return profile_of(dimension_counts(customers))
+
+
+def profile_of(counted: dict[str, list[tuple]]) -> list[dict]:
+    """``profile`` of counts as ``dimension_counts`` gives them (or the kept visitors'
+    profile of a period, ``customers.visitors.counts``)."""
     education = dict(Education.choices)
     result = []
     for field, label in ANALYSIS:

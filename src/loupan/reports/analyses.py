@@ -26,7 +26,7 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models import (
     BooleanField,
     Case,
@@ -43,6 +43,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -56,6 +57,7 @@ from loupan.customers.models import (
     Customer,
     FollowUp,
 )
+from loupan.deals.models import Deal
 from loupan.inventory.models import Building, Layout, UnitStatus, UnitStatusChange, UnitUse
 from loupan.payments import rules as payment_rules
 from loupan.payments.arrears import items_with_paid, overdue_items
@@ -961,6 +963,41 @@ def _missing_q(name: str) -> Q | None:
     return q or None
 
 
+def _steps(model, name: str, op: str, steps: list[tuple]) -> RawSQL:
+    """The step function of a deadline per day over ``model``'s column ``name``: the
+    instant of the first (bound, instant) of ``steps`` (bounds ascending) whose
+    ``<name> <op> bound`` holds, NULL when none does, as ``CASE WHEN … THEN … END``
+    with one branch per step would give it. Written as SQL at once (``Case(When(…))``
+    resolves and compiles each of a year's 250 steps as an expression, for every query
+    that uses it: a third of a second of Python per report) and as a binary search
+    (nested CASEs: some 8 comparisons a row instead of 125 for a year's half a million
+    registrations)."""
+    ops = connection.ops
+    column = f"{ops.quote_name(model._meta.db_table)}.{ops.quote_name(name)}"
+    field = model._meta.get_field(name)
+    bound = (
+        ops.adapt_datetimefield_value
+        if isinstance(field, DateTimeField)
+        else ops.adapt_datefield_value
+    )
+    params: list = []
+
+    def search(lo: int, hi: int) -> str:
+        """The first step of steps[lo:hi] that holds (one of them holds, or none of
+        steps[lo:] does)."""
+        if hi - lo == 1:
+            params.extend((bound(steps[lo][0]), ops.adapt_datetimefield_value(steps[lo][1])))
+            return f"CASE WHEN {column} {op} %s THEN %s END"
+        mid = (lo + hi) // 2
+        params.append(bound(steps[mid - 1][0]))
+        head = f"CASE WHEN {column} {op} %s THEN "
+        return f"{head}{search(lo, mid)} ELSE {search(mid, hi)} END"
+
+    if not steps:
+        return RawSQL("NULL", (), output_field=DateTimeField())
+    return RawSQL(search(0, len(steps)), params, output_field=DateTimeField())
+
+
 def _walk(found: int, among: int) -> bool:
     """Whether a detail list had better walk the ``among`` rows in order, checking each,
     to find the first ``DETAIL_LIMIT`` of the ``found`` ones: when they are common
@@ -1009,15 +1046,11 @@ def compliance(f: Filters) -> Report:
     # database keeps on the customer: ``customers.traffic``), read from the index.
     registrations = fig.registrations(f)
     runs = _runs(_days(f.start, f.end), lambda d: _entry_cutoff(d, settings.entry_days, calendar))
-    cutoff = Case(
-        *[
-            When(
-                registered_at__lt=day_start(last + datetime.timedelta(days=1)),
-                then=Value(day_start(first_ok)),
-            )
-            for last, first_ok in runs
-        ],
-        output_field=DateTimeField(),
+    cutoff = _steps(
+        Customer,
+        "registered_at",
+        "<",
+        [(day_start(last + datetime.timedelta(days=1)), day_start(ok)) for last, ok in runs],
     )
     late_entries = registrations.alias(cutoff=cutoff).filter(first_contact_at__lt=F("cutoff"))
     late_entry = _count_by(late_entries, "registered_by")
@@ -1048,10 +1081,7 @@ def compliance(f: Filters) -> Report:
 
     # 扫描件: the first late day of each signing day, as a CASE on signed_on
     runs = _runs(_days(f.start, f.end), lambda d: _scan_deadline(d, settings.scan_days, calendar))
-    deadline = Case(
-        *[When(signed_on__lte=last, then=Value(day_start(late))) for last, late in runs],
-        output_field=DateTimeField(),
-    )
+    deadline = _steps(Deal, "signed_on", "<=", [(last, day_start(late)) for last, late in runs])
     contracts = fig.contracted(f).annotate(deadline=deadline)
     late_scans = contracts.filter(contract_scanned_at__gte=F("deadline"))
     missing_scans = contracts.filter(contract_scanned_at__isnull=True, deadline__lte=now)
@@ -1117,14 +1147,20 @@ def compliance(f: Filters) -> Report:
         for q in missing.values():
             any_missing |= q
         lacking = owned.filter(any_missing)
-        incomplete = _count_by(lacking, "owner")
-        per_field = owned.aggregate(
-            **{f"m_{name}": Count("pk", filter=q) for name, q in missing.items()}
+        # per owner, the customers lacking any field and those lacking each one: one
+        # pass over the period's registrations (a customer lacking a field lacks any)
+        per_owner = list(
+            lacking.values("owner")
+            .annotate(
+                n=Count("*"), **{f"m_{name}": Count("pk", filter=q) for name, q in missing.items()}
+            )
+            .order_by()
         )
+        incomplete = {r["owner"]: r["n"] for r in per_owner}
         field_rows = [
             {
                 "field": str(labels.get(name) or Customer._meta.get_field(name).verbose_name),
-                "count": per_field[f"m_{name}"],
+                "count": sum(r[f"m_{name}"] for r in per_owner),
             }
             for name in missing
         ]
@@ -1175,7 +1211,7 @@ def compliance(f: Filters) -> Report:
     if settings.min_follow_ups > 0:
         enough = (
             in_window.values("customer")
-            .annotate(n=Count("pk"))
+            .annotate(n=Count("*"))
             .filter(n__gte=settings.min_follow_ups)
             .values("customer")
         )
@@ -1194,7 +1230,7 @@ def compliance(f: Filters) -> Report:
                 in_window.filter(customer=OuterRef("pk"))
                 .order_by()
                 .values("customer")
-                .annotate(n=Count("pk"))
+                .annotate(n=Count("*"))
                 .values("n")[:1]
             ),
             0,

@@ -18,7 +18,7 @@ A builder only reads: it takes the ``Filters`` and returns a ``Report``.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -179,6 +179,50 @@ def filters_of(user, project, params, *, period: str = "month") -> Filters:
 # --- the report -------------------------------------------------------------------------------
 
 
+class Rows(Sequence):
+    """The rows of a long table, built when they are needed: all of them (``every()``,
+    once) for the xlsx, the API and whoever iterates them; the page's first ones alone
+    (``first(n)``) and their number (``count()``) when only those are asked for. The
+    rows are the same either way: ``first(n)`` is the first ``n`` of ``every()``."""
+
+    def __init__(self, every: Callable, first: Callable, count: Callable):
+        self._every, self._first, self._count = every, first, count
+        self._rows: list | None = None
+        self._len: int | None = None
+
+    def _all(self) -> list:
+        if self._rows is None:
+            self._rows = list(self._every())
+        return self._rows
+
+    def __len__(self) -> int:
+        if self._rows is not None:
+            return len(self._rows)
+        if self._len is None:
+            self._len = self._count()
+        return self._len
+
+    def __getitem__(self, index):
+        if (
+            self._rows is None
+            and isinstance(index, slice)
+            and index.start in (None, 0)
+            and index.step in (None, 1)
+            and index.stop is not None
+            and index.stop >= 0
+        ):
+            return list(self._first(index.stop))[: index.stop]
+        return self._all()[index]
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+    __hash__ = None
+
+
 @dataclass
 class Table:
     """One table of a report: ``columns`` (``core.xlsx.col``: key, header, kind) and
@@ -188,7 +232,7 @@ class Table:
 
     title: str
     columns: list
-    rows: list[dict]
+    rows: list[dict] | Rows
     total: dict | None = None
     note: str = ""
     limit: int | None = None
@@ -317,6 +361,8 @@ FEN_KINDS = ("money", "area")
 def cell_json(value, kind: str):
     """A cell of ``kind`` as JSON has it: money and areas to the fen whatever the
     database summed them to (SQLite's SUM keeps trailing places)."""
+    if value is None or type(value) is str:  # most cells of a long table: as they are
+        return value
     if kind in FEN_KINDS and isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(Decimal(value).quantize(Decimal("0.01")))
     return plain(value)

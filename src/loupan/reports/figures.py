@@ -28,7 +28,9 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
 from loupan.core.money import money as to_fen
+from loupan.customers import visitors as kept_visitors
 from loupan.customers.models import CallRecord, Customer, DailyTraffic, Visit
+from loupan.deals import reports as deal_reports
 from loupan.deals.models import Cancellation, ChangeKind, Deal, DealChange
 from loupan.inventory.models import SOLD_STATUSES, Unit
 from loupan.payments.models import EntryKind, LedgerEntry, Method
@@ -86,6 +88,19 @@ def visitors(f: Filters):
     if f.channel:
         qs = qs.filter(channel=f.channel)
     return qs
+
+
+def visitor_counts(f: Filters) -> dict[str, list[tuple]]:
+    """The visitors of ``visitors`` counted along the customer analysis' dimensions
+    (``deals.reports.dimension_counts``): for a calendar month, quarter or year from the
+    profile the database keeps (``customers.visitors``: a year's visitors are a third of
+    a million customers), for any other period from the rows."""
+    kind = kept_visitors.period_kind(f.start, f.end)
+    if kind is None:
+        return deal_reports.dimension_counts(visitors(f))
+    return kept_visitors.counts(
+        f.project, kind, f.start, consultant=f.consultant, channel=f.channel
+    )
 
 
 def traffic(f: Filters):

@@ -66,7 +66,7 @@ from loupan.accounts.models import Membership, Role, User
 from loupan.approvals.models import ApprovalRequest
 from loupan.core.identity import pinyin_initials
 from loupan.core.models import DocumentCounter
-from loupan.customers import numbers, traffic
+from loupan.customers import numbers, traffic, visitors
 from loupan.customers.demo import DEMO_CHANNELS, GIVEN, SURNAMES
 from loupan.customers.models import (
     CallRecord,
@@ -75,6 +75,8 @@ from loupan.customers.models import (
     DailyTraffic,
     FollowUp,
     Visit,
+    VisitorPeriod,
+    VisitorProfile,
 )
 from loupan.deals.models import (
     Cancellation,
@@ -444,8 +446,9 @@ class OfficeGenerator:
                 self.insert_targets()
             if bulk:
                 # the triggers that keep the daily traffic and the numbers were off
-                with self.step("daily traffic, first contacts, numbers"):
+                with self.step("daily traffic, first contacts, visitors, numbers"):
                     traffic.rebuild(self.project.pk)
+                    visitors.rebuild(self.project.pk)
                     numbers.rebuild(self.project.pk)
             if bulk:
                 with self.step("verify the foreign keys"):
@@ -1874,6 +1877,8 @@ class OfficeGenerator:
                 Visit,
                 CallRecord,
                 DailyTraffic,
+                VisitorPeriod,
+                VisitorProfile,
                 Unit,
                 UnitStatusChange,
                 Deal,
