@@ -26,6 +26,7 @@ from loupan.payments.api import plans as plans_api
 from loupan.payments.api import views as payments_api
 from loupan.reports.api import office as reports_office_api
 from loupan.reports.api import urls as reports_api
+from loupan.signoffs import api as signoffs_api
 
 router = Router()
 # Routes are tried in order: opening day's comes first, as its phones and buyers poll and
@@ -55,6 +56,7 @@ delivery_api.register(router)
 settlement_api.register(router)
 complaints_api.register(router)
 reports_office_api.register(router)
+signoffs_api.register(router)
 
 urlpatterns = [
     path(

@@ -21,6 +21,32 @@ class CustomersConfig(AppConfig):
             labels={"pool": "转入公客池", "anonymized": "匿名化"},
         )
 
+        # The supervisor's 晨检 of a day's calls and visits (seed 001 三(一): by 10:00 the
+        # next morning), signed off through the signoffs engine with roster.manage.
+        import datetime
+
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.signoffs import kinds as signoff_kinds
+
+        from . import reception
+
+        signoff_kinds.register(
+            signoff_kinds.Kind(
+                code=reception.MORNING_SIGNOFF,
+                label=_("晨检"),
+                perm="roster.manage",
+                days_after=1,
+                at=datetime.time(10, 0),
+                figures=reception.morning_figures,
+                active_days=reception.traffic_days,
+                figure_labels=reception.morning_labels,
+                url=lambda project_pk, day: (
+                    f"/projects/{project_pk}/morning-check/?date={day:%Y-%m-%d}"
+                ),
+            )
+        )
+
         # the 意向客户登记表 export as the audit trail reads it
         presenting.register_export(
             "customers.customer",

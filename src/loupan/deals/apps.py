@@ -43,6 +43,33 @@ class DealsConfig(AppConfig):
                 )
             )
 
+        # The supervisor's 主管复审 of a day's reservations, subscriptions and contracts
+        # (seed 001 三(四)3), signed off through the signoffs engine with deal.review; due
+        # by default the next morning at 10:00, with the 晨检 (a project setting).
+        import datetime
+
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.signoffs import kinds as signoff_kinds
+
+        from . import selectors
+
+        signoff_kinds.register(
+            signoff_kinds.Kind(
+                code=selectors.REVIEW_SIGNOFF,
+                label=_("主管复审"),
+                perm="deal.review",
+                days_after=1,
+                at=datetime.time(10, 0),
+                figures=selectors.day_figures,
+                active_days=selectors.deal_days,
+                figure_labels=selectors.figure_labels,
+                url=lambda project_pk, day: (
+                    f"/projects/{project_pk}/deals/review/?date={day:%Y-%m-%d}"
+                ),
+            )
+        )
+
         # the office's lists' exports as the audit trail reads them
         presenting.register_export("deals.deal", filterset=DealFilterSet)
 
