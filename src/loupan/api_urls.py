@@ -8,6 +8,7 @@ from loupan.aftersales.api import delivery as delivery_api
 from loupan.aftersales.api import settlement as settlement_api
 from loupan.audit.api import views as audit_api
 from loupan.core.api import Router
+from loupan.customers.api import exports as customer_exports_api
 from loupan.customers.api import handover as handover_api
 from loupan.customers.api import imports as customer_imports_api
 from loupan.customers.api import intentions as intentions_api
@@ -45,6 +46,7 @@ pricelists_api.register(router)
 imports_api.register(router)
 reception_api.register(router)
 customer_imports_api.register(router)
+customer_exports_api.register(router)
 handover_api.register(router)
 intentions_api.register(router)
 deals_api.register(router)

@@ -47,6 +47,30 @@ class CustomersConfig(AppConfig):
             )
         )
 
+        # A customer export under the manager's written consent (seed 002 客户信息管理制度
+        # 5.1), when the project's setting asks for it: decided by whoever holds
+        # customer.export_approve, never by the requester.
+        from loupan.approvals import kinds as approval_kinds
+
+        from . import exports
+        from .models import CustomerExport
+
+        approval_kinds.register(
+            approval_kinds.Kind(
+                code=exports.APPROVAL_KIND,
+                label=_("客户数据导出"),
+                apply=exports.apply_decision,
+                view_perm="customer",
+                decide_perms=(exports.LEVEL,),
+                levels=lambda project: [exports.LEVEL],
+                holds=approval_kinds.holds_perm,
+                level_label=lambda level: str(_("销售经理")),
+                self_decide=False,
+                card_template="customers/parts/export_approval_card.html",
+                subjects=lambda: CustomerExport.objects.select_related("requested_by"),
+            )
+        )
+
         # the 意向客户登记表 export as the audit trail reads it
         presenting.register_export(
             "customers.customer",
