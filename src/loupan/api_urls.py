@@ -8,6 +8,7 @@ from loupan.aftersales.api import delivery as delivery_api
 from loupan.aftersales.api import settlement as settlement_api
 from loupan.audit.api import views as audit_api
 from loupan.core.api import Router
+from loupan.customers.api import exports as customer_exports_api
 from loupan.customers.api import handover as handover_api
 from loupan.customers.api import imports as customer_imports_api
 from loupan.customers.api import intentions as intentions_api
@@ -26,6 +27,7 @@ from loupan.payments.api import plans as plans_api
 from loupan.payments.api import views as payments_api
 from loupan.reports.api import office as reports_office_api
 from loupan.reports.api import urls as reports_api
+from loupan.signoffs import api as signoffs_api
 
 router = Router()
 # Routes are tried in order: opening day's comes first, as its phones and buyers poll and
@@ -44,6 +46,7 @@ pricelists_api.register(router)
 imports_api.register(router)
 reception_api.register(router)
 customer_imports_api.register(router)
+customer_exports_api.register(router)
 handover_api.register(router)
 intentions_api.register(router)
 deals_api.register(router)
@@ -55,6 +58,7 @@ delivery_api.register(router)
 settlement_api.register(router)
 complaints_api.register(router)
 reports_office_api.register(router)
+signoffs_api.register(router)
 
 urlpatterns = [
     path(

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "loupan.audit",
     "loupan.accounts",
     "loupan.approvals",
+    "loupan.signoffs",
     "loupan.inventory",
     "loupan.customers",
     "loupan.deals",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("loupan.audit.urls")),
     path("", include("loupan.customers.urls")),
     path("", include("loupan.approvals.urls")),
+    path("", include("loupan.signoffs.urls")),
     path("", include("loupan.deals.urls")),
     path("", include("loupan.payments.urls")),
     path("", include("loupan.aftersales.urls")),

@@ -51,6 +51,7 @@ from loupan.core.pages import ProjectListView
 from loupan.customers.models import (
     CallRecord,
     Customer,
+    CustomerExport,
     Handover,
     IntendedUnit,
     OwnershipClaim,
@@ -83,6 +84,7 @@ from loupan.payments.models import (
 )
 from loupan.reports.engine import REPORTS
 from loupan.reports.models import ChannelSpend, Target
+from loupan.signoffs.models import SignOff
 from tests.testing import BACKEND, api_client
 
 # The roles that work in the main project every day (demo usernames), and the auditor,
@@ -229,6 +231,9 @@ def _objects(demo) -> dict:
         "entries": first(Entry, event__project=main),
         "picks": first(Pick, event__project=main),
         "channel-spends": first(ChannelSpend, project=main),
+        "customer-exports": first(CustomerExport, project=main),
+        "exports": first(CustomerExport, project=main),
+        "signoffs": first(SignOff, project=main),
     }
 
 
@@ -325,7 +330,18 @@ def test_routes_are_filled(demo):
     ]:
         assert name in names, name
     # Kinds the demo office has none of in the main project.
-    allowed = ("roster", "calls", "handover", "handovers", "receptions", "release-plans")
+    allowed = (
+        "roster",
+        "calls",
+        "handover",
+        "handovers",
+        "receptions",
+        "release-plans",
+        # no demo step writes sign-offs or export requests yet
+        "signoffs",
+        "customer-exports",
+        "exports",
+    )
     unexpected = [r for r in left_out if not any(f"{c}/" in r for c in allowed)]
     assert unexpected == []
     # The list pages' exports are fetched too.

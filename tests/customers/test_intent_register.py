@@ -117,7 +117,8 @@ def test_a_supervisor_sees_the_project_or_one_consultant_masked(login, demo):
 def test_the_page_query_count_is_flat(login, demo, django_assert_max_num_queries):
     client = login("manager")
     client.get(url("intent_register", demo["main"]))  # warm the session
-    with django_assert_max_num_queries(9):
+    # 10: one for the project's export setting (the manager's written consent)
+    with django_assert_max_num_queries(10):
         response = client.get(url("intent_register", demo["main"]))
     assert len(response.context["rows"]) == 50
 

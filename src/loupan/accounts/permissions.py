@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, str] = {
     "customer.assign": _("分配客户、处理撞单、离职交接"),
     "customer.reveal": _("查看完整手机号与身份证号"),
     "customer.export": _("导出客户名单"),
+    "customer.export_approve": _("书面同意客户数据导出、设置导出须审批"),
     "customer.resolve": _("处理上报的问题客户"),
     "roster.manage": _("排班与来电来访核查"),
     # deals (seed 001 销售案场管理/签约管理, seed 002 二.3–二.4)
@@ -45,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "deal.contract": _("合同台帐、网签备案与合同扫描件"),
     "deal.approve": _("审批折扣、特殊条款、换房、更名、退房（按角色权限逐级）"),
     "deal.configure": _("设置折扣类型、折扣权限与交易期限"),
+    "deal.review": _("主管复审当日保留单、认购书与合同并签核"),
     # payments (issue 13; seeds 000 出纳, 001 按揭办理/结佣, 002 二.5, 003 款项跟进)
     "payment.view": _("查看本项目全部收款、欠款与按揭"),
     "payment.view_own": _("查看自己交易的收款、欠款与按揭"),
@@ -75,6 +77,9 @@ PERMISSIONS: dict[str, str] = {
     "report.target": _("制定销售目标"),
     "report.spend": _("填报推广费用"),
     "report.configure": _("设置报表时间、收件人与考核标准"),
+    # the supervisor's daily sign-offs (seed 001 三(一), 三(四)3)
+    "signoff.view": _("查看主管签核（晨检、复审）与逾期"),
+    "signoff.configure": _("设置主管签核期限"),
     # audit trail
     "audit.view": _("查看审计日志"),
     "audit.export": _("导出审计日志"),
@@ -96,6 +101,7 @@ GROUPS: list[tuple[str, str]] = [
     ("calendar", _("工作日历")),
     ("opening", _("开盘")),
     ("report", _("报表")),
+    ("signoff", _("主管签核")),
     ("audit", _("审计")),
 ]
 

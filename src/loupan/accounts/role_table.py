@@ -23,6 +23,9 @@ SERVICE_LEAD = ["aftersales.view", "aftersales.manage", "aftersales.configure"]
 # Sales leads and opening day: prepare the event, confirm buyers, run the draw.
 OPENING_LEAD = ["opening.view", "opening.manage", "opening.pick"]
 REPORT_LEAD = ["report.view", "report.confirm", "report.target", "report.configure"]
+# Sales leads and the supervisor's sign-offs: see who signed what and what is late, set
+# the deadlines.
+SIGNOFF_LEAD = ["signoff.view", "signoff.configure"]
 MONEY_LEAD = [
     "payment.view",
     "payment.collect",
@@ -60,10 +63,12 @@ SYSTEM_ROLES: list[dict] = [
             "customer.reveal",
             "customer.export",
             "customer.resolve",
+            "customer.export_approve",
             "roster.manage",
         ]
         + DEAL_LEAD
-        + ["deal.contract", "deal.configure"]
+        + ["deal.contract", "deal.configure", "deal.review"]
+        + SIGNOFF_LEAD
         + MONEY_LEAD
         + SERVICE_LEAD
         + ["calendar.manage"]
@@ -86,10 +91,12 @@ SYSTEM_ROLES: list[dict] = [
             "customer.reveal",
             "customer.export",
             "customer.resolve",
+            "customer.export_approve",
             "roster.manage",
         ]
         + DEAL_LEAD
-        + ["deal.contract", "deal.configure"]
+        + ["deal.contract", "deal.configure", "deal.review"]
+        + SIGNOFF_LEAD
         + MONEY_LEAD
         + ["payment.review"]
         + SERVICE_LEAD
@@ -106,6 +113,7 @@ SYSTEM_ROLES: list[dict] = [
         + ["user.view"]
         + ["customer.view", "customer.add", "customer.assign", "customer.reveal", "roster.manage"]
         + DEAL_LEAD
+        + ["deal.review", "signoff.view"]
         + ["payment.view", "payment.collect", "mortgage.manage"]
         + ["aftersales.view"]
         + ["report.view", "report.confirm"]
@@ -191,7 +199,7 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["user.view", "role.view", "audit.view", "audit.export"]
-        + ["customer.view", "deal.view", "payment.view", "commission.view"]
+        + ["customer.view", "deal.view", "payment.view", "commission.view", "signoff.view"]
         + ["aftersales.view"]
         + ["report.view", "opening.view"],
     },

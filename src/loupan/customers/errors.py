@@ -16,3 +16,17 @@ class CustomerError(Code):
     CLAIM_DECIDED = "claim_decided", 409, _("该申请已处理。")
     # Erasing a customer whose personal data is erased already.
     CUSTOMER_ANONYMIZED = "customer_anonymized", 409, _("该客户已匿名化。")
+    # The project wants the manager's written consent for a customer export.
+    EXPORT_NEEDS_APPROVAL = (
+        "export_needs_approval",
+        409,
+        _("本项目导出客户数据须经理书面同意：请填写导出理由提交申请。"),
+    )
+    # An approved export is downloaded once; a second download is refused.
+    EXPORT_DOWNLOADED = (
+        "export_downloaded",
+        409,
+        _("该导出已下载过，不能再次下载；如需再次导出请重新申请。"),
+    )
+    # Not (or no longer) approved: pending, rejected or withdrawn.
+    EXPORT_NOT_APPROVED = "export_not_approved", 409, _("该导出申请未获批准，不能下载。")

@@ -52,8 +52,19 @@ from loupan.core.xlsx import EXAMPLE_NOTE, Column, RowProblems
 from loupan.inventory.models import Project
 
 from . import selectors, services
+from .errors import CustomerError
 from .filters import CustomerFilterSet
-from .models import Channel, Customer, Education, FollowUp, Gender, Grade, Purpose, Stage
+from .models import (
+    Channel,
+    Customer,
+    CustomerPolicy,
+    Education,
+    FollowUp,
+    Gender,
+    Grade,
+    Purpose,
+    Stage,
+)
 from .reception import eligible_users
 
 DATA_SHEET = "客户"
@@ -583,10 +594,24 @@ def register_row(user, customer) -> dict:
     }
 
 
-def register_export(*, actor, project: Project, queryset, filters: dict) -> tuple[bytes, int]:
+def export_needs_approval(project) -> bool:
+    """Whether the project wants the manager's written consent for a customer export
+    (``CustomerPolicy``; seed 002 客户信息管理制度 5.1)."""
+    return CustomerPolicy.objects.filter(project=project, export_needs_approval=True).exists()
+
+
+def register_export(
+    *, actor, project: Project, queryset, filters: dict, approved: bool = False
+) -> tuple[bytes, int]:
     """The register as xlsx, masked as on the page (needs ``customer.export``; audited
-    as an export with the filters that chose the rows)."""
+    as an export with the filters that chose the rows). Where the project wants the
+    manager's written consent, only an approved request's download (``approved``,
+    ``exports.export_download``) builds it."""
     access.require_perm(actor, "customer.export", project)
+    if not approved and export_needs_approval(project):
+        raise DomainError(
+            CustomerError.EXPORT_NEEDS_APPROVAL, fields={"reason": [_("请填写导出理由")]}
+        )
 
     def rows():
         for customer in queryset.iterator(chunk_size=2000):

@@ -40,4 +40,19 @@ urlpatterns = [
         views.intent_register_export,
         name="intent_register_export",
     ),
+    path(
+        "projects/<int:project_pk>/customers/exports/",
+        views.export_list,
+        name="export_list",
+    ),
+    path(
+        "projects/<int:project_pk>/customers/exports/policy/",
+        views.export_policy,
+        name="export_policy",
+    ),
+    path(
+        "projects/<int:project_pk>/customers/exports/<int:pk>/download/",
+        views.export_download,
+        name="export_download",
+    ),
 ]

@@ -3,18 +3,18 @@ core.import_views shared with the units import) and the 意向客户登记表 wi
 export (seed 002 二.2)."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from loupan.accounts import access
 from loupan.core.import_views import ImportPages
-from loupan.core.pages import project_page
+from loupan.core.pages import project_page, run_action
 from loupan.core.views import paginate, query_without_page
 from loupan.core.xlsx import export_filename, xlsx_response
 
-from . import imports
+from . import exports, imports
 from .views import SEE
 
 
@@ -66,6 +66,7 @@ def intent_register(request, project):
     for a supervisor or manager. Phones are masked except for the owner."""
     filterset, qs, _used = imports.register_filter(request.GET, user=request.user, project=project)
     page = paginate(request, qs, 50)
+    can_export = access.has_perm(request.user, "customer.export", project)
     return render(
         request,
         "customers/intent_register.html",
@@ -75,7 +76,8 @@ def intent_register(request, project):
             "page": page,
             "rows": [imports.register_row(request.user, c) for c in page],
             "query": query_without_page(request),
-            "can_export": access.has_perm(request.user, "customer.export", project),
+            "can_export": can_export,
+            "export_needs_approval": can_export and imports.export_needs_approval(project),
             "can_import": access.has_perm(request.user, "customer.assign", project),
             "all_customers": imports.can_see_all(request.user, project),
         },
@@ -87,8 +89,71 @@ def intent_register(request, project):
 def intent_register_export(request, project):
     """The register as shown (same filters in the query string, same masking) as xlsx;
     a POST: the export is audited."""
+    if imports.export_needs_approval(project):
+        # The manager's written consent first (seed 002 客户信息管理制度 5.1): the request
+        # with these filters and the reason; the file comes once it is approved.
+        ok, _export = run_action(
+            request,
+            lambda: exports.export_request(
+                actor=request.user,
+                project=project,
+                filters=request.GET.dict(),
+                reason=request.POST.get("reason", ""),
+            ),
+            success=_("已提交导出申请，经理批准后可下载一次。"),
+        )
+        if ok:
+            return redirect("customers:export_list", project_pk=project.pk)
+        return redirect(f"{request.path.rsplit('export/', 1)[0]}?{request.GET.urlencode()}")
     _filterset, qs, used = imports.register_filter(request.GET, user=request.user, project=project)
     content, _count = imports.register_export(
         actor=request.user, project=project, queryset=qs, filters=used
     )
     return xlsx_response(content, export_filename(project, "意向客户登记表"))
+
+
+@require_http_methods(["GET"])
+@project_page(*SEE, act=("customer.export", "customer.export_approve"))
+def export_list(request, project):
+    """客户数据导出申请: one's own export requests (every one of the project for who may
+    consent), each downloadable once when approved; the consent setting."""
+    return render(
+        request,
+        "customers/export_list.html",
+        {
+            "project": project,
+            "exports": list(exports.exports_of(request.user, project)[:100]),
+            "needs_approval": imports.export_needs_approval(project),
+            "can_configure": access.has_perm(request.user, exports.LEVEL, project),
+        },
+    )
+
+
+@require_http_methods(["POST"])
+@project_page(*SEE, act="customer.export")
+def export_download(request, project, pk):
+    """The requester's one download of an approved export."""
+    export = get_object_or_404(exports.exports_of(request.user, project), pk=pk)
+    ok, result = run_action(
+        request, lambda: exports.export_download(actor=request.user, export=export)
+    )
+    if not ok:
+        return redirect("customers:export_list", project_pk=project.pk)
+    content, _count = result
+    return xlsx_response(content, export_filename(project, "意向客户登记表"))
+
+
+@require_http_methods(["POST"])
+@project_page(*SEE, act=exports.LEVEL)
+def export_policy(request, project):
+    """Switch the manager's written consent for customer exports on or off."""
+    run_action(
+        request,
+        lambda: exports.export_policy_set(
+            actor=request.user,
+            project=project,
+            needs_approval=request.POST.get("export_needs_approval") == "1",
+        ),
+        success=_("已保存客户数据导出设置。"),
+    )
+    return redirect("customers:export_list", project_pk=project.pk)

@@ -833,3 +833,84 @@ class CustomerNumber(models.Model):
 
     def __str__(self):
         return mask_phone(self.phone)
+
+
+class CustomerPolicy(models.Model):
+    """A project's customer-data settings: whether taking customer data out of the
+    office needs the manager's written consent (seed 002 客户信息管理制度 5.1: 内外部信息传递
+    需经过营销部门经理……的书面同意)."""
+
+    project = models.OneToOneField(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="customer_policy",
+    )
+    export_needs_approval = models.BooleanField(_("导出客户数据须经理书面同意"), default=False)
+
+    class Meta:
+        verbose_name = _("客户数据设置")
+        verbose_name_plural = _("客户数据设置")
+
+    def __str__(self):
+        return str(self.project)
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准，待下载")
+    REJECTED = "rejected", _("已驳回")
+    WITHDRAWN = "withdrawn", _("已撤回")
+    DOWNLOADED = "downloaded", _("已下载")
+
+
+class CustomerExport(models.Model):
+    """A request to export customer data (the 意向客户登记表 with its filters) under the
+    manager's written consent: approved through the approval engine, then downloaded
+    once by the requester (the file is built at download with the approved filters)."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
+    )
+    report = models.CharField(_("导出内容"), max_length=30, default="intent_register")
+    filters = models.JSONField(_("筛选条件"), default=dict, blank=True)
+    reason = models.CharField(_("导出理由"), max_length=300)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("申请人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("申请时间"))
+    status = models.CharField(
+        _("状态"), max_length=12, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    downloaded_at = models.DateTimeField(_("下载时间"), null=True, blank=True)
+    rows = models.PositiveIntegerField(_("导出行数"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "customer"
+    scope_owner_field = "requested_by"
+
+    class Meta:
+        verbose_name = _("客户数据导出申请")
+        verbose_name_plural = _("客户数据导出申请")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self):
+        return f"{self._meta.verbose_name} #{self.pk}"
+
+    def get_absolute_url(self):
+        return f"/projects/{self.project_id}/customers/exports/"
+
+    @classmethod
+    def restrict_q(cls, user, action: str):
+        """Whoever may consent sees every request of the project; anyone else their own."""
+        return Q(project__in=access.projects_with(user, "customer.export_approve")) | Q(
+            project__in=access.projects_with(user, "customer.export"), requested_by=user
+        )
+
+    restrict_distinct = False

@@ -664,6 +664,55 @@ def morning_check(project, date=None) -> list[ConsultantDay]:
     return sorted(days.values(), key=lambda d: (d.user.get_full_name(), d.user.pk))
 
 
+# --- the morning check's sign-off (signoffs engine) -----------------------------------------
+
+MORNING_SIGNOFF = "morning_check"
+
+
+def morning_figures(project, day) -> dict:
+    """What the supervisor's 晨检 sign-off freezes: the day's calls and visits, and how
+    many calls were unconfirmed and records incomplete when it was signed."""
+    days = morning_check(project, day)
+    return {
+        "calls": sum(len(d.calls) for d in days),
+        "research_calls": sum(len(d.research_calls) for d in days),
+        "visits": sum(len(d.visits) for d in days),
+        "unregistered": sum(len(d.unregistered) for d in days),
+        "unconfirmed": sum(d.unconfirmed_count for d in days),
+        "missing": sum(d.missing_count for d in days),
+    }
+
+
+def morning_labels() -> dict:
+    return {
+        "calls": _("来电"),
+        "research_calls": _("同行调研来电"),
+        "visits": _("来访"),
+        "unregistered": _("未登记的接待"),
+        "unconfirmed": _("未核查的来电"),
+        "missing": _("缺必填项"),
+    }
+
+
+def traffic_days(project, start, end) -> set:
+    """The days with calls or visits (the kept daily figures, ``DailyTraffic``)."""
+    from django.db.models import Q
+
+    from .models import DailyTraffic
+
+    return set(
+        DailyTraffic.objects.filter(project=project, day__gte=start, day__lte=end)
+        .filter(
+            Q(calls__gt=0)
+            | Q(research_calls__gt=0)
+            | Q(first_visits__gt=0)
+            | Q(returning_visits__gt=0)
+        )
+        .values_list("day", flat=True)
+        .distinct()
+    )
+
+
 def calls_visible(user, project):
     """Call records the user may see: consultants their own (``customer.view_own``),
     supervisors and the office all of the project (``customer.view``)."""

@@ -16,6 +16,7 @@ from loupan.core.identity import display_phone
 from loupan.core.masking import mask_phone
 from loupan.core.pages import project_page, require, run_action
 from loupan.core.views import paginate
+from loupan.signoffs import services as signoffs
 
 from . import reception as svc
 from .forms import CallForm
@@ -359,5 +360,6 @@ def morning_check(request, project):
         "prev": date - datetime.timedelta(days=1),
         "next": date + datetime.timedelta(days=1),
         "days": days,
+        "signoff": signoffs.box(request.user, project, svc.MORNING_SIGNOFF, date),
     }
     return render(request, "customers/morning_check.html", context)

@@ -43,6 +43,33 @@ class DealsConfig(AppConfig):
                 )
             )
 
+        # The supervisor's 主管复审 of a day's reservations, subscriptions and contracts
+        # (seed 001 三(四)3), signed off through the signoffs engine with deal.review; due
+        # by default the next morning at 10:00, with the 晨检 (a project setting).
+        import datetime
+
+        from django.utils.translation import gettext_lazy as _
+
+        from loupan.signoffs import kinds as signoff_kinds
+
+        from . import selectors
+
+        signoff_kinds.register(
+            signoff_kinds.Kind(
+                code=selectors.REVIEW_SIGNOFF,
+                label=_("主管复审"),
+                perm="deal.review",
+                days_after=1,
+                at=datetime.time(10, 0),
+                figures=selectors.day_figures,
+                active_days=selectors.deal_days,
+                figure_labels=selectors.figure_labels,
+                url=lambda project_pk, day: (
+                    f"/projects/{project_pk}/deals/review/?date={day:%Y-%m-%d}"
+                ),
+            )
+        )
+
         # the office's lists' exports as the audit trail reads them
         presenting.register_export("deals.deal", filterset=DealFilterSet)
 
@@ -67,6 +94,7 @@ class DealsConfig(AppConfig):
                 ("deals:deal_special", _("特殊优惠客户一览表"), ""),
                 ("deals:deal_owners", _("业主登记一览表"), ""),
                 ("deals:deal_changes", _("客户换房、退房一览表"), ""),
+                ("deals:deal_review", _("主管复审"), "nav-deal-review"),
                 ("deals:deal_settings", _("交易设置"), ""),
             ]
         ):

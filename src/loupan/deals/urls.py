@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import deal, lists, printables, settings
+from .views import deal, lists, printables, review, settings
 
 app_name = "deals"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path(P + "deals/special-discounts/", lists.SpecialDiscounts.as_view(), name="deal_special"),
     path(P + "deals/owners/", lists.OwnerList.as_view(), name="deal_owners"),
     path(P + "deals/changes/", lists.deal_changes, name="deal_changes"),
+    path(P + "deals/review/", review.deal_review, name="deal_review"),
     path(P + "deals/reserve/", deal.deal_reserve, name="deal_reserve"),
     path(D, deal.deal_detail, name="deal_detail"),
     path(D + "subscribe/", deal.deal_subscribe, name="deal_subscribe"),

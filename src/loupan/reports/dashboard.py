@@ -8,6 +8,8 @@ office steers by, chosen by what the user may do on the project, not by role nam
 * ``month`` (``report.view``: the manager, the director): the month's key figures, the
   last months' sales and the units by status; ``company`` when they read several
   projects;
+* ``signoffs`` (``signoff.view``: the manager, the director, the supervisor): how many
+  晨检 and 主管复审 sign-offs of the last 30 days were late or are missing;
 * ``money`` (``deal.confirm``: finance): today's money by method, and the to-do list
   across every project of theirs: deposits to confirm, refunds to pay.
 All read; none writes.
@@ -25,6 +27,7 @@ from django.utils.translation import gettext as _
 from loupan.accounts import access
 from loupan.deals.models import Cancellation, Deal, DealStatus
 from loupan.deals.rules import refund_due_q
+from loupan.signoffs import services as signoffs
 
 from . import charts, daily, periodic, rollup
 from . import figures as fig
@@ -119,6 +122,8 @@ def dashboard(user, project) -> dict:
         result["month"] = {"figures": rollup.key_figures(f), "targets": periodic.achievement(f)}
         result["svgs"].append(charts.svg(sales_by_month(f), height=240))
         result["company"] = rollup.projects_of(user).count() > 1
+    if access.has_perm(user, "signoff.view", project):
+        result["signoffs"] = {"late": signoffs.late_count(project, days=30), "days": 30}
     if access.has_perm(user, "deal.confirm", project):
         f = _filters(user, project, "day")
         result["money"] = {"methods": fig.money_by_method(f), **finance_todo(user)}

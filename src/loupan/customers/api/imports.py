@@ -10,21 +10,25 @@ template endpoints shared with the units import).
   for a consultant; ``?owner=`` one consultant's for those who see the project's), phones
   masked except the caller's own customers'.
 * ``POST …/customers/intent-register/export/``: the same as xlsx; needs
-  ``customer.export`` and is audited.
+  ``customer.export`` and is audited. Where the project wants the manager's written
+  consent, the body's ``reason`` files an export request instead (202, the request;
+  without a reason 400 ``invalid`` naming ``reason``): see ``customers.api.exports``.
 """
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
 
 from loupan.accounts import access
 from loupan.core.import_views import PROJECT_ID, XLSX_FILE, ImportApiViewSet
 from loupan.core.xlsx import export_filename, xlsx_response
-from loupan.customers import imports
+from loupan.customers import exports, imports
+from loupan.customers.api.exports import CustomerExportSerializer, ExportReasonSerializer
 from loupan.customers.api.serializers import RegisterRowSerializer
 from loupan.inventory.models import Project
 
@@ -88,13 +92,26 @@ class CustomerImportViewSet(ImportApiViewSet):
     @extend_schema(
         operation_id="customers_intent_register_export",
         parameters=[PROJECT_ID],
-        request=None,
-        responses=XLSX_FILE,
-        description="导出意向客户登记表 xlsx（需“导出客户名单”权限；手机号按查看人脱敏；记入审计）。",
+        request=ExportReasonSerializer,
+        responses={**XLSX_FILE, 202: CustomerExportSerializer},
+        description=(
+            "导出意向客户登记表 xlsx（需“导出客户名单”权限；手机号按查看人脱敏；记入审计）。"
+            "项目设置为导出须经理书面同意时，提交 reason 即创建导出申请（202），批准后由申请人下载一次。"
+        ),
     )
     @action(detail=False, methods=["post"], url_path="intent-register/export")
     def intent_register_export(self, request, project_id=None):
         project, qs, filters = self._register()
+        if imports.export_needs_approval(project):
+            data = ExportReasonSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            export = exports.export_request(
+                actor=request.user,
+                project=project,
+                filters=filters,
+                reason=data.validated_data.get("reason", ""),
+            )
+            return Response(CustomerExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
         content, _count = imports.register_export(
             actor=request.user, project=project, queryset=qs, filters=filters
         )
