@@ -41,6 +41,7 @@ class AccountsConfig(AppConfig):
             "accounts",
             demo.demo_accounts,
             order=20,
+            days_ago=60,  # the office was set up two months ago
             report=demo.demo_accounts_table,
             exports={"DEMO_USERS": demo.DEMO_USERS, "DEMO_USERNAMES": demo.DEMO_USERNAMES},
         )

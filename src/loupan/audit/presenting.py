@@ -33,18 +33,21 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, Resolver404, resolve
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from loupan.core.masking import mask_personal, mask_personal_text
+from loupan.core.pages import may_open
+from loupan.core.scope import project_model
 
 from .models import AuditAction, AuditEntry
 
@@ -295,16 +298,46 @@ class _Refs:
         return self.found.get(model, {}).get(key) if key is not None else None
 
 
+# (the viewer, their answers by URL) while ``present`` runs: a link is drawn only to a
+# page that opens for them (``core.pages.may_open``, the page's own guard)
+_viewer: ContextVar[tuple | None] = ContextVar("loupan_audit_viewer", default=None)
+
+
 def _url_of(obj) -> str:
     kind = _kind(obj._meta.label_lower)
     try:
         if kind.url is not None:
-            return kind.url(obj) or ""
-        if hasattr(obj, "get_absolute_url"):
-            return obj.get_absolute_url() or ""
+            url = kind.url(obj) or ""
+        elif hasattr(obj, "get_absolute_url"):
+            url = obj.get_absolute_url() or ""
+        else:
+            url = ""
     except (NoReverseMatch, AttributeError, TypeError, ValueError):
         return ""
-    return ""
+    viewer = _viewer.get()
+    if url and viewer is not None:
+        user, answers, projects = viewer
+        if url not in answers:
+            answers[url] = _opens(user, url, projects)
+        if not answers[url]:
+            return ""
+    return url
+
+
+def _opens(user, url: str, projects: dict) -> bool:
+    """``may_open`` with the viewer's projects read once for the page (one query)."""
+    try:
+        project_pk = resolve(url.split("?", 1)[0]).kwargs.get("project_pk")
+    except Resolver404:
+        return False
+    if project_pk is None:
+        return may_open(user, url)
+    if not projects:
+        projects.update(
+            {p.pk: p for p in project_model().objects.restrict(user, "view")} or {0: None}
+        )
+    project = projects.get(project_pk)
+    return project is not None and may_open(user, url, project)
 
 
 def _ref(refs: _Refs, model, pk) -> Value:
@@ -552,8 +585,12 @@ def present(entries: Iterable[AuditEntry], user) -> list[Shown]:
                 reader.want(model, label, key, value)
     # 2. one query per model
     refs.load()
-    # 3. the rows
-    return [_shown(entry, refs, reader, filter_readers) for entry in entries]
+    # 3. the rows, linked where the viewer may go
+    token = _viewer.set((user, {}, {}))
+    try:
+        return [_shown(entry, refs, reader, filter_readers) for entry in entries]
+    finally:
+        _viewer.reset(token)
 
 
 def _shown(entry, refs, reader, filter_readers) -> Shown:

@@ -10,11 +10,13 @@ nothing. A step may also ``report()`` a text the command prints after the build 
 demo accounts).
 """
 
+import datetime
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Step:
     order: int
     report: Callable[[], str] | None = None
     exports: dict = field(default_factory=dict)
+    days_ago: int = 0
 
 
 _STEPS: dict[str, Step] = {}
@@ -36,11 +39,21 @@ def register(
     order: int,
     report: Callable[[], str] | None = None,
     exports: dict | None = None,
+    days_ago: int = 0,
 ) -> None:
     """Add (or replace) the step ``name``. ``exports`` are names that stay importable
     from this module for older callers (``from loupan.core.demo import DEMO_USERNAMES``);
-    new code imports them from the app's own ``demo`` module."""
-    _STEPS[name] = Step(name=name, build=build, order=order, report=report, exports=exports or {})
+    new code imports them from the app's own ``demo`` module. ``days_ago``: the step
+    runs that many days back on the demo's timeline (``at``), e.g. the office set up and
+    its first units released before the customers came."""
+    _STEPS[name] = Step(
+        name=name,
+        build=build,
+        order=order,
+        report=report,
+        exports=exports or {},
+        days_ago=days_ago,
+    )
 
 
 def steps() -> list[Step]:
@@ -52,10 +65,13 @@ def build_demo(stdout=None) -> dict:
     """Run every registered step in order; the shared context (``company``, ``main``,
     ``second``, ``users``). ``stdout``, when given, gets one line per step."""
     context: dict = {}
+    now = timezone.now()
     for step in steps():
         if stdout is not None:
             stdout.write(f"演示数据 demo: {step.name}\n")
-        context.update(step.build(context) or {})
+        when = at(now - datetime.timedelta(days=step.days_ago)) if step.days_ago else nullcontext()
+        with when:
+            context.update(step.build(context) or {})
     return context
 
 

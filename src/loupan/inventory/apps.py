@@ -48,8 +48,8 @@ class InventoryConfig(AppConfig):
 
         from . import demo
 
-        demo_office.register("inventory.office", demo.demo_office, order=10)
-        demo_office.register("inventory.units", demo.demo_inventory, order=30)
+        demo_office.register("inventory.office", demo.demo_office, order=10, days_ago=60)
+        demo_office.register("inventory.units", demo.demo_inventory, order=30, days_ago=60)
 
         # Its pages in the navigation (``core.navigation``).
         from django.utils.translation import gettext_lazy as _
