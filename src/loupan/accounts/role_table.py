@@ -61,6 +61,7 @@ SYSTEM_ROLES: list[dict] = [
             "customer.export",
             "customer.resolve",
             "roster.manage",
+            "codelist.manage",
         ]
         + DEAL_LEAD
         + ["deal.contract", "deal.configure"]
@@ -87,6 +88,7 @@ SYSTEM_ROLES: list[dict] = [
             "customer.export",
             "customer.resolve",
             "roster.manage",
+            "codelist.manage",
         ]
         + DEAL_LEAD
         + ["deal.contract", "deal.configure"]
@@ -131,7 +133,7 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
-        + ["customer.view", "customer.reveal", "customer.export"]
+        + ["customer.view", "customer.reveal", "customer.export", "codelist.manage"]
         + ["deal.view", "deal.contract"]
         + ["payment.view", "mortgage.manage"]
         + ["aftersales.view", "aftersales.manage"]

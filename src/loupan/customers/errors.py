@@ -16,3 +16,5 @@ class CustomerError(Code):
     CLAIM_DECIDED = "claim_decided", 409, _("该申请已处理。")
     # Erasing a customer whose personal data is erased already.
     CUSTOMER_ANONYMIZED = "customer_anonymized", 409, _("该客户已匿名化。")
+    # 意向户型 is one of the project's layouts, or 其他 with the layout in words.
+    LAYOUT_UNKNOWN = "layout_unknown", 400, _("请选择本项目的户型，或选择“其他”并填写。")
