@@ -90,6 +90,7 @@ def test_older_free_text_stays_readable_and_editable(login, demo):
     customer = Customer.objects.create(
         project=demo["main"],
         owner=consultant,
+        registered_by=consultant,
         name="老登记",
         phone="+8613812340005",
         phone_tail="0005",

@@ -154,7 +154,10 @@ def customer_build(
     errors: dict[str, list[str]] = {}
     messages: list[str] = []
 
+    codes: list = []
+
     def refuse(exc: DomainError) -> None:
+        codes.append(exc.code)
         messages.append(str(exc.message))
         for field, reasons in exc.fields.items():
             errors.setdefault(field, []).extend(reasons)
@@ -252,7 +255,9 @@ def customer_build(
     except DomainError as exc:
         refuse(exc)
     if errors:
-        raise DomainError(ErrorCode.INVALID, messages[0], errors)
+        # a layout not of the project, alone, keeps its own code for the client
+        only = codes == [CustomerError.LAYOUT_UNKNOWN]
+        raise DomainError(codes[0] if only else ErrorCode.INVALID, messages[0], errors)
     return customer
 
 
