@@ -7,6 +7,7 @@ from loupan.aftersales.api import complaints as complaints_api
 from loupan.aftersales.api import delivery as delivery_api
 from loupan.aftersales.api import settlement as settlement_api
 from loupan.audit.api import views as audit_api
+from loupan.core import api_codelists as codelists_api
 from loupan.core.api import Router
 from loupan.customers.api import exports as customer_exports_api
 from loupan.customers.api import handover as handover_api
@@ -40,6 +41,7 @@ router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("memberships", accounts_api.MembershipViewSet, basename="membership")
 router.register("roles", accounts_api.RoleViewSet, basename="role")
 router.register("audit-entries", audit_api.AuditEntryViewSet, basename="auditentry")
+codelists_api.register(router)
 units_api.register(router)
 customers_api.register(router)
 pricelists_api.register(router)

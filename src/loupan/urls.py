@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("loupan.aftersales.urls")),
     path("", include("loupan.opening.urls")),
     path("", include("loupan.reports.urls")),
+    path("", include("loupan.core.codelist_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

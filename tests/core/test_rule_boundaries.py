@@ -63,7 +63,8 @@ def test_ownership_lasts_exactly_the_set_days(demo, settings):
         project=project,
         name="三十天",
         phone="13900012345",
-        wanted_layout="三室",
+        wanted_layout="other",
+        wanted_layout_other="三室",
     )
     assert customer.ownership_expires_at - customer.last_follow_up_at == datetime.timedelta(days=30)
     expires = customer.ownership_expires_at
@@ -110,11 +111,17 @@ def test_one_number_in_two_projects_is_two_customers(demo):
         project=first,
         name="两盘",
         phone="13900054321",
-        wanted_layout="两室",
+        wanted_layout="other",
+        wanted_layout_other="两室",
     )
     member = next(u for u in users.values() if access.has_perm(u, "customer.add", second))
     b = register(
-        actor=member, project=second, name="两盘", phone="13900054321", wanted_layout="两室"
+        actor=member,
+        project=second,
+        name="两盘",
+        phone="13900054321",
+        wanted_layout="other",
+        wanted_layout_other="两室",
     )
     assert a.pk != b.pk
     for phone, data in (("13900054321", {}), ("13900099999", {"phone2": "13900054321"})):
@@ -124,7 +131,8 @@ def test_one_number_in_two_projects_is_two_customers(demo):
                 project=first,
                 name="同一人",
                 phone=phone,
-                wanted_layout="两室",
+                wanted_layout="other",
+                wanted_layout_other="两室",
                 data=data,
             )
         assert taken.value.code == "customer_exists"

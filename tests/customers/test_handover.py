@@ -35,7 +35,8 @@ def _register(actor, project, n, name, *, days_ago, stage=Stage.POTENTIAL):
         project=project,
         name=name,
         phone=f"166{project.pk:02d}{n:06d}",
-        wanted_layout="B1 三室",
+        wanted_layout="other",
+        wanted_layout_other="B1 三室",
     )
     registered = timezone.now() - datetime.timedelta(days=days_ago)
     Customer.objects.filter(pk=customer.pk).update(

@@ -57,7 +57,8 @@ def followed(demo):
         project=demo["main"],
         name="跟进测试",
         phone="16688880001",
-        wanted_layout="B1 三室",
+        wanted_layout="other",
+        wanted_layout_other="B1 三室",
         data={"wanted_area": "90-110", "budget_min": "150", "budget_max": "180", "grade": "A"},
     )
     yesterday = timezone.now() - datetime.timedelta(days=1)

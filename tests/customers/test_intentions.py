@@ -32,7 +32,8 @@ def customer(username="consultant", grade="A", name=None, project=None):
         project=project or Project.objects.get(code="CHW"),
         name=name or f"意向{n}",
         phone=f"1390001{n:04d}",
-        wanted_layout="B1 三室",
+        wanted_layout="other",
+        wanted_layout_other="B1 三室",
         data={"grade": grade},
     )
 

@@ -15,7 +15,13 @@ from .helpers import make_customer
 
 def register(user, project, phone, **data):
     return services.customer_register(
-        actor=user, project=project, name="号码", phone=phone, wanted_layout="三室", data=data
+        actor=user,
+        project=project,
+        name="号码",
+        phone=phone,
+        wanted_layout="other",
+        wanted_layout_other="三室",
+        data=data,
     )
 
 

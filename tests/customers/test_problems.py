@@ -29,7 +29,8 @@ def customer(username="consultant", name=None):
         project=Project.objects.get(code="CHW"),
         name=name or f"问题{n}",
         phone=f"1390002{n:04d}",
-        wanted_layout="B1 三室",
+        wanted_layout="other",
+        wanted_layout_other="B1 三室",
         data={"grade": "B"},
     )
 

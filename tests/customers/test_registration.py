@@ -23,7 +23,7 @@ def user(name):
     return User.objects.get(username=name)
 
 
-def register(username="consultant", phone=PHONE, name="张三", layout="B1 三室", **kw):
+def register(username="consultant", phone=PHONE, name="张三", layout="B1", **kw):
     from loupan.inventory.models import Project
 
     return services.customer_register(

@@ -27,12 +27,16 @@ def free_unit(offset=0):
 
 
 def customer_of(username="consultant", phone="13700001111", name="买房人", where=None):
+    where = where or project()
+    # 意向户型: the main project's B1; a project without layouts takes 其他 in words
+    has_b1 = where.layouts.filter(name="B1").exists()
     return customer_services.customer_register(
         actor=user(username),
-        project=where or project(),
+        project=where,
         name=name,
         phone=phone,
-        wanted_layout="B1",
+        wanted_layout="B1" if has_b1 else "other",
+        wanted_layout_other="" if has_b1 else "三室",
     )
 
 

@@ -157,7 +157,7 @@ def test_cancel_dispute_refund_by_api(api):
             {"cancel_reason": "nonsense", "detail": "x", "deposit_treatment": "refund"},
         ),
         400,
-        "invalid",
+        "code_unknown",
         fields=["cancel_reason"],
     )
     assert_error(

@@ -22,7 +22,7 @@ def test_consultant_registers_is_refused_a_duplicate_and_follows_up(page, office
     page.fill("#register-form input[name=phone]", "136 0000 1234")
     page.click("#register-form button.btn-primary")
     expect(page.locator("#register-form")).to_contain_text("请填写意向户型")
-    page.fill("#register-form input[name=wanted_layout]", "C1 洋房四室")
+    page.select_option("#register-form select[name=wanted_layout]", "C1")
     page.select_option("#register-form select[name=grade]", "A")
     page.click("#register-form button.btn-primary")
     expect(page.locator("h1")).to_contain_text("沈先生")

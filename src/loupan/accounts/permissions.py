@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, str] = {
     "customer.export_approve": _("书面同意客户数据导出、设置导出须审批"),
     "customer.resolve": _("处理上报的问题客户"),
     "roster.manage": _("排班与来电来访核查"),
+    # code lists the office keeps (issue 12): 认知途径, 职业, 跟进方式, 退房原因 …
+    "codelist.manage": _("维护代码表（认知途径、职业、跟进方式、退房原因等）"),
     # deals (seed 001 销售案场管理/签约管理, seed 002 二.3–二.4)
     "deal.view": _("查看本项目全部交易"),
     "deal.view_own": _("查看自己的交易"),
@@ -93,6 +95,7 @@ GROUPS: list[tuple[str, str]] = [
     ("pricelist", _("价格方案")),
     ("customer", _("客户")),
     ("roster", _("排班")),
+    ("codelist", _("代码表")),
     ("deal", _("交易")),
     ("payment", _("收款")),
     ("mortgage", _("按揭")),

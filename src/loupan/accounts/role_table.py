@@ -65,6 +65,7 @@ SYSTEM_ROLES: list[dict] = [
             "customer.resolve",
             "customer.export_approve",
             "roster.manage",
+            "codelist.manage",
         ]
         + DEAL_LEAD
         + ["deal.contract", "deal.configure", "deal.review"]
@@ -93,6 +94,7 @@ SYSTEM_ROLES: list[dict] = [
             "customer.resolve",
             "customer.export_approve",
             "roster.manage",
+            "codelist.manage",
         ]
         + DEAL_LEAD
         + ["deal.contract", "deal.configure", "deal.review"]
@@ -139,7 +141,7 @@ SYSTEM_ROLES: list[dict] = [
         "permissions": ALL_STAFF
         + BOARD
         + ["unit.release", "unit.hold", "unit.export", "pricelist.view"]
-        + ["customer.view", "customer.reveal", "customer.export"]
+        + ["customer.view", "customer.reveal", "customer.export", "codelist.manage"]
         + ["deal.view", "deal.contract"]
         + ["payment.view", "mortgage.manage"]
         + ["aftersales.view", "aftersales.manage"]

@@ -43,6 +43,11 @@ class ErrorCode(Code):
     THROTTLED = "throttled", 429, _("请求过于频繁")
     TOO_LARGE = "too_large", 413, _("请求内容过大")
     SERVER_ERROR = "server_error", 500, _("服务器内部错误")
+    # code lists (core.codelists)
+    CODE_UNKNOWN = "code_unknown", 400, _("不是本项目代码表中的选项")
+    CODE_RETIRED = "code_retired", 400, _("该选项已停用")
+    CODE_EXISTS = "code_exists", 409, _("代码表中已有该代码或名称")
+    SYSTEM_ENTRY = "system_entry", 409, _("系统选项不能停用，只能改名或调整顺序")
 
 
 def _lookup(code) -> Code:

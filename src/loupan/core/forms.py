@@ -12,3 +12,13 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+class OpenChoiceField(forms.ChoiceField):
+    """A select of the choices offered now (a code list's active entries, the project's
+    layouts) that passes any other value on to the service, which refuses it naming the
+    field with its specific code (``code_retired``, ``code_unknown``, ``layout_unknown``)
+    instead of the form's generic "not one of the choices"."""
+
+    def valid_value(self, value):
+        return True

@@ -2,6 +2,7 @@
 the office's working-day calendar (``core.workdays``). They name no app: a counter's
 ``scope`` is the id of whatever the numbers run within (a project)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -44,3 +45,40 @@ class CalendarDay(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.name}"
+
+
+class CodeEntry(models.Model):
+    """One entry of a code list the office keeps (``core.codelists``: 跟进方式, 职业, 退房原因
+    …) on a project. The system entries of a list (the codes rules depend on) live in
+    code; a row here is the office's own entry, or a system entry relabelled or moved.
+    A retired entry (``retired_at``) is no longer offered but old records keep and show
+    it."""
+
+    project = models.ForeignKey(
+        settings.LOUPAN_PROJECT_MODEL,
+        verbose_name=_("项目"),
+        on_delete=models.CASCADE,
+        related_name="code_entries",
+    )
+    kind = models.CharField(_("代码表"), max_length=30)
+    code = models.CharField(_("代码"), max_length=20)
+    label = models.CharField(_("名称"), max_length=50)
+    sort_order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    system = models.BooleanField(_("系统项"), default=False)
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    scope_project_field = "project"
+    scope_perm = "project"
+
+    class Meta:
+        verbose_name = _("代码表项")
+        verbose_name_plural = _("代码表项")
+        ordering = ["project_id", "kind", "sort_order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "kind", "code"], name="core_codeentry_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return self.label

@@ -7,12 +7,22 @@ class CustomersConfig(AppConfig):
     verbose_name = "客户"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from loupan.audit import presenting
-        from loupan.core import due
+        from loupan.core import codelists, due
 
         from . import services
         from .filters import CustomerFilterSet
         from .imports import REGISTER_SHEET
+        from .models import Channel, FollowUpWay
+
+        # 认知途径: the office's channels, kept in Channel (customers and calls point to it)
+        codelists.register("channel", _("认知途径"), store=codelists.ModelStore(Channel), order=10)
+
+        # 跟进方式: the office's list; 到访 moves a prospect to 意向, so the codes of
+        # FollowUpWay are fixed (relabel and reorder only).
+        codelists.register("followup_way", _("跟进方式"), system=FollowUpWay.choices, order=20)
 
         due.register(
             "customers",

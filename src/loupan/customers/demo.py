@@ -65,6 +65,12 @@ GIVEN = [
 ]
 
 
+def _layout(value) -> dict:
+    if isinstance(value, tuple):
+        return {"wanted_layout": value[0], "wanted_layout_other": value[1]}
+    return {"wanted_layout": value}
+
+
 def demo_customers(context: dict) -> None:
     """About 300 customers of the two demo consultants, registered over the last two
     months, with follow-ups, grades, a few in the public pool, a household and an open
@@ -79,7 +85,8 @@ def demo_customers(context: dict) -> None:
         for i, name in enumerate(DEMO_CHANNELS)
     ]
     consultants = [users["consultant"], users["consultant2"]]
-    layouts = ["A1 两室", "B1 三室", "B2 三室双卫", "C1 洋房四室", "A2 小两室", "三室", "四室"]
+    # 意向户型: the project's layouts, and 其他 in words ("other", words)
+    layouts = ["A1", "B1", "B2", "C1", "A2", ("other", "三室"), ("other", "四室")]
     now = timezone.now()
     for i in range(300):
         owner = consultants[i % 2]
@@ -92,7 +99,7 @@ def demo_customers(context: dict) -> None:
             project=project,
             name=name,
             phone=phone,
-            wanted_layout=rng.choice(layouts),
+            **_layout(rng.choice(layouts)),
             consent=True,
             data={
                 "grade": rng.choice("AABBBCCCD"),

@@ -30,3 +30,6 @@ class CustomerError(Code):
     )
     # Not (or no longer) approved: pending, rejected or withdrawn.
     EXPORT_NOT_APPROVED = "export_not_approved", 409, _("该导出申请未获批准，不能下载。")
+
+    # 意向户型 is one of the project's layouts, or 其他 with the layout in words.
+    LAYOUT_UNKNOWN = "layout_unknown", 400, _("请选择本项目的户型，或选择“其他”并填写。")

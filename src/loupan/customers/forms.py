@@ -5,11 +5,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from loupan.accounts.models import User
-from loupan.core.forms import DateInput
+from loupan.core import codelists
+from loupan.core.forms import DateInput, OpenChoiceField
+from loupan.inventory.models import Layout
 
 from . import handover
-from .models import Channel, Education, FollowUpWay, Gender, Grade, HandoverMode, Purpose
+from .models import Channel, Education, Gender, Grade, HandoverMode, Purpose
 from .reception import eligible_users
+from .services import OTHER_LAYOUT
 
 
 class RegisterForm(forms.Form):
@@ -17,7 +20,13 @@ class RegisterForm(forms.Form):
 
     name = forms.CharField(label=_("姓名或称呼"), max_length=50)
     phone = forms.CharField(label=_("手机号"), max_length=30)
-    wanted_layout = forms.CharField(label=_("意向户型"), max_length=50)
+    wanted_layout = OpenChoiceField(label=_("意向户型"), choices=())
+    wanted_layout_other = forms.CharField(
+        label=_("其他户型"),
+        max_length=50,
+        required=False,
+        help_text=_("意向户型选择“其他”时填写"),
+    )
     gender = forms.ChoiceField(
         label=_("性别"), choices=[("", "—"), *Gender.choices], required=False
     )
@@ -60,18 +69,33 @@ class RegisterForm(forms.Form):
     def __init__(self, *args, project=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].queryset = Channel.objects.filter(project=project, is_active=True)
+        # the project's layouts, then 其他 (the layout in words)
+        self.fields["wanted_layout"].choices = [
+            ("", "—"),
+            *(
+                (n, n)
+                for n in Layout.objects.filter(project=project).values_list("name", flat=True)
+            ),
+            (OTHER_LAYOUT, _("其他")),
+        ]
         for name in ("name", "phone", "wanted_layout"):
             self.fields[name].required = False  # the service names what is missing
 
 
 class FollowUpForm(forms.Form):
-    way = forms.ChoiceField(label=_("方式"), choices=FollowUpWay.choices)
+    way = OpenChoiceField(label=_("方式"), choices=())
     content = forms.CharField(
         label=_("内容"), widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
     reaction = forms.CharField(label=_("客户反应"), max_length=200, required=False)
     next_step = forms.CharField(label=_("下一步"), max_length=200, required=False)
     next_date = forms.DateField(label=_("下次跟进日期"), required=False, widget=DateInput())
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the office's active ways; a retired or unknown one is left for the service to
+        # refuse by name
+        self.fields["way"].choices = codelists.choices("followup_way", project)
 
 
 class CallForm(forms.Form):

@@ -49,7 +49,7 @@ from loupan.core import xlsx
 from loupan.core.errors import DomainError
 from loupan.core.identity import check_id_number, normalize_phone
 from loupan.core.xlsx import EXAMPLE_NOTE, Column, RowProblems
-from loupan.inventory.models import Project
+from loupan.inventory.models import Layout, Project
 
 from . import selectors, services
 from .errors import CustomerError
@@ -95,8 +95,8 @@ COLUMNS = (
         "意向户型",
         "text",
         True,
-        help="如 B1 三室、两室",
-        example="B1 三室",
+        help="本项目户型名称（如 B1）；其他写法按“其他”户型原样记录",
+        example="B1",
         aliases=("户型", "需求户型"),
     ),
     Column(
@@ -368,6 +368,9 @@ def read_customers(*, project: Project, file, user, file_name: str = "") -> Cust
 
     parse = partial(xlsx.parse_cell, model=Customer, choice_maps=FORMAT.choice_maps())
     channels = {c.name: c for c in Channel.objects.filter(project=project)}
+    # 意向户型: a layout of the project as it is; other words (an older sheet's free
+    # text) are kept as 其他 with those words
+    layouts = set(Layout.objects.filter(project=project).values_list("name", flat=True))
     owners = _owners(table)
     default_owner = user if access.has_perm(user, "customer.add", project) else None
     rows: list[_Row] = []
@@ -378,6 +381,8 @@ def read_customers(*, project: Project, file, user, file_name: str = "") -> Cust
         optional = {name: data[name] for name in services.OPTIONAL_FIELDS if name in data}
         optional["channel"] = _channel(data, channels, problem)
         customer = None
+        layout = (data.get("wanted_layout") or "").strip()
+        other = "" if not layout or layout in layouts else layout
         try:
             customer = services.customer_build(
                 actor=user,
@@ -385,7 +390,8 @@ def read_customers(*, project: Project, file, user, file_name: str = "") -> Cust
                 owner=owner,
                 name=data.get("name", ""),
                 phone=data.get("phone", ""),
-                wanted_layout=data.get("wanted_layout", ""),
+                wanted_layout=services.OTHER_LAYOUT if other else layout,
+                wanted_layout_other=other,
                 consent=data.get("consent", False),
                 id_number=data.get("id_number", ""),
                 data=optional,

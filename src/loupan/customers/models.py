@@ -375,7 +375,8 @@ class FollowUp(models.Model):
         related_name="+",
     )
     at = models.DateTimeField(_("跟进时间"), db_index=True)
-    way = models.CharField(_("方式"), max_length=10, choices=FollowUpWay.choices)
+    # a code of the office's list ``followup_way`` (core.codelists; FollowUpWay's are fixed)
+    way = models.CharField(_("方式"), max_length=20)
     content = models.TextField(_("内容"))
     reaction = models.CharField(_("客户反应"), max_length=200, blank=True)
     next_step = models.CharField(_("下一步"), max_length=200, blank=True)
@@ -395,6 +396,12 @@ class FollowUp(models.Model):
 
     def __str__(self):
         return f"{self.customer} {self.at:%Y-%m-%d}"
+
+    def get_way_display(self) -> str:
+        """The way as the office's list labels it (a retired way still shows)."""
+        from loupan.core import codelists
+
+        return codelists.label_of("followup_way", self.customer.project_id, self.way)
 
 
 class ClaimStatus(models.TextChoices):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from loupan.accounts import access
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_create, audit_record, audit_update
+from loupan.core import codelists
 from loupan.core.errors import DomainError, ErrorCode, PermissionDenied, invalid
 from loupan.core.identity import (
     check_id_number,
@@ -21,6 +22,7 @@ from loupan.core.identity import (
 )
 from loupan.core.services import coerce, lock, validate
 from loupan.core.snapshot import snapshot
+from loupan.inventory.models import Layout
 
 from . import selectors
 from .errors import CustomerError
@@ -96,6 +98,37 @@ class CustomerExists(DomainError):
         return data
 
 
+OTHER_LAYOUT = "other"  # 意向户型 其他: the layout in words (``wanted_layout_other``)
+
+
+def wanted_layout_of(project, value, other="", *, current: str = "") -> str:
+    """The 意向户型 to store: the name of one of the project's layouts, or for ``other``
+    the words in ``other``; the record's ``current`` value (older free text) stays as it
+    is. Anything else is refused naming the field (``layout_unknown``)."""
+    value = (value or "").strip() if isinstance(value, str) else ""
+    other = (other or "").strip() if isinstance(other, str) else ""
+    if value == OTHER_LAYOUT:
+        if not other:
+            raise invalid("wanted_layout_other", "请填写户型", "意向户型选择“其他”时请填写户型。")
+        if len(other) > 50:
+            raise invalid("wanted_layout_other", "不能超过50个字", "其他户型不能超过50个字。")
+        return other
+    if other:
+        raise invalid(
+            "wanted_layout_other",
+            "只有意向户型选择“其他”时才填写",
+            "只有意向户型选择“其他”时才填写其他户型。",
+        )
+    if current and value == current:
+        return value
+    if Layout.objects.filter(project=project, name=value).exists():
+        return value
+    reason = f"“{value}”不是本项目的户型，请选择本项目的户型或“其他”"
+    raise DomainError(
+        CustomerError.LAYOUT_UNKNOWN, f"意向户型：{reason}。", {"wanted_layout": [reason]}
+    )
+
+
 def customer_build(
     *,
     actor,
@@ -104,6 +137,7 @@ def customer_build(
     name: str,
     phone: str,
     wanted_layout: str,
+    wanted_layout_other: str = "",
     consent: bool = False,
     id_number: str = "",
     data=None,
@@ -120,7 +154,10 @@ def customer_build(
     errors: dict[str, list[str]] = {}
     messages: list[str] = []
 
+    codes: list = []
+
     def refuse(exc: DomainError) -> None:
+        codes.append(exc.code)
         messages.append(str(exc.message))
         for field, reasons in exc.fields.items():
             errors.setdefault(field, []).extend(reasons)
@@ -160,6 +197,11 @@ def customer_build(
         ownership_expires_at=ownership_expiry(now),
         stage=Stage.POTENTIAL,
     )
+    if "wanted_layout" not in errors:
+        try:
+            customer.wanted_layout = wanted_layout_of(project, wanted_layout, wanted_layout_other)
+        except DomainError as exc:
+            refuse(exc)
     if "phone" not in errors:
         try:
             customer.phone = normalize_phone(phone, "phone")
@@ -213,7 +255,9 @@ def customer_build(
     except DomainError as exc:
         refuse(exc)
     if errors:
-        raise DomainError(ErrorCode.INVALID, messages[0], errors)
+        # a layout not of the project, alone, keeps its own code for the client
+        only = codes == [CustomerError.LAYOUT_UNKNOWN]
+        raise DomainError(codes[0] if only else ErrorCode.INVALID, messages[0], errors)
     return customer
 
 
@@ -224,6 +268,7 @@ def customer_register(
     name: str,
     phone: str,
     wanted_layout: str,
+    wanted_layout_other: str = "",
     consent: bool = False,
     id_number: str = "",
     visited: bool = True,
@@ -248,6 +293,7 @@ def customer_register(
         name=name,
         phone=phone,
         wanted_layout=wanted_layout,
+        wanted_layout_other=wanted_layout_other,
         consent=consent,
         id_number=id_number,
         data=data,
@@ -308,6 +354,15 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
     with transaction.atomic():
         customer = lock(customer)
         before = snapshot(customer)
+        data = dict(data)
+        other = data.pop("wanted_layout_other", "")
+        if "wanted_layout" in data or other:  # a layout of the project, or 其他 in words
+            data["wanted_layout"] = wanted_layout_of(
+                customer.project,
+                data.get("wanted_layout", customer.wanted_layout),
+                other,
+                current=customer.wanted_layout,
+            )
         for name, value in data.items():
             if name not in EDITABLE_FIELDS:
                 raise invalid(name, "不能在此修改", f"字段 {name} 不能在此修改。")
@@ -400,8 +455,7 @@ def follow_up_add(
     moves a potential customer to 意向."""
     if customer.owner_id != actor.pk:
         raise PermissionDenied("只有客户的归属顾问可以登记跟进。")
-    if way not in FollowUpWay.values:
-        raise invalid("way", "无效的跟进方式", "请选择跟进方式。")
+    way = codelists.check("followup_way", customer.project_id, way, "way", blank=False)
     if not (content or "").strip():
         raise invalid("content", "请填写跟进内容", "请填写跟进内容。")
     now = timezone.now()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loupan.accounts import access
+from loupan.core import codelists
 from loupan.core.errors import DomainError, invalid
 from loupan.core.identity import normalize_phone
 from loupan.core.pages import ProjectListView, project_page, run_action
@@ -24,6 +25,16 @@ from .reception import eligible_users
 # Who sees the customer pages: anyone seeing customers of the project (a consultant their
 # own); the others get a 404, as for a project they do not belong to.
 SEE = ("customer.view", "customer.view_own")
+
+
+def _with_way_labels(customer) -> list:
+    """The customer's last follow-ups, each with its way as the office's list labels it
+    (``way_label``; a retired way still shows), the list read once."""
+    rows = list(customer.follow_ups.select_related("consultant")[:50])
+    listed = codelists.entries("followup_way", customer.project_id)
+    for row in rows:
+        row.way_label = codelists.label_of("followup_way", None, row.way, listed=listed)
+    return rows
 
 
 def _customer(request, project, pk):
@@ -79,6 +90,7 @@ def customer_register(request, project):
                 name=data["name"],
                 phone=data["phone"],
                 wanted_layout=data["wanted_layout"],
+                wanted_layout_other=data["wanted_layout_other"],
                 consent=data["consent"],
                 id_number=data["id_number"],
                 companions=data["companions"],
@@ -116,10 +128,10 @@ def customer_detail(request, project, pk):
             "object": customer,
             "contact": selectors.contact(request.user, customer),
             "is_owner": is_owner,
-            "follow_ups": customer.follow_ups.select_related("consultant")[:50],
+            "follow_ups": _with_way_labels(customer),
             "visits": customer.visits.select_related("consultant")[:20],
             "summary": services.follow_up_summary(customer),
-            "form": FollowUpForm(),
+            "form": FollowUpForm(project=project),
             "grades": Grade.choices,
             "may_set_stage": services.may_set_stage(request.user, customer),
             "stages": [(s, Stage(s).label) for s in services.MANUAL_STAGES],
@@ -190,7 +202,7 @@ def customer_anonymize(request, project, pk):
 @project_page(*SEE)
 def follow_up_add(request, project, pk):
     customer = _customer(request, project, pk)
-    form = FollowUpForm(request.POST)
+    form = FollowUpForm(request.POST, project=project)
     if form.is_valid():
         run_action(
             request,

@@ -7,13 +7,18 @@ class DealsConfig(AppConfig):
     verbose_name = "交易"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from loupan.approvals import kinds
         from loupan.audit import presenting
-        from loupan.core import due, numbering
+        from loupan.core import codelists, due, numbering
 
         from . import changes, rules, services
         from .filters import DealFilterSet
-        from .models import ApprovalKind, Deal
+        from .models import ApprovalKind, CancelReason, Deal
+
+        # 退房原因 (seed 002 二.3(4)): the office adds its own reasons on top of these
+        codelists.register("cancel_reason", _("退房原因"), system=CancelReason.choices, order=40)
 
         due.register(
             "deals", services.process_due, order=10, labels={"reservations_expired": "保留单到期"}

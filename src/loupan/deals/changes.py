@@ -18,6 +18,7 @@ from django.utils import timezone
 from loupan.approvals.models import ApprovalRequest
 from loupan.approvals.services import withdraw_open
 from loupan.audit.services import audit_create, audit_update
+from loupan.core import codelists
 from loupan.core.errors import DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import money
 from loupan.core.numbering import next_number
@@ -31,7 +32,6 @@ from .errors import DealError
 from .models import (
     ApprovalKind,
     Cancellation,
-    CancelReason,
     ChangeKind,
     Deal,
     DealBuyer,
@@ -421,8 +421,11 @@ def cancel_request(
     refund that follows, whether the originals are back. Approved by the site manager
     or above (seed 000); only then does the unit become available again."""
     ensure(rules.can_cancel(actor, deal))
-    if cancel_reason not in CancelReason.values:
+    if not cancel_reason:
         raise invalid("cancel_reason", "请选择退房原因")
+    cancel_reason = codelists.check(
+        "cancel_reason", deal.project_id, cancel_reason, "cancel_reason", blank=False
+    )
     detail = (detail or "").strip()
     if not detail:
         raise invalid("detail", "请填写退房原因说明")
@@ -432,7 +435,7 @@ def cancel_request(
         payload = {
             "old": _terms(deal),
             "reason": cancel_reason,
-            "reason_label": str(CancelReason(cancel_reason).label),
+            "reason_label": codelists.label_of("cancel_reason", deal.project_id, cancel_reason),
             "detail": detail,
             "deposit_treatment": deposit_treatment,
             "originals_returned": bool(originals_returned),

@@ -8,11 +8,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loupan.core.forms import DateInput
+from loupan.core import codelists
+from loupan.core.forms import DateInput, OpenChoiceField
 from loupan.customers.models import Customer
 
 from .models import (
-    CancelReason,
     ChangeKind,
     DealPolicy,
     DepositTreatment,
@@ -225,9 +225,7 @@ class RenameForm(forms.Form):
 class CancelForm(forms.Form):
     """退房: the reason (list and words), the deposit treatment, the originals back."""
 
-    cancel_reason = forms.ChoiceField(
-        label=_("退房原因"), choices=[("", "—"), *CancelReason.choices], required=False
-    )
+    cancel_reason = OpenChoiceField(label=_("退房原因"), choices=(), required=False)
     detail = forms.CharField(
         label=_("原因说明"),
         max_length=300,
@@ -238,6 +236,14 @@ class CancelForm(forms.Form):
         label=_("定金处理"), choices=[("", "—"), *DepositTreatment.choices], required=False
     )
     forfeited = forms.DecimalField(label=_("扣除定金（元，部分扣除时）"), required=False, **MONEY)
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the office's active reasons; another is refused by the service, by name
+        self.fields["cancel_reason"].choices = codelists.choices(
+            "cancel_reason", project, blank=True
+        )
+
     originals_returned = forms.BooleanField(label=_("认购书、合同原件已收回存档"), required=False)
 
 

@@ -561,7 +561,8 @@ class Cancellation(models.Model):
     deal = models.OneToOneField(
         Deal, verbose_name=_("交易"), on_delete=models.PROTECT, related_name="cancellation"
     )
-    reason = models.CharField(_("退房原因"), max_length=12, choices=CancelReason.choices)
+    # a code of the office's list ``cancel_reason`` (core.codelists; CancelReason's are fixed)
+    reason = models.CharField(_("退房原因"), max_length=20)
     detail = models.CharField(_("原因说明"), max_length=300, blank=True)
     deposit_treatment = models.CharField(
         _("定金处理"), max_length=10, choices=DepositTreatment.choices
@@ -600,7 +601,13 @@ class Cancellation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.deal} {self.get_reason_display()}"
+        return f"{self.deal} {self.reason_label}"
+
+    @property
+    def reason_label(self) -> str:
+        from loupan.core import codelists
+
+        return codelists.label_of("cancel_reason", self.deal.project_id, self.reason)
 
 
 class ApprovalKind(models.TextChoices):

@@ -15,7 +15,7 @@ from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
 from loupan.accounts import access
-from loupan.core import xlsx
+from loupan.core import codelists, xlsx
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.money import money
 from loupan.customers import selectors as customer_selectors
@@ -23,7 +23,6 @@ from loupan.customers.models import Customer, Education
 
 from .models import (
     Cancellation,
-    CancelReason,
     ChangeKind,
     Deal,
     DealBuyer,
@@ -556,8 +555,12 @@ def _name(user) -> str:
 def change_rows(changes_qs) -> list[dict]:
     """One line per exchange, cancellation (or rename) with what became what."""
     rows = []
+    reasons: dict = {}  # the office's 退房原因 per project, read once
     for ch in changes_qs:
         b, a = ch.before or {}, ch.after or {}
+        project = ch.deal.project_id
+        if project not in reasons:
+            reasons[project] = codelists.entries("cancel_reason", project)
         cancellation = (
             getattr(ch.deal, "cancellation", None) if ch.kind == ChangeKind.CANCEL else None
         )
@@ -577,7 +580,11 @@ def change_rows(changes_qs) -> list[dict]:
                 "new_area": a.get("area", "") if ch.kind == ChangeKind.EXCHANGE else "",
                 "new_total": a.get("total", "") if ch.kind == ChangeKind.EXCHANGE else "",
                 "difference": a.get("difference", ""),
-                "cancel_reason": cancellation.get_reason_display() if cancellation else "",
+                "cancel_reason": codelists.label_of(
+                    "cancel_reason", project, cancellation.reason, listed=reasons[project]
+                )
+                if cancellation
+                else "",
                 "reason": ch.request.reason,
                 "refund": cancellation.refund if cancellation else None,
                 "forfeited": cancellation.forfeited if cancellation else None,
@@ -648,11 +655,11 @@ def cancel_summary(user, project, *, start=None, end=None) -> dict:
         qs = qs.filter(cancelled_at__date__gte=start)
     if end:
         qs = qs.filter(cancelled_at__date__lte=end)
-    labels = dict(CancelReason.choices)
+    listed = codelists.entries("cancel_reason", project)  # the office's labels, retired too
     rows = [
         {
             "reason": r["reason"],
-            "label": str(labels.get(r["reason"], r["reason"])),
+            "label": codelists.label_of("cancel_reason", project, r["reason"], listed=listed),
             "count": r["n"],
             "value": money(r["value"] or 0),
             "forfeited": money(r["forfeited"] or 0),

@@ -31,7 +31,8 @@ def _buyers(project, users, first: int, count: int):
                 name=f"{SURNAMES[n % len(SURNAMES)]}{'建国明华丽芳军伟'[n % 8]}",
                 phone=f"1350008{n:04d}",
                 id_number=body + id_check_digit(body),
-                wanted_layout="三室两厅",
+                wanted_layout="other",
+                wanted_layout_other="三室两厅",
                 consent=True,
             )
         )

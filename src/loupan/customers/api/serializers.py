@@ -18,7 +18,6 @@ from ..models import (
     CallRecord,
     Customer,
     FollowUp,
-    FollowUpWay,
     Handover,
     HandoverMode,
     IntendedUnit,
@@ -80,7 +79,17 @@ class RegisterSerializer(StrictInputMixin, serializers.Serializer):
     project = serializers.IntegerField()
     name = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
-    wanted_layout = serializers.CharField(allow_blank=True)
+    wanted_layout = serializers.CharField(
+        allow_blank=True,
+        help_text=gettext_lazy("本项目户型的名称（/api/v1/layouts/），或 other（其他）"),
+    )
+    wanted_layout_other = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=100,
+        help_text=gettext_lazy("意向户型为 other 时填写的户型"),
+    )
     consent = serializers.BooleanField(default=False)
     id_number = serializers.CharField(required=False, allow_blank=True, default="")
     data = serializers.DictField(required=False, default=dict)
@@ -124,7 +133,12 @@ class FollowUpSerializer(serializers.ModelSerializer):
             "next_date",
         ]
         read_only_fields = ["id", "customer", "consultant"]
-        extra_kwargs = {"at": {"required": False}, "way": {"choices": FollowUpWay.choices}}
+        extra_kwargs = {
+            "at": {"required": False},
+            "way": {
+                "help_text": gettext_lazy("项目代码表“跟进方式”中启用的代码（/api/v1/code-lists/）")
+            },
+        }
 
 
 class ClaimSerializer(serializers.ModelSerializer):

@@ -53,6 +53,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
             name=data["name"],
             phone=data["phone"],
             wanted_layout=data["wanted_layout"],
+            wanted_layout_other=data["wanted_layout_other"],
             consent=data["consent"],
             id_number=data["id_number"],
             data=data["data"],

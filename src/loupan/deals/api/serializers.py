@@ -15,7 +15,6 @@ from loupan.approvals.models import ApprovalRequest, ApprovalStep
 from loupan.core import masking
 from loupan.deals.models import (
     Cancellation,
-    CancelReason,
     Deal,
     DealBuyer,
     DealChange,
@@ -271,7 +270,7 @@ class DealSerializer(masking.FloorPriceSerializerMixin, serializers.ModelSeriali
 class CancellationSerializer(serializers.ModelSerializer):
     """退房: reason, deposit treatment (民法典 587), the refund, voided documents, dispute."""
 
-    reason_display = serializers.CharField(source="get_reason_display", read_only=True)
+    reason_display = serializers.CharField(source="reason_label", read_only=True)
     deposit_treatment_display = serializers.CharField(
         source="get_deposit_treatment_display", read_only=True
     )
@@ -530,7 +529,11 @@ class RenameSerializer(serializers.Serializer):
 class CancelSerializer(serializers.Serializer):
     """退房: reason (list and words), deposit treatment, the amount kept when partly."""
 
-    cancel_reason = serializers.ChoiceField(label=_("退房原因"), choices=CancelReason.choices)
+    cancel_reason = serializers.CharField(
+        label=_("退房原因"),
+        max_length=20,
+        help_text=_("项目代码表“退房原因”中启用的代码（/api/v1/code-lists/）"),
+    )
     detail = serializers.CharField(label=_("原因说明"), allow_blank=True)
     deposit_treatment = serializers.ChoiceField(
         label=_("定金处理"), choices=DepositTreatment.choices

@@ -330,7 +330,9 @@ def _detail(request, project, deal, *, status=200, **forms):
             _offer(form.rows, _rename_suggestions(request, project, deal, current))
             context["rename_form"] = form
         if can["cancel"]:
-            context["cancel_form"] = forms.get("cancel_form") or CancelForm(prefix="cx")
+            context["cancel_form"] = forms.get("cancel_form") or CancelForm(
+                prefix="cx", project=project
+            )
             context["received"] = changes.received_of(deal)
     if can["dispute"]:
         c = context["cancellation"]
@@ -612,7 +614,7 @@ def deal_rename(request, project, pk):
 @deal_page
 def deal_cancel(request, project, pk):
     deal = deal_of(request, project, pk)
-    form = CancelForm(request.POST, prefix="cx")
+    form = CancelForm(request.POST, prefix="cx", project=project)
     return _action(
         request,
         project,
