@@ -57,7 +57,7 @@ from loupan.customers.models import (
     Reception,
     RosterEntry,
 )
-from loupan.deals.models import Deal, DealChange, DiscountType
+from loupan.deals.models import ContractTemplate, Deal, DealChange, DiscountType, Supplement
 from loupan.inventory.models import (
     Building,
     Layout,
@@ -229,6 +229,8 @@ def _objects(demo) -> dict:
         "entries": first(Entry, event__project=main),
         "picks": first(Pick, event__project=main),
         "channel-spends": first(ChannelSpend, project=main),
+        "contract-templates": first(ContractTemplate, project=main),
+        "supplements": first(Supplement, project=main),
     }
 
 

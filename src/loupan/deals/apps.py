@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DealsConfig(AppConfig):
@@ -11,7 +12,7 @@ class DealsConfig(AppConfig):
         from loupan.audit import presenting
         from loupan.core import due, numbering
 
-        from . import changes, rules, services
+        from . import changes, contracts, rules, services
         from .filters import DealFilterSet
         from .models import ApprovalKind, Deal
 
@@ -42,6 +43,24 @@ class DealsConfig(AppConfig):
                     subjects=lambda: Deal.objects.select_related("unit", "customer", "consultant"),
                 )
             )
+
+        # 计财部审核: finance reviews the drafted contract before it is signed and sealed
+        # (seed 001 签约管理 2), a level named by the permission, never the requester.
+        kinds.register(
+            kinds.Kind(
+                code=ApprovalKind.CONTRACT_REVIEW,
+                label=ApprovalKind.CONTRACT_REVIEW.label,
+                apply=contracts.apply_review,
+                view_perm="deal",
+                decide_perms=("contract.review",),
+                levels=lambda project: ["contract.review"],
+                holds=kinds.holds_perm,
+                level_label=lambda level: str(_("计财部")),
+                self_decide=False,
+                card_template="deals/parts/approval_card.html",
+                subjects=lambda: Deal.objects.select_related("unit", "customer", "consultant"),
+            )
+        )
 
         # the office's lists' exports as the audit trail reads them
         presenting.register_export("deals.deal", filterset=DealFilterSet)

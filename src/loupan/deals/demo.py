@@ -10,7 +10,7 @@ from loupan.approvals import services as approvals
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit
 
-from . import changes
+from . import changes, contracts, contracts_demo
 from . import services as ds
 from .models import Deal, DiscountType
 
@@ -84,6 +84,9 @@ def demo_deals(context: dict) -> None:
     Deal.objects.filter(pk=late.pk).update(
         signing_deadline=timezone.localdate() - datetime.timedelta(days=2)
     )  # 未签约客户一览表
+    # the contract's templates, and a contract finance sent back (计财部审核)
+    contracts_demo.demo_templates(project, users)
+    contracts_demo.review(late, users, approve=False, reason="付款计划与认购书约定不一致，请核对")
     for i in range(3):  # 签约
         deal = subscribe(reserve(), payment_method="one_off", discounts=[("一次性付款", None)])
         deal = ds.deal_confirm_deposit(actor=users["finance"], deal=deal)
@@ -91,7 +94,15 @@ def demo_deals(context: dict) -> None:
             ds.clause_add(actor=users["consultant"], deal=deal, text="交房时赠送一年物业费")
             request = deal.approvals.get(kind="clause")
             approvals.approval_decide(actor=users["director"], request=request, approve=True)
+        contracts_demo.review(deal, users)
         deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+        if i == 0:
+            contracts.supplement_add(
+                actor=users["salesadmin"],
+                deal=deal,
+                title="车位使用权补充协议",
+                text="出卖人同意买受人在交房后一年内按备案价优先购买本楼地下车位一个。",
+            )
         if i < 2:
             ds.contract_update_filing(
                 actor=users["salesadmin"],
@@ -156,6 +167,7 @@ def demo_changes(project, users, reserve, subscribe) -> None:
     # 退房 with a dispute: the buyer defaults, the deposit is kept, the buyer goes to
     # arbitration
     deal = confirmed("consultant2")
+    contracts_demo.review(deal, users)
     deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
     approve(
         changes.cancel_request(

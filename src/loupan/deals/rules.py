@@ -207,14 +207,19 @@ def can_add_clause(user, deal, pending=_UNKNOWN) -> Answer:
 
 
 def can_contract(user, deal, pending=_UNKNOWN) -> Answer:
-    """Not while an exchange, rename or cancellation waits for approval."""
+    """Not while an exchange, rename or cancellation waits for approval, and only once
+    finance approved the contract as it is now (计财部审核, seed 001 签约管理 2;
+    ``contracts.reviewed``)."""
+    from .contracts import reviewed
+
     answer = _check(
         own_or(user, deal, "deal.contract"),
         "deal.contract",
         deal.status == DealStatus.SUBSCRIBED,
         f"交易当前为「{_now(deal)}」，认购（定金已确认）后才能签约。",
     )
-    return _no_change_pending(answer, deal, pending)
+    answer = _no_change_pending(answer, deal, pending)
+    return reviewed(deal) if answer[0] else answer
 
 
 def can_update_filing(user, deal) -> Answer:
@@ -305,6 +310,8 @@ def can_mark_refund_paid(user, deal, cancellation=None) -> Answer:
 def abilities(user, deal) -> dict:
     """Every action's answer for this user on this deal, for the page and the API (the
     waiting change, if any, read once)."""
+    from . import contracts
+
     pending = pending_change(deal) if deal.status in CLAUSE_FROM else None
     return {
         "subscribe": can_subscribe(user, deal)[0],
@@ -321,4 +328,8 @@ def abilities(user, deal) -> dict:
         "dispute": can_mark_dispute(user, deal)[0],
         "refund_paid": can_mark_refund_paid(user, deal)[0],
         "approve": access.has_perm(user, "deal.approve", deal.project_id),
+        "print": contracts.can_print(user, deal)[0],
+        "review": contracts.can_submit_review(user, deal)[0],
+        "supplement": contracts.can_add_supplement(user, deal)[0],
+        "documents": contracts.can_see_documents(user, deal),
     }
