@@ -60,6 +60,7 @@ def reviewed(deal):
     from loupan.approvals import services as approvals
     from loupan.deals import contracts
 
+    deal.refresh_from_db()
     request = contracts.contract_submit_review(actor=user("salesadmin"), deal=deal)
     approvals.approval_decide(actor=user("finance"), request=request, approve=True)
     return deal

@@ -274,7 +274,7 @@ def test_clause_contract_filing_and_scan(demo, settings, tmp_path):
         {"signed_on": timezone.localdate().isoformat(), "filing_status": "none"},
     )
     assert response.status_code == 400 and "须经计财部审核" in response.content.decode()
-    response = salesadmin.post(deal_url(deal, "review/"))
+    response = salesadmin.post(deal_url(deal, "review/"), follow=True)
     assert "还有特殊条款未经销售总监批准" in response.content.decode()
     request = ApprovalRequest.objects.get(deal=deal, kind="clause")
     director = client_of("director")

@@ -26,7 +26,7 @@ from loupan.core.api import named_choices
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.uploads import serve_document
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet
-from loupan.deals import contracts
+from loupan.deals import contracts, rules
 from loupan.deals.models import ContractTemplate, Supplement, TemplateKind
 from loupan.deals.views.contracts import docx_response
 from loupan.inventory.models import Project
@@ -220,7 +220,7 @@ class SupplementViewSet(ReadOnlyRestrictedViewSet):
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
         supplement = self.get_object()
-        if not contracts.can_see_documents(request.user, supplement.deal):
+        if not rules.can_see_documents(request.user, supplement.deal):
             raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有查看该交易合同文件的权限"))
         return serve_document(supplement.file, supplement.number)
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from loupan.core.pages import project_page, run_action
 from loupan.core.uploads import CONTENT_TYPES, serve_document
 
-from .. import contracts
+from .. import contracts, rules
 from ..forms import SupplementForm, TemplateForm
 from ..models import ContractTemplate, Supplement
 from .common import SEE, deal_of, deal_page
@@ -158,7 +158,7 @@ def supplement_file(request, project, pk):
         Supplement.objects.restrict(request.user, "view").filter(project=project), pk=pk
     )
     deal = deal_of(request, project, supplement.deal_id)
-    if not contracts.can_see_documents(request.user, deal):
+    if not rules.can_see_documents(request.user, deal):
         raise PermissionDenied(_("您没有查看该交易合同文件的权限"))
     if not supplement.file:
         raise Http404

@@ -347,7 +347,7 @@ def _detail(request, project, deal, *, status=200, **forms):
         context["release_form"] = forms.get("release_form") or ReleaseForm()
     if can["clause"]:
         context["clause_form"] = forms.get("clause_form") or ClauseForm()
-    if can["contract"]:
+    if can["contract"] or "contract_form" in forms:  # a refusal is shown on its form
         context["contract_form"] = forms.get("contract_form") or ContractForm(
             initial={"signed_on": timezone.localdate()}
         )
