@@ -58,7 +58,7 @@ from loupan.customers.models import (
     Reception,
     RosterEntry,
 )
-from loupan.deals.models import Deal, DealChange, DiscountType
+from loupan.deals.models import ContractTemplate, Deal, DealChange, DiscountType, Supplement
 from loupan.inventory.models import (
     Building,
     Layout,
@@ -234,6 +234,8 @@ def _objects(demo) -> dict:
         "customer-exports": first(CustomerExport, project=main),
         "exports": first(CustomerExport, project=main),
         "signoffs": first(SignOff, project=main),
+        "contract-templates": first(ContractTemplate, project=main),
+        "supplements": first(Supplement, project=main),
     }
 
 

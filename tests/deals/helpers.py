@@ -55,8 +55,26 @@ def subscribed(offset=0, phone="13700002222", contract=False, deposit="50000"):
     )
     deal = services.deal_confirm_deposit(actor=user("finance"), deal=deal)
     if contract:
-        deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
+        deal = sign(deal)
     return deal
+
+
+def reviewed(deal):
+    """The contract submitted by the contract desk and approved by finance (计财部审核)."""
+    from loupan.approvals import services as approvals
+    from loupan.deals import contracts
+
+    deal.refresh_from_db()
+    request = contracts.contract_submit_review(actor=user("salesadmin"), deal=deal)
+    approvals.approval_decide(actor=user("finance"), request=request, approve=True)
+    return deal
+
+
+def sign(deal, actor="salesadmin", **terms):
+    """签约 after finance's review."""
+    from loupan.deals import services
+
+    return services.deal_contract(actor=user(actor), deal=reviewed(deal), **terms)
 
 
 def base():

@@ -16,7 +16,7 @@ from loupan.approvals.models import ApprovalRequest
 from loupan.customers.models import Customer, Stage
 from loupan.deals.models import Deal, DealStatus, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import customer_of, free_unit, project, user
+from tests.deals.helpers import customer_of, free_unit, project, reviewed, user
 from tests.testing import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -105,6 +105,7 @@ def test_the_whole_path_through_the_api(api, demo, media):
     assert Unit.objects.get(pk=unit.pk).status == UnitStatus.SUBSCRIBED
     assert Customer.objects.get(pk=spouse.pk).stage == Stage.DEAL
 
+    reviewed(Deal.objects.get(pk=deal["id"]))  # 计财部审核
     response = post(
         salesadmin,
         deal["id"],
@@ -453,8 +454,9 @@ def test_contract_refusals_and_special_clauses(api, demo):
     assert response.status_code == 201, response.json()
     assert [c["approved"] for c in response.json()["clauses"]] == [False]
     assert_error(
-        post(salesadmin, deal["id"], "contract"), 409, "clauses_pending", fields=["clauses"]
+        post(salesadmin, deal["id"], "contract"), 409, "contract_not_reviewed", fields=["review"]
     )
+    assert_error(post(salesadmin, deal["id"], "review"), 409, "clauses_pending", fields=["clauses"])
     request = next(a for a in response.json()["approvals"] if a["kind"] == "clause")
     assert request["level"] == "director"
     assert_error(
@@ -464,6 +466,7 @@ def test_contract_refusals_and_special_clauses(api, demo):
     )
     response = api("director").post(f"{APPROVALS}{request['id']}/approve/", {}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "approved"
+    reviewed(Deal.objects.get(pk=deal["id"]))
 
     future = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
     assert_error(
@@ -490,6 +493,7 @@ def test_contract_refusals_and_special_clauses(api, demo):
 
     # the contract number is the project's: a second deal cannot take it
     other = _subscribed_second(api)
+    reviewed(Deal.objects.get(pk=other["id"]))
     assert_error(
         post(salesadmin, other["id"], "contract", {"contract_number": "CD-2026-0001"}),
         400,
@@ -522,6 +526,7 @@ def test_contract_scan_upload_and_download(api, demo, media):
     url = f"{DEALS}{deal['id']}/scan/"
     pdf = SimpleUploadedFile("合同.pdf", PDF, content_type="application/pdf")
     assert_error(salesadmin.post(url, {"contract_scan": pdf}), 409, "conflict")
+    reviewed(Deal.objects.get(pk=deal["id"]))
     post(salesadmin, deal["id"], "contract")
     assert_error(salesadmin.get(url), 404, "not_found")
     assert_error(salesadmin.post(url, {}), 400, "invalid", fields=["contract_scan"])

@@ -13,7 +13,7 @@ from loupan.customers.models import Customer, Stage
 from loupan.deals import changes, services
 from loupan.deals.models import Cancellation, ChangeKind, Deal, DealChange, DealStatus, DealUnit
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import customer_of, free_unit, subscribed, user
+from tests.deals.helpers import customer_of, free_unit, sign, subscribed, user
 from tests.testing import race
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_exchange_waits_for_the_manager_then_moves_the_deal(demo):
     assert deal.contract_number and not DealUnit.objects.filter(deal=deal, live=True).exists()
     assert "作废存档" in deal.end_reason
     # the new deal can be signed again
-    new = services.deal_contract(actor=user("salesadmin"), deal=new)
+    new = sign(new)
     assert new.status == DealStatus.CONTRACTED
 
 
@@ -408,7 +408,7 @@ def test_a_rejected_clause_no_longer_blocks_the_contract(demo):
     services.clause_add(actor=user("consultant"), deal=deal, text="赠送车位使用权一年")
     request = deal.approvals.get(kind="clause")
     approvals.approval_decide(actor=user("director"), request=request, approve=False, reason="不可")
-    deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
+    deal = sign(deal)
     assert deal.status == DealStatus.CONTRACTED
 
 
@@ -456,7 +456,5 @@ def test_nothing_is_signed_or_added_while_a_change_waits(demo):
     # withdrawn, the deal may be signed again
     approvals.approval_withdraw(actor=user("consultant"), request=request)
     deal.refresh_from_db()
-    assert rules.abilities(user("salesadmin"), deal)["contract"]
-    assert (
-        services.deal_contract(actor=user("salesadmin"), deal=deal).status == DealStatus.CONTRACTED
-    )
+    assert rules.abilities(user("salesadmin"), deal)["review"]
+    assert sign(deal).status == DealStatus.CONTRACTED

@@ -11,6 +11,7 @@ from loupan.approvals.models import ApprovalRequest
 from loupan.customers import services as customer_services
 from loupan.deals.models import Deal, DealDiscount, DealUnit, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
+from tests.deals.helpers import reviewed
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +136,7 @@ def test_action_answers_carry_no_floor_total(api, demo):
     assert deal.floor_total is not None
     response = api("finance").post(f"{DEALS}{deal.pk}/confirm-deposit/")
     assert response.status_code == 200 and '"floor_total"' not in response.content.decode()
+    reviewed(deal)
     response = api("salesadmin").post(f"{DEALS}{deal.pk}/contract/", {}, format="json")
     assert response.status_code == 200 and '"floor_total"' not in response.content.decode()
     response = api("manager").get(f"{DEALS}{deal.pk}/")

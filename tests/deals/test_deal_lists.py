@@ -16,7 +16,7 @@ from loupan.deals import services
 from loupan.deals.filters import DealFilterSet
 from loupan.deals.models import Deal, DealStatus, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import project, user
+from tests.deals.helpers import project, sign, user
 from tests.testing import web_client
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ def new_deal(consultant="consultant", *, to="reserved", special=None, clause=Fal
         approvals.approval_decide(
             actor=user("director"), request=deal.approvals.get(kind="clause"), approve=True
         )
-    return services.deal_contract(actor=user("salesadmin"), deal=deal)
+    return sign(deal)
 
 
 def queries(client, path, params=None):

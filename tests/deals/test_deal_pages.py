@@ -16,7 +16,16 @@ from loupan.core.money import rmb_upper
 from loupan.deals import rules, services
 from loupan.deals.models import Deal, DealPolicy, DealStatus, DiscountAuthority, DiscountType
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import base, client_of, customer_of, deal_url, free_unit, project, user
+from tests.deals.helpers import (
+    base,
+    client_of,
+    customer_of,
+    deal_url,
+    free_unit,
+    project,
+    reviewed,
+    user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -264,13 +273,14 @@ def test_clause_contract_filing_and_scan(demo, settings, tmp_path):
         deal_url(deal, "contract/"),
         {"signed_on": timezone.localdate().isoformat(), "filing_status": "none"},
     )
-    assert (
-        response.status_code == 400 and "还有特殊条款未经销售总监批准" in response.content.decode()
-    )
+    assert response.status_code == 400 and "须经计财部审核" in response.content.decode()
+    response = salesadmin.post(deal_url(deal, "review/"), follow=True)
+    assert "还有特殊条款未经销售总监批准" in response.content.decode()
     request = ApprovalRequest.objects.get(deal=deal, kind="clause")
     director = client_of("director")
     assert "赠送车位使用权一年" in director.get(f"{base()}approvals/").content.decode()
     director.post(f"{base()}approval-requests/{request.pk}/decide/", {"decision": "approve"})
+    reviewed(deal)
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     response = salesadmin.post(
         deal_url(deal, "contract/"), {"signed_on": tomorrow.isoformat(), "filing_status": "none"}

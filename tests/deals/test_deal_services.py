@@ -16,11 +16,11 @@ from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.core.errors import DomainError
 from loupan.customers import services as customer_services
 from loupan.customers.models import Customer, Stage
-from loupan.deals import services
+from loupan.deals import contracts, services
 from loupan.deals.models import Deal, DealStatus, DealUnit, DiscountType
 from loupan.deals.pricing import quote
 from loupan.inventory.models import Unit, UnitStatus
-from tests.deals.helpers import customer_of, free_unit, project, user
+from tests.deals.helpers import customer_of, free_unit, project, sign, user
 from tests.testing import race
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_the_whole_path_moves_the_unit_and_keeps_the_terms(demo):
 
     # a later price change of the unit never changes the deal's agreed price
     Unit.objects.filter(pk=unit.pk).update(list_price=unit.list_price + 100000)
-    deal = services.deal_contract(actor=user("salesadmin"), deal=deal)
+    deal = sign(deal)
     unit.refresh_from_db()
     assert deal.status == DealStatus.CONTRACTED and unit.status == UnitStatus.CONTRACTED
     assert deal.contract_number.startswith("HT-CHW-") and deal.total != unit.list_price
@@ -248,11 +248,15 @@ def test_special_clause_needs_the_director_before_signing(demo):
     services.clause_add(actor=user("consultant"), deal=deal, text="交房时赠送地下储藏室使用权一年")
     with pytest.raises(DomainError) as exc:
         services.deal_contract(actor=user("salesadmin"), deal=deal)
+    assert exc.value.code == "contract_not_reviewed"
+    # finance reviews the contract with its clauses decided
+    with pytest.raises(DomainError) as exc:
+        contracts.contract_submit_review(actor=user("salesadmin"), deal=deal)
     assert exc.value.code == "clauses_pending" and "clauses" in exc.value.fields
     request = ApprovalRequest.objects.get(deal=deal, kind="clause")
     assert request.level == "director"
     approvals.approval_decide(actor=user("director"), request=request, approve=True)
-    assert services.deal_contract(actor=user("salesadmin"), deal=deal).status == "contracted"
+    assert sign(deal).status == "contracted"
 
 
 def test_release_before_deposit(demo):

@@ -30,7 +30,7 @@ from loupan.payments.models import (
     Mortgage,
     MortgageStage,
 )
-from tests.deals.helpers import customer_of, free_unit, project, user
+from tests.deals.helpers import customer_of, free_unit, project, sign, user
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def make_deal(offset=0, phone="13700005555", method="one_off", contract=True):
     )
     deal = deal_services.deal_confirm_deposit(actor=user("finance"), deal=deal)
     if contract:
-        deal = deal_services.deal_contract(actor=user("salesadmin"), deal=deal)
+        deal = sign(deal)
     return deal
 
 
@@ -310,7 +310,7 @@ def test_a_subscribed_deal_earns_nothing_until_signed(office):
     pay_up_to(deal, money(deal.total * Decimal("0.3")))
     c.commissions_due()
     assert entries(deal) == []
-    deal = deal_services.deal_contract(actor=user("salesadmin"), deal=deal)
+    deal = sign(deal)
     c.commissions_due()
     assert [e.stage.name for e in entries(deal)] == ["回款达30%"]
 

@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, str] = {
     "deal.add": _("预留、认购、签约（本人客户）"),
     "deal.confirm": _("确认定金"),
     "deal.contract": _("合同台帐、网签备案与合同扫描件"),
+    "contract.review": _("计财部审核合同"),
     "deal.approve": _("审批折扣、特殊条款、换房、更名、退房（按角色权限逐级）"),
     "deal.configure": _("设置折扣类型、折扣权限与交易期限"),
     "deal.review": _("主管复审当日保留单、认购书与合同并签核"),

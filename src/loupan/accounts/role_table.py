@@ -154,7 +154,7 @@ SYSTEM_ROLES: list[dict] = [
         "description": _("确认定金与房款、开收据、退款、按揭对账、日清日结"),
         "permissions": ALL_STAFF
         + BOARD
-        + ["customer.view", "deal.view", "deal.confirm"]
+        + ["customer.view", "deal.view", "deal.confirm", "contract.review"]
         + ["payment.view", "payment.record", "payment.review", "payment.collect"]
         + ["mortgage.manage", "commission.view"]
         + ["aftersales.view"]

@@ -5,6 +5,7 @@ and certificates reach every band and stage), then each part."""
 
 from decimal import Decimal
 
+from loupan.deals import contracts_demo
 from loupan.deals import services as deal_services
 from loupan.deals.models import Deal
 from loupan.payments import services as payment_services
@@ -27,6 +28,7 @@ def _contracts(context: dict) -> None:
     signed = Deal.objects.filter(project=project, status="contracted").count()
     for _i in range(CONTRACTS - signed):
         deal = demo_subscription(project, users, "consultant2", "one_off")
+        contracts_demo.review(deal, users)
         deal = deal_services.deal_contract(actor=users["salesadmin"], deal=deal)
         owed = deal.total - payment_services.received_of(deal)
         if owed > Decimal("0"):

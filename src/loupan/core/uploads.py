@@ -16,6 +16,8 @@ SIGNATURES = {
     "jpg": (b"\xff\xd8\xff",),
     "jpeg": (b"\xff\xd8\xff",),
     "webp": (b"RIFF",),
+    # a .docx is a zip package; ``validate_docx`` also opens it as Word
+    "docx": (b"PK\x03\x04",),
 }
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -23,6 +25,7 @@ CONTENT_TYPES = {
     "jpg": "image/jpeg",
     "jpeg": "image/jpeg",
     "webp": "image/webp",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 
 
@@ -52,6 +55,29 @@ def validate_document(upload, allowed=("pdf", "png", "jpg", "jpeg", "webp")) -> 
             _("文件内容与扩展名不符（不是有效的 %(ext)s 文件）") % {"ext": ext}, code="file_content"
         )
     return ext
+
+
+def validate_docx(upload) -> None:
+    """A Word .docx (the contract templates): the extension, the size, the zip
+    signature, and a package that holds a Word document (``word/document.xml``)."""
+    import zipfile
+
+    validate_document(upload, allowed=("docx",))
+    try:
+        with zipfile.ZipFile(upload) as package:
+            names = set(package.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValidationError(
+            _("文件内容与扩展名不符（不是有效的 %(ext)s 文件）") % {"ext": "docx"},
+            code="file_content",
+        ) from exc
+    finally:
+        upload.seek(0)
+    if "word/document.xml" not in names:
+        raise ValidationError(
+            _("文件内容与扩展名不符（不是有效的 %(ext)s 文件）") % {"ext": "docx"},
+            code="file_content",
+        )
 
 
 def serve_document(fieldfile, filename: str = ""):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DealsConfig(AppConfig):
@@ -7,13 +8,12 @@ class DealsConfig(AppConfig):
     verbose_name = "交易"
 
     def ready(self):
-        from django.utils.translation import gettext_lazy as _
 
         from loupan.approvals import kinds
         from loupan.audit import presenting
         from loupan.core import codelists, due, numbering
 
-        from . import changes, rules, services
+        from . import changes, contracts, rules, services
         from .filters import DealFilterSet
         from .models import ApprovalKind, CancelReason, Deal
 
@@ -53,8 +53,6 @@ class DealsConfig(AppConfig):
         # by default the next morning at 10:00, with the 晨检 (a project setting).
         import datetime
 
-        from django.utils.translation import gettext_lazy as _
-
         from loupan.signoffs import kinds as signoff_kinds
 
         from . import selectors
@@ -75,6 +73,24 @@ class DealsConfig(AppConfig):
             )
         )
 
+        # 计财部审核: finance reviews the drafted contract before it is signed and sealed
+        # (seed 001 签约管理 2), a level named by the permission, never the requester.
+        kinds.register(
+            kinds.Kind(
+                code=ApprovalKind.CONTRACT_REVIEW,
+                label=ApprovalKind.CONTRACT_REVIEW.label,
+                apply=contracts.apply_review,
+                view_perm="deal",
+                decide_perms=("contract.review",),
+                levels=lambda project: ["contract.review"],
+                holds=kinds.holds_perm,
+                level_label=lambda level: str(_("计财部")),
+                self_decide=False,
+                card_template="deals/parts/approval_card.html",
+                subjects=lambda: Deal.objects.select_related("unit", "customer", "consultant"),
+            )
+        )
+
         # the office's lists' exports as the audit trail reads them
         presenting.register_export("deals.deal", filterset=DealFilterSet)
 
@@ -86,8 +102,6 @@ class DealsConfig(AppConfig):
         demo_office.register("deals", demo.demo_deals, order=50)
 
         # Its pages in the navigation (``core.navigation``).
-        from django.utils.translation import gettext_lazy as _
-
         from loupan.core import navigation as nav
 
         nav.group("deals", _("交易"), order=30)

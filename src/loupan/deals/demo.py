@@ -11,7 +11,7 @@ from loupan.core.demo import at
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit
 
-from . import changes
+from . import changes, contracts, contracts_demo
 from . import services as ds
 from .models import Deal, DiscountType
 
@@ -109,11 +109,19 @@ def demo_deals(context: dict) -> None:
         discounts=[("按揭付款", None)],
     )
     # 认购: the first (ten days ago) is past its signing deadline (未签约客户一览表)
+    subscribed = []
     for consultant, days in (("consultant", 10), ("consultant2", 4), ("consultant", 2)):
         deal = subscribe(
             reserve(consultant, when=ago(days=days)), consultant, discounts=[("按揭付款", None)]
         )
-        confirm(deal)
+        subscribed.append(confirm(deal))
+    # the contract's templates, and the late one's contract finance sent back (计财部审核)
+    contracts_demo.demo_templates(project, users)
+    late = subscribed[0]
+    with at(late.subscribed_at + datetime.timedelta(days=2)):
+        contracts_demo.review(
+            late, users, approve=False, reason="付款计划与认购书约定不一致，请核对"
+        )
     for i, days in enumerate((30, 24, 18)):  # 签约, a few days after the subscription
         deal = subscribe(
             reserve(when=ago(days=days)),
@@ -126,8 +134,17 @@ def demo_deals(context: dict) -> None:
                 ds.clause_add(actor=users["consultant"], deal=deal, text="交房时赠送一年物业费")
                 request = deal.approvals.get(kind="clause")
                 approvals.approval_decide(actor=users["director"], request=request, approve=True)
+        with at(deal.subscribed_at + datetime.timedelta(days=2)):
+            contracts_demo.review(deal, users)
         with at(deal.subscribed_at + datetime.timedelta(days=3)):
             deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
+            if i == 0:
+                contracts.supplement_add(
+                    actor=users["salesadmin"],
+                    deal=deal,
+                    title="车位使用权补充协议",
+                    text="出卖人同意买受人在交房后一年内按备案价优先购买本楼地下车位一个。",
+                )
         if i < 2:
             with at(deal.subscribed_at + datetime.timedelta(days=5)):
                 ds.contract_update_filing(
@@ -196,6 +213,8 @@ def demo_changes(project, users, reserve, subscribe, confirm, ago) -> None:
     # 退房 with a dispute: the buyer defaults, the deposit is kept, the buyer goes to
     # arbitration
     deal = confirmed("consultant2", days=9)
+    with at(deal.subscribed_at + datetime.timedelta(days=2)):
+        contracts_demo.review(deal, users)
     with at(deal.subscribed_at + datetime.timedelta(days=3)):
         deal = ds.deal_contract(actor=users["salesadmin"], deal=deal)
     approve(

@@ -21,6 +21,7 @@ from .models import (
     DisputeStatus,
     FilingStatus,
     PaymentMethod,
+    TemplateKind,
 )
 
 DATE = DateInput()
@@ -308,3 +309,45 @@ class DiscountTypeForm(forms.ModelForm):
 
     def validate_unique(self):
         """Uniqueness of the name is the service's (with its Chinese reason)."""
+
+
+# --- the contract's documents (contracts.py) ----------------------------------------------
+
+
+class TemplateForm(forms.Form):
+    """A new version of a contract or supplement template (.docx)."""
+
+    kind = forms.ChoiceField(label=_("模板类型"), choices=TemplateKind.choices)
+    name = forms.CharField(label=_("模板名称"), max_length=100)
+    file = forms.FileField(
+        label=_("模板文件（.docx）"),
+        error_messages={"required": _("请选择要上传的 .docx 文件")},
+        widget=forms.ClearableFileInput(attrs={"accept": ".docx"}),
+    )
+    activate = forms.BooleanField(label=_("上传后启用"), required=False, initial=True)
+
+
+class SupplementForm(forms.Form):
+    """A supplementary agreement: the signed file, or the terms to generate it from the
+    project's supplement template; optionally replacing a current one."""
+
+    title = forms.CharField(label=_("协议名称"), max_length=100)
+    file = forms.FileField(
+        label=_("协议文件（PDF、图片或 .docx）"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.docx"}),
+    )
+    text = forms.CharField(
+        label=_("条款内容（不上传文件时按模板生成）"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    replaces = forms.TypedChoiceField(label=_("替代"), required=False, coerce=int, empty_value=None)
+    note = forms.CharField(label=_("说明"), max_length=300, required=False)
+
+    def __init__(self, *args, current=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["replaces"].choices = [("", _("（新增，不替代）"))] + [
+            (s.pk, f"{s.number} {s.title}") for s in current
+        ]

@@ -620,3 +620,128 @@ class ApprovalKind(models.TextChoices):
     RENAME = "rename", _("更名")
     CANCEL = "cancel", _("退房")
     DEFERRAL = "deferral", _("延期付款")
+    CONTRACT_REVIEW = "contract_review", _("计财部审核合同")
+
+
+class TemplateKind(models.TextChoices):
+    CONTRACT = "contract", _("商品房买卖合同")
+    SUPPLEMENT = "supplement", _("补充协议")
+
+
+class ContractTemplate(models.Model):
+    """The office's Word template (.docx with placeholders) of the contract — the city's
+    model contract 商品房买卖合同示范文本 — or of a supplementary agreement 补充协议.
+    Every upload is a new version of its kind, kept; one version per project and kind
+    is active (the partial unique index), and printing fills that one (seed 001
+    签约管理: the office prepares the contract from the filed model)."""
+
+    project = models.ForeignKey(
+        "inventory.Project",
+        verbose_name=_("项目"),
+        on_delete=models.PROTECT,
+        related_name="contract_templates",
+    )
+    kind = models.CharField(_("模板类型"), max_length=12, choices=TemplateKind.choices)
+    version = models.PositiveIntegerField(_("版本"))
+    name = models.CharField(_("模板名称"), max_length=100)
+    file = models.FileField(_("模板文件"), upload_to="contract_templates/")
+    placeholders = models.JSONField(_("使用的占位符"), default=list)
+    is_active = models.BooleanField(_("启用"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"))
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "deal"
+
+    class Meta:
+        verbose_name = _("合同模板")
+        verbose_name_plural = _("合同模板")
+        ordering = ["project", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "kind", "version"], name="deals_template_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "kind"],
+                condition=Q(is_active=True),
+                name="deals_template_one_active",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+
+class DocumentSource(models.TextChoices):
+    UPLOADED = "uploaded", _("上传")
+    GENERATED = "generated", _("按模板生成")
+
+
+class Supplement(models.Model):
+    """补充协议: a supplementary agreement of the deal, numbered per deal (第 1 号, 第 2
+    号 …), uploaded as signed or generated from the project's supplement template.
+    Append-only: a replaced agreement stays, superseded by the one that ``replaces`` it
+    (seed 004 二(三): the contract papers are kept; nothing is deleted)."""
+
+    project = models.ForeignKey(
+        "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
+    )
+    deal = models.ForeignKey(
+        Deal, verbose_name=_("交易"), on_delete=models.PROTECT, related_name="supplements"
+    )
+    seq = models.PositiveSmallIntegerField(_("序号"))
+    number = models.CharField(_("协议编号"), max_length=60)
+    title = models.CharField(_("协议名称"), max_length=100)
+    source = models.CharField(_("来源"), max_length=10, choices=DocumentSource.choices)
+    file = models.FileField(_("协议文件"), upload_to="supplements/")
+    template = models.ForeignKey(
+        ContractTemplate,
+        verbose_name=_("合同模板"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("替代的协议"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+    )
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("登记时间"))
+
+    objects = RestrictedManager()
+
+    scope_project_field = "project"
+    scope_perm = "deal"
+    scope_owner_field = "deal__consultant"
+
+    class Meta:
+        verbose_name = _("补充协议")
+        verbose_name_plural = _("补充协议")
+        ordering = ["deal", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "seq"], name="deals_supplement_seq_unique")
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("deals:deal_detail", args=[self.project_id, self.deal_id]) + "#supplements"

@@ -8,7 +8,9 @@ docs/architecture.md):
   deal's first receipt (schedule generated);
 * ``contracted(actor=, deal=)``: the schedule adjusted at contract;
 * ``exchanged(actor=, old=, new=)``: the new deal takes over the old deal's receipts;
-* ``refund_paid(actor=, deal=, amount=, **payment)``: a cancellation's refund paid out.
+* ``refund_paid(actor=, deal=, amount=, **payment)``: a cancellation's refund paid out;
+* ``schedule_of(deal)``: the live payment schedule as the contract prints it, a list of
+  ``{"seq", "name", "amount", "due_date"}`` (reads only).
 
 Each runs inside the deal's own transaction and raises the domain error that names the
 field (``paid_on``: a closed day; ``method`` …).
@@ -24,4 +26,5 @@ money = Port(
     "contracted",
     "exchanged",
     "refund_paid",
+    "schedule_of",
 )

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from loupan.accounts import access
 from loupan.approvals.kinds import kind_of
@@ -20,6 +21,7 @@ from loupan.approvals.models import ApprovalStatus
 from loupan.core.errors import DomainError, conflict
 from loupan.core.money import money
 
+from . import documents
 from .errors import DealError
 from .models import ApprovalKind, DealPolicy, DealStatus, DiscountAuthority
 
@@ -207,14 +209,17 @@ def can_add_clause(user, deal, pending=_UNKNOWN) -> Answer:
 
 
 def can_contract(user, deal, pending=_UNKNOWN) -> Answer:
-    """Not while an exchange, rename or cancellation waits for approval."""
+    """Not while an exchange, rename or cancellation waits for approval, and only once
+    finance approved the contract as it is now (计财部审核, seed 001 签约管理 2;
+    ``contracts.reviewed``)."""
     answer = _check(
         own_or(user, deal, "deal.contract"),
         "deal.contract",
         deal.status == DealStatus.SUBSCRIBED,
         f"交易当前为「{_now(deal)}」，认购（定金已确认）后才能签约。",
     )
-    return _no_change_pending(answer, deal, pending)
+    answer = _no_change_pending(answer, deal, pending)
+    return documents.reviewed(deal) if answer[0] else answer
 
 
 def can_update_filing(user, deal) -> Answer:
@@ -302,6 +307,59 @@ def can_mark_refund_paid(user, deal, cancellation=None) -> Answer:
     )
 
 
+# --- the contract's documents (contracts.py) -------------------------------------------
+
+PRINTABLE = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
+
+
+def can_print(user, deal) -> Answer:
+    """The contract desk and the deal's consultant prepare it; finance reads what it
+    reviews; leads too. Only once subscribed (the terms are set)."""
+    permitted = (
+        own_or(user, deal, "deal.contract")
+        or access.has_perm(user, "contract.review", deal.project_id)
+        or access.has_perm(user, "deal.approve", deal.project_id)
+    )
+    return _check(
+        permitted,
+        "deal.contract",
+        deal.status in PRINTABLE,
+        _("交易当前为「%(s)s」，认购后才能打印合同。") % {"s": deal.get_status_display()},
+    )
+
+
+def can_submit_review(user, deal) -> Answer:
+    """The contract desk (or the deal's consultant) submits the drafted contract to
+    finance once subscribed, while nothing waits: a change, a special clause, or a
+    review already."""
+    answer = _check(
+        own_or(user, deal, "deal.contract"),
+        "deal.contract",
+        deal.status == DealStatus.SUBSCRIBED,
+        _("交易当前为「%(s)s」，认购后、签约前才能提交计财部审核。")
+        % {"s": deal.get_status_display()},
+    )
+    return no_change_pending(deal) if answer[0] else answer
+
+
+SUPPLEMENT_FROM = (DealStatus.SUBSCRIBED, DealStatus.CONTRACTED)
+
+
+def can_add_supplement(user, deal) -> Answer:
+    return _check(
+        own_or(user, deal, "deal.contract"),
+        "deal.contract",
+        deal.status in SUPPLEMENT_FROM,
+        _("交易当前为「%(s)s」，只有认购或签约的交易可以增加补充协议。")
+        % {"s": deal.get_status_display()},
+    )
+
+
+def can_see_documents(user, deal) -> bool:
+    """The contract's papers (scan, supplements): as the contract scan."""
+    return can_see_scan(user, deal) or access.has_perm(user, "contract.review", deal.project_id)
+
+
 def abilities(user, deal) -> dict:
     """Every action's answer for this user on this deal, for the page and the API (the
     waiting change, if any, read once)."""
@@ -321,4 +379,8 @@ def abilities(user, deal) -> dict:
         "dispute": can_mark_dispute(user, deal)[0],
         "refund_paid": can_mark_refund_paid(user, deal)[0],
         "approve": access.has_perm(user, "deal.approve", deal.project_id),
+        "print": can_print(user, deal)[0],
+        "review": can_submit_review(user, deal)[0],
+        "supplement": can_add_supplement(user, deal)[0],
+        "documents": can_see_documents(user, deal),
     }

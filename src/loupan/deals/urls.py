@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import deal, lists, printables, review, settings
+from .views import contracts, deal, lists, printables, review, settings
 
 app_name = "deals"
 
@@ -33,6 +33,21 @@ urlpatterns = [
     path(D + "cancel/", deal.deal_cancel, name="deal_cancel"),
     path(D + "dispute/", deal.deal_dispute, name="deal_dispute"),
     path(D + "refund-paid/", deal.deal_refund_paid, name="deal_refund_paid"),
+    path(D + "contract-docx/", contracts.deal_contract_print, name="deal_contract_print"),
+    path(D + "review/", contracts.deal_review, name="deal_review"),
+    path(D + "supplements/", contracts.deal_supplement_add, name="deal_supplement_add"),
+    path(P + "supplements/<int:pk>/", contracts.supplement_file, name="supplement_file"),
+    path(P + "contract-templates/", contracts.contract_templates, name="contract_templates"),
+    path(
+        P + "contract-templates/<int:pk>/",
+        contracts.contract_template_file,
+        name="contract_template_file",
+    ),
+    path(
+        P + "contract-templates/<int:pk>/activate/",
+        contracts.contract_template_activate,
+        name="contract_template_activate",
+    ),
     path(D + "slip/", printables.deal_slip, name="deal_slip"),
     path(D + "agreement/", printables.deal_agreement, name="deal_agreement"),
     # 交易设置

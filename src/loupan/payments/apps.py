@@ -29,6 +29,10 @@ class PaymentsConfig(AppConfig):
             contracted=schedule.schedule_on_contract,
             exchanged=services.exchanged,
             refund_paid=services.refund_paid,
+            schedule_of=lambda deal: [
+                {"seq": i.seq, "name": i.name, "amount": i.amount, "due_date": i.due_date}
+                for i in schedule.live_items(deal)
+            ],
         )
         # What payments asks approval for: a red reversal, a deferred payment, a closed
         # day reopened — decided by whoever holds payment.approve (a level named by the

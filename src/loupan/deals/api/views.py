@@ -43,6 +43,7 @@ from loupan.deals.models import (
 )
 from loupan.inventory.models import Project, Unit
 
+from . import contracts as contract_api
 from . import serializers as s
 
 # --- filters -------------------------------------------------------------------------------
@@ -108,7 +109,12 @@ def _steps():
     return ApprovalStep.objects.select_related("actor")
 
 
-class DealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class DealViewSet(
+    contract_api.DealDocumentsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    RestrictedViewSet,
+):
     """Deals 交易 the caller may see: a consultant their own, the office every deal of
     its projects. POST reserves a unit (保留单); the actions move the deal on."""
 
@@ -598,3 +604,4 @@ def register(router):
     router.register("approvals", ApprovalViewSet, basename="approval")
     router.register("deal-changes", DealChangeViewSet, basename="dealchange")
     router.register("discount-types", DiscountTypeViewSet, basename="discounttype")
+    contract_api.register(router)

@@ -34,7 +34,7 @@ from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer
 from loupan.inventory.models import Unit
 
-from .. import changes, ports, rules, services
+from .. import changes, contracts, ports, rules, services
 from ..forms import (
     CancelForm,
     ClauseForm,
@@ -47,6 +47,7 @@ from ..forms import (
     ReserveForm,
     ScanForm,
     SubscribeForm,
+    SupplementForm,
     buyer_labels,
 )
 from ..models import SUBSCRIPTION_STATUSES, Deal, DealStatus, DealUnit, DiscountType
@@ -348,7 +349,7 @@ def _detail(request, project, deal, *, status=200, **forms):
         context["release_form"] = forms.get("release_form") or ReleaseForm()
     if can["clause"]:
         context["clause_form"] = forms.get("clause_form") or ClauseForm()
-    if can["contract"]:
+    if can["contract"] or "contract_form" in forms:  # a refusal is shown on its form
         context["contract_form"] = forms.get("contract_form") or ContractForm(
             initial={"signed_on": timezone.localdate()}
         )
@@ -358,6 +359,15 @@ def _detail(request, project, deal, *, status=200, **forms):
         )
     if can["upload"]:
         context["scan_form"] = forms.get("scan_form") or ScanForm()
+    # the contract's documents: finance's review, the supplements (contracts.py)
+    context["review"] = contracts.review_state(deal) if deal.number else None
+    context["contract_template"] = contracts.printed_template(deal) if can["print"] else None
+    context["supplements"] = contracts.supplements_of(deal) if can["documents"] else []
+    if can["supplement"]:
+        current = [s for s in context["supplements"] if not hasattr(s, "replaced_by")]
+        context["supplement_form"] = forms.get("supplement_form") or SupplementForm(
+            current=current, prefix="sup"
+        )
     return render(request, "deals/deal_detail.html", context, status=status)
 
 
