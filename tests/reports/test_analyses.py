@@ -443,6 +443,10 @@ def test_ageing_of_the_unsold_units(demo):
         UnitStatusChange.objects.filter(unit__building__name=name, unit__project=p).update(
             created_at=F("created_at") - datetime.timedelta(days=days)
         )
+    # the demo office released its units two months back: 3栋's came out ten days ago
+    UnitStatusChange.objects.filter(unit__building__name="3栋", unit__project=p).update(
+        created_at=timezone.now() - datetime.timedelta(days=10)
+    )
     lost = Unit.objects.filter(project=p, building__name="3栋", status="available").first()
     UnitStatusChange.objects.filter(unit=lost).delete()  # no history: 未知
     report = build("sellthrough")

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from loupan.accounts import access
 from loupan.core.errors import DomainError
-from loupan.core.pages import project_page, run_action
+from loupan.core.pages import may_open, project_page, run_action
 
 from . import services
 from .kinds import choices, kinds
@@ -68,6 +68,13 @@ def overview(request, project):
         kind = status = None
         rows = []
     deadlines = [{"kind": k, "rule": services.deadline_rule(project, k)} for k in kinds()]
+    # each day links to its checking page where that page lets the viewer in
+    opens = {}
+    for row in rows:
+        path = row.url.split("?", 1)[0]
+        if path not in opens:
+            opens[path] = may_open(request.user, path, project)
+        row.link = row.url if opens[path] else ""
     return render(
         request,
         "signoffs/overview.html",
