@@ -32,7 +32,7 @@ def test_consultant_registers_is_refused_a_duplicate_and_follows_up(page, office
     page.goto(page.url.split("/customers/")[0] + "/customers/register/")
     page.fill("#register-form input[name=name]", "沈总")
     page.fill("#register-form input[name=phone]", "+86 136-0000-1234")
-    page.fill("#register-form input[name=wanted_layout]", "C1")
+    page.select_option("#register-form select[name=wanted_layout]", "C1")
     page.click("#register-form button.btn-primary")
     expect(page.locator("#customer-exists")).to_contain_text("李顾问")
     assert Customer.objects.filter(phone="+8613600001234").count() == 1
