@@ -19,8 +19,9 @@ otherwise it is dropped at the end. PostgreSQL only for the large office: on SQL
 the demo office is measured.
 
 Periods: the default is the report's own period around today (as the page opens it); the
-month is the last full calendar month and the year the last full calendar year (the
-generator spreads the history over the 24 months before today).
+month is the last full calendar month, the year the last full calendar year (the
+generator spreads the history over the 24 months before today), and a range of six
+weeks from the middle of the month before the last to near the end of the last.
 """
 
 import argparse
@@ -103,13 +104,17 @@ def main():
 
 
 def cases(spec, today):
-    """(label, params) of the periods to time: the report's default, a month, a year."""
+    """(label, params) of the periods to time: the report's default, a month, a year and
+    a range of six weeks across two months (no kept figures are by such a range)."""
     last_month = today.replace(day=1) - datetime.timedelta(days=1)
     last_year = today.replace(month=1, day=1) - datetime.timedelta(days=1)
+    start = last_month.replace(day=1) - datetime.timedelta(days=17)
+    end = start + datetime.timedelta(days=41)
     return [
         (f"{spec.period} (default)", {}),
         (f"month {last_month:%Y-%m}", {"period": "month", "date": str(last_month)}),
         (f"year {last_year:%Y}", {"period": "year", "date": str(last_year)}),
+        (f"{start:%m-%d}–{end:%m-%d}", {"start": str(start), "end": str(end)}),
     ]
 
 

@@ -303,3 +303,34 @@ def test_a_unit_held_for_a_waiting_exchange_names_the_exchange_on_its_card(demo)
     assert str(deal) in other and deal.get_absolute_url() not in other
     free = client_of("salesadmin").get(f"{base()}units/{free_unit(2).pk}/card/")
     assert 'id="unit-holder"' not in free.content.decode()
+
+
+def test_the_unit_page_lists_the_deals_that_held_the_unit(demo):
+    """交易 on the unit's page (issue 12: it promised "交易模块上线后…"): every deal that
+    held the unit, newest first, one released marked as no longer on it, each linked;
+    a consultant sees their own and the number of those they may not open."""
+    from loupan.deals import services
+    from tests.deals.helpers import base, client_of, customer_of, free_unit, user
+
+    unit = free_unit(3)
+    first = services.deal_reserve(
+        actor=user("consultant"), unit=unit, customer=customer_of(phone="13700003333")
+    )
+    services.deal_release(actor=user("consultant"), deal=first, reason="客户放弃")
+    unit.refresh_from_db()
+    second = services.deal_reserve(
+        actor=user("consultant"), unit=unit, customer=customer_of(phone="13700004444")
+    )
+    page = client_of("salesadmin").get(f"{base()}units/{unit.pk}/").content.decode()
+    assert "交易模块上线后" not in page
+    table = page[page.index('id="unit-deals"') :]
+    assert table.index(str(second)) < table.index(str(first))
+    assert second.get_absolute_url() in table and first.get_absolute_url() in table
+    assert table.count("已不在此房") == 1
+    assert table.index("已不在此房") > table.index(str(first))
+    # another consultant: neither deal is theirs
+    other = client_of("consultant2").get(f"{base()}units/{unit.pk}/").content.decode()
+    assert 'id="unit-deals"' not in other and "另有 2 笔交易您无权查看" in other
+    assert first.get_absolute_url() not in other
+    untouched = client_of("salesadmin").get(f"{base()}units/{free_unit(4).pk}/").content.decode()
+    assert 'id="unit-deals-none"' in untouched

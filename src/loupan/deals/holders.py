@@ -4,6 +4,7 @@ unit shows 预留 with no deal of its own). The unit's card and page name it and
 the deal for those who may see the deal."""
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef
 
 from loupan.approvals.models import ApprovalRequest, ApprovalStatus
 from loupan.inventory.models import UnitStatus
@@ -31,6 +32,22 @@ def unit_holder(user, unit) -> dict | None:
             if deal is not None:
                 return {**_shown(user, "exchange", deal), "request": request}
     return None
+
+
+def unit_deals(user, unit) -> dict:
+    """The deals that held ``unit``, newest first, among those ``user`` may see
+    (``rows``), and how many others there are (``hidden``): the unit page's 交易."""
+    ids = DealUnit.objects.filter(unit=unit).values("deal_id")
+    every = Deal.objects.filter(pk__in=ids)
+    rows = list(
+        every.restrict(user, "view")
+        .annotate(
+            on_unit=Exists(DealUnit.objects.filter(deal=OuterRef("pk"), unit=unit, live=True))
+        )
+        .select_related("consultant")
+        .order_by("-reserved_at", "-pk")
+    )
+    return {"rows": rows, "hidden": every.count() - len(rows)}
 
 
 def _shown(user, what: str, deal: Deal) -> dict:

@@ -11,3 +11,9 @@ register = template.Library()
 def unit_holder(context, unit):
     """``holders.unit_holder`` for the page's user."""
     return holders.unit_holder(context["request"].user, unit)
+
+
+@register.simple_tag(takes_context=True)
+def unit_deals(context, unit):
+    """``holders.unit_deals`` for the page's user."""
+    return holders.unit_deals(context["request"].user, unit)
