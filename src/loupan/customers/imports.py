@@ -189,7 +189,7 @@ COLUMNS = (
     ),
     Column("purpose", "购房目的", "choice", choices=Purpose, help="可空", width=8),
     Column("age_band", "年龄段", "text", help="可空，如 30-40岁", width=8),
-    Column("occupation", "职业", "text", help="可空"),
+    Column("occupation", "职业", "text", help="可空；代码表“职业”中的名称，其他文字按“其他”记"),
     Column("education", "文化程度", "choice", choices=Education, help="可空", width=10),
     Column("residence_district", "居住区域", "text", help="可空", aliases=("居住区",)),
     Column("work_district", "工作区域", "text", help="可空", aliases=("工作区",)),
@@ -380,6 +380,12 @@ def read_customers(*, project: Project, file, user, file_name: str = "") -> Cust
         owner = _owner(data, owners, default_owner, problem)
         optional = {name: data[name] for name in services.OPTIONAL_FIELDS if name in data}
         optional["channel"] = _channel(data, channels, problem)
+        # 职业: the sheet holds words; those of an entry of the office's list are stored
+        # as its code, any others as 其他 with those words (services.occupation_of)
+        occupation = (optional.pop("occupation", "") or "").strip()
+        if occupation:
+            optional["occupation"] = services.OTHER_OCCUPATION
+            optional["occupation_other"] = occupation
         customer = None
         layout = (data.get("wanted_layout") or "").strip()
         other = "" if not layout or layout in layouts else layout

@@ -495,8 +495,8 @@ def analysis_tables(f: Filters) -> list[Table]:
     """来电来访客户分析 and 成交客户分析 side by side (seed 002 二.3(2), 三.3): per
     dimension, the distinct visitors of the period and the distinct buyers of its
     subscriptions (``deals.reports.buyer_analysis``) by category, each with its share."""
-    visitors = deal_reports.profile_of(fig.visitor_counts(f))
-    buyers = {d["field"]: d for d in deal_reports.buyer_analysis(fig.subscribed(f))}
+    visitors = deal_reports.profile_of(fig.visitor_counts(f), f.project)
+    buyers = {d["field"]: d for d in deal_reports.buyer_analysis(fig.subscribed(f), f.project)}
     tables = []
     for seen in visitors:
         bought = buyers.get(seen["field"], {"total": 0, "rows": []})
