@@ -612,6 +612,21 @@ def export_needs_approval(project) -> bool:
     return CustomerPolicy.objects.filter(project=project, export_needs_approval=True).exists()
 
 
+def require_export_consent(project, *, approved: bool = False, message=None) -> None:
+    """The one rule for every export of customers' personal data (the 意向客户登记表, the
+    deal lists and 成交客户档案 with the buyers' names and phones, the after-sales lists
+    with the owners'): where the project wants the manager's written consent
+    (``export_needs_approval``), the file is built only for the download of an approved
+    request (``approved``: ``exports.export_download``); any other export is refused
+    with ``export_needs_approval`` (seed 002 客户信息管理制度 5.1)."""
+    if not approved and export_needs_approval(project):
+        if message:
+            raise DomainError(CustomerError.EXPORT_NEEDS_APPROVAL, message)
+        raise DomainError(
+            CustomerError.EXPORT_NEEDS_APPROVAL, fields={"reason": [_("请填写导出理由")]}
+        )
+
+
 def register_export(
     *, actor, project: Project, queryset, filters: dict, approved: bool = False
 ) -> tuple[bytes, int]:
@@ -620,10 +635,7 @@ def register_export(
     manager's written consent, only an approved request's download (``approved``,
     ``exports.export_download``) builds it."""
     access.require_perm(actor, "customer.export", project)
-    if not approved and export_needs_approval(project):
-        raise DomainError(
-            CustomerError.EXPORT_NEEDS_APPROVAL, fields={"reason": [_("请填写导出理由")]}
-        )
+    require_export_consent(project, approved=approved)
 
     def rows():
         for customer in queryset.iterator(chunk_size=2000):

@@ -18,6 +18,7 @@ from loupan.accounts import access
 from loupan.core import codelists, xlsx
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.money import money
+from loupan.customers import exports as customer_exports
 from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer, Education
 
@@ -107,10 +108,15 @@ def may_export(user, project) -> bool:
     return access.has_perm(user, "deal.view", project)
 
 
-def export(*, actor, project, report: str, columns, rows, filters: dict) -> bytes:
-    """A list as xlsx (write-only, any size), audited as an export with its filters."""
+def export(
+    *, actor, project, report: str, columns, rows, filters: dict, approved: bool = False
+) -> bytes:
+    """A list as xlsx (write-only, any size), audited as an export with its filters. The
+    lists name the buyers: where the project wants the manager's consent for customer
+    data, only with it (``customers.exports.require_consent``; ``approved``)."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出交易名单的权限"))
+    customer_exports.require_consent(project, approved=approved)
     content, _count = xlsx.export_audited(
         actor=actor,
         project=project,

@@ -576,6 +576,7 @@ register(
         weekly_report,
         period="week",
         own=True,
+        personal=True,  # its 成交客户档案 names the buyers
         description=_("一周每日来电来访与成交、成交客户档案、当月目标完成情况"),
     )
 )
@@ -587,6 +588,7 @@ BUYERS = register(
         buyers_report,
         period="week",
         needs=("deal.view",),
+        personal=True,
         description=_("本期认购客户的档案，每位买受人一行"),
     )
 )
