@@ -14,6 +14,8 @@ from loupan.customers import exports
 from loupan.customers.errors import CustomerError
 from loupan.deals import reports as deal_reports
 from loupan.deals.models import Deal
+from loupan.payments import money_views, mortgages
+from loupan.payments.models import Mortgage
 from loupan.reports import engine
 from tests.deals.helpers import base, client_of, user
 
@@ -43,6 +45,16 @@ def test_every_customer_data_export_needs_the_consent(demo):
     refused(
         lambda: complaints.complaints_export(
             actor=user("service"), project=project, queryset=Complaint.objects.none(), filters={}
+        )
+    )
+    refused(
+        lambda: mortgages.mortgages_export(
+            actor=user("finance"), project=project, queryset=Mortgage.objects.none(), filters={}
+        )
+    )
+    refused(
+        lambda: money_views._export_checked(
+            user("finance"), project, "收据", "payments.receipt", [], iter(()), {}
         )
     )
     # a report that names nobody exports
