@@ -204,6 +204,9 @@ LOUPAN_RETENTION_DAYS = env_int("LOUPAN_RETENTION_DAYS", 1095)
 # top of the chain.
 # The model every page and permission is scoped by (core names no app; see core.pages).
 LOUPAN_PROJECT_MODEL = "inventory.Project"
+# the company a project belongs to (its ``company``): the scope of company-wide code-list
+# entries (core.CodeEntry)
+LOUPAN_COMPANY_MODEL = "inventory.Company"
 LOUPAN_APPROVAL_CHAIN = ["consultant", "supervisor", "manager", "director"]
 LOUPAN_DISCOUNT_AUTHORITY = {"consultant": 1, "supervisor": 2, "manager": 3, "director": 5}
 # Exchange, rename and cancellation are approved by the site manager or above (seed 000).

@@ -673,7 +673,14 @@ STANDARD = {
     "min_follow_ups": 2,
     "required_fields": ["occupation", "income_band", "residence_district", "channel"],
 }
-COMPLETE = {"occupation": "教师", "income_band": "20-50万", "residence_district": "高新区"}
+# 职业 is a code of the office's list: the words of 其他 that name an entry are stored
+# as it (customers.services.occupation_of)
+COMPLETE = {
+    "occupation": "other",
+    "occupation_other": "教师",
+    "income_band": "20-50万",
+    "residence_district": "高新区",
+}
 
 
 @pytest.fixture
@@ -692,7 +699,12 @@ def march(demo):
         "乙": _register("consultant", "乙", at(2021, 3, 8), visit=at(2021, 3, 5), **full),
         "丙": _register("consultant", "丙", at(2021, 3, 9), visit=at(2021, 3, 5)),
         "丁": _register(
-            "consultant", "丁", at(2021, 3, 12), calls=[at(2021, 3, 10)], occupation="医生"
+            "consultant",
+            "丁",
+            at(2021, 3, 12),
+            calls=[at(2021, 3, 10)],
+            occupation="other",
+            occupation_other="医生",
         ),
         "戊": _register(
             "consultant",

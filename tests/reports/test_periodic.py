@@ -667,10 +667,10 @@ def test_monthly_analyses_count_distinct_visitors_and_buyers(office):
         for v in Visit.objects.filter(customer__project=p).select_related("customer")
         if start <= local_day(v.visited_at) <= end
     }
-    want_visitors = Counter(c.occupation or NO_CHANNEL for c in visitors)
+    want_visitors = Counter(c.get_occupation_display() or NO_CHANNEL for c in visitors)
     standing = [d for d in sales_deals(p, start, end) if d.status in ("subscribed", "contracted")]
     buyers = {b.customer for b in DealBuyer.objects.filter(deal__in=standing)}
-    want_buyers = Counter(c.occupation or NO_CHANNEL for c in buyers)
+    want_buyers = Counter(c.get_occupation_display() or NO_CHANNEL for c in buyers)
     assert {n: r["visitors"] for n, r in occupations.items() if r["visitors"]} == want_visitors
     assert {n: r["buyers"] for n, r in occupations.items() if r["buyers"]} == want_buyers
     assert want_buyers["教师"] >= 1 and want_buyers["医生"] >= 1
@@ -734,6 +734,8 @@ def test_the_visitors_analysis_of_every_period_counts_the_raw_visits(office, par
             values = [c.channel.name if c.channel_id else "" for c in customers]
         elif field == "education":
             values = [str(education.get(c.education, c.education)) for c in customers]
+        elif field == "occupation":  # the office's list labels it (core.codelists)
+            values = [c.get_occupation_display() for c in customers]
         else:
             values = [getattr(c, field) for c in customers]
         want = Counter(v or NO_CHANNEL for v in values)

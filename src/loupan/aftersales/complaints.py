@@ -48,6 +48,7 @@ from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.masking import mask_phone
 from loupan.core.snapshot import snapshot
 from loupan.core.workdays import add_working_days, exceptions_between, working_days_between
+from loupan.customers import exports as customer_exports
 from loupan.deals.models import Deal
 from loupan.inventory.models import Building, Unit, UnitStatus
 
@@ -927,6 +928,8 @@ def complaints_export(*, actor, project, queryset, filters: dict) -> bytes:
     """The complaint register 投诉登记表 as xlsx, audited as an export with its filters."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出投诉登记表的权限"))
+    # it names the owners: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     today = timezone.localdate()
     reveal = may_reveal(actor, project)
     content, _count = xlsx.export_audited(

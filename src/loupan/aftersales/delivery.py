@@ -37,6 +37,7 @@ from loupan.core.money import ZERO, money
 from loupan.core.snapshot import snapshot
 from loupan.core.uploads import validate_document
 from loupan.core.workdays import add_working_days, is_working_day
+from loupan.customers import exports as customer_exports
 from loupan.deals.models import Deal, DealBuyer, DealStatus
 from loupan.inventory import services as inventory_services
 from loupan.inventory.models import Building, Unit, UnitStatus
@@ -996,6 +997,8 @@ def notices_export(*, actor, project, batch, queryset, filters: dict) -> bytes:
     """The notice list 入伙通知 of a batch as xlsx, audited as an export."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出入伙通知名单的权限"))
+    # it names the owners: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     deliveries = list(queryset)
     names = owners_of([d.deal_id for d in deliveries])
 
@@ -1033,6 +1036,8 @@ def repairs_export(*, actor, project, queryset, filters: dict) -> bytes:
     """The repairs 维修单 as xlsx, audited as an export with its filters."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出维修单的权限"))
+    # it names the owners: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     today = timezone.localdate()
 
     def rows():

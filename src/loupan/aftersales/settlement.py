@@ -39,6 +39,7 @@ from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money, rmb_upper, to_decimal
 from loupan.core.snapshot import snapshot
 from loupan.core.xlsx import EXAMPLE_NOTE, CellError, Column, RowProblems
+from loupan.customers import exports as customer_exports
 from loupan.deals.filters import deal_search_q
 from loupan.deals.models import Deal, DealStatus, PaymentMethod, SpecialClause
 from loupan.inventory.models import Building, PricingBasis, Project, Unit
@@ -1223,6 +1224,8 @@ def settlements_export(*, actor, project, queryset, filters: dict) -> bytes:
     """The settlements 面积补差表 as xlsx, audited as an export with its filters."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出面积补差表的权限"))
+    # it names the owners: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     content, _count = xlsx.export_audited(
         actor=actor,
         project=project,
@@ -1642,6 +1645,8 @@ def certificate_row(c, today) -> list:
 def certificates_export(*, actor, project, queryset, filters: dict) -> bytes:
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出权证进度表的权限"))
+    # it names the owners: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     today = timezone.localdate()
     content, _count = xlsx.export_audited(
         actor=actor,

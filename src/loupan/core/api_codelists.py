@@ -6,7 +6,9 @@
 * ``POST /code-lists/`` ``{project, kind, label[, code, sort_order]}``: add an entry;
   ``POST /code-lists/change/`` ``{project, kind, code[, label, sort_order]}``: rename
   or move; ``POST /code-lists/retire/`` and ``/restore/`` ``{project, kind, code}``
-  (``codelist.manage``). Refusals in the one error shape: ``code_unknown``,
+  (``codelist.manage``); with ``company: true`` on the company's entries, on the list of
+  every project of ``project``'s company (``codelist.manage`` on all of them; the
+  listing marks them ``company: true``). Refusals in the one error shape: ``code_unknown``,
   ``code_retired``, ``code_exists``, ``system_entry``, ``not_found``, ``invalid``.
 """
 
@@ -27,6 +29,7 @@ class CodeEntrySerializer(serializers.Serializer):
     sort_order = serializers.IntegerField(label=_("排序"))
     system = serializers.BooleanField(label=_("系统项"))
     active = serializers.BooleanField(label=_("启用"))
+    company = serializers.BooleanField(label=_("公司统一"))
 
 
 class CodeListSerializer(serializers.Serializer):
@@ -45,6 +48,12 @@ class CodeEntryAddSerializer(StrictInputMixin, serializers.Serializer):
     sort_order = serializers.IntegerField(
         label=_("排序"), min_value=0, max_value=32767, required=False, allow_null=True
     )
+    company = serializers.BooleanField(
+        label=_("公司统一"),
+        required=False,
+        default=False,
+        help_text=_("公司统一的选项（公司所有项目共用）"),
+    )
 
 
 class CodeEntryChangeSerializer(StrictInputMixin, serializers.Serializer):
@@ -55,12 +64,24 @@ class CodeEntryChangeSerializer(StrictInputMixin, serializers.Serializer):
     sort_order = serializers.IntegerField(
         label=_("排序"), min_value=0, max_value=32767, required=False, allow_null=True
     )
+    company = serializers.BooleanField(
+        label=_("公司统一"),
+        required=False,
+        default=False,
+        help_text=_("公司统一的选项（公司所有项目共用）"),
+    )
 
 
 class CodeEntryRefSerializer(StrictInputMixin, serializers.Serializer):
     project = serializers.IntegerField(label=_("项目"))
     kind = serializers.CharField(label=_("代码表"), max_length=30)
     code = serializers.CharField(label=_("代码"), max_length=20)
+    company = serializers.BooleanField(
+        label=_("公司统一"),
+        required=False,
+        default=False,
+        help_text=_("公司统一的选项（公司所有项目共用）"),
+    )
 
 
 def _entry_data(entry) -> dict:
@@ -70,6 +91,7 @@ def _entry_data(entry) -> dict:
         "sort_order": entry.sort_order,
         "system": entry.system,
         "active": entry.active,
+        "company": entry.company,
     }
 
 

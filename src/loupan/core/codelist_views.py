@@ -1,7 +1,9 @@
 """代码表 page: every code list of the project (认知途径, 职业, 跟进方式, 退房原因 …) with
 its entries; those holding ``codelist.manage`` add, rename, reorder, retire and bring
 back entries (``core.codelists``). One URL: GET shows, POST runs one action named by
-``action`` (add, change, retire, restore) on the list ``kind`` and the entry ``code``."""
+``action`` (add, change, retire, restore) on the list ``kind`` and the entry ``code``;
+``company=1``: on the company's entries (shown on every project of the company, kept by
+who holds ``codelist.manage`` on all of them)."""
 
 from django import forms
 from django.contrib import messages
@@ -33,12 +35,13 @@ def _page(request, project, *, status=200, bound=None):
     """The lists with a form per entry and an add form per list; ``bound``: (kind, code,
     form) of the refused action, shown with its reasons."""
     can = access.has_perm(request.user, codelists.PERM, project)
+    can_company = can and codelists.may_manage_company(request.user, project)
     lists = []
     for spec in codelists.kinds():
         rows = []
         for entry in codelists.entries(spec.code, project):
             form = None
-            if can:
+            if can and (can_company or not entry.company):
                 if bound and bound[0] == spec.code and bound[1] == entry.code:
                     form = bound[2]
                 else:
@@ -54,11 +57,19 @@ def _page(request, project, *, status=200, bound=None):
                 if bound and bound[0] == spec.code and bound[1] == ""
                 else EntryForm(auto_id=f"{spec.code}-new-%s")
             )
-        lists.append({"kind": spec, "rows": rows, "add": add, "model": spec.store is not None})
+        lists.append(
+            {
+                "kind": spec,
+                "rows": rows,
+                "add": add,
+                "model": spec.store is not None,
+                "company": can_company and spec.store is None,
+            }
+        )
     return render(
         request,
         "core/code_lists.html",
-        {"project": project, "lists": lists, "can_manage": can},
+        {"project": project, "lists": lists, "can_manage": can, "can_company": can_company},
         status=status,
     )
 
@@ -78,6 +89,7 @@ def code_lists(request, project):
     if not form.is_valid():
         return _page(request, project, status=400, bound=(kind, code, form))
     data = form.cleaned_data
+    company = request.POST.get("company") == "1"
     calls = {
         "add": lambda: codelists.entry_add(
             actor=request.user,
@@ -86,6 +98,7 @@ def code_lists(request, project):
             label=data["label"],
             code=data["code"],
             sort_order=data["sort_order"],
+            company=company,
         ),
         "change": lambda: codelists.entry_change(
             actor=request.user,
@@ -94,12 +107,13 @@ def code_lists(request, project):
             code=code,
             label=data["label"],
             sort_order=data["sort_order"],
+            company=company,
         ),
         "retire": lambda: codelists.entry_retire(
-            actor=request.user, project=project, kind=kind, code=code
+            actor=request.user, project=project, kind=kind, code=code, company=company
         ),
         "restore": lambda: codelists.entry_restore(
-            actor=request.user, project=project, kind=kind, code=code
+            actor=request.user, project=project, kind=kind, code=code, company=company
         ),
     }
     done = {

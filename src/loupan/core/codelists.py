@@ -10,6 +10,13 @@ no longer offered (``choices``) and refused on input (``check``: ``code_retired`
 the records that hold it keep and show it (``labels``, ``label_of``). A stored value
 that was never in the list (the free text of older records) is shown as it is.
 
+Company entries (``company=True`` on the writes; ``CodeEntry`` rows with the company and
+no project) are on the list of every project of the company, beside each project's own,
+and are added, renamed, retired and brought back for all of them at once by whoever
+holds ``codelist.manage`` on every active project of the company (``may_manage_company``);
+a project's manager cannot change them (``conflict``). Lists an app keeps in its own
+table (``store``) have no company entries.
+
 Reads: ``entries``, ``choices``, ``labels``, ``label_of``, ``check``. Writes (one
 transaction and its audit entry each, permission ``codelist.manage``): ``entry_add``,
 ``entry_change``, ``entry_retire``, ``entry_restore``.
@@ -20,10 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .errors import DomainError, ErrorCode, invalid
+from .errors import DomainError, ErrorCode, PermissionDenied, invalid
 from .ports import access, audit
 from .snapshot import snapshot
 
@@ -98,6 +106,7 @@ class Entry:
     sort_order: int
     system: bool
     retired_at: datetime | None = None
+    company: bool = False  # the company's entry, on every project of the company
 
     @property
     def active(self) -> bool:
@@ -108,10 +117,59 @@ _RETIRED = datetime.min  # a model store's retired rows keep no time
 
 
 def _rows(kind: str, project):
+    """The project's rows of the list and its company's (one query)."""
+    from django.db.models import Subquery
+
     from .models import CodeEntry
+    from .scope import project_model
 
     pk = getattr(project, "pk", project)
-    return CodeEntry.objects.filter(project_id=pk, kind=kind)
+    company = project_model()._base_manager.filter(pk=pk).values("company_id")[:1]
+    return CodeEntry.objects.filter(
+        Q(project_id=pk) | Q(project__isnull=True, company_id=Subquery(company)), kind=kind
+    )
+
+
+def _company_id(project):
+    company_id = getattr(project, "company_id", None)
+    if company_id is None:
+        from .scope import project_model
+
+        pk = getattr(project, "pk", project)
+        company_id = (
+            project_model()._base_manager.filter(pk=pk).values_list("company_id", flat=True).first()
+        )
+    return company_id
+
+
+def may_manage_company(user, project) -> bool:
+    """Whether ``user`` keeps the company entries of ``project``'s company: they hold
+    ``codelist.manage`` on every active project of the company (the company scope)."""
+    from .scope import project_model
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    pks = list(
+        project_model()
+        ._base_manager.filter(company_id=_company_id(project), is_active=True)
+        .values_list("pk", flat=True)
+    )
+    return bool(pks) and all(access.has_perm(user, PERM, pk) for pk in pks)
+
+
+def _require_company(user, project) -> None:
+    if not may_manage_company(user, project):
+        denied = PermissionDenied(None).message
+        raise PermissionDenied(f"{denied}：{access.label(PERM)}（{_('公司所有项目')}）")
+
+
+def _require(actor, project, company: bool, spec=None) -> None:
+    if company:
+        _require_company(actor, project)
+        if spec is not None and spec.store is not None:
+            raise invalid("company", _("该代码表只能按项目维护"))
+    else:
+        access.require_perm(actor, PERM, project)
 
 
 def entries(kind: str, project, *, active_only: bool = False) -> list[Entry]:
@@ -123,7 +181,11 @@ def entries(kind: str, project, *, active_only: bool = False) -> list[Entry]:
         if active_only:
             out = [e for e in out if e.active]
         return sorted(out, key=lambda e: (not e.active, e.sort_order, e.label))
-    rows = {row.code: row for row in _rows(kind, project)}
+    rows = {}
+    for row in _rows(kind, project):
+        if row.project_id is None and (row.code in spec.system_codes or row.code in rows):
+            continue  # the project's own row of a code wins
+        rows[row.code] = row
     out = []
     for i, (code, label) in enumerate(spec.system):
         row = rows.pop(code, None)
@@ -138,7 +200,16 @@ def entries(kind: str, project, *, active_only: bool = False) -> list[Entry]:
     for row in rows.values():
         if row.code in spec.system_codes:
             continue
-        out.append(Entry(row.code, row.label, row.sort_order, False, row.retired_at))
+        out.append(
+            Entry(
+                row.code,
+                row.label,
+                row.sort_order,
+                False,
+                row.retired_at,
+                company=row.project_id is None,
+            )
+        )
     if active_only:
         out = [e for e in out if e.active]
     return sorted(out, key=lambda e: (not e.active, e.sort_order, e.label))
@@ -239,11 +310,14 @@ def _lock_list(spec, project):
     return list(rows.select_for_update().order_by("pk"))
 
 
-def entry_add(*, actor, project, kind: str, label, code: str = "", sort_order=None) -> Entry:
+def entry_add(
+    *, actor, project, kind: str, label, code: str = "", sort_order=None, company: bool = False
+) -> Entry:
     """The office adds its own entry to a list (``code`` generated when not given; a
-    model store's code is its row id)."""
-    access.require_perm(actor, PERM, project)
+    model store's code is its row id); ``company``: to the list of every project of
+    ``project``'s company (its code and label unused on every one of them)."""
     spec = kind_of(kind)
+    _require(actor, project, company, spec)
     label = _clean_label(label)
     code = (code or "").strip() if isinstance(code, str) else code
     if code and (spec.store or not isinstance(code, str) or not CODE_RE.match(code)):
@@ -253,13 +327,18 @@ def entry_add(*, actor, project, kind: str, label, code: str = "", sort_order=No
     with transaction.atomic():
         rows = _lock_list(spec, project)
         listed = entries(kind, project)
+        if company:
+            listed = _company_listed(spec, project)
         if code and code in {e.code for e in listed}:
             raise DomainError(
                 ErrorCode.CODE_EXISTS,
                 _("代码“%(code)s”已在代码表中") % {"code": code},
                 {"code": [_("已有该代码")]},
             )
-        _label_taken(kind, project, label)
+        if company:
+            _label_taken_company(spec, project, label)
+        else:
+            _label_taken(kind, project, label)
         if sort_order in (None, ""):
             sort_order = max((e.sort_order for e in listed), default=0) + 10
         sort_order = _clean_order(sort_order)
@@ -271,12 +350,15 @@ def entry_add(*, actor, project, kind: str, label, code: str = "", sort_order=No
             if not code:
                 taken = {e.code for e in listed}
                 n = len(rows) + 1
-                while f"c{n}" in taken:
+                prefix = "g" if company else "c"  # a company's codes apart from a project's
+                while f"{prefix}{n}" in taken:
                     n += 1
-                code = f"c{n}"
-            row = CodeEntry(
-                project=project, kind=spec.code, code=code, label=label, sort_order=sort_order
-            )
+                code = f"{prefix}{n}"
+            row = CodeEntry(kind=spec.code, code=code, label=label, sort_order=sort_order)
+            if company:
+                row.company_id = _company_id(project)
+            else:
+                row.project = project
         try:
             with transaction.atomic():
                 row.save(force_insert=True)
@@ -289,7 +371,53 @@ def entry_add(*, actor, project, kind: str, label, code: str = "", sort_order=No
 def _entry(spec, row) -> Entry:
     if spec.store is not None:
         return spec.store.entry(row)
-    return Entry(row.code, row.label, row.sort_order, row.system, row.retired_at)
+    return Entry(
+        row.code,
+        row.label,
+        row.sort_order,
+        row.system,
+        row.retired_at,
+        company=row.project_id is None,
+    )
+
+
+def _company_rows(spec, project):
+    from .models import CodeEntry
+
+    return CodeEntry.objects.filter(
+        kind=spec.code, project__isnull=True, company_id=_company_id(project)
+    )
+
+
+def _company_listed(spec, project) -> list[Entry]:
+    """Every entry a company entry must not clash with: the system entries, the
+    company's and those of each project of the company (locked: adds of the list on the
+    company serialize on its rows)."""
+    from django.apps import apps
+    from django.conf import settings
+
+    from .models import CodeEntry
+
+    # adds of the company's entries serialize on the company row (there may be none yet)
+    company = apps.get_model(settings.LOUPAN_COMPANY_MODEL)
+    company._base_manager.select_for_update().filter(pk=_company_id(project)).first()
+    list(_company_rows(spec, project).select_for_update().order_by("pk"))
+    rows = CodeEntry.objects.filter(kind=spec.code).filter(
+        Q(project__isnull=True, company_id=_company_id(project))
+        | Q(project__company_id=_company_id(project))
+    )
+    out = [Entry(code, str(label), 0, True) for code, label in spec.system]
+    return out + [_entry(spec, row) for row in rows]
+
+
+def _label_taken_company(spec, project, label):
+    for e in _company_listed(spec, project):
+        if e.label == label and e.active:
+            raise DomainError(
+                ErrorCode.CODE_EXISTS,
+                _("“%(label)s”已在代码表中") % {"label": label},
+                {"label": [_("已有同名选项")]},
+            )
 
 
 def _entry_row(spec, project, code):
@@ -298,6 +426,12 @@ def _entry_row(spec, project, code):
 
     rows = {str(r.pk) if spec.store else r.code: r for r in _lock_list(spec, project)}
     if isinstance(code, str) and code in rows:
+        if not spec.store and rows[code].project_id is None:
+            raise DomainError(
+                ErrorCode.CONFLICT,
+                _("公司统一的选项，由公司统一维护"),
+                {"code": [_("公司统一的选项，由公司统一维护")]},
+            )
         return rows[code], False
     if code in spec.system_codes:
         i, label = next((i, lab) for i, (c, lab) in enumerate(spec.system) if c == code)
@@ -313,17 +447,40 @@ def _entry_row(spec, project, code):
     raise invalid("code", _("代码表中没有该选项"), code=ErrorCode.NOT_FOUND)
 
 
-def entry_change(*, actor, project, kind: str, code: str, label=None, sort_order=None) -> Entry:
-    """Rename or move an entry (a system one too)."""
-    access.require_perm(actor, PERM, project)
+def _company_row(spec, project, code):
+    """The locked company entry ``code`` of ``project``'s company."""
+    row = _company_rows(spec, project).select_for_update().filter(code=code).first()
+    if row is None or not isinstance(code, str):
+        raise invalid("code", _("公司代码表中没有该选项"), code=ErrorCode.NOT_FOUND)
+    return row
+
+
+def entry_change(
+    *, actor, project, kind: str, code: str, label=None, sort_order=None, company: bool = False
+) -> Entry:
+    """Rename or move an entry (a system one too; ``company``: a company entry, on every
+    project of the company)."""
     spec = kind_of(kind)
+    _require(actor, project, company, spec)
     label = None if label is None else _clean_label(label)
     sort_order = None if sort_order in (None, "") else _clean_order(sort_order)
     with transaction.atomic():
-        row, new = _entry_row(spec, project, code)
+        if company:
+            row, new = _company_row(spec, project, code), False
+        else:
+            row, new = _entry_row(spec, project, code)
         before = None if new else snapshot(row)
-        if label is not None:
+        if label is not None and company:
+            for e in _company_listed(spec, project):
+                if e.label == label and e.code != code and e.active:
+                    raise DomainError(
+                        ErrorCode.CODE_EXISTS,
+                        _("“%(label)s”已在代码表中") % {"label": label},
+                        {"label": [_("已有同名选项")]},
+                    )
+        elif label is not None:
             _label_taken(kind, project, label, code)
+        if label is not None:
             setattr(row, spec.store.label_field if spec.store else "label", label)
         if sort_order is not None:
             setattr(row, spec.store.sort_field if spec.store else "sort_order", sort_order)
@@ -335,15 +492,21 @@ def entry_change(*, actor, project, kind: str, code: str, label=None, sort_order
     return _entry(spec, row)
 
 
-def entry_retire(*, actor, project, kind: str, code: str, retire: bool = True) -> Entry:
+def entry_retire(
+    *, actor, project, kind: str, code: str, retire: bool = True, company: bool = False
+) -> Entry:
     """Retire the office's own entry (no longer offered; old records keep it), or bring
-    it back (``retire=False``). A system entry cannot be retired."""
-    access.require_perm(actor, PERM, project)
+    it back (``retire=False``). A system entry cannot be retired. ``company``: a company
+    entry, retired for every project of the company."""
     spec = kind_of(kind)
+    _require(actor, project, company, spec)
     if code in spec.system_codes:
         raise DomainError(ErrorCode.SYSTEM_ENTRY, fields={"code": [_("系统选项不能停用")]})
     with transaction.atomic():
-        row, _new = _entry_row(spec, project, code)
+        if company:
+            row = _company_row(spec, project, code)
+        else:
+            row, _new = _entry_row(spec, project, code)
         entry = _entry(spec, row)
         if entry.active != retire:
             state = _("已停用") if retire else _("未停用")
@@ -359,5 +522,7 @@ def entry_retire(*, actor, project, kind: str, code: str, retire: bool = True) -
     return _entry(spec, row)
 
 
-def entry_restore(*, actor, project, kind: str, code: str) -> Entry:
-    return entry_retire(actor=actor, project=project, kind=kind, code=code, retire=False)
+def entry_restore(*, actor, project, kind: str, code: str, company: bool = False) -> Entry:
+    return entry_retire(
+        actor=actor, project=project, kind=kind, code=code, retire=False, company=company
+    )

@@ -52,13 +52,25 @@ class CodeEntry(models.Model):
     …) on a project. The system entries of a list (the codes rules depend on) live in
     code; a row here is the office's own entry, or a system entry relabelled or moved.
     A retired entry (``retired_at``) is no longer offered but old records keep and show
-    it."""
+    it. A company entry (``company`` set, no ``project``) is on the list of every project
+    of that company, kept (renamed, retired) by who holds ``codelist.manage`` on all of
+    them."""
 
     project = models.ForeignKey(
         settings.LOUPAN_PROJECT_MODEL,
         verbose_name=_("项目"),
         on_delete=models.CASCADE,
         related_name="code_entries",
+        null=True,
+        blank=True,
+    )
+    company = models.ForeignKey(
+        settings.LOUPAN_COMPANY_MODEL,
+        verbose_name=_("公司"),
+        on_delete=models.CASCADE,
+        related_name="code_entries",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(_("代码表"), max_length=30)
     code = models.CharField(_("代码"), max_length=20)
@@ -77,6 +89,16 @@ class CodeEntry(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "kind", "code"], name="core_codeentry_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["company", "kind", "code"],
+                condition=models.Q(project__isnull=True),
+                name="core_codeentry_company_unique",
+            ),
+            # a project's entry or the company's, never both nor neither
+            models.CheckConstraint(
+                condition=models.Q(project__isnull=True) ^ models.Q(company__isnull=True),
+                name="core_codeentry_one_scope",
             ),
         ]
 

@@ -15,7 +15,7 @@ class CustomersConfig(AppConfig):
         from . import services
         from .filters import CustomerFilterSet
         from .imports import REGISTER_SHEET
-        from .models import Channel, FollowUpWay
+        from .models import Channel, FollowUpWay, Occupation
 
         # 认知途径: the office's channels, kept in Channel (customers and calls point to it)
         codelists.register("channel", _("认知途径"), store=codelists.ModelStore(Channel), order=10)
@@ -23,6 +23,10 @@ class CustomersConfig(AppConfig):
         # 跟进方式: the office's list; 到访 moves a prospect to 意向, so the codes of
         # FollowUpWay are fixed (relabel and reorder only).
         codelists.register("followup_way", _("跟进方式"), system=FollowUpWay.choices, order=20)
+
+        # 职业: the office's list; its one system entry 其他 takes the occupation in words
+        # (services.occupation_of), so only "other" is fixed.
+        codelists.register("occupation", _("职业"), system=Occupation.choices, order=15)
 
         due.register(
             "customers",

@@ -8,6 +8,7 @@ import random
 
 from django.utils import timezone
 
+from loupan.core import codelists
 from loupan.inventory.models import Unit, UnitStatus
 
 from . import intentions
@@ -71,6 +72,12 @@ def _layout(value) -> dict:
     return {"wanted_layout": value}
 
 
+def _occupation(codes: dict, label: str) -> dict:
+    if label in codes:
+        return {"occupation": codes[label]}
+    return {"occupation": "other", "occupation_other": label}
+
+
 def demo_customers(context: dict) -> None:
     """About 300 customers of the two demo consultants, registered over the last two
     months, with follow-ups, grades, a few in the public pool, a household and an open
@@ -85,6 +92,13 @@ def demo_customers(context: dict) -> None:
         for i, name in enumerate(DEMO_CHANNELS)
     ]
     consultants = [users["consultant"], users["consultant2"]]
+    # 职业: the office's list (core.codelists); what is not in it is 其他 in words
+    occupations = {"": ""}
+    for label in ["企业职员", "公务员", "教师", "医生", "私营业主"]:
+        entry = codelists.entry_add(
+            actor=users["manager"], project=project, kind="occupation", label=label
+        )
+        occupations[label] = entry.code
     # 意向户型: the project's layouts, and 其他 in words ("other", words)
     layouts = ["A1", "B1", "B2", "C1", "A2", ("other", "三室"), ("other", "四室")]
     now = timezone.now()
@@ -109,8 +123,11 @@ def demo_customers(context: dict) -> None:
                 "residence_district": rng.choice(
                     ["高新区", "武侯区", "锦江区", "双流区", "天府新区"]
                 ),
-                "occupation": more.choice(
-                    ["企业职员", "公务员", "教师", "医生", "私营业主", "IT 工程师", ""]
+                **_occupation(
+                    occupations,
+                    more.choice(
+                        ["企业职员", "公务员", "教师", "医生", "私营业主", "IT 工程师", ""]
+                    ),
                 ),
                 "income_band": more.choice(["10万以下", "10-20万", "20-50万", "50万以上", ""]),
                 "education": more.choice(["senior", "college", "bachelor", "bachelor", "master"]),

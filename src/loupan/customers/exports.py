@@ -37,6 +37,17 @@ REASON_MAX = 300
 needs_approval = imports.export_needs_approval
 
 
+def require_consent(project, *, approved: bool = False) -> None:
+    """The one rule (``imports.require_export_consent``) as the other lists of
+    customers' personal data ask it (the deal lists, 成交客户档案, the after-sales
+    lists): they have no request of their own yet, so the refusal says so."""
+    imports.require_export_consent(
+        project,
+        approved=approved,
+        message=_("本项目导出客户数据须经理书面同意：含客户姓名、电话的名单不能直接导出。"),
+    )
+
+
 def export_policy_set(*, actor, project, needs_approval: bool) -> CustomerPolicy:
     """Switch the manager's written consent for customer exports on or off."""
     access.require_perm(actor, LEVEL, project)

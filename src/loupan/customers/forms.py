@@ -12,7 +12,7 @@ from loupan.inventory.models import Layout
 from . import handover
 from .models import Channel, Education, Gender, Grade, HandoverMode, Purpose
 from .reception import eligible_users
-from .services import OTHER_LAYOUT
+from .services import OTHER_LAYOUT, OTHER_OCCUPATION
 
 
 class RegisterForm(forms.Form):
@@ -42,7 +42,13 @@ class RegisterForm(forms.Form):
     )
     wanted_area = forms.CharField(label=_("意向面积"), max_length=30, required=False)
     residence_district = forms.CharField(label=_("居住区域"), max_length=50, required=False)
-    occupation = forms.CharField(label=_("职业"), max_length=50, required=False)
+    occupation = OpenChoiceField(label=_("职业"), choices=(), required=False)
+    occupation_other = forms.CharField(
+        label=_("其他职业"),
+        max_length=50,
+        required=False,
+        help_text=_("职业选择“其他”时填写"),
+    )
     phone2 = forms.CharField(label=_("备用电话"), max_length=30, required=False)
     age_band = forms.CharField(label=_("年龄段"), max_length=20, required=False)
     income_band = forms.CharField(label=_("收入段"), max_length=30, required=False)
@@ -77,6 +83,12 @@ class RegisterForm(forms.Form):
                 for n in Layout.objects.filter(project=project).values_list("name", flat=True)
             ),
             (OTHER_LAYOUT, _("其他")),
+        ]
+        # the office's occupations (core.codelists), then 其他 (the occupation in words)
+        listed = codelists.choices("occupation", project, blank=True)
+        self.fields["occupation"].choices = [
+            *(c for c in listed if c[0] != OTHER_OCCUPATION),
+            *(c for c in listed if c[0] == OTHER_OCCUPATION),
         ]
         for name in ("name", "phone", "wanted_layout"):
             self.fields[name].required = False  # the service names what is missing

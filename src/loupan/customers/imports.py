@@ -189,7 +189,7 @@ COLUMNS = (
     ),
     Column("purpose", "购房目的", "choice", choices=Purpose, help="可空", width=8),
     Column("age_band", "年龄段", "text", help="可空，如 30-40岁", width=8),
-    Column("occupation", "职业", "text", help="可空"),
+    Column("occupation", "职业", "text", help="可空；代码表“职业”中的名称，其他文字按“其他”记"),
     Column("education", "文化程度", "choice", choices=Education, help="可空", width=10),
     Column("residence_district", "居住区域", "text", help="可空", aliases=("居住区",)),
     Column("work_district", "工作区域", "text", help="可空", aliases=("工作区",)),
@@ -380,6 +380,12 @@ def read_customers(*, project: Project, file, user, file_name: str = "") -> Cust
         owner = _owner(data, owners, default_owner, problem)
         optional = {name: data[name] for name in services.OPTIONAL_FIELDS if name in data}
         optional["channel"] = _channel(data, channels, problem)
+        # 职业: the sheet holds words; those of an entry of the office's list are stored
+        # as its code, any others as 其他 with those words (services.occupation_of)
+        occupation = (optional.pop("occupation", "") or "").strip()
+        if occupation:
+            optional["occupation"] = services.OTHER_OCCUPATION
+            optional["occupation_other"] = occupation
         customer = None
         layout = (data.get("wanted_layout") or "").strip()
         other = "" if not layout or layout in layouts else layout
@@ -606,6 +612,21 @@ def export_needs_approval(project) -> bool:
     return CustomerPolicy.objects.filter(project=project, export_needs_approval=True).exists()
 
 
+def require_export_consent(project, *, approved: bool = False, message=None) -> None:
+    """The one rule for every export of customers' personal data (the 意向客户登记表, the
+    deal lists and 成交客户档案 with the buyers' names and phones, the after-sales lists
+    with the owners'): where the project wants the manager's written consent
+    (``export_needs_approval``), the file is built only for the download of an approved
+    request (``approved``: ``exports.export_download``); any other export is refused
+    with ``export_needs_approval`` (seed 002 客户信息管理制度 5.1)."""
+    if not approved and export_needs_approval(project):
+        if message:
+            raise DomainError(CustomerError.EXPORT_NEEDS_APPROVAL, message)
+        raise DomainError(
+            CustomerError.EXPORT_NEEDS_APPROVAL, fields={"reason": [_("请填写导出理由")]}
+        )
+
+
 def register_export(
     *, actor, project: Project, queryset, filters: dict, approved: bool = False
 ) -> tuple[bytes, int]:
@@ -614,10 +635,7 @@ def register_export(
     manager's written consent, only an approved request's download (``approved``,
     ``exports.export_download``) builds it."""
     access.require_perm(actor, "customer.export", project)
-    if not approved and export_needs_approval(project):
-        raise DomainError(
-            CustomerError.EXPORT_NEEDS_APPROVAL, fields={"reason": [_("请填写导出理由")]}
-        )
+    require_export_consent(project, approved=approved)
 
     def rows():
         for customer in queryset.iterator(chunk_size=2000):

@@ -58,6 +58,14 @@ class FollowUpWay(models.TextChoices):
     HOME = "home", _("上门")
 
 
+class Occupation(models.TextChoices):
+    """The fixed entry of the office's list 职业 (``core.codelists`` kind ``occupation``):
+    其他, with the occupation in words. The office adds the rest per project or for the
+    company."""
+
+    OTHER = "other", _("其他")
+
+
 class Channel(models.Model):
     """How a customer heard of the project (认知途径), a list the office configures, for
     measuring advertising (seed 002)."""
@@ -158,6 +166,8 @@ class Customer(models.Model):
     phone2 = models.CharField(_("备用电话"), max_length=20, blank=True)
     id_number = models.CharField(_("身份证号"), max_length=18, blank=True)
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    # a code of the office's list ``occupation`` (core.codelists), or for 其他 the words
+    # (services.occupation_of); an older record's free text is kept and shown as it is
     occupation = models.CharField(_("职业"), max_length=50, blank=True)
     income_band = models.CharField(_("收入段"), max_length=30, blank=True)
     education = models.CharField(
@@ -304,6 +314,13 @@ class Customer(models.Model):
 
     def get_absolute_url(self):
         return reverse("customers:customer_detail", args=[self.project_id, self.pk])
+
+    def get_occupation_display(self) -> str:
+        """The occupation as the office's list labels it (a retired entry still shows;
+        the words of 其他 and an older record's free text as they are)."""
+        from loupan.core import codelists
+
+        return codelists.label_of("occupation", self.project_id, self.occupation)
 
     @classmethod
     def restrict_q(cls, user, action):

@@ -129,6 +129,35 @@ def wanted_layout_of(project, value, other="", *, current: str = "") -> str:
     )
 
 
+OTHER_OCCUPATION = "other"  # 职业 其他: the occupation in words (``occupation_other``)
+
+
+def occupation_of(project, value, other="", *, current: str = "") -> str:
+    """The 职业 to store: a code of the office's list ``occupation`` on the project
+    (``core.codelists``: unknown ``code_unknown``, retired ``code_retired``), or for
+    ``other`` (其他) the words in ``other`` (words that are the label of an active entry
+    are stored as that entry); the record's ``current`` value (a retired entry, an older
+    record's free text) stays as it is."""
+    value = (value or "").strip() if isinstance(value, str) else value
+    other = (other or "").strip() if isinstance(other, str) else ""
+    if value == OTHER_OCCUPATION:
+        if not other:
+            raise invalid("occupation_other", "请填写职业", "职业选择“其他”时请填写职业。")
+        if len(other) > 50:
+            raise invalid("occupation_other", "不能超过50个字", "其他职业不能超过50个字。")
+        for entry in codelists.entries("occupation", project, active_only=True):
+            if entry.label == other and entry.code != OTHER_OCCUPATION:
+                return entry.code
+        return other
+    if other:
+        raise invalid(
+            "occupation_other",
+            "只有职业选择“其他”时才填写",
+            "只有职业选择“其他”时才填写其他职业。",
+        )
+    return codelists.check("occupation", project, value, "occupation", current=current)
+
+
 def customer_build(
     *,
     actor,
@@ -172,6 +201,15 @@ def customer_build(
         refuse(
             DomainError(ErrorCode.INVALID, "登记无效：姓名、手机号和意向户型必须填写。", missing)
         )
+    occupation_other = data.pop("occupation_other", "")
+    if "occupation" in data or occupation_other:
+        try:
+            data["occupation"] = occupation_of(
+                project, data.get("occupation", ""), occupation_other
+            )
+        except DomainError as exc:
+            data.pop("occupation", None)
+            refuse(exc)
     unknown = sorted(set(data) - set(OPTIONAL_FIELDS))
     if unknown:  # the registration time and the owner are the server's, never the form's
         refuse(
@@ -255,8 +293,10 @@ def customer_build(
     except DomainError as exc:
         refuse(exc)
     if errors:
-        # a layout not of the project, alone, keeps its own code for the client
-        only = codes == [CustomerError.LAYOUT_UNKNOWN]
+        # a layout not of the project, or an occupation not (or no longer) of the
+        # office's list, alone, keeps its own code for the client
+        own = (CustomerError.LAYOUT_UNKNOWN, ErrorCode.CODE_UNKNOWN, ErrorCode.CODE_RETIRED)
+        only = len(codes) == 1 and codes[0] in own
         raise DomainError(codes[0] if only else ErrorCode.INVALID, messages[0], errors)
     return customer
 
@@ -362,6 +402,14 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
                 data.get("wanted_layout", customer.wanted_layout),
                 other,
                 current=customer.wanted_layout,
+            )
+        occupation_other = data.pop("occupation_other", "")
+        if "occupation" in data or occupation_other:  # a code of the list, or 其他 in words
+            data["occupation"] = occupation_of(
+                customer.project,
+                data.get("occupation", customer.occupation),
+                occupation_other,
+                current=customer.occupation,
             )
         for name, value in data.items():
             if name not in EDITABLE_FIELDS:

@@ -94,7 +94,11 @@ def customer_register(request, project):
                 consent=data["consent"],
                 id_number=data["id_number"],
                 companions=data["companions"],
-                data={k: v for k, v in data.items() if k in services.OPTIONAL_FIELDS},
+                data={
+                    k: v
+                    for k, v in data.items()
+                    if k in services.OPTIONAL_FIELDS or (k == "occupation_other" and v)
+                },
             )
         except services.CustomerExists as exc:
             existing = exc  # the page names the owner

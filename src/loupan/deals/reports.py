@@ -18,6 +18,7 @@ from loupan.accounts import access
 from loupan.core import codelists, xlsx
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.money import money
+from loupan.customers import exports as customer_exports
 from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer, Education
 
@@ -107,10 +108,15 @@ def may_export(user, project) -> bool:
     return access.has_perm(user, "deal.view", project)
 
 
-def export(*, actor, project, report: str, columns, rows, filters: dict) -> bytes:
-    """A list as xlsx (write-only, any size), audited as an export with its filters."""
+def export(
+    *, actor, project, report: str, columns, rows, filters: dict, approved: bool = False
+) -> bytes:
+    """A list as xlsx (write-only, any size), audited as an export with its filters. The
+    lists name the buyers: where the project wants the manager's consent for customer
+    data, only with it (``customers.exports.require_consent``; ``approved``)."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出交易名单的权限"))
+    customer_exports.require_consent(project, approved=approved)
     content, _count = xlsx.export_audited(
         actor=actor,
         project=project,
@@ -157,10 +163,28 @@ def owner_labels() -> dict[str, dict]:
     education) as plain text in the active language, for ``owner_lines``: build them
     once per list and pass them in (``get_FOO_display`` rebuilds its dict of lazy labels
     on every call, which a year's 成交客户档案 calls tens of thousands of times)."""
-    return {
+    labels = {
         name: {key: force_str(label) for key, label in model._meta.get_field(name).flatchoices}
         for model, name in ((Deal, "status"), (Deal, "payment_method"), (Customer, "education"))
     }
+    labels["occupation"] = OccupationLabels()
+    return labels
+
+
+class OccupationLabels:
+    """The buyers' 职业 as the office's list of each project labels them
+    (``core.codelists``, the list read once per project; a retired entry marked, the
+    words of 其他 and older free text as they are)."""
+
+    def __init__(self):
+        self._listed: dict = {}
+
+    def __call__(self, project_id, value) -> str:
+        if not value:
+            return ""
+        if project_id not in self._listed:
+            self._listed[project_id] = codelists.entries("occupation", project_id)
+        return codelists.label_of("occupation", None, value, listed=self._listed[project_id])
 
 
 def _shown(labels: dict, value):
@@ -221,7 +245,7 @@ def _lines(user, deal, *, unit, building, consultant, buyers, labels, numbers=No
                 "share": share,
                 "phone": phone,
                 "id_number": id_number or "",
-                "occupation": c.occupation,
+                "occupation": labels["occupation"](deal.project_id, c.occupation),
                 "education": education.get(c.education, c.education),
                 "income_band": c.income_band,
                 "residence_district": c.residence_district,
@@ -252,6 +276,7 @@ OWNER_DEAL = _attnames(
         "total",
         "payment_method",
         "contract_number",
+        "project_id",
     },
 )
 # A buyer as the lines read it: the deal, the share, the channel's name and the
@@ -341,7 +366,7 @@ def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str, numbers):
     for buyer in buyers.using(db).order_by("deal_id", "sort_order", "pk").values_list(*OWNER_BUYER):
         of.setdefault(buyer[0], []).append(buyer)
     status_of, method_of = labels["status"], labels["payment_method"]
-    education_of = labels["education"]
+    education_of, occupation_of = labels["education"], labels["occupation"]
     for row in chunk:
         mine = of.get(row[0])
         if not mine:
@@ -385,7 +410,7 @@ def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str, numbers):
             line["share"] = share
             line["phone"] = phone
             line["id_number"] = id_number or ""
-            line["occupation"] = occupation
+            line["occupation"] = occupation_of(deal.project_id, occupation)
             line["education"] = education_of.get(education, education)
             line["income_band"] = income_band
             line["residence_district"] = district
@@ -442,8 +467,9 @@ ANALYSIS = [
 ]
 
 
-def buyer_analysis(deals) -> list[dict]:
-    """Counts by category of the distinct buyers of the owners' deals (``profile``)."""
+def buyer_analysis(deals, project=None) -> list[dict]:
+    """Counts by category of the distinct buyers of the owners' deals (``profile``);
+    the occupations labelled by ``project``'s list."""
     buyers = Customer.objects.filter(
         Exists(
             DealBuyer.objects.filter(
@@ -451,26 +477,32 @@ def buyer_analysis(deals) -> list[dict]:
             )
         )
     )
-    return profile(buyers)
+    return profile(buyers, project)
 
 
-def profile(customers) -> list[dict]:
+def profile(customers, project=None) -> list[dict]:
     """Counts by category of ``customers`` (distinct customers: buyers, visitors) along
     the dimensions of seed 002 二.3(2) (``dimension_counts``); an empty answer counts as
     未填写."""
-    return profile_of(dimension_counts(customers))
+    return profile_of(dimension_counts(customers), project)
 
 
-def profile_of(counted: dict[str, list[tuple]]) -> list[dict]:
+def profile_of(counted: dict[str, list[tuple]], project=None) -> list[dict]:
     """``profile`` of counts as ``dimension_counts`` gives them (or the kept visitors'
-    profile of a period, ``customers.visitors.counts``)."""
+    profile of a period, ``customers.visitors.counts``). The occupations are codes of
+    the office's list (``core.codelists``): counted under ``project``'s labels (two codes
+    of one label, or a code and the same words typed as 其他 or before the list, count
+    as one)."""
     education = dict(Education.choices)
+    listed = codelists.entries("occupation", project) if project is not None else None
     result = []
     for field, label in ANALYSIS:
         counts: dict[str, int] = {}
         for value, n in counted.get(field, ()):
             key = value or ""
             name = str(education.get(key, key)) if field == "education" else key
+            if field == "occupation" and listed is not None:
+                name = codelists.label_of("occupation", None, key, listed=listed)
             name = name or _("未填写")
             counts[name] = counts.get(name, 0) + n
         total = sum(counts.values())

@@ -25,6 +25,7 @@ from loupan.accounts import access
 from loupan.core import xlsx
 from loupan.core.masking import mask_name
 from loupan.core.money import money
+from loupan.customers import exports as customer_exports
 from loupan.customers.selectors import contact
 from loupan.deals.models import DealStatus
 from loupan.payments.models import EntryKind, LedgerEntry, Purpose
@@ -320,6 +321,8 @@ def export(*, actor, event, kind: str) -> bytes:
     """One of the lists as xlsx, audited as an export of the event's ``kind``."""
     if not may_export(actor, event.project_id):
         raise access.permission_error("opening.manage")
+    # it names the customers: with the manager's consent where the project wants it
+    customer_exports.require_consent(event.project_id)
     sheet, columns = KINDS[kind]
     with translation.override("zh-hans"):  # the file is Chinese whatever the viewer's language
         content, _count = xlsx.export_audited(

@@ -30,6 +30,7 @@ from loupan.core.pages import (
 )
 from loupan.core.views import paginate, query_without_page, refused
 from loupan.core.xlsx import col as C
+from loupan.customers import exports as customer_exports
 from loupan.deals.models import Deal, PaymentMethod
 
 from . import arrears, closing, rules, selectors, services
@@ -91,6 +92,8 @@ def _export(request, project, report, what, columns, rows):
 def _export_checked(user, project, report, what, columns, rows, filters):
     if not rules.may_see_all(user, project):
         raise access.permission_error("payment.view")
+    # it names the customers: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     content, _count = xlsx.export_audited(
         actor=user,
         project=project,

@@ -33,6 +33,7 @@ from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money
 from loupan.core.snapshot import snapshot
+from loupan.customers import exports as customer_exports
 from loupan.deals.filters import deal_search_q
 from loupan.deals.models import Deal, PaymentMethod
 from loupan.inventory.models import Project
@@ -906,6 +907,8 @@ def mortgages_export(*, actor, project, queryset, filters: dict) -> bytes:
     """The pipeline 按揭进度表 as xlsx, audited as an export with its filters."""
     if not may_export(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED, _("您没有导出按揭进度表的权限"))
+    # it names the customers: with the manager's consent where the project wants it
+    customer_exports.require_consent(project)
     today = timezone.localdate()
     content, _count = xlsx.export_audited(
         actor=actor,

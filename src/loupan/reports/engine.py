@@ -31,6 +31,7 @@ from loupan.accounts import access
 from loupan.core import xlsx
 from loupan.core.dates import parse_date
 from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.customers import exports as customer_exports
 from loupan.customers.models import Channel
 from loupan.inventory.models import Building
 
@@ -301,6 +302,9 @@ class Spec:
     own: bool = False
     needs: tuple[str, ...] = ()
     description: str = ""
+    # it lists customers' personal data (the buyers of 成交客户档案): its xlsx only with
+    # the manager's consent where the project wants it (customers.exports.require_consent)
+    personal: bool = False
 
 
 REPORTS: dict[str, Spec] = {}
@@ -451,7 +455,12 @@ def workbook(report: Report) -> tuple[bytes, int]:
 
 def export(*, actor, project, code: str, params=None) -> bytes:
     """``code``'s report as an xlsx, recorded in the audit trail as an export with its
-    filters (personal data in it is masked as the viewer sees it on the page)."""
+    filters (personal data in it is masked as the viewer sees it on the page); a report
+    of customers' personal data (``Spec.personal``) only with the manager's consent
+    where the project wants it."""
+    spec = REPORTS.get(code)
+    if spec is not None and spec.personal:
+        customer_exports.require_consent(project)
     report = build(code, actor, project, params)
     content, count = workbook(report)
     xlsx.audit_export(

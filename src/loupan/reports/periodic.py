@@ -495,8 +495,8 @@ def analysis_tables(f: Filters) -> list[Table]:
     """来电来访客户分析 and 成交客户分析 side by side (seed 002 二.3(2), 三.3): per
     dimension, the distinct visitors of the period and the distinct buyers of its
     subscriptions (``deals.reports.buyer_analysis``) by category, each with its share."""
-    visitors = deal_reports.profile_of(fig.visitor_counts(f))
-    buyers = {d["field"]: d for d in deal_reports.buyer_analysis(fig.subscribed(f))}
+    visitors = deal_reports.profile_of(fig.visitor_counts(f), f.project)
+    buyers = {d["field"]: d for d in deal_reports.buyer_analysis(fig.subscribed(f), f.project)}
     tables = []
     for seen in visitors:
         bought = buyers.get(seen["field"], {"total": 0, "rows": []})
@@ -576,6 +576,7 @@ register(
         weekly_report,
         period="week",
         own=True,
+        personal=True,  # its 成交客户档案 names the buyers
         description=_("一周每日来电来访与成交、成交客户档案、当月目标完成情况"),
     )
 )
@@ -587,6 +588,7 @@ BUYERS = register(
         buyers_report,
         period="week",
         needs=("deal.view",),
+        personal=True,
         description=_("本期认购客户的档案，每位买受人一行"),
     )
 )

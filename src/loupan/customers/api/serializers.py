@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loupan.accounts import access
+from loupan.core import codelists
 from loupan.core.api import StrictInputMixin
 from loupan.core.identity import display_phone
 from loupan.core.masking import mask_phone
@@ -36,6 +37,9 @@ class CustomerSerializer(serializers.ModelSerializer):
     phone = serializers.SerializerMethodField()
     id_number = serializers.SerializerMethodField()
     owner_name = serializers.CharField(source="owner.real_name", default=None, read_only=True)
+    occupation_label = serializers.SerializerMethodField(
+        help_text=gettext_lazy("职业按本项目代码表的名称（已停用的标注；其他职业和旧的文字原样）")
+    )
 
     class Meta:
         model = Customer
@@ -50,6 +54,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "grade",
             "stage",
             "wanted_layout",
+            "occupation",
+            "occupation_label",
             "channel",
             "purpose",
             "budget_min",
@@ -70,6 +76,15 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     def get_id_number(self, obj) -> str:
         return self._contact(obj)["id_number"]
+
+    def get_occupation_label(self, obj) -> str:
+        if not obj.occupation:
+            return ""
+        # the list read once per project for a page of customers (no query per row)
+        listed = self.context.setdefault("_occupations", {})
+        if obj.project_id not in listed:
+            listed[obj.project_id] = codelists.entries("occupation", obj.project_id)
+        return codelists.label_of("occupation", None, obj.occupation, listed=listed[obj.project_id])
 
 
 class RegisterSerializer(StrictInputMixin, serializers.Serializer):
@@ -92,7 +107,14 @@ class RegisterSerializer(StrictInputMixin, serializers.Serializer):
     )
     consent = serializers.BooleanField(default=False)
     id_number = serializers.CharField(required=False, allow_blank=True, default="")
-    data = serializers.DictField(required=False, default=dict)
+    data = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=gettext_lazy(
+            "可选字段；occupation 为项目代码表“职业”中启用的代码（/api/v1/code-lists/），"
+            "或 other 并在 occupation_other 中填写职业"
+        ),
+    )
 
 
 class ReasonSerializer(serializers.Serializer):

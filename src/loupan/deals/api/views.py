@@ -381,7 +381,7 @@ class DealViewSet(
         income, education, residence area, channel and motive."""
         project = self._project_param()
         qs = self.filter_queryset(super().get_queryset().filter(project=project))
-        return Response({"project": project.pk, "dimensions": reports.buyer_analysis(qs)})
+        return Response({"project": project.pk, "dimensions": reports.buyer_analysis(qs, project)})
 
     def _project_param(self):
         return project_param(self.request)

@@ -185,7 +185,7 @@ class OwnerList(DealListView):
             lines=[
                 line for deal in context["page"] for line in reports.owner_lines(user, deal, labels)
             ],
-            analysis=reports.buyer_analysis(context["filter"].qs),
+            analysis=reports.buyer_analysis(context["filter"].qs, self.project),
             **context,
         )
 
