@@ -48,6 +48,12 @@ def test_table(amount, words):
     assert rmb_upper(amount) == words
 
 
+def test_sixteen_digits_of_yuan_at_most():
+    assert rmb_upper(10**16 - 1).startswith("玖仟玖佰玖拾玖万亿")
+    with pytest.raises(ValueError, match="amount too large for capital numerals"):
+        rmb_upper(10**16)
+
+
 def test_floats_are_refused():
     with pytest.raises(TypeError):
         rmb_upper(1.5)
