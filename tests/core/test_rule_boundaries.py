@@ -231,3 +231,25 @@ def test_a_duplicate_registration_names_the_field_that_matched(demo):
             register(phone, **data)
         assert taken.value.code == "customer_exists"
         assert list(taken.value.fields) == [field], (phone, data)
+
+
+def test_a_projects_own_discount_authority_wins_over_the_default(demo):
+    """The office may set each role's authority per project (折扣权限); a project that
+    has not keeps the settings' defaults, and a role outside the chain grants nothing."""
+    from loupan.accounts.models import Role
+    from loupan.deals.models import DiscountAuthority
+
+    main, second = demo["main"], demo["second"]
+    DiscountAuthority.objects.filter(project__in=[main, second]).delete()
+    for code, pct in (("consultant", "0.50"), ("supervisor", "1.50")):
+        DiscountAuthority.objects.create(
+            project=main, role=Role.objects.get(code=code), max_pct=Decimal(pct)
+        )
+    assert rules.authority(main, "consultant") == Decimal("0.50")
+    assert rules.authority(main, "supervisor") == Decimal("1.50")
+    assert rules.authority(main, "manager") == Decimal("3")
+    assert rules.authority(second, "consultant") == Decimal("1")
+    assert rules.authority(main, "finance") == Decimal("0")
+    assert rules.final_level_for(main, Decimal("0.51"), below_floor=False) == "supervisor"
+    assert rules.final_level_for(main, Decimal("1.51"), below_floor=False) == "manager"
+    assert rules.final_level_for(second, Decimal("0.51"), below_floor=False) == "consultant"
