@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from loupan.accounts import access
+from loupan.audit.models import AuditEntry
 from loupan.core.errors import DomainError
 from loupan.core.identity import check_id_number
 from loupan.core.money import round_to
@@ -195,6 +196,17 @@ def test_pool_takes_expired_owned_customers_only_once_and_never_a_buyer(demo):
     assert before >= 1
     # a second run finds nobody new: those in the pool already are not counted again
     assert customer_services.pool_expire(now=later) == 0
+    # the move is in the audit trail, with the reason and who owned them before
+    entries = AuditEntry.objects.filter(object_type="customers.customer", action="update")
+    entry = entries.filter(object_id=str(lapsed.pk)).order_by("-id").first()
+    assert entry.actor is None and entry.extra == {"reason": "归属到期，转入公客池"}
+    assert entry.changes["in_pool"] == [False, True] and entry.changes["owner_id"][1] is None
+    assert not entries.filter(object_id=str(buyer.pk)).exists()
+    # an anonymized customer stays where they are
+    gone = owned("已匿名", "13900067673")
+    Customer.objects.filter(pk=gone.pk).update(anonymized_at=later)
+    assert customer_services.pool_expire(now=later) == 0
+    assert Customer.objects.get(pk=gone.pk).in_pool is False
 
 
 def test_a_duplicate_registration_names_the_field_that_matched(demo):
@@ -253,3 +265,19 @@ def test_a_projects_own_discount_authority_wins_over_the_default(demo):
     assert rules.final_level_for(main, Decimal("0.51"), below_floor=False) == "supervisor"
     assert rules.final_level_for(main, Decimal("1.51"), below_floor=False) == "manager"
     assert rules.final_level_for(second, Decimal("0.51"), below_floor=False) == "consultant"
+
+
+def test_a_deals_list_total_counts_a_unit_without_a_price_as_nothing(demo):
+    """The floor total is known only when every unit has a floor price."""
+    from types import SimpleNamespace
+
+    from loupan.deals.services import price_units
+
+    a = SimpleNamespace(list_price=Decimal("1000000.00"), floor_price=Decimal("950000.00"))
+    b = SimpleNamespace(list_price=None, floor_price=None)
+    c = SimpleNamespace(list_price=Decimal("20000.00"), floor_price=Decimal("18000.00"))
+    quote, floor = price_units([a, b], [])
+    assert quote.total == Decimal("1000000.00") and floor is None
+    quote, floor = price_units([a, c], [("折扣", "percent", Decimal("1"))])
+    assert quote.list_total == Decimal("1020000.00") and quote.total == Decimal("1009800.00")
+    assert floor == Decimal("968000.00")
