@@ -11,7 +11,10 @@ lint:
 messages:
 	cd src/loupan && ../../.venv/bin/loupan makemessages -l en --no-obsolete && ../../.venv/bin/loupan compilemessages -l en
 
+mutate:
+	scripts/mutate.sh
+
 bench:
 	.venv/bin/python bench/run.py
 
-.PHONY: demo test lint messages bench
+.PHONY: demo test lint messages bench mutate

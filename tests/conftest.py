@@ -27,9 +27,11 @@ def _load_demo():
 def django_db_setup(django_db_setup, django_db_blocker):
     """The demo office is built once per test database; every test's transaction rolls
     back its own changes. (A transactional test flushes the database: ``demo`` then
-    builds it again.)"""
+    builds it again.) A database kept with ``--reuse-db`` (scripts/mutate.sh) has it
+    already."""
     with django_db_blocker.unblock():
-        _load_demo()
+        if not Building.objects.filter(project__code="CHW").exists():  # --reuse-db keeps it
+            _load_demo()
 
 
 @pytest.fixture

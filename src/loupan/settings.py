@@ -141,6 +141,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # In memory unless named: scripts/mutate.sh keeps one test database file
+            # between its many pytest runs (``--reuse-db``).
+            "TEST": {"NAME": os.environ.get("TEST_DATABASE_NAME") or None},
         }
     }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):

@@ -127,3 +127,15 @@ def test_every_kind_is_registered_with_its_card(demo):
     for code in ("discount", "clause", "exchange", "rename", "cancel", "pricelist"):
         kind = kind_of(code)
         assert kind.card_template and kind.subjects is not None
+
+
+def test_a_decided_request_is_decided_by_nobody_again(demo):
+    request = _discount_request("1.5")
+    assert request.level == "supervisor"
+    assert approvals.can_decide(user("supervisor"), request) == (True, "")
+    approvals.approval_decide(
+        actor=user("supervisor"), request=request, approve=False, reason="价格过低"
+    )
+    request.refresh_from_db()
+    assert approvals.can_decide(user("supervisor"), request) == (False, "该申请已处理。")
+    assert approvals.can_decide(user("director"), request, approve=False)[0] is False

@@ -37,6 +37,21 @@ def test_numbers_are_gapless_and_only_inside_a_transaction():
     assert last == int(second[-6:])
 
 
+def test_numbers_follow_one_another_under_their_kinds_prefix(db):
+    """Inside the writing transaction (the test's own): ``<prefix>-<code>-000001``, then
+    the next; a kind registered by an app carries its prefix, another its name."""
+    project = SimpleNamespace(pk=434343, code="NUM")
+    numbering.register("mutation_kind", "MK")
+    assert numbering.next_number(project, "mutation_kind") == "MK-NUM-000001"
+    assert numbering.next_number(project, "mutation_kind") == "MK-NUM-000002"
+    assert numbering.next_number(project, "contract") == "HT-NUM-000001"
+    assert numbering.next_number(project, "unnamed") == "UNNAMED-NUM-000001"
+    other = SimpleNamespace(pk=434344, code="OTH")
+    assert numbering.next_number(other, "mutation_kind") == "MK-OTH-000001"
+    counter = DocumentCounter.objects.get(scope=project.pk, kind="mutation_kind")
+    assert counter.last == 2
+
+
 def test_due_jobs_run_in_the_apps_order_and_report_in_chinese(demo, capsys):
     names = [job.name for job in due.jobs()]
     # expired reservations free their units before holds, plans and price lists run

@@ -1,4 +1,5 @@
-"""Phone normalization, GB 11643 ID numbers and pinyin initials."""
+"""Phone normalization, GB 11643 ID numbers, pinyin initials, and how the numbers and
+names are masked (core.masking)."""
 
 import datetime
 
@@ -14,6 +15,13 @@ from loupan.core.identity import (
     normalize_phone,
     phone_tail,
     pinyin_initials,
+)
+from loupan.core.masking import (
+    mask_id_number,
+    mask_name,
+    mask_personal,
+    mask_personal_text,
+    mask_phone,
 )
 
 
@@ -102,3 +110,98 @@ def test_pinyin_initials():
     assert pinyin_initials("张三") == "zs"
     assert pinyin_initials("欧阳娜娜") == "oynn"
     assert pinyin_initials("Li 先生") == "lixs"
+
+
+def test_id_number_refusals_say_why_exactly():
+    # the reason shown to the office, word for word (the form shows it under the field)
+    for raw in ("", None, "11010519491231002Y", "11010519491231002XX"):
+        with pytest.raises(DomainError) as exc:
+            check_id_number(raw)
+        assert exc.value.message == "身份证号应为 18 位，最后一位可以是 X"
+    with pytest.raises(DomainError) as exc:
+        check_id_number("110105194912310021")
+    assert exc.value.message == "身份证号校验位不正确"
+
+
+def test_a_birth_date_from_1900_to_today_is_valid():
+    def number(born):
+        body = f"110105{born:%Y%m%d}123"
+        return body + id_check_digit(body)
+
+    today = datetime.date.today()
+    for born in (today, datetime.date(1900, 1, 1)):
+        assert check_id_number(number(born)).birth_date == born
+    for born in (today + datetime.timedelta(days=1), datetime.date(1899, 12, 31)):
+        with pytest.raises(DomainError) as exc:
+            check_id_number(number(born))
+        assert exc.value.message == "身份证号中的出生日期无效"
+    with pytest.raises(DomainError) as exc:
+        check_id_number("11010519490231002X")  # 31 February
+    assert exc.value.message == "身份证号中的出生日期无效"
+
+
+def test_only_seventeen_digits_have_a_check_digit():
+    for body in ("1101051949123100", "110105194912310021"):
+        with pytest.raises(ValueError):
+            id_check_digit(body)
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("13812345678", "138****5678"),
+        ("12345678", "123****5678"),
+        ("1234567", "*******"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_a_phone_shows_its_first_three_and_last_four(number, masked):
+    assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("11010519491231002X", "110105********002X"),
+        ("12345678901", "123456*8901"),
+        ("1234567890", "**********"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_an_id_number_shows_its_first_six_and_last_four(number, masked):
+    assert mask_id_number(number) == masked
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三", "张*"),
+        ("张小三", "张**"),
+        ("欧阳娜娜", "欧阳**"),
+        ("司马相如之", "司马***"),
+        (" 王五 ", "王*"),
+        ("李", "李"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_a_public_list_shows_the_surname_only(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_personal_numbers_are_masked_as_the_office_writes_them():
+    assert mask_personal("phone", "+8613812345678") == "138****5678"
+    assert mask_personal("phone", "+85291234567") == "+85****4567"
+    assert mask_personal("id_number", "11010519491231002X") == "110105********002X"
+    assert mask_personal("name", "张三") == "张三"
+
+
+def test_numbers_in_a_search_text_are_masked():
+    text = "找 13812345678、+8613900001111 和 11010519491231002x 的客户"
+    assert mask_personal_text(text) == ("找 138****5678、139****1111 和 110105********002x 的客户")
+    # a number inside a longer run of digits or letters is not a phone or an ID number
+    for kept in ("013812345678", "A13812345678", "138123456789", "单号 1234"):
+        assert mask_personal_text(kept) == kept
+    assert mask_personal_text("") == "" and mask_personal_text(None) == ""

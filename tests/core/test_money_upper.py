@@ -35,6 +35,8 @@ from loupan.core.money import rmb_upper
         ("2985600", "贰佰玖拾捌万伍仟陆佰元整"),
         ("100000000", "壹亿元整"),
         ("100010000", "壹亿零壹万元整"),
+        # a 万 group of zeros takes no 万, even when the next digit is not zero
+        ("100001000", "壹亿零壹仟元整"),
         ("1010101010.10", "壹拾亿零壹仟零壹拾万零壹仟零壹拾元壹角整"),
         ("999999999999.99", "玖仟玖佰玖拾玖亿玖仟玖佰玖拾玖万玖仟玖佰玖拾玖元玖角玖分"),
         ("-12.30", "负壹拾贰元叁角整"),
@@ -44,6 +46,12 @@ from loupan.core.money import rmb_upper
 )
 def test_table(amount, words):
     assert rmb_upper(amount) == words
+
+
+def test_sixteen_digits_of_yuan_at_most():
+    assert rmb_upper(10**16 - 1).startswith("玖仟玖佰玖拾玖万亿")
+    with pytest.raises(ValueError, match="amount too large for capital numerals"):
+        rmb_upper(10**16)
 
 
 def test_floats_are_refused():

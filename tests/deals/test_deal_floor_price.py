@@ -155,3 +155,26 @@ def test_managers_and_the_director_see_the_floor_total(demo, username):
     summary = client.get(f"{APPROVALS}{request.pk}/").json()["deal_summary"]
     assert summary["floor_total"] == f"{deal.floor_total:.2f}"
     assert summary["list_total"] == f"{deal.list_total:.2f}"
+
+
+def test_a_manager_of_another_project_sees_no_floor_total_here(demo):
+    """unit.view_floor_price counts on its own project only: a manager of the second
+    project who is a consultant here sees this project's deals as a consultant does."""
+    from loupan.accounts.models import Membership, Role
+
+    deal = _below_floor_deal(demo)
+    both = User.objects.create_user(
+        username="two_hats", password="x", real_name="两顶帽", must_change_password=False
+    )
+    Membership.objects.create(
+        user=both, project=demo["second"], role=Role.objects.get(code="manager")
+    )
+    Membership.objects.create(
+        user=both, project=demo["main"], role=Role.objects.get(code="consultant")
+    )
+    Deal.objects.filter(pk=deal.pk).update(consultant=both)
+    client = client_for("two_hats")
+    for url in (f"{DEALS}{deal.pk}/", f"{DEALS}?project={demo['main'].pk}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert '"floor_total"' not in response.content.decode(), url

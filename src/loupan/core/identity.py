@@ -77,13 +77,14 @@ def check_id_number(raw: str, field: str = "id_number") -> IdNumber:
         raise invalid(field, _("身份证号中的出生日期无效")) from exc
     if birth > datetime.date.today() or birth.year < 1900:
         raise invalid(field, _("身份证号中的出生日期无效"))
-    total = sum(int(d) * w for d, w in zip(number[:17], ID_WEIGHTS, strict=True))
-    if ID_CHECK[total % 11] != number[17]:
+    if id_check_digit(number[:17]) != number[17]:
         raise invalid(field, _("身份证号校验位不正确"))
     return IdNumber(number=number, birth_date=birth, gender="M" if int(number[16]) % 2 else "F")
 
 
 def id_check_digit(first17: str) -> str:
+    """The GB 11643-1999 check code of the first 17 digits (weights 2^(i-1) mod 11, the
+    code (12 − Σ mod 11) mod 11, 10 written X); only 17 digits have one."""
     return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
