@@ -62,6 +62,14 @@ def parse_args():
     p.add_argument("--phones", type=int, default=2000)
     p.add_argument("--poll", type=float, default=2.0, help="seconds between a phone's polls")
     p.add_argument(
+        "--phones-mode",
+        choices=("push", "poll"),
+        default="push",
+        dest="phones_mode",
+        help="phones hold the pushed feed (as the buyer's page does) or poll it",
+    )
+    p.add_argument("--push-ms", type=int, default=500, dest="push_ms", help="LOUPAN_LIVE_PUSH_MS")
+    p.add_argument(
         "--phone-connections",
         type=int,
         default=128,
@@ -136,6 +144,15 @@ def db_url(name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def stream_slots(args) -> int:
+    """The phone streams one worker may hold (``LOUPAN_LIVE_STREAMS``): its share of the
+    phones and a quarter more, since the workers do not accept exactly in turn; a phone
+    refused polls instead."""
+    if args.phones_mode != "push":
+        return 0
+    return -(-args.phones * 5 // (4 * args.workers)) + 8
+
+
 def start_server(args, database: str):
     port = free_port()
     env = {
@@ -151,6 +168,8 @@ def start_server(args, database: str):
         "LOUPAN_PICK_ADDRESS_INTERVAL_MS": str(args.interval_ms),
         "LOUPAN_VAR_DIR": tempfile.mkdtemp(prefix="loupan-bench-server-"),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "LOUPAN_LIVE_PUSH_MS": str(args.push_ms),
+        "LOUPAN_LIVE_STREAMS": str(stream_slots(args)),
     }
     env.pop("TEST_DATABASE_NAME", None)
     command = [
@@ -165,7 +184,8 @@ def start_server(args, database: str):
         "-k",
         "gthread",
         "--threads",
-        str(args.threads),
+        # a phone's stream holds a thread: those and the picks' own
+        str(args.threads + stream_slots(args)),
         "--log-level",
         "warning",
     ]
@@ -491,7 +511,7 @@ def main() -> int:
             f"# Opening day under load — {args.buyers} buyers, {args.units} units, "
             f"{args.clients} clients, {args.bots} bots, {args.phones} phones; gunicorn "
             f"{args.workers} workers × {args.threads} threads (gthread), DB_CONN_MAX_AGE="
-            f"{args.conn_max_age}; {os.cpu_count()} CPUs"
+            f"{args.conn_max_age}; {os.cpu_count()} CPUs; phones {args.phones_mode}"
         )
         from bench.opening.build import build
 
@@ -582,6 +602,13 @@ def main() -> int:
         )
         if run.errors:
             print("client errors: " + ", ".join(f"{k} {v}" for k, v in run.errors.items()))
+        if args.phones_mode == "push":
+            print(
+                f"phones: {run.streams} held the pushed feed ({run.frames} frames, "
+                f"{run.frames / watch:,.0f}/s), {run.streams_refused} refused, "
+                f"{run.fell_back} polled instead; {stream_slots(args)} streams a worker, "
+                f"tick {args.push_ms} ms"
+            )
         print(
             f"phones: {run.polls} polls in {watch:.1f} s = {run.polls / watch:,.0f}/s served, "
             f"p50 {ms(load.percentile(run.poll_latency, 50))}, p99 "

@@ -24,13 +24,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.pages import project_page
 
-from . import buyer, live, selectors
+from . import buyer, live, push, selectors
+from .errors import OpeningError
 
 SEE = ("opening.view",)
 KEEPALIVE = 15.0  # seconds between comments on an idle stream (proxies drop silent ones)
@@ -123,6 +125,86 @@ def feed(request, pk):
     return response
 
 
+@require_GET
+def phone_stream(request, pk):
+    """The phones' feed pushed (``push``): Server-Sent Events of what ``feed`` answers,
+    the frame at once and then the units picked since the phone's last one whenever the
+    process's hub reads a change (within ``LOUPAN_LIVE_PUSH_MS``), a new frame at a batch's
+    start or end. ``since`` (or the ``Last-Event-ID`` EventSource sends back when it
+    reconnects: each event's id is its ``last_pick``) is the last pick the phone holds.
+    Public like ``feed``; ``streams_full`` (503) when this process holds all the streams
+    it may: the page polls ``feed`` then."""
+    since = request.headers.get("Last-Event-ID") or request.GET.get("since") or "0"
+    if not since.isdigit():
+        return _error(invalid("since", _("应为编号")))
+    if not push.hub.take_slot():
+        return _error(DomainError(OpeningError.STREAMS_FULL))
+    try:
+        held = push.hub.held(pk)
+    except BaseException:
+        push.hub.give_slot()
+        raise
+    if held is None:
+        push.hub.give_slot()
+        return _error(DomainError(ErrorCode.NOT_FOUND))
+    response = StreamingHttpResponse(
+        _Slot(phone_events(held, int(since))), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+class _Slot:
+    """A stream's chunks that give its slot back when the server closes the response,
+    whether or not the stream was ever read."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.open = True
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.chunks)
+
+    def close(self):
+        if self.open:
+            self.open = False
+            try:
+                self.chunks.close()
+            finally:
+                push.hub.give_slot()
+
+
+def phone_events(
+    held, since: int, *, keepalive: float | None = None, lifetime: float | None = None
+):
+    """A phone stream's chunks from the hub's ``held`` event (no query): the frame with
+    the units picked after ``since``, then each change, a frame at a batch boundary, a
+    comment after ``keepalive`` seconds of nothing; it ends after ``lifetime``."""
+    keepalive = KEEPALIVE if keepalive is None else keepalive
+    ends = time.monotonic() + (LIFETIME if lifetime is None else lifetime)
+    event_id = held.event.pk
+    data = live.changes(held.event, held.board, timezone.now(), since)
+    yield _sse(data, retry=RETRY_MS, id=data["last_pick"])
+    while (left := ends - time.monotonic()) > 0:
+        boundary = _next_boundary(data)
+        wait = min(keepalive, left)
+        if boundary is not None:
+            wait = max(0.0, min(wait, boundary - time.time() + 0.2))
+        current = push.hub.wait(event_id, held.generation, wait)
+        if current is None:
+            return  # no longer public
+        if current.generation != held.generation or (boundary and time.time() >= boundary):
+            held = current
+            data = live.changes(held.event, held.board, timezone.now(), data["last_pick"])
+            yield _sse(data, id=data["last_pick"])
+        else:
+            yield b": keep-alive\n\n"
+
+
 def _error(error: DomainError) -> JsonResponse:
     return JsonResponse(
         error.as_dict(), status=error.status, json_dumps_params={"ensure_ascii": False}
@@ -145,9 +227,11 @@ def stream(request, project, pk):
     return response
 
 
-def _sse(data: dict, *, retry: int | None = None) -> bytes:
+def _sse(data: dict, *, retry: int | None = None, id: int | None = None) -> bytes:
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
     lines = f"data: {text}\n"
+    if id is not None:
+        lines += f"id: {id}\n"
     if retry is not None:
         lines += f"retry: {retry}\n"
     return (lines + "\n").encode()
