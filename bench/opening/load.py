@@ -269,7 +269,8 @@ class Run:
         url = self.stream_path
         timeout = aiohttp.ClientTimeout(total=None, sock_read=60)
         try:
-            async with session.get(url, params={"since": since}, timeout=timeout) as response:
+            held = self.streams_session.get(url, params={"since": since}, timeout=timeout)
+            async with held as response:
                 if response.status != 200:
                     await response.read()
                     self.streams_refused += 1
@@ -325,19 +326,22 @@ class Run:
 
     async def run(self) -> dict:
         args = self.args
-        # a phone holding the pushed feed holds its own connection
-        held = args.phones if args.phones_mode == "push" else 0
-        phones_conn = aiohttp.TCPConnector(limit=held + args.phone_connections)
+        # the phones' board loads and polls share a proxy's upstream pool; a phone holding
+        # the pushed feed holds a connection of its own
+        phones_conn = aiohttp.TCPConnector(limit=args.phone_connections)
+        streams_conn = aiohttp.TCPConnector(limit=0)
         buyers_conn = aiohttp.TCPConnector(limit=args.clients + len(self.bot_entries) * 4)
         timeout = aiohttp.ClientTimeout(total=60)
         async with (
             aiohttp.ClientSession(
                 self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
             ) as phones,
+            aiohttp.ClientSession(self.base, connector=streams_conn, headers=HTTPS) as streams,
             aiohttp.ClientSession(
                 self.base, connector=buyers_conn, headers=HTTPS, timeout=timeout
             ) as buyers,
         ):
+            self.streams_session = streams
             gate = asyncio.Event()
             load_start = time.perf_counter()
             phone_tasks = [

@@ -57,6 +57,14 @@ def stream_slots() -> int:
     return max(0, int(getattr(settings, "LOUPAN_LIVE_STREAMS", 64)))
 
 
+def let_go() -> None:
+    """Close this thread's database connection (outside a transaction): a thread that
+    holds a phone's stream for minutes holds no connection meanwhile, however many
+    threads the server runs."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 @dataclass
 class Held:
     """An event as the hub last read it: ``generation`` grows with every read that found
@@ -118,8 +126,7 @@ class Hub:
                 try:
                     held = self._read(event_id)
                 finally:
-                    if not connection.in_atomic_block:
-                        connection.close()
+                    let_go()
                 if held is None:
                     return None
                 with self._cond:

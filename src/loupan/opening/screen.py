@@ -147,6 +147,9 @@ def phone_stream(request, pk):
     if held is None:
         push.hub.give_slot()
         return _error(DomainError(ErrorCode.NOT_FOUND))
+    # the stream runs no query: the thread's connection (kept by ``CONN_MAX_AGE`` from an
+    # earlier request) is not held for the stream's minutes
+    push.let_go()
     response = StreamingHttpResponse(
         _Slot(phone_events(held, int(since))), content_type="text/event-stream"
     )
