@@ -91,8 +91,9 @@ async def hammer(base: str, path: str, *, concurrency: int, seconds: float) -> d
 class Run:
     """One opening: buyers, bots and phones against one event."""
 
-    def __init__(self, base, event_id, buyers, bots, unit_ids, args):
+    def __init__(self, base, event_id, buyers, bots, unit_ids, args, push_base=None):
         self.base = base
+        self.push_base = push_base or base  # where the proxy sends the phones' streams
         self.event = event_id
         self.buyers = buyers  # [(number, code)] in the drawn order
         self.bot_entries = bots
@@ -336,7 +337,7 @@ class Run:
             aiohttp.ClientSession(
                 self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
             ) as phones,
-            aiohttp.ClientSession(self.base, connector=streams_conn, headers=HTTPS) as streams,
+            aiohttp.ClientSession(self.push_base, connector=streams_conn, headers=HTTPS) as streams,
             aiohttp.ClientSession(
                 self.base, connector=buyers_conn, headers=HTTPS, timeout=timeout
             ) as buyers,

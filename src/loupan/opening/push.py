@@ -27,6 +27,7 @@ take the threads the picks need.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -92,6 +93,8 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._slots = threading.BoundedSemaphore(max(1, stream_slots()))
         self._size = stream_slots()
+        # (event loop, event id) → the asyncio.Event its tasks await (``changed``)
+        self._signals: dict[tuple, asyncio.Event] = {}
 
     # --- the streams' side ---------------------------------------------------------------
 
@@ -131,7 +134,6 @@ class Hub:
                     return None
                 with self._cond:
                     held = self._held.setdefault(event_id, held)
-                    self._cond.notify_all()  # the listener learns of the new event
             held.asked_at = time.monotonic()
             return held
 
@@ -166,6 +168,43 @@ class Hub:
                 held.waiting -= 1
             held.asked_at = time.monotonic()
             return held
+
+    async def changed(self, event_id: int, generation: int, timeout: float) -> Held | None:
+        """``wait`` for a task of an ASGI server: the tasks of one event loop share one
+        ``asyncio.Event`` per event, set from the listener's thread."""
+        loop = asyncio.get_running_loop()
+        with self._cond:
+            held = self._held.get(event_id)
+            if held is None or held.generation != generation:
+                return held
+            signal = self._signals.get((loop, event_id))
+            if signal is None:
+                signal = self._signals[(loop, event_id)] = asyncio.Event()
+            held.waiting += 1
+        try:
+            await asyncio.wait_for(signal.wait(), max(0.0, timeout))
+        except TimeoutError:
+            pass
+        finally:
+            with self._cond:
+                held.waiting -= 1
+        with self._cond:
+            held = self._held.get(event_id)
+            if held is not None:
+                held.asked_at = time.monotonic()
+            return held
+
+    def _wake(self, event_id: int) -> None:
+        """Wake the streams of ``event_id`` (under ``_cond``): the threads and, in their
+        own loops, the tasks."""
+        self._cond.notify_all()
+        for loop, signalled in [key for key in self._signals if key[1] == event_id]:
+            loop.call_soon_threadsafe(self._fire, loop, signalled)
+
+    def _fire(self, loop, event_id: int) -> None:
+        signal = self._signals.pop((loop, event_id), None)
+        if signal is not None:
+            signal.set()
 
     # --- the listener's side --------------------------------------------------------------
 
@@ -214,7 +253,7 @@ class Hub:
             else:
                 held.read_at = fresh.read_at
                 return
-            self._cond.notify_all()
+            self._wake(event_id)
 
     def _due(self, changed: set[int]) -> list[tuple[int, Held]]:
         now = time.monotonic()

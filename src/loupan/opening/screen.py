@@ -181,31 +181,61 @@ class _Slot:
                 push.hub.give_slot()
 
 
-def phone_events(
-    held, since: int, *, keepalive: float | None = None, lifetime: float | None = None
-):
-    """A phone stream's chunks from the hub's ``held`` event (no query): the frame with
-    the units picked after ``since``, then each change, a frame at a batch boundary, a
-    comment after ``keepalive`` seconds of nothing; it ends after ``lifetime``."""
-    keepalive = KEEPALIVE if keepalive is None else keepalive
-    ends = time.monotonic() + (LIFETIME if lifetime is None else lifetime)
-    event_id = held.event.pk
-    data = live.changes(held.event, held.board, timezone.now(), since)
-    yield _sse(data, retry=RETRY_MS, id=data["last_pick"])
-    while (left := ends - time.monotonic()) > 0:
-        boundary = _next_boundary(data)
-        wait = min(keepalive, left)
+class PhoneFeed:
+    """What one phone's stream sends, from the hub's ``held`` event (no query): the frame
+    with the units picked after ``since``, then one after each change, one at a batch's
+    start or end, a comment after ``keepalive`` seconds of nothing; it ends after
+    ``lifetime``. The same for a thread of the WSGI server (``phone_events``) and a task
+    of the ASGI one (``push_asgi``)."""
+
+    def __init__(self, held, since: int, *, keepalive=None, lifetime=None):
+        self.held = held
+        self.event_id = held.event.pk
+        self.since = since
+        self.keepalive = KEEPALIVE if keepalive is None else keepalive
+        self.ends = time.monotonic() + (LIFETIME if lifetime is None else lifetime)
+        self.data = None
+
+    def first(self) -> bytes:
+        self.data = live.changes(self.held.event, self.held.board, timezone.now(), self.since)
+        return _sse(self.data, retry=RETRY_MS, id=self.data["last_pick"])
+
+    def wait_seconds(self) -> float | None:
+        """How long to wait for a change before the next chunk (None: the stream ends)."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            return None
+        wait = min(self.keepalive, left)
+        boundary = _next_boundary(self.data)
         if boundary is not None:
             wait = max(0.0, min(wait, boundary - time.time() + 0.2))
-        current = push.hub.wait(event_id, held.generation, wait)
+        return wait
+
+    def after(self, current) -> bytes | None:
+        """The chunk once the wait is over: the changes if ``current`` (the hub's event
+        now) moved on or a batch boundary passed, else a comment; None when the event is
+        no longer public."""
         if current is None:
-            return  # no longer public
-        if current.generation != held.generation or (boundary and time.time() >= boundary):
-            held = current
-            data = live.changes(held.event, held.board, timezone.now(), data["last_pick"])
-            yield _sse(data, id=data["last_pick"])
-        else:
-            yield b": keep-alive\n\n"
+            return None
+        boundary = _next_boundary(self.data)
+        if current.generation != self.held.generation or (boundary and time.time() >= boundary):
+            self.held = current
+            self.data = live.changes(
+                current.event, current.board, timezone.now(), self.data["last_pick"]
+            )
+            return _sse(self.data, id=self.data["last_pick"])
+        return b": keep-alive\n\n"
+
+
+def phone_events(held, since: int, *, keepalive=None, lifetime=None):
+    """``PhoneFeed``'s chunks in a thread of the WSGI server."""
+    feed = PhoneFeed(held, since, keepalive=keepalive, lifetime=lifetime)
+    yield feed.first()
+    while (wait := feed.wait_seconds()) is not None:
+        chunk = feed.after(push.hub.wait(feed.event_id, feed.held.generation, wait))
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _error(error: DomainError) -> JsonResponse:
