@@ -62,6 +62,21 @@ def parse_args():
     p.add_argument("--phones", type=int, default=2000)
     p.add_argument("--poll", type=float, default=2.0, help="seconds between a phone's polls")
     p.add_argument(
+        "--phones-mode",
+        choices=("push", "poll"),
+        default="push",
+        dest="phones_mode",
+        help="phones hold the pushed feed (as the buyer's page does) or poll it",
+    )
+    p.add_argument("--push-ms", type=int, default=500, dest="push_ms", help="LOUPAN_LIVE_PUSH_MS")
+    p.add_argument(
+        "--push-workers",
+        type=int,
+        default=1,
+        dest="push_workers",
+        help="uvicorn workers of the ASGI server holding the phones' streams",
+    )
+    p.add_argument(
         "--phone-connections",
         type=int,
         default=128,
@@ -136,7 +151,10 @@ def db_url(name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def start_server(args, database: str):
+def start_server(args, database: str, *, asgi: bool = False):
+    """gunicorn on ``database`` as production runs it: threaded WSGI workers, or (``asgi``)
+    uvicorn's worker for the phones' pushed feed (``loupan.asgi``), as many phones as
+    they come."""
     port = free_port()
     env = {
         **os.environ,
@@ -151,25 +169,29 @@ def start_server(args, database: str):
         "LOUPAN_PICK_ADDRESS_INTERVAL_MS": str(args.interval_ms),
         "LOUPAN_VAR_DIR": tempfile.mkdtemp(prefix="loupan-bench-server-"),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "LOUPAN_LIVE_PUSH_MS": str(args.push_ms),
+        "LOUPAN_LIVE_STREAMS": str(args.phones + 100 if asgi else 64),
     }
     env.pop("TEST_DATABASE_NAME", None)
     command = [
         sys.executable,
         "-m",
         "gunicorn",
-        "loupan.wsgi:application",
+        "loupan.asgi:application" if asgi else "loupan.wsgi:application",
         "-b",
         f"127.0.0.1:{port}",
         "-w",
-        str(args.workers),
-        "-k",
-        "gthread",
-        "--threads",
-        str(args.threads),
+        str(args.push_workers if asgi else args.workers),
+        *(
+            ("-k", "uvicorn_worker.UvicornWorker")
+            if asgi
+            else ("-k", "gthread", "--threads", str(args.threads))
+        ),
         "--log-level",
         "warning",
     ]
-    log = open(Path(env["LOUPAN_VAR_DIR"]) / "gunicorn.log", "w")  # noqa: SIM115
+    name = "gunicorn-asgi.log" if asgi else "gunicorn.log"
+    log = open(Path(env["LOUPAN_VAR_DIR"]) / name, "w")  # noqa: SIM115
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     import urllib.request
@@ -485,13 +507,13 @@ def main() -> int:
     setup_test_environment()
     started = time.perf_counter()
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    server = None
+    server = pusher = None
     try:
         print(
             f"# Opening day under load — {args.buyers} buyers, {args.units} units, "
             f"{args.clients} clients, {args.bots} bots, {args.phones} phones; gunicorn "
             f"{args.workers} workers × {args.threads} threads (gthread), DB_CONN_MAX_AGE="
-            f"{args.conn_max_age}; {os.cpu_count()} CPUs"
+            f"{args.conn_max_age}; {os.cpu_count()} CPUs; phones {args.phones_mode}"
         )
         from bench.opening.build import build
 
@@ -510,6 +532,9 @@ def main() -> int:
         free = units[used:]
 
         server, base, log = start_server(args, name)
+        push_base = None
+        if args.phones_mode == "push":
+            pusher, push_base, _push_log = start_server(args, name, asgi=True)
         from bench.opening import load
 
         pg_root = postmaster_pid()
@@ -535,15 +560,23 @@ def main() -> int:
         bench = pgbench(args)
 
         # the opening
-        cpu0 = (self_cpu(), tree_cpu(server.pid), tree_cpu(pg_root) if pg_root else 0.0)
+        servers = [server] + ([pusher] if pusher else [])
+
+        def servers_cpu():
+            return sum(tree_cpu(p.pid) for p in servers)
+
+        cpu0 = (self_cpu(), servers_cpu(), tree_cpu(pg_root) if pg_root else 0.0)
         wall0 = time.perf_counter()
-        run = load.Run(base, event.pk, buyers, bots, free, args)
+        run = load.Run(base, event.pk, buyers, bots, free, args, push_base=push_base)
         outcome = asyncio.run(run.run())
         wall = time.perf_counter() - wall0
-        cpu1 = (self_cpu(), tree_cpu(server.pid), tree_cpu(pg_root) if pg_root else 0.0)
+        cpu1 = (self_cpu(), servers_cpu(), tree_cpu(pg_root) if pg_root else 0.0)
         gen_cpu, srv_cpu, pg_cpu = (b - a for a, b in zip(cpu0, cpu1, strict=True))
         stop_server(server)
         server = None
+        if pusher is not None:
+            stop_server(pusher)
+            pusher = None
 
         picks = Pick.objects.filter(event=event).count() - used  # the database's count
         outcome["sold_out"] = picks >= len(free)
@@ -582,6 +615,14 @@ def main() -> int:
         )
         if run.errors:
             print("client errors: " + ", ".join(f"{k} {v}" for k, v in run.errors.items()))
+        if args.phones_mode == "push":
+            print(
+                f"phones: {run.streams} held the pushed feed ({run.frames} frames, "
+                f"{run.frames / watch:,.0f}/s), {run.streams_refused} refused, "
+                f"{run.fell_back} polled instead; ASGI server {args.push_workers} uvicorn "
+                f"worker(s), "
+                f"tick {args.push_ms} ms"
+            )
         print(
             f"phones: {run.polls} polls in {watch:.1f} s = {run.polls / watch:,.0f}/s served, "
             f"p50 {ms(load.percentile(run.poll_latency, 50))}, p99 "
@@ -654,6 +695,8 @@ def main() -> int:
     finally:
         if server is not None:
             stop_server(server)
+        if pusher is not None:
+            stop_server(pusher)
         if args.keep:
             print(f"(database {name} kept)")
         else:

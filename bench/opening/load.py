@@ -29,6 +29,12 @@ def buyer_address(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 
+class Seen(set):
+    """The units a phone holds as picked, and how many of them are the run's."""
+
+    run = 0
+
+
 class FreeUnits:
     """The units the generator knows to be free: O(1) random choice and removal."""
 
@@ -85,12 +91,14 @@ async def hammer(base: str, path: str, *, concurrency: int, seconds: float) -> d
 class Run:
     """One opening: buyers, bots and phones against one event."""
 
-    def __init__(self, base, event_id, buyers, bots, unit_ids, args):
+    def __init__(self, base, event_id, buyers, bots, unit_ids, args, push_base=None):
         self.base = base
+        self.push_base = push_base or base  # where the proxy sends the phones' streams
         self.event = event_id
         self.buyers = buyers  # [(number, code)] in the drawn order
         self.bot_entries = bots
         self.free = FreeUnits(unit_ids)
+        self.free_ids = frozenset(unit_ids)
         self.units = len(unit_ids)
         self.args = args
         self.picked_at: dict[int, float] = {}  # unit → when its 201 arrived
@@ -111,6 +119,10 @@ class Run:
         self.phone_misses = 0
         self.phones_done = 0
         self.phones_ready = 0
+        self.streams = 0  # phones holding the pushed feed
+        self.streams_refused = 0
+        self.fell_back = 0  # phones polling after their stream was refused or ended
+        self.frames = 0
 
     @property
     def pick_path(self):
@@ -124,6 +136,11 @@ class Run:
     def feed_path(self):
         """What the buyer's page polls (``opening_feed``): the units picked since."""
         return f"/opening/{self.event}/feed/"
+
+    @property
+    def stream_path(self):
+        """What the buyer's page holds (``phone_stream``): the pushed feed."""
+        return f"/opening/{self.event}/feed/stream/"
 
     async def post_pick(self, session, number, code, unit, address):
         body = json.dumps({"entry": number, "code": code, "unit": unit})
@@ -219,9 +236,69 @@ class Run:
         else:
             raise RuntimeError("a phone could not load the board")
         since = data["last_pick"]
-        seen = {u["id"] for u in data["units"] if u["picked"]}
+        seen = Seen(u["id"] for u in data["units"] if u["picked"])
+        seen.run = sum(1 for u in seen if u in self.free_ids)
+        if self.args.phones_mode == "push":
+            await self.phone_stream(session, since, seen, start_gate)
+            return
         self.phones_ready += 1
         await start_gate.wait()
+        await self.phone_poll(session, since, seen)
+
+    def _saw(self, data, seen, now) -> bool:
+        """Take in one answer of the feed; True once the phone has seen every unit of
+        the run (``seen``: the units it holds as picked, the run's counted in
+        ``seen.run``)."""
+        for unit in data["units"]:
+            if unit["id"] in seen:
+                continue
+            seen.add(unit["id"])
+            if unit["id"] in self.free_ids:
+                seen.run += 1
+            committed = self.picked_at.get(unit["id"])
+            if committed is None:
+                self.seen_early += 1  # before the buyer's own answer arrived
+                self.lags.append(0.0)
+            else:
+                self.lags.append(max(0.0, now - committed))
+        return seen.run >= self.units
+
+    async def phone_stream(self, session, since, seen, start_gate):
+        """Hold the pushed feed (Server-Sent Events) from before the batch starts until
+        the last unit is seen; poll instead when the server refuses the stream
+        (``streams_full``) or it ends early."""
+        url = self.stream_path
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=60)
+        try:
+            held = self.streams_session.get(url, params={"since": since}, timeout=timeout)
+            async with held as response:
+                if response.status != 200:
+                    await response.read()
+                    self.streams_refused += 1
+                    raise ConnectionRefusedError
+                self.streams += 1
+                self.phones_ready += 1
+                ready = True
+                async for line in response.content:
+                    if not line.startswith(b"data: "):
+                        continue
+                    data = json.loads(line[6:])
+                    now = time.perf_counter()
+                    self.frames += 1
+                    since = data["last_pick"]
+                    if self._saw(data, seen, now):
+                        self.phones_done += 1
+                        return
+        except (TimeoutError, aiohttp.ClientError, ValueError, ConnectionRefusedError):
+            pass
+        if "ready" not in locals():
+            self.phones_ready += 1
+        await start_gate.wait()
+        self.fell_back += 1
+        await self.phone_poll(session, since, seen)
+
+    async def phone_poll(self, session, since, seen):
+        """Poll the feed every ``poll`` seconds until the last unit is seen."""
         period = self.args.poll
         await asyncio.sleep(random.random() * period)
         next_at = time.perf_counter()
@@ -238,17 +315,7 @@ class Run:
                 self.polls += 1
                 self.poll_latency.append(now - start)
                 since = data["last_pick"]
-                for unit in data["units"]:
-                    if unit["id"] in seen:
-                        continue
-                    seen.add(unit["id"])
-                    committed = self.picked_at.get(unit["id"])
-                    if committed is None:
-                        self.seen_early += 1  # before the buyer's own answer arrived
-                        self.lags.append(0.0)
-                    else:
-                        self.lags.append(max(0.0, now - committed))
-                if len(seen) >= self.units:
+                if self._saw(data, seen, now):
                     self.phones_done += 1
                     return
             elif data is not None:
@@ -260,17 +327,22 @@ class Run:
 
     async def run(self) -> dict:
         args = self.args
+        # the phones' board loads and polls share a proxy's upstream pool; a phone holding
+        # the pushed feed holds a connection of its own
         phones_conn = aiohttp.TCPConnector(limit=args.phone_connections)
+        streams_conn = aiohttp.TCPConnector(limit=0)
         buyers_conn = aiohttp.TCPConnector(limit=args.clients + len(self.bot_entries) * 4)
         timeout = aiohttp.ClientTimeout(total=60)
         async with (
             aiohttp.ClientSession(
                 self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
             ) as phones,
+            aiohttp.ClientSession(self.push_base, connector=streams_conn, headers=HTTPS) as streams,
             aiohttp.ClientSession(
                 self.base, connector=buyers_conn, headers=HTTPS, timeout=timeout
             ) as buyers,
         ):
+            self.streams_session = streams
             gate = asyncio.Event()
             load_start = time.perf_counter()
             phone_tasks = [

@@ -1,8 +1,15 @@
-"""ASGI entry point (for a future live board over server-sent events)."""
+"""ASGI entry point: the opening day's phones hold their pushed feed here by the thousand
+(``opening.push_asgi``: a task per phone, not a thread); every other path is Django's.
+Run as ``gunicorn loupan.asgi:application -k uvicorn_worker.UvicornWorker`` (see
+docs/operations.md) behind the proxy that sends ``/opening/<id>/feed/stream/`` to it."""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupan.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from loupan.opening.push_asgi import wrap  # noqa: E402  (after Django's setup)
+
+application = wrap(django_application)

@@ -258,6 +258,9 @@ LOUPAN_PICK_MIN_INTERVAL_MS = env_int("LOUPAN_PICK_MIN_INTERVAL_MS", 1000)
 LOUPAN_PICK_ADDRESS_INTERVAL_MS = env_int("LOUPAN_PICK_ADDRESS_INTERVAL_MS", 1000)
 # How old (ms) the picks a worker serves to the phones' live view may be (0 = none).
 LOUPAN_LIVE_CACHE_MS = env_int("LOUPAN_LIVE_CACHE_MS", 250)
+# opening day's phones held by push (opening/push.py): the hub's tick, the streams a process holds
+LOUPAN_LIVE_PUSH_MS = env_int("LOUPAN_LIVE_PUSH_MS", 500)
+LOUPAN_LIVE_STREAMS = env_int("LOUPAN_LIVE_STREAMS", 64)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

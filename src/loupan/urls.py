@@ -4,12 +4,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from loupan.core.views import healthz
 from loupan.home import home
 from loupan.opening.screen import feed as opening_feed
+from loupan.opening.screen import phone_stream as opening_feed_stream
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     # what 2,000 buyers' phones poll every 2 s on opening day: first, before any include
     path("opening/<int:pk>/feed/", opening_feed, name="opening_feed"),
+    path("opening/<int:pk>/feed/stream/", opening_feed_stream, name="opening_feed_stream"),
     # Django tries the patterns in order: the API first, behind its own prefix, so that an
     # API request is not matched against every page's pattern first (bench/opening: 3 ms
     # of a phone's 5 ms poll went there); a page's path fails the prefix at once.

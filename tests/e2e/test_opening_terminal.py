@@ -4,10 +4,12 @@ hall's terminal a buyer signs in, picks, gets the 选房确认书 and the termin
 at its sign-in for the next buyer."""
 
 import re
+import time
 
+import pytest
 from playwright.sync_api import expect
 
-from loupan.opening import favourites
+from loupan.opening import favourites, push
 from loupan.opening import services as s
 from loupan.opening.models import OpeningEvent
 
@@ -20,8 +22,12 @@ def _free(event):
     return [eu.unit for eu in event.units.order_by("pk") if not event.picks.filter(unit=eu.unit)]
 
 
-def test_a_favourite_turns_taken_on_the_phone_without_a_reload(phone, office, settings):
+@pytest.mark.parametrize("streams", [64, 0], ids=["pushed", "polled"])
+def test_a_favourite_turns_taken_on_the_phone_without_a_reload(phone, office, settings, streams):
+    """Pushed: the page holds the phones' stream (the server's hub counts it); polled:
+    the server holds no stream (``streams_full``) and the page polls the feed."""
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_LIVE_STREAMS = streams
     event = _event(office)
     entries = list(event.entries.order_by("position"))
     waiting, picker = entries[6], entries[2]  # the second batch waits, the first picks
@@ -35,8 +41,15 @@ def test_a_favourite_turns_taken_on_the_phone_without_a_reload(phone, office, se
     row = phone.locator(f'#buyer-favourites [data-unit="{unit.pk}"]')
     expect(row).to_have_attribute("data-picked", "0")
     expect(row.locator(".unit-state")).to_have_text(re.compile("可选"))
+    if streams:  # the page's stream waits on the hub before anything changes
+        deadline = time.monotonic() + 10
+        while not push.hub.streams_of(event.pk) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert push.hub.streams_of(event.pk) >= 1
     s.unit_pick(actor=None, event=event, entry=picker, unit=unit, via="terminal")
     expect(row).to_have_attribute("data-picked", "1", timeout=10_000)
+    if not streams:
+        assert push.hub.streams_of(event.pk) == 0
     expect(row.locator(".unit-state")).to_have_text(re.compile("已选"))
     assert favourites.Favourite.objects.filter(entry=waiting, unit=unit).exists()
 

@@ -19,4 +19,5 @@ class OpeningError(Code):
     ADDRESS_TOO_FAST = "address_too_fast", 429, _("同一网络地址的选房请求过于频繁，请稍后再试")
     CODE_INVALID = "code_invalid", 400, _("认筹号或选房码不正确")
     CODE_LOCKED = "code_locked", 429, _("选房码错误次数过多，请到现场核验身份")
+    STREAMS_FULL = "streams_full", 503, _("实时推送连接已满，请改为定时刷新")
     SEED_MISMATCH = "seed_mismatch", 409, _("种子与承诺不符")

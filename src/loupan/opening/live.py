@@ -361,10 +361,12 @@ def _board(event: OpeningEvent) -> dict:
         hit = _boards.get(event.pk)  # read meanwhile by the thread this one waited for
         if _fresh(hit) and hit[1].status == event.status:
             return hit[2]
-        return _read_board(event)
+        return read_board(event)
 
 
-def _read_board(event: OpeningEvent) -> dict:
+def read_board(event: OpeningEvent) -> dict:
+    """The event's board read from the database now (three queries): its picks in order,
+    counts and batches; kept as this worker's (``_boards``) while caching is on."""
     now = time.monotonic()
     mine = {"event": OuterRef("pk")}
     counts = (
@@ -410,10 +412,21 @@ def public_changes(event_id: int, since: int, now=None) -> dict | None:
     return snapshot(event, now=now, since=since)
 
 
+def board_version(event: OpeningEvent, board: dict) -> int:
+    """``version()`` of the event as ``board`` holds it."""
+    last = board["ids"][-1] if board["ids"] else None
+    return _combine(len(board["picks"]), last, event.status)
+
+
 def _changes(event: OpeningEvent, now, since: int) -> dict:
     """What the phones poll: the counts and the units picked after ``since``, from the
     board (``_board``: the database, read at most every ``cache_seconds`` per worker)."""
-    board = _board(event)
+    return changes(event, _board(event), now, since)
+
+
+def changes(event: OpeningEvent, board: dict, now, since: int) -> dict:
+    """The counts and the units picked after ``since`` as ``board`` holds them (no
+    query): what a phone is sent, by its poll or its stream (``push``)."""
     new = board["picks"][bisect.bisect_right(board["ids"], since) :]
     n = len(board["picks"])
     last = board["ids"][-1] if n else None

@@ -24,13 +24,15 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.pages import project_page
 
-from . import buyer, live, selectors
+from . import buyer, live, push, selectors
+from .errors import OpeningError
 
 SEE = ("opening.view",)
 KEEPALIVE = 15.0  # seconds between comments on an idle stream (proxies drop silent ones)
@@ -123,6 +125,119 @@ def feed(request, pk):
     return response
 
 
+@require_GET
+def phone_stream(request, pk):
+    """The phones' feed pushed (``push``): Server-Sent Events of what ``feed`` answers,
+    the frame at once and then the units picked since the phone's last one whenever the
+    process's hub reads a change (within ``LOUPAN_LIVE_PUSH_MS``), a new frame at a batch's
+    start or end. ``since`` (or the ``Last-Event-ID`` EventSource sends back when it
+    reconnects: each event's id is its ``last_pick``) is the last pick the phone holds.
+    Public like ``feed``; ``streams_full`` (503) when this process holds all the streams
+    it may: the page polls ``feed`` then."""
+    since = request.headers.get("Last-Event-ID") or request.GET.get("since") or "0"
+    if not since.isdigit():
+        return _error(invalid("since", _("应为编号")))
+    if not push.hub.take_slot():
+        return _error(DomainError(OpeningError.STREAMS_FULL))
+    try:
+        held = push.hub.held(pk)
+    except BaseException:
+        push.hub.give_slot()
+        raise
+    if held is None:
+        push.hub.give_slot()
+        return _error(DomainError(ErrorCode.NOT_FOUND))
+    # the stream runs no query: the thread's connection (kept by ``CONN_MAX_AGE`` from an
+    # earlier request) is not held for the stream's minutes
+    push.let_go()
+    response = StreamingHttpResponse(
+        _Slot(phone_events(held, int(since))), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+class _Slot:
+    """A stream's chunks that give its slot back when the server closes the response,
+    whether or not the stream was ever read."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.open = True
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.chunks)
+
+    def close(self):
+        if self.open:
+            self.open = False
+            try:
+                self.chunks.close()
+            finally:
+                push.hub.give_slot()
+
+
+class PhoneFeed:
+    """What one phone's stream sends, from the hub's ``held`` event (no query): the frame
+    with the units picked after ``since``, then one after each change, one at a batch's
+    start or end, a comment after ``keepalive`` seconds of nothing; it ends after
+    ``lifetime``. The same for a thread of the WSGI server (``phone_events``) and a task
+    of the ASGI one (``push_asgi``)."""
+
+    def __init__(self, held, since: int, *, keepalive=None, lifetime=None):
+        self.held = held
+        self.event_id = held.event.pk
+        self.since = since
+        self.keepalive = KEEPALIVE if keepalive is None else keepalive
+        self.ends = time.monotonic() + (LIFETIME if lifetime is None else lifetime)
+        self.data = None
+
+    def first(self) -> bytes:
+        self.data = live.changes(self.held.event, self.held.board, timezone.now(), self.since)
+        return _sse(self.data, retry=RETRY_MS, id=self.data["last_pick"])
+
+    def wait_seconds(self) -> float | None:
+        """How long to wait for a change before the next chunk (None: the stream ends)."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            return None
+        wait = min(self.keepalive, left)
+        boundary = _next_boundary(self.data)
+        if boundary is not None:
+            wait = max(0.0, min(wait, boundary - time.time() + 0.2))
+        return wait
+
+    def after(self, current) -> bytes | None:
+        """The chunk once the wait is over: the changes if ``current`` (the hub's event
+        now) moved on or a batch boundary passed, else a comment; None when the event is
+        no longer public."""
+        if current is None:
+            return None
+        boundary = _next_boundary(self.data)
+        if current.generation != self.held.generation or (boundary and time.time() >= boundary):
+            self.held = current
+            self.data = live.changes(
+                current.event, current.board, timezone.now(), self.data["last_pick"]
+            )
+            return _sse(self.data, id=self.data["last_pick"])
+        return b": keep-alive\n\n"
+
+
+def phone_events(held, since: int, *, keepalive=None, lifetime=None):
+    """``PhoneFeed``'s chunks in a thread of the WSGI server."""
+    feed = PhoneFeed(held, since, keepalive=keepalive, lifetime=lifetime)
+    yield feed.first()
+    while (wait := feed.wait_seconds()) is not None:
+        chunk = feed.after(push.hub.wait(feed.event_id, feed.held.generation, wait))
+        if chunk is None:
+            return
+        yield chunk
+
+
 def _error(error: DomainError) -> JsonResponse:
     return JsonResponse(
         error.as_dict(), status=error.status, json_dumps_params={"ensure_ascii": False}
@@ -145,9 +260,11 @@ def stream(request, project, pk):
     return response
 
 
-def _sse(data: dict, *, retry: int | None = None) -> bytes:
+def _sse(data: dict, *, retry: int | None = None, id: int | None = None) -> bytes:
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
     lines = f"data: {text}\n"
+    if id is not None:
+        lines += f"id: {id}\n"
     if retry is not None:
         lines += f"retry: {retry}\n"
     return (lines + "\n").encode()
