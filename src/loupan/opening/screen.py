@@ -220,11 +220,27 @@ class PhoneFeed:
         boundary = _next_boundary(self.data)
         if current.generation != self.held.generation or (boundary and time.time() >= boundary):
             self.held = current
-            self.data = live.changes(
-                current.event, current.board, timezone.now(), self.data["last_pick"]
-            )
-            return _sse(self.data, id=self.data["last_pick"])
+            self.data, chunk = _changes_chunk(current, self.data["last_pick"])
+            return chunk
         return b": keep-alive\n\n"
+
+
+# (event, generation, since, second) → the frame and its chunk: after a change every
+# phone of a process that held the last one asks for the same, within the same second
+_chunks: dict[tuple, tuple[dict, bytes]] = {}
+
+
+def _changes_chunk(held, since: int) -> tuple[dict, bytes]:
+    """The frame of the units picked after ``since`` and its SSE chunk, built once per
+    second for all the phones of this process that ask for the same."""
+    key = (held.event.pk, held.generation, since, int(time.time()))
+    hit = _chunks.get(key)
+    if hit is None:
+        if len(_chunks) > 256:
+            _chunks.clear()
+        data = live.changes(held.event, held.board, timezone.now(), since)
+        hit = _chunks[key] = (data, _sse(data, id=data["last_pick"]))
+    return hit
 
 
 def phone_events(held, since: int, *, keepalive=None, lifetime=None):
