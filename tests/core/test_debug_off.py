@@ -41,3 +41,28 @@ def test_the_stylesheets_are_served_without_debug(settings):
     assert settings.DEBUG is False
     response = web_client().get("/static/loupan/loupan.css")
     assert response.status_code == 200
+
+
+def test_a_refused_page_is_the_chinese_403_in_the_layout(demo):
+    client = web_client(demo["users"]["consultant"])
+    response = client.get(f"/projects/{demo['main'].pk}/edit/")  # a member, not the admin
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "没有执行此操作的权限" in html and 'id="nav-customers"' in html
+    assert "Traceback" not in html and "PermissionDenied" not in html
+
+
+def test_a_crash_is_the_chinese_500_without_a_traceback(demo, settings):
+    """A failing page answers the plain Chinese 500 page (no layout: the layout itself
+    may be what failed), an API path the error shape; neither shows the traceback."""
+    from django.test import Client
+
+    settings.ROOT_URLCONF = "tests.core.crash_urls"
+    client = Client(raise_request_exception=False)
+    page = client.get("/crash/")
+    assert page.status_code == 500
+    html = page.content.decode()
+    assert "服务器内部错误" in html and "boom" not in html and "Traceback" not in html
+    api = client.get("/api/v1/crash/")
+    assert api.status_code == 500 and api.json()["code"] == "server_error"
+    assert "boom" not in api.content.decode()

@@ -277,3 +277,36 @@ def test_dashboards_per_role(demo):
     assert 'id="dash-money"' in pages["finance"] and 'id="dash-deposits"' in pages["finance"]
     assert "home-dashboard" not in pages["service"] or "dash-" not in pages["service"]
     assert p.pk
+
+
+def test_finance_starts_on_its_own_project_with_both_projects_money_to_do(demo):
+    """Issue 12: finance's home opened on the other project and was empty. With no
+    project chosen it opens on the project it was first given a role in; its to-do list
+    holds deposits waiting in either of its projects."""
+    from loupan.deals import services
+    from loupan.deals.models import DealStatus
+    from loupan.reports.dashboard import finance_todo
+    from tests import other_project
+    from tests.deals.helpers import customer_of, free_unit
+    from tests.testing import web_client
+
+    finance = demo["users"]["finance"]
+    mine = other_project.deal(number="BL-T-0099")
+    type(mine).objects.filter(pk=mine.pk).update(
+        status=DealStatus.PENDING, subscribed_at=mine.reserved_at
+    )
+    here = services.deal_reserve(
+        actor=demo["users"]["consultant"],
+        unit=free_unit(5),
+        customer=customer_of(phone="13700005555"),
+    )
+    type(here).objects.filter(pk=here.pk).update(
+        status=DealStatus.PENDING, subscribed_at=here.reserved_at
+    )
+    todo = finance_todo(finance)
+    assert {mine.pk, here.pk} <= {d.pk for d in todo["deposits"]}
+    home = web_client(finance).get("/").content.decode()
+    assert f'<option value="{demo["main"].pk}" selected>' in home
+    deposits = home[home.index('id="dash-deposits"') : home.index('id="dash-refunds"')]
+    assert f"{demo['second'].name} · {mine.unit.number}" in deposits
+    assert f"{demo['main'].name} · {here.unit.number}" in deposits
