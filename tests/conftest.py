@@ -15,6 +15,9 @@ def _demo_mode(settings):
     first-login change applies; the fixtures below mark their users as changed."""
     settings.LOUPAN_DEMO = False
     settings.AXES_ENABLED = True
+    # An import page's job runs in the request: the test's transaction is not visible
+    # to another thread (tests/core/test_import_jobs.py runs them in the background).
+    settings.LOUPAN_IMPORT_BACKGROUND = False
 
 
 def _load_demo():

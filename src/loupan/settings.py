@@ -221,6 +221,11 @@ LOUPAN_CONSENT_VERSION = os.environ.get("LOUPAN_CONSENT_VERSION", "2026-01")
 LOUPAN_IMPORT_MAX_BYTES = env_int("LOUPAN_IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 LOUPAN_IMPORT_MAX_ROWS = env_int("LOUPAN_IMPORT_MAX_ROWS", 20000)
 LOUPAN_IMPORT_MAX_UNCOMPRESSED = env_int("LOUPAN_IMPORT_MAX_UNCOMPRESSED", 200 * 1024 * 1024)
+# The check and commit of an import page run in a background thread of the server process
+# and report their progress (core.import_jobs); off: they run in the request.
+LOUPAN_IMPORT_BACKGROUND = env_bool("LOUPAN_IMPORT_BACKGROUND", True)
+# A running import job that has not reported for this many seconds died with its process.
+LOUPAN_IMPORT_LOST_AFTER = env_int("LOUPAN_IMPORT_LOST_AFTER", 300)
 # Uploaded documents (layout plans, contract scans): maximum size in MB.
 LOUPAN_UPLOAD_MAX_MB = env_int("LOUPAN_UPLOAD_MAX_MB", 10)
 

@@ -10,9 +10,10 @@ does not have is left out (listed in ``test_routes_are_filled``). Refused GETs (
 405) count too: a refusal must not write either.
 
 Only writes to ``django_session`` and the ``axes_*`` tables are allowed: Django's session
-middleware saves the session when a middleware touches it (the idle timeout stamps
-``last_activity``, the project switcher remembers the current project), and django-axes
-keeps its own access records. Neither is business data.
+middleware saves the session when a view touches it (an import's preview forgets its
+spent upload), and django-axes keeps its own access records. Neither is business data.
+(The idle timeout's stamp is not one of them: a GET refreshes it in a cookie,
+tests/accounts/test_sessions.py.)
 
 No exception for exports: an export writes its audit entry (ENGINEERING.md: exports are
 audited), so it is a POST (the list's filters and ``format=xlsx`` in the query string);

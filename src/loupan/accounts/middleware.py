@@ -36,18 +36,47 @@ def _redirect(request, url):
     return redirect(url)
 
 
+# A GET records the user's activity in this signed cookie, bound to the session, instead
+# of saving the session: a read writes nothing, and it is not held up by a write lock
+# (on SQLite a large import's commit holds the one write lock for its whole transaction).
+ACTIVITY_COOKIE = "loupan_activity"
+# The stamp is refreshed at most this often (seconds), not on every request.
+ACTIVITY_EVERY = 60
+
+
+def _activity_salt(request) -> str:
+    return f"loupan.activity:{request.session.session_key}"
+
+
+def last_activity(request) -> int | None:
+    """When the session was last active: the later of the session's stamp (written by
+    the requests that write anyway) and the activity cookie of this same session."""
+    stamps = [request.session.get("last_activity")]
+    if request.session.session_key:
+        stamps.append(
+            request.get_signed_cookie(ACTIVITY_COOKIE, default=None, salt=_activity_salt(request))
+        )
+    stamps = [int(s) for s in stamps if s is not None and str(s).isdigit()]
+    return max(stamps) if stamps else None
+
+
 class IdleTimeoutMiddleware:
-    """Ends a web session after LOUPAN_IDLE_TIMEOUT_MINUTES without a request (seed 004)."""
+    """Ends a web session after LOUPAN_IDLE_TIMEOUT_MINUTES without a request (seed 004).
+
+    Every request counts as activity; the stamp is refreshed at most once a minute, by a
+    POST (or any unsafe method) in the session, by a GET in a signed cookie, so that
+    a GET never saves the session."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        refresh = None
         if request.user.is_authenticated and "_auth_user_id" in request.session:
             now = int(time.time())
-            last = request.session.get("last_activity")
+            last = last_activity(request)
             timeout = settings.LOUPAN_IDLE_TIMEOUT_MINUTES * 60
-            if last is not None and timeout and now - int(last) > timeout:
+            if last is not None and timeout and now - last > timeout:
                 language = request.user.language
                 logout(request)
                 # MessageMiddleware (and the user's language) come after this middleware:
@@ -60,11 +89,26 @@ class IdleTimeoutMiddleware:
                     )
                 response = _redirect(request, reverse("accounts:login"))
                 storage.update(response)
+                response.delete_cookie(ACTIVITY_COOKIE)
                 return response
-            # Write the session at most once a minute, not on every request.
-            if last is None or now - int(last) >= 60:
-                request.session["last_activity"] = now
-        return self.get_response(request)
+            if last is None or now - last >= ACTIVITY_EVERY:
+                if request.method in ("GET", "HEAD", "OPTIONS"):
+                    refresh = now
+                else:
+                    request.session["last_activity"] = now
+        response = self.get_response(request)
+        # (a view that logged out has no session key any more: nothing to refresh)
+        if refresh is not None and request.session.session_key:
+            response.set_signed_cookie(
+                ACTIVITY_COOKIE,
+                refresh,
+                salt=_activity_salt(request),
+                max_age=settings.SESSION_COOKIE_AGE,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
+        return response
 
 
 class UserLanguageMiddleware:

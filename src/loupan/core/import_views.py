@@ -17,7 +17,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,11 +32,10 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from . import xlsx
+from . import import_jobs, xlsx
 from .errors import DomainError, ErrorCode
 from .pages import Guard, project_for, require
 from .ports import access
-from .views import refused
 
 logger = logging.getLogger(__name__)
 
@@ -86,17 +86,25 @@ class PendingUploads:
     def pending(self, request) -> dict:
         return request.session.get(self.session_key, {})
 
-    def entry(self, request, project, token) -> dict:
-        """The waiting upload, only for the user and project that uploaded it (else 404)."""
+    def entry(self, request, project, token, *, file: bool = True) -> dict:
+        """The waiting upload, only for the user and project that uploaded it (else 404);
+        its file must still be there unless ``file`` is False (a finished commit)."""
         entry = self.pending(request).get(str(token))
         if (
             not entry
             or entry.get("project") != project.pk
             or entry.get("user") != request.user.pk
-            or not self.path(token).is_file()
+            or (file and not self.path(token).is_file())
         ):
             raise Http404(_("导入文件不存在或已过期，请重新上传。"))
         return entry
+
+    def set_job(self, request, token, kind: str, job_id) -> None:
+        """The upload's current ``check`` or ``commit`` job (None: none)."""
+        pending = self.pending(request)
+        if str(token) in pending:
+            pending[str(token)][kind] = job_id
+            request.session[self.session_key] = pending
 
     def forget(self, request, token) -> None:
         pending = self.pending(request)
@@ -236,6 +244,85 @@ class ImportPages:
             status=status,
         )
 
+    def progress_page(self, request, project, token, entry, job):
+        """While a job runs: a progress bar that polls ``?progress=1`` and reloads the
+        page when the job has ended."""
+        return render(
+            request,
+            "imports/progress.html",
+            {
+                "project": project,
+                "title": self.title,
+                "entry": entry,
+                "job": job.as_progress(),
+                "urls": self.urls(project, token),
+            },
+        )
+
+    # the jobs
+
+    def start(self, request, project, token, entry, kind: str) -> import_jobs.Job:
+        """Start the upload's check or commit as a job (import_jobs); the commit removes
+        the waiting file once everything is written, so that it cannot run twice."""
+        path, name = str(self.uploads.path(token)), entry["name"]
+        job = import_jobs.Job.create(
+            kind=kind, token=token, project=project, user=request.user, pages=self.url_name
+        )
+        self.uploads.set_job(request, token, kind, job.id)
+        if kind == "check":
+            self.uploads.set_job(request, token, "commit", None)
+
+            def work():
+                return self.read(request, project, path, name)
+
+        else:
+
+            def work():
+                result = self.commit(request, project, path, name)
+                self.uploads._remove(token)
+                return result
+
+        if import_jobs.background():
+            # Saved now, not after the view: on SQLite the commit's transaction holds the
+            # database's one write lock until it ends, and the session's write would wait.
+            request.session.save()
+        return import_jobs.start(job, work)
+
+    def job(self, request, project, entry, kind: str) -> import_jobs.Job | None:
+        job = import_jobs.Job.load(entry[kind]) if entry.get(kind) else None
+        if job is not None and not job.belongs_to(request.user, project):
+            raise Http404
+        return job
+
+    def ended(self, request, project, token, entry, job):
+        """The answer to a job that has ended: the preview (or the upload page with
+        the reason the file cannot be read) after a check; after a commit the page the
+        import goes to, or why nothing was written."""
+        outcome = job.outcome() if job.status == import_jobs.DONE else None
+        if job.state["kind"] == "check":
+            if outcome is not None and outcome[0] == "result":
+                return self.preview_page(request, project, token, entry, outcome[1])
+            self.uploads.forget(request, token)
+            error = outcome[2] if outcome is not None else job.error
+            return self.upload_page(request, project, self.form(), status=400, error=error)
+        kind = outcome[0] if outcome is not None else "failed"
+        if kind == "result":
+            self.uploads.forget(request, token)
+            return self.done(request, project, outcome[1])
+        if kind == "invalid":
+            messages.error(request, str(self.changed_message))
+            return self.preview_page(request, project, token, entry, outcome[1], status=400)
+        if kind == "file":
+            self.uploads.forget(request, token)
+            return self.upload_page(request, project, self.form(), status=400, error=outcome[2])
+        # refused (a conflict, a permission) or failed: nothing was written; back to the
+        # preview, where the import may be confirmed again
+        self.uploads.set_job(request, token, "commit", None)
+        if kind == "forbidden":
+            raise PermissionDenied(outcome[2])
+        messages.error(request, outcome[2] if outcome is not None else job.error)
+        return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
+
     def upload_view(self, request, project_pk):
         """Upload page: a file that is not an xlsx (or too big) is refused right here."""
         project = self.project(request, project_pk)
@@ -248,42 +335,39 @@ class ImportPages:
                 form.add_error("file", str(exc.message))
             else:
                 token = self.uploads.store(request, project, upload)
+                entry = self.uploads.entry(request, project, token)
+                self.start(request, project, token, entry, "check")
                 return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
         return self.upload_page(request, project, form, status=400 if form.errors else 200)
 
     def preview_view(self, request, project_pk, token):
-        """Every problem as (行, 列, 原因), or the summary and the 确认导入 button."""
+        """The progress of the check or the commit while it runs (as JSON with
+        ``?progress=1``); then every problem as (行, 列, 原因), or the summary and the
+        确认导入 button; after the commit, the page the import goes to."""
         project = self.project(request, project_pk)
-        entry = self.uploads.entry(request, project, token)
-        try:
-            result = self.read(request, project, str(self.uploads.path(token)), entry["name"])
-        except DomainError as exc:
-            self.uploads.forget(request, token)
-            return self.upload_page(
-                request, project, self.form(), status=400, error=str(exc.message)
-            )
-        return self.preview_page(request, project, token, entry, result)
+        entry = self.uploads.entry(request, project, token, file=False)
+        job = self.job(request, project, entry, "commit") or self.job(
+            request, project, entry, "check"
+        )
+        if job is None or (job.state["kind"] == "check" and not self.uploads.path(token).is_file()):
+            raise Http404(_("导入文件不存在或已过期，请重新上传。"))
+        if request.GET.get("progress"):
+            return JsonResponse(job.as_progress())
+        if job.status == import_jobs.RUNNING:
+            return self.progress_page(request, project, token, entry, job)
+        return self.ended(request, project, token, entry, job)
 
     def commit_view(self, request, project_pk, token):
-        """Re-read the waiting file and write all rows or none."""
+        """Read the waiting file again and write all rows or none, as a job."""
         project = self.project(request, project_pk)
         entry = self.uploads.entry(request, project, token)
-        try:
-            result = self.commit(request, project, str(self.uploads.path(token)), entry["name"])
-        except xlsx.ImportInvalid as exc:
-            messages.error(request, str(self.changed_message))
-            return self.preview_page(request, project, token, entry, exc.result, status=400)
-        except xlsx.ImportFileError as exc:
-            self.uploads.forget(request, token)
-            return self.upload_page(
-                request, project, self.form(), status=400, error=str(exc.message)
-            )
-        except DomainError as exc:
-            refused(exc)
-            messages.error(request, str(exc.message))
+        running = self.job(request, project, entry, "commit")
+        if running is not None and running.status == import_jobs.RUNNING:
             return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
-        self.uploads.forget(request, token)
-        return self.done(request, project, result)
+        job = self.start(request, project, token, entry, "commit")
+        if job.status == import_jobs.RUNNING:
+            return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
+        return self.ended(request, project, token, entry, job)
 
     def cancel_view(self, request, project_pk, token):
         project = self.project(request, project_pk)

@@ -40,6 +40,7 @@ from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from . import progress
 from .errors import DomainError, ErrorCode
 from .money import money, to_decimal
 from .ports import audit
@@ -402,8 +403,13 @@ def _read_rows(fh, sheet_title: str) -> list[tuple[int, tuple]]:
         if not sheets:
             raise ImportFileError(_("文件中没有工作表。"))
         sheet = next((s for s in sheets if s.title.strip() == sheet_title), sheets[0])
-        sheet.reset_dimensions()  # some writers store a wrong size: read every row
+        # The stored size is only an estimate for the progress bar: some writers store a
+        # wrong one, so every row is read.
+        estimate = sheet.max_row or 0
+        sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
+            if number % 100 == 0:
+                progress.report(progress.READ, number, max(estimate, number))
             if all(blank(v) for v in values):
                 continue
             rows.append((number, tuple(values)))
@@ -462,6 +468,7 @@ class Table:
     index_of: dict[str, int]
     rows: list[tuple[int, tuple]]
     problems: list[Problem]
+    checked: int = 0
 
     def value(self, values: tuple, field_name: str):
         index = self.index_of.get(field_name)
@@ -478,7 +485,11 @@ class Table:
     def cells(self, values: tuple, problem: RowProblems, parse) -> dict:
         """The row's parsed cells by field; a blank required cell, every cell that does
         not parse and the template's example row are reported. ``parse(column, raw)``
-        returns the value or raises CellError."""
+        returns the value or raises CellError. Every import checks its rows through
+        here, in order: this is where the check's progress is reported."""
+        self.checked += 1
+        if self.checked % 50 == 0 or self.checked == len(self.rows):
+            progress.report(progress.CHECK, self.checked, len(self.rows))
         data = {}
         for column in self.fmt.columns:
             raw = self.value(values, column.field)
@@ -547,6 +558,18 @@ def lookup_name(mapping: dict, name: str):
 # --- committing ---------------------------------------------------------------------
 
 
+class _Reporting(list):
+    """The rows to write: a write that goes through them one by one reports its
+    progress (a bulk insert reports at its end)."""
+
+    def __iter__(self):
+        total = len(self)
+        for done, item in enumerate(super().__iter__(), start=1):
+            if done % 50 == 0:
+                progress.report(progress.WRITE, done, total)
+            yield item
+
+
 def import_all_or_none(
     *, actor, project, fmt: TableFormat, read, write, conflict, object_type, label, action
 ) -> ImportResult:
@@ -563,12 +586,15 @@ def import_all_or_none(
         result = read()
         if not result.valid:
             raise ImportInvalid(result, fmt)
+        result.items = _Reporting(result.items)
+        progress.report(progress.WRITE, 0, len(result.items))
         try:
             with transaction.atomic():
                 extra = write(result)
         except IntegrityError as exc:
             raise DomainError(ErrorCode.CONFLICT, str(conflict)) from exc
         count = len(result.items)
+        progress.report(progress.WRITE, count, count)
         audit.record(
             actor=actor,
             action="action",
