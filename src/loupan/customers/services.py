@@ -98,7 +98,27 @@ class CustomerExists(DomainError):
         return data
 
 
-OTHER_LAYOUT = "other"  # 意向户型 其他: the layout in words (``wanted_layout_other``)
+OTHER = "other"  # 其他: the value in words, in the field ``<name>_other``
+OTHER_LAYOUT = OTHER_OCCUPATION = OTHER
+
+
+def _words_of_other(value, other, *, field: str, label: str, noun: str) -> str | None:
+    """The words of 其他 for the choice ``field`` (shown as ``label``) when ``value`` is
+    其他 (refused when missing or longer than 50 characters); None when it is not, and a
+    refusal when words came without 其他. The refusals name ``<field>_other``."""
+    other = (other or "").strip() if isinstance(other, str) else ""
+    words = f"{field}_other"
+    if value == OTHER:
+        if not other:
+            raise invalid(words, f"请填写{noun}", f"{label}选择“其他”时请填写{noun}。")
+        if len(other) > 50:
+            raise invalid(words, "不能超过50个字", f"其他{noun}不能超过50个字。")
+        return other
+    if other:
+        raise invalid(
+            words, f"只有{label}选择“其他”时才填写", f"只有{label}选择“其他”时才填写其他{noun}。"
+        )
+    return None
 
 
 def wanted_layout_of(project, value, other="", *, current: str = "") -> str:
@@ -106,19 +126,9 @@ def wanted_layout_of(project, value, other="", *, current: str = "") -> str:
     the words in ``other``; the record's ``current`` value (older free text) stays as it
     is. Anything else is refused naming the field (``layout_unknown``)."""
     value = (value or "").strip() if isinstance(value, str) else ""
-    other = (other or "").strip() if isinstance(other, str) else ""
-    if value == OTHER_LAYOUT:
-        if not other:
-            raise invalid("wanted_layout_other", "请填写户型", "意向户型选择“其他”时请填写户型。")
-        if len(other) > 50:
-            raise invalid("wanted_layout_other", "不能超过50个字", "其他户型不能超过50个字。")
-        return other
-    if other:
-        raise invalid(
-            "wanted_layout_other",
-            "只有意向户型选择“其他”时才填写",
-            "只有意向户型选择“其他”时才填写其他户型。",
-        )
+    words = _words_of_other(value, other, field="wanted_layout", label="意向户型", noun="户型")
+    if words is not None:
+        return words
     if current and value == current:
         return value
     if Layout.objects.filter(project=project, name=value).exists():
@@ -129,9 +139,6 @@ def wanted_layout_of(project, value, other="", *, current: str = "") -> str:
     )
 
 
-OTHER_OCCUPATION = "other"  # 职业 其他: the occupation in words (``occupation_other``)
-
-
 def occupation_of(project, value, other="", *, current: str = "") -> str:
     """The 职业 to store: a code of the office's list ``occupation`` on the project
     (``core.codelists``: unknown ``code_unknown``, retired ``code_retired``), or for
@@ -139,23 +146,17 @@ def occupation_of(project, value, other="", *, current: str = "") -> str:
     are stored as that entry); the record's ``current`` value (a retired entry, an older
     record's free text) stays as it is."""
     value = (value or "").strip() if isinstance(value, str) else value
-    other = (other or "").strip() if isinstance(other, str) else ""
-    if value == OTHER_OCCUPATION:
-        if not other:
-            raise invalid("occupation_other", "请填写职业", "职业选择“其他”时请填写职业。")
-        if len(other) > 50:
-            raise invalid("occupation_other", "不能超过50个字", "其他职业不能超过50个字。")
+    words = _words_of_other(value, other, field="occupation", label="职业", noun="职业")
+    if words is not None:
         for entry in codelists.entries("occupation", project, active_only=True):
-            if entry.label == other and entry.code != OTHER_OCCUPATION:
+            if entry.label == words and entry.code != OTHER:
                 return entry.code
-        return other
-    if other:
-        raise invalid(
-            "occupation_other",
-            "只有职业选择“其他”时才填写",
-            "只有职业选择“其他”时才填写其他职业。",
-        )
+        return words
     return codelists.check("occupation", project, value, "occupation", current=current)
+
+
+# the choices whose 其他 comes in words, in ``<name>_other``: (name, what stores it)
+CHOICES_OR_WORDS = (("wanted_layout", wanted_layout_of), ("occupation", occupation_of))
 
 
 def customer_build(
@@ -395,22 +396,13 @@ def customer_update(*, actor, customer: Customer, data: dict) -> Customer:
         customer = lock(customer)
         before = snapshot(customer)
         data = dict(data)
-        other = data.pop("wanted_layout_other", "")
-        if "wanted_layout" in data or other:  # a layout of the project, or 其他 in words
-            data["wanted_layout"] = wanted_layout_of(
-                customer.project,
-                data.get("wanted_layout", customer.wanted_layout),
-                other,
-                current=customer.wanted_layout,
-            )
-        occupation_other = data.pop("occupation_other", "")
-        if "occupation" in data or occupation_other:  # a code of the list, or 其他 in words
-            data["occupation"] = occupation_of(
-                customer.project,
-                data.get("occupation", customer.occupation),
-                occupation_other,
-                current=customer.occupation,
-            )
+        for name, store in CHOICES_OR_WORDS:  # a choice of the project, or 其他 in words
+            other = data.pop(f"{name}_other", "")
+            if name in data or other:
+                current = getattr(customer, name)
+                data[name] = store(
+                    customer.project, data.get(name, current), other, current=current
+                )
         for name, value in data.items():
             if name not in EDITABLE_FIELDS:
                 raise invalid(name, "不能在此修改", f"字段 {name} 不能在此修改。")
