@@ -533,6 +533,9 @@ def test_targets_api(demo):
     assert api.get(TARGETS, {"project": project().pk, "month": "2031-08"}).json()["count"] == 0
     assert api.get(TARGETS, {"month": "2031-07"}).json()["count"] == 1
     assert_error(api.get(TARGETS, {"month": "July"}), 400, "invalid", fields=["month"])
+    # a year the pages do not offer, or not a whole one, names the field (was a 500)
+    for year in ("0", "0.25", "-5", "99999", str(YEAR) + ".5"):
+        assert_error(api.get(TARGETS, {"year": year}), 400, "invalid", fields=["year"])
     response = api.patch(f"{TARGETS}{data['id']}/", {"units": 5}, format="json")
     assert response.status_code == 200
     assert response.json()["units"] == 5 and response.json()["amount"] == "700000.00"

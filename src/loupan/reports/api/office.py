@@ -64,7 +64,15 @@ def _name(user) -> str:
 
 class MonthFilterMixin(django_filters.FilterSet):
     project = django_filters.NumberFilter(label=gettext_lazy("项目"), field_name="project_id")
-    year = django_filters.NumberFilter(label=gettext_lazy("年份"), method="filter_year")
+    # the years the pages offer (``office.FIRST_YEAR``–``LAST_YEAR``), whole: another
+    # value is a 400 naming the field (year 0 or 0.25 was a 500)
+    year = django_filters.NumberFilter(
+        label=gettext_lazy("年份"),
+        method="filter_year",
+        min_value=office.FIRST_YEAR,
+        max_value=office.LAST_YEAR,
+        decimal_places=0,
+    )
     month = django_filters.CharFilter(label=gettext_lazy("月份（YYYY-MM）"), method="filter_month")
 
     def filter_year(self, queryset, name, value):
