@@ -64,8 +64,10 @@ def test_one_inbox_holds_every_kind_and_each_kind_keeps_its_rule(priced, setting
     # the director may decide a price list in the manager's place, not a discount
     director = users["director"]
     assert approvals.can_decide(director, listed) == (True, "")
-    allowed, why = approvals.can_decide(director, discount)
-    assert not allowed and "越级" in why
+    assert approvals.can_decide(director, discount) == (
+        False,
+        "该申请当前不在您的审批级别，不能越级审批。",
+    )
     # the inbox page shows both kinds, each with its card
     from django.test import Client
 
@@ -139,3 +141,61 @@ def test_a_decided_request_is_decided_by_nobody_again(demo):
     request.refresh_from_db()
     assert approvals.can_decide(user("supervisor"), request) == (False, "该申请已处理。")
     assert approvals.can_decide(user("director"), request, approve=False)[0] is False
+
+
+def test_nobody_decides_a_request_of_their_own_though_they_hold_its_level(priced):
+    """A price list's kind never lets its requester decide (``self_decide=False``): a
+    manager whose request it is (filed for them, as a list is its drafter's) holds its
+    level and is still refused, with the rule's words; another decider is not."""
+    users = priced["users"]
+    manager = users["manager"]
+    request = approvals.approval_request(
+        actor=users["planner"],
+        project=priced["project"],
+        subject=_adjust(priced, "3"),
+        kind="pricelist",
+        payload={},
+        reason="经理本人的方案",
+        final="pricelist.approve",
+        requested_by=manager,
+    )
+    assert request.requested_by == manager and request.level == "pricelist.approve"
+    assert request.level in kind_of("pricelist").held_levels(manager, request.project_id)
+    refused = (False, "不能审批自己提交的申请。")
+    assert approvals.can_decide(manager, request) == refused
+    assert approvals.can_decide(manager, request, approve=False) == refused
+    assert approvals.can_decide(users["director"], request) == (True, "")
+
+
+def test_a_decider_counts_on_the_request_s_project_only(demo):
+    """``Kind.held_levels`` reads the decide permission and the levels on the project
+    asked: a supervisor of the second project who is a consultant here decides nothing
+    here, even at a level their role here is named in; the main project's supervisor
+    holds the main project's levels (here a kind whose levels differ per project)."""
+    from loupan.accounts import access
+    from loupan.accounts.models import Membership, Role, User
+    from loupan.approvals.kinds import Kind
+
+    main, second = demo["main"], demo["second"]
+    kind = Kind(
+        code="test_per_project",
+        label="测试",
+        apply=lambda **kwargs: None,
+        view_perm="deal",
+        decide_perms=("deal.approve",),
+        levels=lambda project: (
+            ["consultant", "supervisor", "manager"]
+            if access.scope_of(project) == main.pk
+            else ["manager"]
+        ),
+    )
+    elsewhere = User.objects.create_user(
+        username="supervisor_elsewhere", password="x", real_name="乙项目主管"
+    )
+    for project, role in ((second, "supervisor"), (main, "consultant")):
+        Membership.objects.create(user=elsewhere, project=project, role=Role.objects.get(code=role))
+    assert access.has_perm(elsewhere, "deal.approve", second)
+    assert not access.has_perm(elsewhere, "deal.approve", main)
+    assert kind.held_levels(elsewhere, main.pk) == []
+    assert kind.held_levels(elsewhere, main) == []
+    assert kind.held_levels(user("supervisor"), main.pk) == ["supervisor"]

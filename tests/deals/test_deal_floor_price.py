@@ -178,3 +178,57 @@ def test_a_manager_of_another_project_sees_no_floor_total_here(demo):
         response = client.get(url)
         assert response.status_code == 200, url
         assert '"floor_total"' not in response.content.decode(), url
+
+
+def _two_hats(demo):
+    """A manager of the second project who is a consultant in the main one."""
+    from loupan.accounts.models import Membership, Role
+
+    both = User.objects.create_user(
+        username="two_hats_fields", password="x", real_name="两顶帽", must_change_password=False
+    )
+    for project, role in ((demo["second"], "manager"), (demo["main"], "consultant")):
+        Membership.objects.create(user=both, project=project, role=Role.objects.get(code=role))
+    return both
+
+
+def _unit_serializer(user, **kwargs):
+    from rest_framework.test import APIRequestFactory
+
+    from loupan.inventory.api.serializers import UnitSerializer
+
+    context = {}
+    if user is not None:
+        request = APIRequestFactory().get("/")
+        request.user = user
+        context["request"] = request
+    return UnitSerializer(context=context, **kwargs)
+
+
+def test_the_writable_floor_price_is_accepted_only_from_who_may_see_it_there(demo):
+    """``FloorPriceSerializerMixin.get_fields``: the writable ``floor_price`` of a unit
+    stays for a manager of its project and is dropped for a consultant, and for a manager
+    of another project only; read-only fields are left as they are."""
+    unit = Unit.objects.filter(project=demo["main"]).first()
+    users = demo["users"]
+    fields = _unit_serializer(users["manager"], instance=unit).fields
+    assert "floor_price" in fields and not fields["floor_price"].read_only
+    assert "status_display" in fields  # read-only: never dropped
+    two_hats = _two_hats(demo)
+    for viewer in (users["consultant"], two_hats):
+        fields = _unit_serializer(viewer, instance=unit).fields
+        assert "floor_price" not in fields, viewer
+        assert "status_display" in fields and "list_price" in fields
+        assert "floor_price" not in _unit_serializer(viewer, instance=unit).data
+    # created with the data naming a project: the same rule by that project
+    data = {"project": demo["main"].pk}
+    assert "floor_price" in _unit_serializer(users["manager"], data=data).fields
+    assert "floor_price" not in _unit_serializer(two_hats, data=data).fields
+
+
+def test_without_a_request_a_serializer_drops_no_floor_price(demo):
+    """Internal use (no request in the context): floor prices shown and accepted."""
+    unit = Unit.objects.filter(project=demo["main"], floor_price__isnull=False).first()
+    serializer = _unit_serializer(None, instance=unit)
+    assert "floor_price" in serializer.fields
+    assert serializer.data["floor_price"] == f"{unit.floor_price:.2f}"

@@ -355,3 +355,25 @@ def test_a_co_buyer_is_family_or_the_consultants_own_customer(demo):
         deposit="10000",
     )
     assert subscribed.buyers.count() == 2
+
+
+def test_the_subscription_keeps_the_area_the_unit_is_priced_by(demo):
+    """``priced_area``: a unit priced by 套内面积 is subscribed with its internal area, one
+    priced by 建筑面积 with its gross area (the two differ here)."""
+    from loupan.inventory.models import PricingBasis
+
+    for phone, basis, field in (
+        ("13700002221", PricingBasis.INTERNAL_AREA, "internal_area"),
+        ("13700002222", PricingBasis.GROSS_AREA, "gross_area"),
+    ):
+        unit = free_unit()
+        Unit.objects.filter(pk=unit.pk).update(
+            pricing_basis=basis, gross_area=Decimal("100.00"), internal_area=Decimal("81.50")
+        )
+        unit.refresh_from_db()
+        assert services.priced_area(unit) == getattr(unit, field)
+        buyer = customer_of(phone=phone)
+        deal = services.deal_reserve(actor=user("consultant"), unit=unit, customer=buyer)
+        deal = subscribe(deal)
+        assert deal.pricing_basis == basis
+        assert deal.area == getattr(unit, field), basis
