@@ -21,14 +21,13 @@ import re
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
-from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from loupan.core.errors import DomainError, ErrorCode, invalid
+from loupan.core.errors import DomainError, ErrorCode
 
 from . import push
 from .errors import OpeningError
-from .screen import PhoneFeed
+from .screen import PhoneFeed, since_of
 
 PATH = re.compile(r"^/opening/(\d+)/feed/stream/$")
 HEADERS = [
@@ -65,7 +64,7 @@ def _since(scope) -> str:
     headers = dict(scope.get("headers") or [])
     last = headers.get(b"last-event-id", b"").decode("latin-1")
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return last or (query.get("since") or [""])[0] or "0"
+    return last or (query.get("since") or [""])[0]
 
 
 async def stream(scope, receive, send, pk: int) -> None:
@@ -74,9 +73,10 @@ async def stream(scope, receive, send, pk: int) -> None:
             return await _refuse(
                 send, DomainError(ErrorCode.METHOD_NOT_ALLOWED), [(b"allow", b"GET")]
             )
-        since = _since(scope)
-        if not since.isdigit():
-            return await _refuse(send, invalid("since", _("应为编号")))
+        try:
+            since = since_of(_since(scope))
+        except DomainError as error:
+            return await _refuse(send, error)
         hub = push.hub
         if not hub.take_slot():
             return await _refuse(send, DomainError(OpeningError.STREAMS_FULL))
@@ -88,7 +88,7 @@ async def stream(scope, receive, send, pk: int) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
-            await _feed(hub, held, int(since), send, gone)
+            await _feed(hub, held, since, send, gone)
         finally:
             gone.cancel()
         await send({"type": "http.response.body", "body": b""})

@@ -107,6 +107,15 @@ def buyer_live(request, pk):
     return _snapshot_response(event)
 
 
+def since_of(raw) -> int:
+    """The last pick a phone holds (``since``, or EventSource's ``Last-Event-ID``): a
+    pick's id, 0 when none; anything else is refused naming ``since``."""
+    raw = raw or "0"
+    if not raw.isdigit():
+        raise invalid("since", _("应为编号"))
+    return int(raw)
+
+
 @require_GET
 def feed(request, pk):
     """The phones' feed of a public event (drawn, selecting or finished): the counts, the
@@ -114,10 +123,11 @@ def feed(request, pk):
     (``live.public_changes``: no query while this worker's board is fresh). No session,
     no account, no personal data: what every buyer's page polls every 2 s, in plain
     Django (the API's ``live`` action serves the same to API clients)."""
-    since = request.GET.get("since") or "0"
-    if not since.isdigit():
-        return _error(invalid("since", _("应为编号")))
-    data = live.public_changes(pk, int(since))
+    try:
+        since = since_of(request.GET.get("since"))
+    except DomainError as error:
+        return _error(error)
+    data = live.public_changes(pk, since)
     if data is None:
         return _error(DomainError(ErrorCode.NOT_FOUND))
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
@@ -134,9 +144,10 @@ def phone_stream(request, pk):
     reconnects: each event's id is its ``last_pick``) is the last pick the phone holds.
     Public like ``feed``; ``streams_full`` (503) when this process holds all the streams
     it may: the page polls ``feed`` then."""
-    since = request.headers.get("Last-Event-ID") or request.GET.get("since") or "0"
-    if not since.isdigit():
-        return _error(invalid("since", _("应为编号")))
+    try:
+        since = since_of(request.headers.get("Last-Event-ID") or request.GET.get("since"))
+    except DomainError as error:
+        return _error(error)
     if not push.hub.take_slot():
         return _error(DomainError(OpeningError.STREAMS_FULL))
     try:
@@ -151,7 +162,7 @@ def phone_stream(request, pk):
     # earlier request) is not held for the stream's minutes
     push.let_go()
     response = StreamingHttpResponse(
-        _Slot(phone_events(held, int(since))), content_type="text/event-stream"
+        _Slot(phone_events(held, since)), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
