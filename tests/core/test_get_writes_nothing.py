@@ -10,8 +10,9 @@ does not have is left out (listed in ``test_routes_are_filled``). Refused GETs (
 405) count too: a refusal must not write either.
 
 Only writes to ``django_session`` and the ``axes_*`` tables are allowed: Django's session
-middleware saves the session when a view touches it (an import's preview forgets its
-spent upload), and django-axes keeps its own access records. Neither is business data.
+middleware saves the session when a view touches it, and django-axes keeps its own
+access records. Neither is business data. (An import's preview writes not even the
+session, after its jobs have ended too: tests/core/test_import_jobs.py.)
 (The idle timeout's stamp is not one of them: a GET refreshes it in a cookie,
 tests/accounts/test_sessions.py.)
 

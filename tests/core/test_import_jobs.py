@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -42,6 +43,14 @@ def client_of(client, username):
 def upload(client, project, content):
     url = reverse("customers:customers_import", args=[project.pk])
     return client.post(url, {"file": SimpleUploadedFile("客户.xlsx", content, XLSX)})
+
+
+def assert_wrote_nothing(queries, response):
+    """No INSERT, UPDATE or DELETE (the session's table included), and the session was
+    neither changed nor saved (no new session cookie)."""
+    assert [q["sql"] for q in queries if WRITE.match(q["sql"])] == []
+    assert not response.wsgi_request.session.modified
+    assert settings.SESSION_COOKIE_NAME not in response.cookies
 
 
 def wait(client, url, timeout=60):
@@ -153,10 +162,12 @@ def test_a_failure_in_the_background_writes_nothing(background, client, monkeypa
     assert state["status"] == "failed"
     assert state["error"].startswith("导入时发生内部错误，未写入任何数据")
     assert len(calls) == 150 and Customer.objects.count() == before
-    # The page says so and offers the preview again.
-    page = client.get(preview_url, follow=True)
+    # The page says so and offers the preview again, writing nothing.
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(preview_url, follow=True)
     html = page.content.decode()
     assert "导入时发生内部错误" in html and 'id="confirm-import"' in html
+    assert_wrote_nothing(queries, page)
 
 
 def test_only_the_importer_sees_the_job(background, client, monkeypatch):
@@ -196,3 +207,29 @@ def test_a_job_whose_process_died_is_reported_as_interrupted(background, setting
     import_jobs._write_json(job.path_of(job.id), job.state)
     lost = import_jobs.Job.load(job.id)
     assert lost.status == "failed" and "导入已中断" in lost.as_progress()["error"]
+
+
+def test_the_preview_after_a_finished_commit_writes_nothing(background, client):
+    """A GET writes nothing, not even the session: once the commit's job has ended the
+    preview answers from the jobs' outcomes (the page the import goes to), every time;
+    the spent upload leaves the session on a POST (the next upload)."""
+    project = background["main"]
+    client = client_of(client, "supervisor")
+    preview_url = upload(client, project, file_of(rows(3))).url
+    assert wait(client, preview_url)["status"] == "done"
+    before = Customer.objects.count()
+    assert client.post(preview_url + "commit/").status_code == 302
+    assert wait(client, preview_url)["status"] == "done"
+    assert Customer.objects.count() == before + 3
+    done = reverse("customers:intent_register", args=[project.pk])
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(preview_url)
+        assert response.status_code == 302 and response.url == done
+        assert_wrote_nothing(queries, response)
+    # spent: it cannot be committed again, and the next upload drops it from the session
+    assert client.post(preview_url + "commit/").status_code == 404
+    token = preview_url.rstrip("/").rsplit("/", 1)[-1]
+    assert token in client.session["customer_imports"]
+    upload(client, project, file_of(rows(1)))
+    assert token not in client.session["customer_imports"]

@@ -120,6 +120,10 @@ class PendingUploads:
             for chunk in upload.chunks():
                 out.write(chunk)
         pending = self.pending(request)
+        # Entries whose file is gone (spent by a finished commit, unreadable, swept):
+        # dropped here, on a POST, since the preview's GET writes nothing.
+        for spent in [t for t in pending if not self.path(t).is_file()]:
+            pending.pop(spent)
         for old in sorted(pending, key=lambda t: pending[t].get("uploaded_at", 0))[
             : max(0, len(pending) - MAX_PENDING + 1)
         ]:
@@ -263,7 +267,9 @@ class ImportPages:
 
     def start(self, request, project, token, entry, kind: str) -> import_jobs.Job:
         """Start the upload's check or commit as a job (import_jobs); the commit removes
-        the waiting file once everything is written, so that it cannot run twice."""
+        the waiting file once everything is written, so that it cannot run twice, and
+        either job a file it cannot read (the job cleans up, not the preview's GET; the
+        session's entry goes on the next POST: the commit, the cancel, the next upload)."""
         path, name = str(self.uploads.path(token)), entry["name"]
         job = import_jobs.Job.create(
             kind=kind, token=token, project=project, user=request.user, pages=self.url_name
@@ -273,12 +279,20 @@ class ImportPages:
             self.uploads.set_job(request, token, "commit", None)
 
             def work():
-                return self.read(request, project, path, name)
+                try:
+                    return self.read(request, project, path, name)
+                except xlsx.ImportFileError:
+                    self.uploads._remove(token)  # unreadable: nothing to preview
+                    raise
 
         else:
 
             def work():
-                result = self.commit(request, project, path, name)
+                try:
+                    result = self.commit(request, project, path, name)
+                except xlsx.ImportFileError:
+                    self.uploads._remove(token)  # unreadable: spent as well
+                    raise
                 self.uploads._remove(token)
                 return result
 
@@ -295,33 +309,49 @@ class ImportPages:
         return job
 
     def ended(self, request, project, token, entry, job):
-        """The answer to a job that has ended: the preview (or the upload page with
-        the reason the file cannot be read) after a check; after a commit the page the
-        import goes to, or why nothing was written."""
+        """The answer to a job that has ended, read from its outcome and writing nothing
+        (the preview's GET answers with it too): the preview (or the upload page with the
+        reason the file cannot be read) after a check; after a commit the page the import
+        goes to, or why nothing was written."""
         outcome = job.outcome() if job.status == import_jobs.DONE else None
+        kind = outcome[0] if outcome is not None else "failed"
         if job.state["kind"] == "check":
-            if outcome is not None and outcome[0] == "result":
+            if kind == "result":
+                if not self.uploads.path(token).is_file():
+                    raise Http404(_("导入文件不存在或已过期，请重新上传。"))
                 return self.preview_page(request, project, token, entry, outcome[1])
-            self.uploads.forget(request, token)
             error = outcome[2] if outcome is not None else job.error
             return self.upload_page(request, project, self.form(), status=400, error=error)
-        kind = outcome[0] if outcome is not None else "failed"
         if kind == "result":
-            self.uploads.forget(request, token)
             return self.done(request, project, outcome[1])
         if kind == "invalid":
             messages.error(request, str(self.changed_message))
             return self.preview_page(request, project, token, entry, outcome[1], status=400)
         if kind == "file":
-            self.uploads.forget(request, token)
             return self.upload_page(request, project, self.form(), status=400, error=outcome[2])
-        # refused (a conflict, a permission) or failed: nothing was written; back to the
-        # preview, where the import may be confirmed again
-        self.uploads.set_job(request, token, "commit", None)
-        if kind == "forbidden":
-            raise PermissionDenied(outcome[2])
+        # refused (a conflict, a permission) or failed: nothing was written; the check's
+        # preview again, where the import may be confirmed again
+        check = self.job(request, project, entry, "check")
+        if check is None:
+            raise Http404(_("导入文件不存在或已过期，请重新上传。"))
         messages.error(request, outcome[2] if outcome is not None else job.error)
-        return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
+        response = self.ended(request, project, token, entry, check)
+        if kind == "forbidden":
+            response.status_code = 403
+        return response
+
+    def settle(self, request, token, job) -> tuple[str, str]:
+        """On the commit's POST, once its job has ended (the session is written here,
+        never by the preview's GET): a spent upload (written, or a file that cannot be
+        read) leaves the session; after a refusal or a failure the upload waits for its
+        preview again. Returns the outcome's kind and message."""
+        outcome = job.outcome() if job.status == import_jobs.DONE else None
+        kind = outcome[0] if outcome is not None else "failed"
+        if kind in ("result", "file"):
+            self.uploads.forget(request, token)
+        elif kind != "invalid":
+            self.uploads.set_job(request, token, "commit", None)
+        return kind, (outcome[2] if outcome is not None else job.error)
 
     def upload_view(self, request, project_pk):
         """Upload page: a file that is not an xlsx (or too big) is refused right here."""
@@ -349,7 +379,7 @@ class ImportPages:
         job = self.job(request, project, entry, "commit") or self.job(
             request, project, entry, "check"
         )
-        if job is None or (job.state["kind"] == "check" and not self.uploads.path(token).is_file()):
+        if job is None:
             raise Http404(_("导入文件不存在或已过期，请重新上传。"))
         if request.GET.get("progress"):
             return JsonResponse(job.as_progress())
@@ -366,6 +396,12 @@ class ImportPages:
             return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
         job = self.start(request, project, token, entry, "commit")
         if job.status == import_jobs.RUNNING:
+            return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
+        kind, message = self.settle(request, token, job)
+        if kind == "forbidden":
+            raise PermissionDenied(message)
+        if kind in ("refused", "failed"):
+            messages.error(request, message)
             return redirect(f"{self.url_name}_preview", project_pk=project.pk, token=token)
         return self.ended(request, project, token, entry, job)
 
