@@ -209,7 +209,7 @@ def test_a_job_whose_process_died_is_reported_as_interrupted(background, setting
     assert lost.status == "failed" and "导入已中断" in lost.as_progress()["error"]
 
 
-def test_the_preview_after_a_finished_commit_writes_nothing(background, client):
+def test_the_preview_after_a_finished_commit_writes_nothing(background, client, monkeypatch):
     """A GET writes nothing, not even the session: once the commit's job has ended the
     preview answers from the jobs' outcomes (the page the import goes to), every time;
     the spent upload leaves the session on a POST (the next upload)."""
@@ -218,7 +218,23 @@ def test_the_preview_after_a_finished_commit_writes_nothing(background, client):
     preview_url = upload(client, project, file_of(rows(3))).url
     assert wait(client, preview_url)["status"] == "done"
     before = Customer.objects.count()
-    assert client.post(preview_url + "commit/").status_code == 302
+    # The commit's POST answers while its job holds the import's transaction open (on
+    # SQLite the database's one write lock): its session was saved before the job
+    # started and is not saved again after it, which would wait for that lock (or, on
+    # the test suite's shared in-memory SQLite, fail at once: SessionInterrupted).
+    gate = Gate(monkeypatch, "write", 0)
+    started = import_jobs.start
+
+    def start_and_hold(job, work):
+        started(job, work)
+        assert gate.reached.wait(30)  # the job is inside its transaction now
+        return job
+
+    monkeypatch.setattr(import_jobs, "start", start_and_hold)
+    try:
+        assert client.post(preview_url + "commit/").status_code == 302
+    finally:
+        gate.release.set()
     assert wait(client, preview_url)["status"] == "done"
     assert Customer.objects.count() == before + 3
     done = reverse("customers:intent_register", args=[project.pk])
@@ -231,5 +247,7 @@ def test_the_preview_after_a_finished_commit_writes_nothing(background, client):
     assert client.post(preview_url + "commit/").status_code == 404
     token = preview_url.rstrip("/").rsplit("/", 1)[-1]
     assert token in client.session["customer_imports"]
-    upload(client, project, file_of(rows(1)))
+    later = upload(client, project, file_of(rows(1))).url
     assert token not in client.session["customer_imports"]
+    # (its check ends here, not in the next test's database)
+    assert wait(client, later)["status"] == "done"

@@ -298,8 +298,15 @@ class ImportPages:
 
         if import_jobs.background():
             # Saved now, not after the view: on SQLite the commit's transaction holds the
-            # database's one write lock until it ends, and the session's write would wait.
-            request.session.save()
+            # database's one write lock until it ends, and the session's write would wait
+            # (on the test suite's shared in-memory SQLite it fails: SessionInterrupted).
+            # Marked saved too, or the session middleware writes it again once the job
+            # has started; a change made after this point marks it again.
+            session = request.session
+            known = session.session_key is not None
+            session.save()
+            if known:  # (a new key needs the middleware's cookie)
+                session.modified = False
         return import_jobs.start(job, work)
 
     def job(self, request, project, entry, kind: str) -> import_jobs.Job | None:
