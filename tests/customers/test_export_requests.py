@@ -163,4 +163,21 @@ def test_only_who_may_export_that_list_asks(api, consent):
             actor=users["salesadmin"], project=project, report="nope", filters={}, reason="x"
         )
     assert exc.value.code == "invalid"
+    # the filters are checked when asked, as the list page reads them
+    with pytest.raises(DomainError) as exc:
+        exports.export_request(
+            actor=users["salesadmin"],
+            project=project,
+            report="deals.all",
+            filters={"status": "bogus"},
+            reason="x",
+        )
+    assert exc.value.code == "invalid" and "status" in exc.value.fields
     assert not CustomerExport.objects.exists()
+
+
+def test_setting_off_the_lists_export_directly(login, demo):
+    page = login("salesadmin").get(f"/projects/{demo['main'].pk}/deals/")
+    assert "export-request-form" not in page.content.decode()
+    direct = login("salesadmin").post(f"/projects/{demo['main'].pk}/deals/?format=xlsx")
+    assert direct["Content-Type"] == XLSX

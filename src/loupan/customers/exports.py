@@ -145,7 +145,9 @@ register_list(
 def require_consent(project, *, approved: bool = False) -> None:
     """The one rule (``imports.require_export_consent``) as the other lists of
     customers' personal data ask it (the deal lists, 成交客户档案, the after-sales
-    lists): they have no request of their own yet, so the refusal says so."""
+    lists): refused with the setting on, except inside an approved request's download
+    (``export_download`` builds a registered list within ``imports.consented``); the
+    lists not registered yet have no request, so the refusal says so."""
     imports.require_export_consent(
         project,
         approved=approved,
