@@ -53,9 +53,31 @@ class AftersalesConfig(AppConfig):
         ):
             presenting.register_export(what, filterset=filterset)
 
-        # Its pages in the navigation (``core.navigation``).
         from django.utils.translation import gettext_lazy as _
 
+        # The lists naming the owners, as they leave under the manager's consent where the
+        # project asks it (seed 002 客户信息管理制度 5.1; ``customers.exports``).
+        from loupan.core.pages import list_builder
+        from loupan.customers import exports as customer_exports
+
+        from . import complaints_views, delivery_views, settlement_views
+
+        for code, view, may in (
+            ("aftersales.repairs", delivery_views.RepairList, delivery.may_export),
+            ("aftersales.complaints.list", complaints_views.ComplaintList, complaints.may_export),
+            (
+                "aftersales.complaints.archive",
+                complaints_views.ComplaintArchive,
+                complaints.may_export,
+            ),
+            ("aftersales.settlements", settlement_views.SettlementList, settlement.may_export),
+            ("aftersales.certificates", settlement_views.CertificateList, settlement.may_export),
+        ):
+            build, clean = list_builder(view)
+            label = _("投诉档案") if code.endswith("archive") else view.export_report
+            customer_exports.register_list(code, label=label, may=may, build=build, clean=clean)
+
+        # Its pages in the navigation (``core.navigation``).
         from loupan.core import navigation as nav
 
         nav.group("aftersales", _("售后"), order=60)

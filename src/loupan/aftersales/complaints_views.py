@@ -273,8 +273,7 @@ class ComplaintList(ProjectListView):
             **_perms(user, self.project),
         }
 
-    def export(self, queryset):
-        return self.export_list(queryset, "投诉登记表", c.complaints_export)
+    export_report, export_function = "投诉登记表", staticmethod(c.complaints_export)
 
 
 class ComplaintArchive(ComplaintList):

@@ -530,8 +530,7 @@ class RepairList(ProjectListView):
             "can_export": s.may_export(self.request.user, self.project),
         }
 
-    def export(self, queryset):
-        return self.export_list(queryset, "维修单", s.repairs_export)
+    export_report, export_function = "维修单", staticmethod(s.repairs_export)
 
 
 @act_page

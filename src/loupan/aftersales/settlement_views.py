@@ -211,8 +211,7 @@ class SettlementList(ProjectListView):
             "can_export": s.may_export(self.request.user, self.project),
         }
 
-    def export(self, queryset):
-        return self.export_list(queryset, "面积补差表", s.settlements_export)
+    export_report, export_function = "面积补差表", staticmethod(s.settlements_export)
 
 
 def _settlement(request, project, pk):
@@ -454,8 +453,7 @@ class CertificateList(ProjectListView):
             "can_export": s.may_export(self.request.user, self.project),
         }
 
-    def export(self, queryset):
-        return self.export_list(queryset, "权证进度表", s.certificates_export)
+    export_report, export_function = "权证进度表", staticmethod(s.certificates_export)
 
 
 def _certificate(request, project, pk):

@@ -28,13 +28,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest, PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.views import View
 
 from . import xlsx
-from .errors import DomainError
+from .errors import DomainError, ErrorCode, invalid
 from .params import check_id_filters, id_value
 from .ports import access
 from .scope import project_model
@@ -263,6 +263,21 @@ class ProjectListView(View):
         return context
 
     export = None
+    # or, simpler: the part's audited export, ``f(actor=, project=, queryset=, filters=)``
+    # (a staticmethod), and the file's name
+    export_function = None
+    export_report = ""
+
+    def export_content(self, queryset) -> bytes:
+        """The bytes of this list's xlsx (what its export downloads; ``list_builder``)."""
+        if self.export_function is None:
+            raise NotImplementedError
+        return self.export_function(
+            actor=self.request.user,
+            project=self.project,
+            queryset=queryset,
+            filters=used_filters(self.request),
+        )
 
     def export_list(self, queryset, report: str, export):
         """This list as ``report``'s download: ``export(actor=, project=, queryset=,
@@ -289,8 +304,10 @@ class ProjectListView(View):
         return filterset, qs
 
     def post(self, request, *args, **kwargs):
-        if self.export is None or not wants_xlsx(request):
+        if (self.export is None and self.export_function is None) or not wants_xlsx(request):
             return HttpResponseNotAllowed(["GET"])
+        if self.export is None:
+            return self.export_list(self._queryset()[1], self.export_report, self.export_function)
         return self.export(self._queryset()[1])
 
     def get(self, request, *args, **kwargs):
@@ -303,3 +320,45 @@ class ProjectListView(View):
             query=query_without_page(request),
         )
         return render(request, self.template_name, context)
+
+
+def _offline_list(view_class, actor, project, filters: dict):
+    """The list page ``view_class`` as ``actor`` would open it with ``filters`` (a dict,
+    a value or a list of values per filter), outside a request."""
+    if not view_class.page_guard().allows(actor, project):
+        raise DomainError(ErrorCode.PERMISSION_DENIED)
+    params = QueryDict(mutable=True)
+    for key, value in (filters or {}).items():
+        params.setlist(key, value if isinstance(value, list) else [value])
+    request = HttpRequest()
+    request.method = "GET"
+    request.user = actor
+    request.GET = params
+    view = view_class()
+    view.setup(request, project_pk=project.pk)
+    view.project = project
+    return view
+
+
+def list_builder(view_class):
+    """What an exportable list registers (``customers.exports.register_list``) for a list
+    page with ``export_content``: ``build`` writes its xlsx for a user and the list's
+    filters as the page would (an approved export request's download), ``clean``
+    checks the filters when the request is made."""
+
+    def clean(*, actor, project, filters: dict) -> dict:
+        view = _offline_list(view_class, actor, project, filters)
+        filterset = view.get_filterset(view.get_queryset())
+        check_id_filters(filterset, view.request.GET)
+        if filterset.is_bound and not filterset.is_valid():
+            name, reasons = next(iter(filterset.errors.items()))
+            raise invalid(name, str(reasons[0]))
+        return filters
+
+    def build(*, actor, project, filters: dict, export=None):
+        view = _offline_list(view_class, actor, project, filters)
+        filterset = view.get_filterset(view.get_queryset())
+        qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*view.ordering)
+        return view.export_content(qs)
+
+    return build, clean

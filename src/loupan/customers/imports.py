@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -612,6 +614,22 @@ def export_needs_approval(project) -> bool:
     return CustomerPolicy.objects.filter(project=project, export_needs_approval=True).exists()
 
 
+# The project whose approved export request is being built right now
+# (``exports.export_download`` sets it around the list's builder, so a list's own export
+# function asks the one rule below unchanged and passes).
+_consented: ContextVar[int | None] = ContextVar("export_consented", default=None)
+
+
+@contextmanager
+def consented(project_id: int):
+    """Within: the exports of ``project_id`` are an approved request's download."""
+    token = _consented.set(project_id)
+    try:
+        yield
+    finally:
+        _consented.reset(token)
+
+
 def require_export_consent(project, *, approved: bool = False, message=None) -> None:
     """The one rule for every export of customers' personal data (the 意向客户登记表, the
     deal lists and 成交客户档案 with the buyers' names and phones, the after-sales lists
@@ -619,6 +637,9 @@ def require_export_consent(project, *, approved: bool = False, message=None) -> 
     (``export_needs_approval``), the file is built only for the download of an approved
     request (``approved``: ``exports.export_download``); any other export is refused
     with ``export_needs_approval`` (seed 002 客户信息管理制度 5.1)."""
+    project_id = getattr(project, "pk", project)
+    if _consented.get() is not None and _consented.get() == project_id:
+        approved = True
     if not approved and export_needs_approval(project):
         if message:
             raise DomainError(CustomerError.EXPORT_NEEDS_APPROVAL, message)

@@ -46,6 +46,11 @@ urlpatterns = [
         name="export_list",
     ),
     path(
+        "projects/<int:project_pk>/customers/exports/request/",
+        views.export_request,
+        name="export_request",
+    ),
+    path(
         "projects/<int:project_pk>/customers/exports/policy/",
         views.export_policy,
         name="export_policy",

@@ -3,7 +3,10 @@ core.import_views shared with the units import) and the 意向客户登记表 wi
 export (seed 002 二.2)."""
 
 from django.contrib import messages
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -112,8 +115,37 @@ def intent_register_export(request, project):
     return xlsx_response(content, export_filename(project, "意向客户登记表"))
 
 
+@require_http_methods(["POST"])
+@project_page(when=exports.may_request)
+def export_request(request, project):
+    """申请导出 from any registered list's page (``report``, its ``query`` and a reason):
+    the list's own export permission is checked by ``exports.export_request``."""
+    ok, _export = run_action(
+        request,
+        lambda: exports.export_request(
+            actor=request.user,
+            project=project,
+            report=request.POST.get("report", ""),
+            filters=QueryDict(request.POST.get("query", "")),
+            reason=request.POST.get("reason", ""),
+        ),
+        success=_("已提交导出申请，经理批准后可下载一次。"),
+    )
+    if ok:
+        return redirect("customers:export_list", project_pk=project.pk)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("customers:export_list", args=[project.pk])
+    return redirect(back)
+
+
+def _labelled(export):
+    export.report_label = exports.label_of(export.report)
+    return export
+
+
 @require_http_methods(["GET"])
-@project_page(*SEE, act=("customer.export", "customer.export_approve"))
+@project_page(when=exports.may_request)
 def export_list(request, project):
     """客户数据导出申请: one's own export requests (every one of the project for who may
     consent), each downloadable once when approved; the consent setting."""
@@ -122,7 +154,7 @@ def export_list(request, project):
         "customers/export_list.html",
         {
             "project": project,
-            "exports": list(exports.exports_of(request.user, project)[:100]),
+            "exports": [_labelled(e) for e in exports.exports_of(request.user, project)[:100]],
             "needs_approval": imports.export_needs_approval(project),
             "can_configure": access.has_perm(request.user, exports.LEVEL, project),
         },
@@ -130,7 +162,7 @@ def export_list(request, project):
 
 
 @require_http_methods(["POST"])
-@project_page(*SEE, act="customer.export")
+@project_page(when=exports.may_request)
 def export_download(request, project, pk):
     """The requester's one download of an approved export."""
     export = get_object_or_404(exports.exports_of(request.user, project), pk=pk)
@@ -140,7 +172,7 @@ def export_download(request, project, pk):
     if not ok:
         return redirect("customers:export_list", project_pk=project.pk)
     content, _count = result
-    return xlsx_response(content, export_filename(project, "意向客户登记表"))
+    return xlsx_response(content, export_filename(project, exports.label_of(export.report)))
 
 
 @require_http_methods(["POST"])

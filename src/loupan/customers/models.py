@@ -889,9 +889,11 @@ class ExportStatus(models.TextChoices):
 
 
 class CustomerExport(models.Model):
-    """A request to export customer data (the 意向客户登记表 with its filters) under the
-    manager's written consent: approved through the approval engine, then downloaded
-    once by the requester (the file is built at download with the approved filters)."""
+    """A request to export customer data (``report``: a list registered with
+    ``customers.exports.register_list``, the 意向客户登记表 or a deal or after-sales list,
+    with its filters) under the manager's written consent: approved through the approval
+    engine, then downloaded once by the requester (the file is built at download with
+    the approved filters)."""
 
     project = models.ForeignKey(
         "inventory.Project", verbose_name=_("项目"), on_delete=models.PROTECT, related_name="+"
@@ -932,9 +934,10 @@ class CustomerExport(models.Model):
 
     @classmethod
     def restrict_q(cls, user, action: str):
-        """Whoever may consent sees every request of the project; anyone else their own."""
+        """Whoever may consent sees every request of the project; anyone else their own
+        (of any list: the download checks that list's export permission again)."""
         return Q(project__in=access.projects_with(user, "customer.export_approve")) | Q(
-            project__in=access.projects_with(user, "customer.export"), requested_by=user
+            requested_by=user
         )
 
     restrict_distinct = False

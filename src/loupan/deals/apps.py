@@ -94,6 +94,19 @@ class DealsConfig(AppConfig):
         # the office's lists' exports as the audit trail reads them
         presenting.register_export("deals.deal", filterset=DealFilterSet)
 
+        # ... and as they leave under the manager's consent (seed 002 客户信息管理制度 5.1)
+        from loupan.core.pages import list_builder
+        from loupan.customers import exports as customer_exports
+
+        from . import reports as deal_reports
+        from .views import lists
+
+        for code, view in lists.EXPORTABLE.items():
+            build, clean = list_builder(view)
+            customer_exports.register_list(
+                code, label=view.report, may=deal_reports.may_export, build=build, clean=clean
+            )
+
         # The demo office's deals (``loupan demo``), last.
         from loupan.core import demo as demo_office
 

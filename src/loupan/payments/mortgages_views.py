@@ -147,8 +147,7 @@ class MortgageList(ProjectListView):
             "query": context.get("query", ""),
         }
 
-    def export(self, queryset):
-        return self.export_list(queryset, "按揭进度表", m.mortgages_export)
+    export_report, export_function = "按揭进度表", staticmethod(m.mortgages_export)
 
 
 # --- one mortgage ---------------------------------------------------------------------------

@@ -9,7 +9,10 @@
   409 ``export_downloaded`` the second time, ``export_not_approved`` before approval.
 * ``GET …/policy/?project=`` and ``POST …/policy/`` ``{project, export_needs_approval}``:
   the project's setting (``customer.export_approve`` to change it).
-The request itself is made by the register's export
+* ``POST /api/v1/customer-exports/`` ``{project, report, filters, reason}``: the request
+  for any registered list (``report``: ``intent_register``, ``deals.all``,
+  ``aftersales.repairs``, …; ``filters``: the list's query string as a dict); 202.
+The register's export also makes it
 (``POST /api/v1/projects/{id}/customers/intent-register/export/`` with ``reason``).
 """
 
@@ -66,6 +69,23 @@ class CustomerExportSerializer(serializers.ModelSerializer):
         return obj.requested_by.real_name or obj.requested_by.username
 
 
+class ExportRequestSerializer(StrictInputMixin, serializers.Serializer):
+    project = serializers.IntegerField(label=_("项目"))
+    report = serializers.CharField(
+        label=_("导出内容"), max_length=30, help_text="intent_register, deals.all, …"
+    )
+    filters = serializers.DictField(
+        label=_("筛选条件"),
+        child=serializers.JSONField(),
+        required=False,
+        default=dict,
+        help_text="the list's filters as in its query string: a value, or a list of values",
+    )
+    reason = serializers.CharField(
+        label=_("导出理由"), required=False, allow_blank=True, default="", max_length=300
+    )
+
+
 class ExportDecisionSerializer(StrictInputMixin, serializers.Serializer):
     reason = serializers.CharField(
         label=_("审批意见"), required=False, allow_blank=True, default="", max_length=300
@@ -103,6 +123,22 @@ class CustomerExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ExportRequestSerializer, responses={202: CustomerExportSerializer})
+    def create(self, request, *args, **kwargs):
+        """Ask the manager's consent for a registered list's export (its code, its
+        filters, a reason); the file is downloaded once when approved."""
+        data = ExportRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_by_id(request.user, data.validated_data["project"])
+        export = exports.export_request(
+            actor=request.user,
+            project=project,
+            report=data.validated_data["report"],
+            filters=data.validated_data["filters"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(CustomerExportSerializer(export).data, status=202)
 
     def _open_request(self, export):
         request = approvals.requests_of(export).filter(status=ApprovalStatus.PENDING).first()
@@ -146,7 +182,9 @@ class CustomerExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
     def download(self, request, pk=None):
         export = self.get_object()
         content, _count = exports.export_download(actor=request.user, export=export)
-        return xlsx_response(content, export_filename(export.project, "意向客户登记表"))
+        return xlsx_response(
+            content, export_filename(export.project, exports.label_of(export.report))
+        )
 
     @extend_schema(
         methods=["get"],

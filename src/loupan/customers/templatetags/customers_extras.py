@@ -46,3 +46,15 @@ def can_view_conflicts(user, project):
 def unit_intention_count(unit):
     """How many live A/B customers want this unit (for the unit's card)."""
     return intentions.unit_intention_count(unit)
+
+
+@register.simple_tag
+def export_consent(project, report):
+    """``{% export_consent project "deals.all" as consent %}``: whether the list
+    ``report`` leaves only through a request for the manager's consent (the project's
+    setting is on and the list is registered with ``customers.exports.register_list``)."""
+    from loupan.customers import exports
+
+    return report in {s.code for s in exports.exportable_lists()} and exports.needs_approval(
+        project
+    )

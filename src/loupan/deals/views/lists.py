@@ -38,6 +38,10 @@ def list_head(request, project, tab) -> dict:
 
 xlsx = xlsx_download  # a list as a file: the audited export refuses who may not take it
 
+# The lists that leave under the manager's consent where the project asks it
+# (``customers.exports.register_list``, in ``DealsConfig.ready``): code → list page.
+EXPORTABLE: dict[str, type] = {}
+
 
 class DealListView(ProjectListView):
     """A list of deals: the shared filter (a consultant's lists hold only their own
@@ -64,21 +68,19 @@ class DealListView(ProjectListView):
     def get_context_data(self, **context):
         return {**list_head(self.request, self.project, self.tab), **context}
 
-    def export(self, queryset):
+    def export_content(self, queryset) -> bytes:
         if self.export_ordering:
             queryset = queryset.order_by(*self.export_ordering)
-        return xlsx(
-            self.request,
-            self.project,
-            self.report,
-            lambda: reports.deals_export(
-                actor=self.request.user,
-                project=self.project,
-                report=self.report,
-                queryset=queryset,
-                filters=used_filters(self.request),
-            ),
+        return reports.deals_export(
+            actor=self.request.user,
+            project=self.project,
+            report=self.report,
+            queryset=queryset,
+            filters=used_filters(self.request),
         )
+
+    def export(self, queryset):
+        return xlsx(self.request, self.project, self.report, lambda: self.export_content(queryset))
 
 
 class DealList(DealListView):
@@ -189,17 +191,12 @@ class OwnerList(DealListView):
             **context,
         )
 
-    def export(self, queryset):
-        return xlsx(
-            self.request,
-            self.project,
-            self.report,
-            lambda: reports.owners_export(
-                actor=self.request.user,
-                project=self.project,
-                deals=queryset.prefetch_related(None),  # owners() prefetches the buyers
-                filters=used_filters(self.request),
-            ),
+    def export_content(self, queryset) -> bytes:
+        return reports.owners_export(
+            actor=self.request.user,
+            project=self.project,
+            deals=queryset.prefetch_related(None),  # owners() prefetches the buyers
+            filters=used_filters(self.request),
         )
 
 
@@ -245,3 +242,11 @@ def deal_changes(request, project):
             "can_reserve": False,
         },
     )
+
+
+EXPORTABLE.update(
+    {
+        f"deals.{view.tab}": view
+        for view in (DealList, UnsignedList, ContractLedger, SpecialDiscounts, OwnerList)
+    }
+)
