@@ -57,7 +57,7 @@ class AftersalesConfig(AppConfig):
 
         # The lists naming the owners, as they leave under the manager's consent where the
         # project asks it (seed 002 客户信息管理制度 5.1; ``customers.exports``).
-        from loupan.core.pages import list_builder
+        from loupan.core.pages import list_builder, query_builder
         from loupan.customers import exports as customer_exports
 
         from . import complaints_views, delivery_views, settlement_views
@@ -76,6 +76,14 @@ class AftersalesConfig(AppConfig):
             build, clean = list_builder(view)
             label = _("投诉档案") if code.endswith("archive") else view.export_report
             customer_exports.register_list(code, label=label, may=may, build=build, clean=clean)
+        build, clean = query_builder(delivery_views.notices_content, delivery_views.notices_check)
+        customer_exports.register_list(
+            "aftersales.notices",
+            label=_("入伙通知名单"),
+            may=delivery.may_export,
+            build=build,
+            clean=clean,
+        )
 
         # Its pages in the navigation (``core.navigation``).
         from loupan.core import navigation as nav

@@ -20,16 +20,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from loupan.core.errors import invalid
 from loupan.core.forms import DateInput
 from loupan.core.pages import (
     ProjectListView,
+    filters_used,
     id_query,
     project_page,
+    refuse_invalid,
     run_action,
     used_filters,
     wants_xlsx,
     xlsx_download,
 )
+from loupan.core.params import check_id_filters, id_value
 from loupan.core.uploads import serve_document
 from loupan.deals.models import DealStatus
 from loupan.inventory.models import Building, Unit
@@ -240,17 +244,50 @@ def _batch(request, project, pk):
     return get_object_or_404(s.batches_of(request.user, project), pk=pk)
 
 
+def _notices(user, project, batch, params):
+    """A batch's deliveries as its page lists them with ``params``' filters."""
+    filterset = s.DeliveryFilterSet(
+        params or None, queryset=s.deliveries_of(user, project).filter(batch=batch)
+    )
+    qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by("unit__number", "pk")
+    return filterset, qs
+
+
+def _notices_of(actor, project, params):
+    """The batch a notice list's export request names (``batch``), and its filters."""
+    params = params.copy()
+    batch_pk = id_value(params.pop("batch", [None])[0], "batch")
+    batch = s.batches_of(actor, project).filter(pk=batch_pk).first() if batch_pk else None
+    if batch is None:
+        raise invalid("batch", _("入伙批次不存在"))
+    return batch, params
+
+
+def notices_check(*, actor, project, params) -> None:
+    """入伙通知名单's filters (its batch and the page's), checked when requested."""
+    batch, params = _notices_of(actor, project, params)
+    filterset, _qs = _notices(actor, project, batch, params)
+    check_id_filters(filterset, params)
+    refuse_invalid(filterset)
+
+
+def notices_content(*, actor, project, params) -> bytes:
+    """入伙通知名单 of the batch ``params`` names, with the page's filters (an approved
+    export request's download: ``customers.exports.register_list``)."""
+    batch, params = _notices_of(actor, project, params)
+    _filterset, qs = _notices(actor, project, batch, params)
+    return s.notices_export(
+        actor=actor, project=project, batch=batch, queryset=qs, filters=filters_used(params)
+    )
+
+
 @see_page
 def batch_detail(request, project, pk):
     """A batch: its deliveries (a consultant: their own buyers'), with status, flags and
     appointments, and the bookings per day and slot. A POST with ``?format=xlsx`` is the
     notice list as a file (for the office)."""
     batch = _batch(request, project, pk)
-    filterset = s.DeliveryFilterSet(
-        request.GET or None,
-        queryset=s.deliveries_of(request.user, project).filter(batch=batch),
-    )
-    qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by("unit__number", "pk")
+    filterset, qs = _notices(request.user, project, batch, request.GET)
     if request.method == "POST":
         if not wants_xlsx(request):
             raise Http404
@@ -298,6 +335,7 @@ def batch_detail(request, project, pk):
             "can_manage": s.may_manage(request.user, project),
             "can_export": s.may_export(request.user, project),
             "query": request.GET.urlencode(),
+            "notice_query": "&".join(filter(None, [f"batch={batch.pk}", request.GET.urlencode()])),
         },
     )
 

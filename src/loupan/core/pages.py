@@ -224,7 +224,28 @@ def wants_xlsx(request) -> bool:
 
 def used_filters(request) -> dict:
     """The filters a list was asked with (what an export records in the audit trail)."""
-    return {k: v for k, v in request.GET.items() if k not in ("format", "page") and v}
+    return filters_used(request.GET)
+
+
+def filters_used(params) -> dict:
+    """``used_filters`` of a query string (a ``QueryDict``, or ``query_of``'s)."""
+    return {k: v for k, v in params.items() if k not in ("format", "page") and v}
+
+
+def query_of(filters: dict) -> QueryDict:
+    """A list's filters as stored with an export request (a value or a list of values
+    per filter) as the query string its page reads."""
+    params = QueryDict(mutable=True)
+    for key, value in (filters or {}).items():
+        params.setlist(key, value if isinstance(value, list) else [value])
+    return params
+
+
+def refuse_invalid(form) -> None:
+    """A bound form or FilterSet with an error: refused naming its first field (400)."""
+    if form.is_bound and not form.is_valid():
+        name, reasons = next(iter(form.errors.items()))
+        raise invalid(name, str(reasons[0]))
 
 
 class ProjectListView(View):
@@ -327,9 +348,7 @@ def _offline_list(view_class, actor, project, filters: dict):
     a value or a list of values per filter), outside a request."""
     if not view_class.page_guard().allows(actor, project):
         raise DomainError(ErrorCode.PERMISSION_DENIED)
-    params = QueryDict(mutable=True)
-    for key, value in (filters or {}).items():
-        params.setlist(key, value if isinstance(value, list) else [value])
+    params = query_of(filters)
     request = HttpRequest()
     request.method = "GET"
     request.user = actor
@@ -350,9 +369,7 @@ def list_builder(view_class):
         view = _offline_list(view_class, actor, project, filters)
         filterset = view.get_filterset(view.get_queryset())
         check_id_filters(filterset, view.request.GET)
-        if filterset.is_bound and not filterset.is_valid():
-            name, reasons = next(iter(filterset.errors.items()))
-            raise invalid(name, str(reasons[0]))
+        refuse_invalid(filterset)
         return filters
 
     def build(*, actor, project, filters: dict, export=None):
@@ -360,5 +377,22 @@ def list_builder(view_class):
         filterset = view.get_filterset(view.get_queryset())
         qs = (filterset.qs if filterset.is_bound else filterset.queryset).order_by(*view.ordering)
         return view.export_content(qs)
+
+    return build, clean
+
+
+def query_builder(content, check=None):
+    """What an exportable list registers when its page is not a ``ProjectListView``: the
+    page's own export function ``content(*, actor, project, params)`` (``params``: the
+    list's query string) builds the file, and ``check(*, actor, project, params)``
+    (optional) refuses filters the page would not take when the request is made."""
+
+    def clean(*, actor, project, filters: dict) -> dict:
+        if check is not None:
+            check(actor=actor, project=project, params=query_of(filters))
+        return filters
+
+    def build(*, actor, project, filters: dict, export=None):
+        return content(actor=actor, project=project, params=query_of(filters))
 
     return build, clean

@@ -95,7 +95,7 @@ class DealsConfig(AppConfig):
         presenting.register_export("deals.deal", filterset=DealFilterSet)
 
         # ... and as they leave under the manager's consent (seed 002 客户信息管理制度 5.1)
-        from loupan.core.pages import list_builder
+        from loupan.core.pages import list_builder, query_builder
         from loupan.customers import exports as customer_exports
 
         from . import reports as deal_reports
@@ -106,6 +106,14 @@ class DealsConfig(AppConfig):
             customer_exports.register_list(
                 code, label=view.report, may=deal_reports.may_export, build=build, clean=clean
             )
+        build, clean = query_builder(lists.changes_export, lists.changes_check)
+        customer_exports.register_list(
+            "deals.changes",
+            label=_("客户换房、退房一览表"),
+            may=deal_reports.may_export,
+            build=build,
+            clean=clean,
+        )
 
         # The demo office's deals (``loupan demo``), last.
         from loupan.core import demo as demo_office

@@ -21,6 +21,18 @@ class OpeningConfig(AppConfig):
             choices={"report": lambda: {k: v[0] for k, v in results.KINDS.items()}},
         )
 
+        # ... and as they leave under the manager's consent where the project asks it
+        # (seed 002 客户信息管理制度 5.1; ``customers.exports``)
+        from loupan.customers import exports as customer_exports
+
+        from . import results_views
+
+        for kind, (label, _columns) in results.KINDS.items():
+            build, clean = results_views.exportable(kind)
+            customer_exports.register_list(
+                f"opening.{kind}", label=label, may=results.may_export, build=build, clean=clean
+            )
+
         # Its pages in the navigation (``core.navigation``).
         from django.utils.translation import gettext_lazy as _
 

@@ -3,13 +3,38 @@ deposit and finance's refund), the event report — pages, and the same as xlsx 
 (``?format=xlsx``: an audited export, ``core.pages.wants_xlsx``)."""
 
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from loupan.accounts import access
-from loupan.core.pages import project_page, wants_xlsx, xlsx_download
+from loupan.core.errors import invalid
+from loupan.core.pages import project_page, query_builder, wants_xlsx, xlsx_download
+from loupan.core.params import id_value
 
 from . import results, selectors
 
 SEE = ("opening.view",)
+
+
+def _event_of(actor, project, params):
+    """The event an export request of its lists names (``event``)."""
+    pk = id_value(params.get("event"), "event")
+    event = selectors.events_for(actor, project).filter(pk=pk).first() if pk else None
+    if event is None:
+        raise invalid("event", _("开盘活动不存在"))
+    return event
+
+
+def exportable(kind: str):
+    """The event's list ``kind`` as an export request registers it (``opening.<kind>``,
+    its filter the event): built by ``results.export``, as the page's own export."""
+
+    def content(*, actor, project, params):
+        return results.export(actor=actor, event=_event_of(actor, project, params), kind=kind)
+
+    def check(*, actor, project, params):
+        _event_of(actor, project, params)
+
+    return query_builder(content, check)
 
 
 def _page(request, project, pk, kind: str, context):
@@ -29,6 +54,7 @@ def _page(request, project, pk, kind: str, context):
             "event": event,
             "tab": kind,
             "can_export": results.may_export(request.user, project),
+            "export_query": f"event={event.pk}",
             "finance": access.has_perm(request.user, "payment.record", project),
             **context(event),
         },

@@ -16,7 +16,18 @@ class PaymentsConfig(AppConfig):
         from loupan.customers import exports as customer_exports
         from loupan.deals import ports
 
-        from . import arrears, closing, commissions, demo, mortgages, schedule, services, sincerity
+        from . import (
+            arrears,
+            closing,
+            commissions,
+            demo,
+            money_views,
+            mortgages,
+            rules,
+            schedule,
+            services,
+            sincerity,
+        )
         from .models import DayClose, Method, Receipt
         from .mortgages_views import MortgageList
 
@@ -30,6 +41,12 @@ class PaymentsConfig(AppConfig):
             build=build,
             clean=clean,
         )
+        # ... and so do the money lists (客户交款情况明细表, 收据, 收付款流水)
+        for code, view in money_views.EXPORTABLE.items():
+            build, clean = list_builder(view)
+            customer_exports.register_list(
+                code, label=view.export_report, may=rules.may_see_all, build=build, clean=clean
+            )
 
         # a reversed disbursement sends its mortgage back to 审批通过
         services.REVERSAL_FOLLOWERS.append(mortgages.disbursement_reversed)

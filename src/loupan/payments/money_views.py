@@ -78,15 +78,18 @@ def head(request, project, tab) -> dict:
     }
 
 
-def _export(request, project, report, what, columns, rows):
-    """A money list as xlsx: for those who see the project's money, audited."""
-    filters = used_filters(request)
+def _export(view, queryset):
+    """A money list's page as xlsx (``view.export_content``): for those who see the
+    project's money, audited; it leaves under the manager's consent where the project
+    asks it (registered in ``PaymentsConfig.ready`` as ``payments.<tab>``)."""
     return xlsx_download(
-        request,
-        project,
-        report,
-        lambda: _export_checked(request.user, project, report, what, columns, rows, filters),
+        view.request, view.project, view.export_report, lambda: view.export_content(queryset)
     )
+
+
+# The money lists that name the customers, by their tab: they leave under the manager's
+# consent where the project asks it (``customers.exports.register_list``).
+EXPORTABLE: dict[str, type] = {}
 
 
 def _export_checked(user, project, report, what, columns, rows, filters):
@@ -183,15 +186,21 @@ class DetailList(ProjectListView):
         context["groups"] = _group_by_method(context["page"])
         return {**head(self.request, self.project, "detail"), **context}
 
-    def export(self, queryset):
-        return _export(
-            self.request,
+    export_report = "客户交款情况明细表"
+
+    def export_content(self, queryset) -> bytes:
+        return _export_checked(
+            self.request.user,
             self.project,
-            "客户交款情况明细表",
+            self.export_report,
             "payments.deal",
             DETAIL_COLUMNS,
             (detail_row(d) for d in queryset.iterator(chunk_size=500)),
+            used_filters(self.request),
         )
+
+    def export(self, queryset):
+        return _export(self, queryset)
 
 
 def _group_by_method(deals) -> list:
@@ -439,7 +448,9 @@ class ReceiptList(ProjectListView):
         marks = {r.pk: services.receipt_mark(r) for r in context["page"]}
         return {**head(self.request, self.project, "receipts"), "marks": marks, **context}
 
-    def export(self, queryset):
+    export_report = "收据"
+
+    def export_content(self, queryset) -> bytes:
         def rows():
             for r in queryset.iterator(chunk_size=500):
                 yield [
@@ -456,9 +467,18 @@ class ReceiptList(ProjectListView):
                     r.invoice_number,
                 ]
 
-        return _export(
-            self.request, self.project, "收据", "payments.receipt", RECEIPT_COLUMNS, rows()
+        return _export_checked(
+            self.request.user,
+            self.project,
+            self.export_report,
+            "payments.receipt",
+            RECEIPT_COLUMNS,
+            rows(),
+            used_filters(self.request),
         )
+
+    def export(self, queryset):
+        return _export(self, queryset)
 
 
 def receipt_of(request, project, pk) -> Receipt:
@@ -601,7 +621,9 @@ class LedgerList(ProjectListView):
     def get_context_data(self, **context):
         return {**head(self.request, self.project, "ledger"), **context}
 
-    def export(self, queryset):
+    export_report = "收付款流水"
+
+    def export_content(self, queryset) -> bytes:
         def rows():
             for e in queryset.iterator(chunk_size=500):
                 yield [
@@ -619,9 +641,18 @@ class LedgerList(ProjectListView):
                     e.created_by.real_name or e.created_by.username,
                 ]
 
-        return _export(
-            self.request, self.project, "收付款流水", "payments.ledgerentry", ENTRY_COLUMNS, rows()
+        return _export_checked(
+            self.request.user,
+            self.project,
+            self.export_report,
+            "payments.ledgerentry",
+            ENTRY_COLUMNS,
+            rows(),
+            used_filters(self.request),
         )
+
+    def export(self, queryset):
+        return _export(self, queryset)
 
 
 # --- collection, deferrals --------------------------------------------------------------------
@@ -837,3 +868,8 @@ def book_spoil(request, project, pk):
         success=lambda s: _("票据 %(serial)08d 已作废。") % {"serial": s.serial},
     )
     return redirect("payments:book_list", project.pk)
+
+
+EXPORTABLE.update(
+    {"payments.detail": DetailList, "payments.receipts": ReceiptList, "payments.ledger": LedgerList}
+)

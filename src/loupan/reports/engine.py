@@ -453,6 +453,19 @@ def workbook(report: Report) -> tuple[bytes, int]:
     return xlsx.save(book), count
 
 
+def export_functions(spec: Spec):
+    """``spec``'s export and its filters' check as an export request registers them
+    (``core.pages.query_builder``: ``f(*, actor, project, params)``)."""
+
+    def content(*, actor, project, params):
+        return export(actor=actor, project=project, code=spec.code, params=params)
+
+    def check(*, actor, project, params):
+        filters_of(actor, project, params, period=spec.period)
+
+    return content, check
+
+
 def export(*, actor, project, code: str, params=None) -> bytes:
     """``code``'s report as an xlsx, recorded in the audit trail as an export with its
     filters (personal data in it is masked as the viewer sees it on the page); a report

@@ -12,6 +12,8 @@ from loupan.approvals.models import ApprovalRequest, ApprovalStep
 from loupan.approvals.selectors import labelled
 from loupan.core.pages import (
     ProjectListView,
+    filters_used,
+    refuse_invalid,
     used_filters,
     wants_xlsx,
     xlsx_download,
@@ -200,34 +202,53 @@ class OwnerList(DealListView):
         )
 
 
+CHANGES_REPORT = "客户换房、退房一览表"
+
+
+def _changes(user, project, params):
+    """The change list's form, rows and period for ``params`` (its query string)."""
+    form = ChangeFilterForm(params or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    kind, start, end = data.get("kind", ""), data.get("start"), data.get("end")
+    return form, reports.changes_of(user, project, kind=kind, start=start, end=end), (start, end)
+
+
+def changes_check(*, actor, project, params) -> None:
+    """The change list's filters, checked when its export is requested."""
+    refuse_invalid(ChangeFilterForm(params or None))
+
+
+def changes_export(*, actor, project, params) -> bytes:
+    """客户换房、退房一览表 as xlsx with ``params``' filters (the page's export, and an
+    approved export request's download: ``customers.exports.register_list``)."""
+    _form, qs, _period = _changes(actor, project, params)
+
+    def rows():
+        for row in reports.change_rows(qs.order_by("at", "pk")):
+            yield [row[c.field] for c in reports.CHANGE_COLUMNS]
+
+    return reports.export(
+        actor=actor,
+        project=project,
+        report=CHANGES_REPORT,
+        columns=reports.CHANGE_COLUMNS,
+        rows=rows(),
+        filters=filters_used(params),
+    )
+
+
 @deal_page
 def deal_changes(request, project):
     """客户换房、退房一览表 and 销售退房情况表 (seed 002 二.3(3)–(4)): the changes of a
     period (exchanges and cancellations by default, renames on request) and the
     cancellations by reason."""
-    form = ChangeFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    kind, start, end = data.get("kind", ""), data.get("start"), data.get("end")
-    qs = reports.changes_of(request.user, project, kind=kind, start=start, end=end)
+    form, qs, (start, end) = _changes(request.user, project, request.GET)
     if wants_xlsx(request):
-        report = "客户换房、退房一览表"
-
-        def rows():
-            for row in reports.change_rows(qs.order_by("at", "pk")):
-                yield [row[c.field] for c in reports.CHANGE_COLUMNS]
-
         return xlsx(
             request,
             project,
-            report,
-            lambda: reports.export(
-                actor=request.user,
-                project=project,
-                report=report,
-                columns=reports.CHANGE_COLUMNS,
-                rows=rows(),
-                filters=used_filters(request),
-            ),
+            CHANGES_REPORT,
+            lambda: changes_export(actor=request.user, project=project, params=request.GET),
         )
     page = paginate(request, qs.order_by("-at", "-pk"), 50)
     return render(
