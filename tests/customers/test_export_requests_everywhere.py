@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loupan.aftersales import delivery
+from loupan.aftersales.models import Delivery
 from loupan.approvals import services as approvals
 from loupan.approvals.models import ApprovalStatus
 from loupan.core.errors import DomainError
@@ -29,7 +30,11 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def batch_of(project, users):
-    """A delivery batch of a building with signed deals: its notice list names owners."""
+    """A delivery batch with deliveries (the demo office's, else a new one for a building
+    with signed deals): its notice list names the owners."""
+    existing = Delivery.objects.filter(project=project).order_by("pk").first()
+    if existing is not None:
+        return existing.batch
     deal = Deal.objects.filter(project=project, status=DealStatus.CONTRACTED).order_by("pk").first()
     today = timezone.localdate()
     return delivery.batch_create(
@@ -142,7 +147,7 @@ def test_requested_approved_downloaded_once(code, login, demo):
     exports.export_policy_set(actor=users["manager"], project=project, needs_approval=False)
     own = direct(login(who), url, query)
     assert own["Content-Type"] == XLSX
-    assert rows_of(first.content) == rows_of(own.content)
+    assert rows_of(first.content) == rows_of(own.content) != []
 
 
 @pytest.mark.parametrize("code", CODES)
