@@ -83,6 +83,12 @@ def parse_args():
         dest="phone_connections",
         help="connections the phones share (a proxy's upstream pool)",
     )
+    p.add_argument(
+        "--seal",
+        choices=("background", "inline"),
+        default="background",
+        help="LOUPAN_PICK_SEAL: who writes a pick's reservation (opening/sealer.py)",
+    )
     p.add_argument("--tries", type=int, default=8, help="picks a buyer tries before giving up")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=16)
@@ -170,6 +176,7 @@ def start_server(args, database: str, *, asgi: bool = False):
         "LOUPAN_VAR_DIR": tempfile.mkdtemp(prefix="loupan-bench-server-"),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
         "LOUPAN_LIVE_PUSH_MS": str(args.push_ms),
+        "LOUPAN_PICK_SEAL": args.seal,
         "LOUPAN_LIVE_STREAMS": str(args.phones + 100 if asgi else 64),
     }
     env.pop("TEST_DATABASE_NAME", None)
@@ -321,6 +328,16 @@ def profile(event, entries, units, count: int) -> dict:
         assert response.status_code == 201, response.content
         return total, timeline
 
+    # the request answers at its claim; the sealing is timed on its own below (as the
+    # server's sealer thread does it, in batches)
+    from django.test.utils import override_settings
+
+    from loupan.opening import sealer, services
+
+    woken = []
+    seal_mode = override_settings(LOUPAN_PICK_SEAL="background")
+    seal_mode.enable()
+    wake, sealer.wake = sealer.wake, woken.append
     # warm-up: the first request imports and resolves
     used = 0
     one(0, *entries[0], units[0])
@@ -369,10 +386,33 @@ def profile(event, entries, units, count: int) -> dict:
     one(used, number, code, units[used])
     profiler.disable()
     used += 1
+    sealer.wake = wake
+    seal_mode.disable()
+    start = time.perf_counter()
+    with connection.execute_wrapper(counting := _Counter()):
+        sealed = services.picks_seal()["picks_sealed"]
+    seal_s = time.perf_counter() - start
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(r"loupan/", 14)
-    return {"rows": rows, "locks": locks, "cprofile": out.getvalue(), "used": used}
+    return {
+        "rows": rows,
+        "locks": locks,
+        "cprofile": out.getvalue(),
+        "used": used,
+        "sealed": sealed,
+        "seal_s": seal_s,
+        "seal_queries": counting.n,
+    }
+
+
+class _Counter:
+    def __init__(self):
+        self.n = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.n += 1
+        return execute(sql, params, many, context)
 
 
 def print_profile(result) -> None:
@@ -390,16 +430,19 @@ def print_profile(result) -> None:
         f"{avg['queries']:.0f} queries + Python {(avg['total'] - avg['sql']) * 1000:.1f} ms"
     )
     print(
-        f"row locks held (first FOR UPDATE → last query): {avg['locked'] * 1000:.1f} ms; "
-        f"the audit chain's advisory lock held (lock → last query, the commit follows): "
-        f"{avg['chain_held'] * 1000:.1f} ms → one chain allows at most "
-        f"{1 / max(avg['chain_held'], 1e-9):,.0f} picks/s on this machine"
+        f"row locks held (first FOR UPDATE → last query): {avg['locked'] * 1000:.1f} ms (the "
+        f"entry's row); the audit chain's lock held {avg['chain_held'] * 1000:.1f} ms and the "
+        f"reservation number's counter {avg['counter_held'] * 1000:.1f} ms by the pick itself"
     )
-    print(
-        f"the reservation number's counter row (保留单 BL-, gapless per project) locked "
-        f"(UPDATE → last query): {avg['counter_held'] * 1000:.1f} ms → at most "
-        f"{1 / max(avg['counter_held'], 1e-9):,.0f} picks/s per project"
-    )
+    sealed = result.get("sealed") or 0
+    if sealed:
+        per = result["seal_s"] / sealed
+        print(
+            f"sealing (services.picks_seal, one sealer at a time): {sealed} picks in "
+            f"{result['seal_s'] * 1000:.0f} ms = {per * 1000:.1f} ms and "
+            f"{result['seal_queries'] / sealed:.0f} queries a pick → at most "
+            f"{1 / max(per, 1e-9):,.0f} reservations/s behind the picks"
+        )
     print("queries of the last pick (ms, SQL shortened):")
     timeline = rows[-1]["timeline"]
     t0 = timeline[0][0]
@@ -423,6 +466,38 @@ def print_profile(result) -> None:
 
 
 # --- invariants -------------------------------------------------------------------------
+
+
+def wait_sealed(event, timeout: float = 300.0) -> float:
+    """Seconds until every pick of ``event`` has its deal (or its reason not to): the
+    servers' sealer threads write them after the picks answered."""
+    from loupan.opening.models import Pick
+
+    start = time.perf_counter()
+    pending = Pick.objects.filter(event=event, deal__isnull=True, seal_error="")
+    while pending.exists() and time.perf_counter() - start < timeout:
+        time.sleep(0.1)
+    return time.perf_counter() - start
+
+
+def seal_lags(event) -> dict:
+    """From each pick (its time) to its audit entry (the time it joined the chain, with
+    its deal): how long a reservation follows its pick."""
+    from bench.opening import load
+    from loupan.audit.models import AuditEntry
+    from loupan.opening.models import Pick
+
+    picks = dict(Pick.objects.filter(event=event).values_list("pk", "at"))
+    joined = AuditEntry.objects.filter(
+        object_type="opening.pick", object_id__in=[str(pk) for pk in picks]
+    ).values_list("object_id", "created_at")
+    lags = [(at - picks[int(pk)]).total_seconds() for pk, at in joined]
+    return {
+        "p50": load.percentile(lags, 50) if lags else float("nan"),
+        "p99": load.percentile(lags, 99) if lags else float("nan"),
+        "max": max(lags) if lags else float("nan"),
+        "failed": Pick.objects.filter(event=event, deal__isnull=True).count(),
+    }
 
 
 def invariants(event) -> list[tuple[str, bool, str]]:
@@ -569,6 +644,7 @@ def main() -> int:
         wall0 = time.perf_counter()
         run = load.Run(base, event.pk, buyers, bots, free, args, push_base=push_base)
         outcome = asyncio.run(run.run())
+        sealed_after = wait_sealed(event)
         wall = time.perf_counter() - wall0
         cpu1 = (self_cpu(), servers_cpu(), tree_cpu(pg_root) if pg_root else 0.0)
         gen_cpu, srv_cpu, pg_cpu = (b - a for a, b in zip(cpu0, cpu1, strict=True))
@@ -632,6 +708,14 @@ def main() -> int:
         print(
             f"pick → seen by a phone (from the buyer's 201): p99 {lag99:.2f} s, max {lag_max:.2f} s over "
             f"{len(lags)} of {expected} (phone, pick) pairs; {run.seen_early} seen before the 201 arrived"
+        )
+
+        seal = seal_lags(event)
+        print(
+            f"reservations ({args.seal} sealing): from a pick to its deal and audit entry "
+            f"p50 {ms(seal['p50'])}, p99 {ms(seal['p99'])}, max {ms(seal['max'])}; the last "
+            f"one {sealed_after:.1f} s after the picking ended; {seal['failed']} picks "
+            f"without a deal"
         )
 
         print("\n## Invariants (read back from the database)")

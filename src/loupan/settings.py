@@ -266,6 +266,11 @@ LOUPAN_LIVE_CACHE_MS = env_int("LOUPAN_LIVE_CACHE_MS", 250)
 # opening day's phones held by push (opening/push.py): the hub's tick, the streams a process holds
 LOUPAN_LIVE_PUSH_MS = env_int("LOUPAN_LIVE_PUSH_MS", 500)
 LOUPAN_LIVE_STREAMS = env_int("LOUPAN_LIVE_STREAMS", 64)
+# who writes a pick's reservation (opening/sealer.py): "inline", the request that picked;
+# "background", the process's sealer thread (opening day: the pick answers at its claim)
+LOUPAN_PICK_SEAL = os.environ.get("LOUPAN_PICK_SEAL", "inline")
+if LOUPAN_PICK_SEAL not in ("inline", "background"):
+    raise ImproperlyConfigured("LOUPAN_PICK_SEAL: inline or background")
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

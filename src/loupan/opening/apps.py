@@ -13,6 +13,17 @@ class OpeningConfig(AppConfig):
         from . import demo, results
 
         demo_office.register("opening", demo.demo_opening, order=75)
+        # picks a stopped server left without their deal (``services.picks_seal``)
+        from loupan.core import due
+
+        from . import services
+
+        due.register(
+            "opening",
+            lambda now=None: services.picks_seal(now=now),
+            order=5,
+            labels={"picks_sealed": "开盘选房生成交易", "picks_unsealable": "开盘选房未能生成交易"},
+        )
         # the event's lists' exports as the audit trail reads them
         presenting.register_export(
             "opening.",

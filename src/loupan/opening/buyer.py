@@ -159,5 +159,5 @@ def confirmation_context(event, pick) -> dict:
         "list_price": unit_price[1],
         "deal": pick.deal,
         # subscription terms are set once a subscription number exists (deals' rule)
-        "subscription": bool(pick.deal.number),
+        "subscription": bool(pick.deal and pick.deal.number),
     }

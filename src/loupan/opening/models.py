@@ -149,6 +149,9 @@ class EventUnit(models.Model):
     )
     unit_price = models.DecimalField(_("单价（元）"), null=True, **MONEY)
     list_price = models.DecimalField(_("总价（元）"), null=True, **MONEY)
+    # the event held the unit (销控保留) when selection started, so that nobody sells it
+    # outside the event while buyers pick; the event's end releases the ones not picked
+    held = models.BooleanField(_("选房期间保留"), default=False)
 
     class Meta:
         verbose_name = _("开盘房源")
@@ -317,7 +320,11 @@ class PickVia(models.TextChoices):
 
 class Pick(models.Model):
     """A pick 选房: one unit for one entry, once. Unique on (event, unit) and on
-    (entry, seq); the deal it made (a reservation or a subscription) is ``deal``."""
+    (entry, seq). The pick itself is the buyer's claim, made in one short transaction
+    (``services.unit_pick``); the deal it makes (a reservation or a subscription) is
+    written after it by the sealer (``services.picks_seal``), in batches, with the pick's
+    audit entry: ``deal`` is empty until then. A pick the sealer could not turn into a
+    deal keeps the reason in ``seal_error`` for the office."""
 
     event = models.ForeignKey(
         OpeningEvent, verbose_name=_("开盘活动"), on_delete=models.PROTECT, related_name="picks"
@@ -330,8 +337,14 @@ class Pick(models.Model):
         "inventory.Unit", verbose_name=_("房间"), on_delete=models.PROTECT, related_name="+"
     )
     deal = models.OneToOneField(
-        "deals.Deal", verbose_name=_("交易"), on_delete=models.PROTECT, related_name="+"
+        "deals.Deal",
+        verbose_name=_("交易"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
+    seal_error = models.CharField(_("未能生成交易的原因"), max_length=200, blank=True)
     via = models.CharField(_("方式"), max_length=12, choices=PickVia.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -351,6 +364,14 @@ class Pick(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "unit"], name="opening_pick_unit_unique"),
             models.UniqueConstraint(fields=["entry", "seq"], name="opening_pick_seq_unique"),
+        ]
+        indexes = [
+            # the sealer's queue: the picks still waiting for their deal
+            models.Index(
+                fields=["id"],
+                name="opening_pick_unsealed",
+                condition=Q(deal__isnull=True, seal_error=""),
+            )
         ]
 
     def __str__(self):

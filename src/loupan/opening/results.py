@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -90,10 +90,19 @@ def _deal_label(deal) -> str:
     return str(DealStatus(deal.status_now).label)
 
 
+def _pending_label(pick) -> str:
+    """A pick without its deal: being written, or refused with the reason."""
+    if pick.seal_error:
+        return _("未能生成交易：%(r)s") % {"r": pick.seal_error}
+    return _("交易生成中")
+
+
 def _live_picks(event) -> set[int]:
     """The picks whose deal still holds its unit."""
     return set(
-        Pick.objects.filter(event=event, deal__units__live=True).values_list("pk", flat=True)
+        Pick.objects.filter(
+            Q(deal__units__live=True) | Q(deal__isnull=True, seal_error=""), event=event
+        ).values_list("pk", flat=True)
     )
 
 
@@ -123,10 +132,10 @@ def results(event, viewer) -> list[dict]:
                 "unit": pick.unit.number,
                 "unit_price": unit_price,
                 "list_price": list_price,
-                "total": deal.total,
-                "deal": deal.number or deal.reservation_number,
-                "deal_id": deal.pk,
-                "deal_status": _deal_label(deal),
+                "total": deal.total if deal else None,
+                "deal": (deal.number or deal.reservation_number) if deal else "",
+                "deal_id": deal.pk if deal else None,
+                "deal_status": _deal_label(deal) if deal else _pending_label(pick),
                 "via": str(pick.get_via_display()),
                 "at": pick.at,
             }

@@ -32,12 +32,13 @@ from loupan.deals import rules as deal_rules
 from loupan.deals import services as deal_services
 from loupan.deals.errors import DealError
 from loupan.deals.models import PaymentMethod
-from loupan.inventory.models import Unit
+from loupan.inventory import services as inventory_services
+from loupan.inventory.models import Unit, UnitStatus
 from loupan.payments import rules as payment_rules
 from loupan.payments import sincerity
 from loupan.payments.models import LedgerEntry, Purpose
 
-from . import live, lottery
+from . import live, lottery, sealer
 from .errors import OpeningError
 from .models import (
     EVENT_TRANSITIONS,
@@ -435,7 +436,9 @@ def picks_sincerity_back(*, actor, entry: Entry) -> int:
     ``deals_expire``, as an action that finds it does). Returns how many deals gave
     money back. Finance's (the payments' rule, asked before anything is written)."""
     payment_rules.ensure(payment_rules.can_hold_sincerity(actor, entry.event.project_id))
-    deal_ids = list(Pick.objects.filter(entry=entry).values_list("deal_id", flat=True))
+    deal_ids = list(
+        Pick.objects.filter(entry=entry, deal__isnull=False).values_list("deal_id", flat=True)
+    )
     if not deal_ids:
         return 0
     deal_services.deals_expire(deal_ids=deal_ids)
@@ -448,7 +451,13 @@ def picks_sincerity_back(*, actor, entry: Entry) -> int:
 
 def pick_to_deposit(*, actor, pick: Pick):
     """The buyer's sincerity deposit becomes the deposit of the deal the pick made
-    (finance; a pair of carry entries in the ledger)."""
+    (finance; a pair of carry entries in the ledger). A pick still waiting for its deal
+    gets it first (``picks_seal``)."""
+    if pick.deal_id is None:
+        picks_seal()
+        pick.refresh_from_db(fields=["deal", "seal_error"])
+    if pick.deal_id is None:
+        raise invalid("pick", pick.seal_error or _("该选房尚未生成交易"))
     return sincerity.sincerity_to_deposit(
         actor=actor,
         customer=pick.entry.customer,
@@ -606,18 +615,50 @@ def selection_start(*, actor, event: OpeningEvent) -> OpeningEvent:
             raise DomainError(OpeningError.EVENT_STATUS, _("请先设置选房批次"))
         _move(event, EventStatus.SELECTING)
         event.save(update_fields=["status"])
-        _audit(actor, event, "selection_start")
+        # 销控: the event's units still for sale are held for it while buyers pick, so
+        # that no reservation outside the event takes a unit a buyer has just claimed
+        # (the claim is written before its reservation: ``picks_seal``)
+        free = list(
+            event.units.filter(unit__status=UnitStatus.AVAILABLE)
+            .order_by("unit_id")
+            .values_list("unit_id", flat=True)
+        )
+        if free:
+            inventory_services.units_hold(
+                actor=actor,
+                project=event.project,
+                unit_ids=free,
+                reason=_("开盘活动「%(e)s」选房中") % {"e": event.name},
+            )
+            event.units.filter(unit_id__in=free).update(held=True)
+        _audit(actor, event, "selection_start", held=len(free))
         transaction.on_commit(lambda: live.notify(event.pk))
     return event
 
 
 def event_finish(*, actor, event: OpeningEvent) -> OpeningEvent:
+    """Selection ends: the picks still waiting get their deals first (``picks_seal``),
+    and the units the event held and nobody picked go back on sale."""
     _require(actor, MANAGE, event.project)
+    picks_seal()
     with transaction.atomic():
         event = _lock_event(event)
         _move(event, EventStatus.FINISHED)
         event.save(update_fields=["status"])
-        _audit(actor, event, "event_finish", picks=event.picks.count())
+        left = list(
+            event.units.filter(held=True, unit__status=UnitStatus.HELD)
+            .exclude(unit_id__in=event.picks.values("unit_id"))
+            .order_by("unit_id")
+            .values_list("unit_id", flat=True)
+        )
+        if left:
+            inventory_services.units_unhold(
+                actor=actor,
+                project=event.project,
+                unit_ids=left,
+                reason=_("开盘活动「%(e)s」结束，未选房间释放") % {"e": event.name},
+            )
+        _audit(actor, event, "event_finish", picks=event.picks.count(), released=len(left))
         transaction.on_commit(lambda: live.notify(event.pk))
     return event
 
@@ -758,11 +799,14 @@ def can_pick(entry: Entry, now: datetime.datetime) -> DomainError | None:
 
 def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=None) -> Pick:
     """选房: ``entry`` takes ``unit`` in its batch's window, within the quota, once. The
-    unit is reserved for the buyer (a 保留单 in the buyer's consultant's name, made by the
-    event's operator); every pick is in the audit trail. A unit already taken answers
-    ``unit_taken``, whoever was first by a millisecond. A pick without an account
-    (``actor`` None: the buyer's phone) also counts against its address ``ip``
-    (``throttle_address``); the office's staff pick for many buyers from one terminal."""
+    pick is the buyer's claim on the unit, made in one short transaction (``_claim``):
+    a unit already taken answers ``unit_taken``, whoever was first by a millisecond. The
+    reservation it makes (a 保留单 in the buyer's consultant's name, made by the event's
+    operator) and its audit entry are written by the sealer (``picks_seal``), at once
+    in this request or by the process's sealer thread (``sealer``,
+    ``LOUPAN_PICK_SEAL``). A pick without an account (``actor`` None: the buyer's phone)
+    also counts against its address ``ip`` (``throttle_address``); the office's staff
+    pick for many buyers from one terminal."""
     if actor is not None:
         _require(actor, PICK, event.project)
     now = timezone.now()
@@ -795,32 +839,51 @@ def _share_event(event: OpeningEvent) -> str:
         return cursor.fetchone()[0]
 
 
+# the units a pick may claim: still for sale (the event holds its units while buyers
+# pick, ``selection_start``; available ones are those of an event started before that)
+CLAIMABLE = (UnitStatus.HELD, UnitStatus.AVAILABLE)
+
+
 def _pick_facts(event: OpeningEvent, unit_id) -> dict:
-    """Whether ``unit_id`` is in the event and already picked, read with the entry's row.
-    (Not the entry's own picks: a statement that waited for the row's lock still reads
-    other rows as they were when it began, so they are counted after it.)"""
+    """Whether ``unit_id`` is in the event, already picked and still for sale, read
+    with the entry's row. (Not the entry's own picks: a statement that waited for the
+    row's lock still reads other rows as they were when it began, so they are counted
+    after it.)"""
     if unit_id is None:
         return {}
     return {
         "unit_in_event": Exists(EventUnit.objects.filter(event=event, unit_id=unit_id)),
         "unit_taken": Exists(Pick.objects.filter(event=event, unit_id=unit_id)),
+        "unit_for_sale": Exists(Unit.objects.filter(pk=unit_id, status__in=CLAIMABLE)),
     }
 
 
 def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
     throttle(entry, now)
-    # the pick's entries (the unit's move, the reservation, the pick) join the audit
-    # chain together at the end: the chain's lock is held for that and the commit only,
-    # not while the reservation is made (bench/opening: the chain was the serial point)
+    pick = _claim(actor=actor, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+    if sealer.in_background():
+        # the process's sealer thread writes the reservation once the claim is committed
+        transaction.on_commit(lambda: sealer.wake(picks_seal))
+        return pick
+    picks_seal()
+    pick.refresh_from_db(fields=["deal", "seal_error"])
+    return pick
+
+
+def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
+    """The pick's own transaction: the entry's row locked, the rules checked
+    (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
+    inserted. No deal, no audit chain, no number counter: nothing every pick of the day
+    would queue for (bench/opening: those were the serial points)."""
     unit_id = getattr(unit, "pk", unit)
     unit_ok = str(unit_id).isdigit()
-    with audit_batch():
+    with transaction.atomic():
         # the entry's row only (``of``): locking the joined event row too made every pick
-        # of the event wait for the one before it (bench/opening); the people the
-        # reservation names and the checks below come with it, in one query
+        # of the event wait for the one before it (bench/opening); the checks below come
+        # with it, in one query
         entry = (
             Entry.objects.select_for_update(of=("self",))
-            .select_related("event__operator", "customer__owner")
+            .select_related("event")
             .annotate(**_pick_facts(event, unit_id if unit_ok else None))
             .get(pk=entry.pk)
         )
@@ -837,38 +900,137 @@ def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) 
         seq = entry.picks.count() + 1
         if seq > entry.event.max_units:
             raise DomainError(OpeningError.QUOTA_REACHED)
-        if entry.unit_taken:
+        if entry.unit_taken or not entry.unit_for_sale:
             raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-        unit = Unit.objects.select_related("project").get(pk=unit_id)
         try:
-            # no savepoint: whatever fails here fails the whole pick
-            with transaction.atomic(savepoint=False):
-                deal = pick_deal(entry=entry, unit=unit)
-                pick = Pick.objects.create(
-                    event=event,
-                    entry=entry,
-                    seq=seq,
-                    unit=unit,
-                    deal=deal,
-                    via=via,
-                    actor=actor,
-                    ip=ip,
-                    at=now,
-                )
-        except (IntegrityError, DomainError) as exc:
-            if isinstance(exc, DomainError) and exc.code not in ("conflict",):
-                raise
+            pick = Pick.objects.create(
+                event=event,
+                entry=entry,
+                seq=seq,
+                unit_id=unit_id,
+                via=via,
+                actor=actor,
+                ip=ip,
+                at=now,
+            )
+        except IntegrityError as exc:  # another buyer's claim on the unit committed first
             raise DomainError(
                 OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]}
             ) from exc
-        audit_record(
-            actor=actor,
-            username="" if actor else f"认筹号{entry.number}",
-            action=AuditAction.CREATE,
-            obj=pick,
-            project_id=event.project_id,
-            extra={"via": via, "entry": entry.number, "unit": unit.number, "deal": deal.pk},
-        )
         # every screen and phone learns of it once it is committed (PostgreSQL NOTIFY)
         transaction.on_commit(lambda: live.notify(event.pk))
     return pick
+
+
+# Any constant: the key of the PostgreSQL advisory lock that lets one sealer run at a
+# time, whichever worker or server it is in.
+_SEAL_LOCK_KEY = 0x4C505345  # "LPSE"
+SEAL_BATCH = 50
+
+
+def _seal_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEAL_LOCK_KEY])
+
+
+def _unsealed():
+    return Pick.objects.filter(deal__isnull=True, seal_error="")
+
+
+def picks_seal(*, now=None, limit: int = SEAL_BATCH) -> dict:
+    """The sealer: every pick still without its deal gets it (``pick_deal``: the
+    reservation, or the subscription, in the buyer's name), and its audit entry, in
+    batches of ``limit`` picks per transaction, oldest first. One sealer runs at a time
+    (an advisory lock on PostgreSQL), so the number counter and the audit chain are
+    taken once a batch, not once a pick. A pick whose deal cannot be made (the unit
+    sold outside the event after it was claimed, an attached unit no longer free)
+    keeps the reason (``seal_error``, audited) for the office; the others go on. Run
+    after each claim (in the request or by the process's sealer thread) and by
+    ``loupan run-due`` for whatever a stopped server left."""
+    sealed = failed = 0
+    while True:
+        done, bad = _seal_batch(limit)
+        sealed, failed = sealed + done, failed + bad
+        if done + bad < limit:
+            break
+    return {"picks_sealed": sealed, "picks_unsealable": failed}
+
+
+def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
+    ids: list[int] = []
+    try:
+        with audit_batch():
+            _seal_lock()
+            qs = (
+                _unsealed()
+                .select_for_update(of=("self",), skip_locked=True)
+                .select_related("event__operator", "entry__customer__owner", "unit__project")
+                .order_by("pk")
+            )
+            picks = list(qs.filter(pk=pk) if pk is not None else qs[:limit])
+            ids = [pick.pk for pick in picks]
+            for pick in picks:
+                _seal(pick)
+        return len(ids), 0
+    except (DomainError, IntegrityError) as exc:
+        if pk is not None:
+            _seal_failed(pk, exc)
+            return 0, 1
+        # one pick failed the batch: seal them one by one to find it
+        done = bad = 0
+        for one in ids:
+            d, b = _seal_batch(1, pk=one)
+            done, bad = done + d, bad + b
+        return done, bad
+
+
+def _seal(pick: Pick) -> None:
+    unit, event = pick.unit, pick.event
+    held = EventUnit.objects.filter(event=event, unit=unit, held=True).exists()
+    if held and unit.status == UnitStatus.HELD:
+        inventory_services.units_unhold(
+            actor=None,
+            project=unit.project,
+            unit_ids=[unit.pk],
+            reason=_("开盘选房 %(e)s 认筹号 %(n)s") % {"e": event.name, "n": pick.entry.number},
+        )
+        unit.refresh_from_db()
+    pick.entry.event = event
+    pick.deal = pick_deal(entry=pick.entry, unit=unit)
+    pick.save(update_fields=["deal"])
+    _audit_pick(pick, deal=pick.deal.pk)
+
+
+def _audit_pick(pick: Pick, **extra) -> None:
+    audit_record(
+        actor=pick.actor,
+        username="" if pick.actor_id else f"认筹号{pick.entry.number}",
+        action=AuditAction.CREATE,
+        obj=pick,
+        project_id=pick.event.project_id,
+        extra={
+            "via": pick.via,
+            "entry": pick.entry.number,
+            "unit": pick.unit.number,
+            "at": pick.at.isoformat(),
+            **extra,
+        },
+    )
+
+
+def _seal_failed(pk: int, exc: Exception) -> None:
+    reason = str(getattr(exc, "message", "") or exc)[:200] or _("无法生成交易")
+    with audit_batch():
+        pick = (
+            _unsealed()
+            .select_for_update(of=("self",))
+            .select_related("event", "entry", "unit")
+            .filter(pk=pk)
+            .first()
+        )
+        if pick is None:
+            return
+        pick.seal_error = reason
+        pick.save(update_fields=["seal_error"])
+        _audit_pick(pick, seal_error=reason)

@@ -101,7 +101,11 @@ class PickSerializer(serializers.Serializer):
     entry = serializers.CharField(source="entry.number")
     unit = serializers.IntegerField(source="unit_id")
     unit_number = serializers.CharField(source="unit.number")
-    deal = serializers.IntegerField(source="deal_id")
+    deal = serializers.IntegerField(
+        source="deal_id",
+        allow_null=True,
+        help_text=_("选房生成的保留单或认购；空：正在生成（LOUPAN_PICK_SEAL=background）"),
+    )
     at = serializers.DateTimeField()
 
 

@@ -1,0 +1,95 @@
+"""Where a pick's reservation is written (issue 16, bench/opening): in the request
+that claimed it, or by one sealer thread of the server process.
+
+A pick is two steps (``services``): the claim (one short transaction: the ``Pick`` row)
+and its sealing (``services.picks_seal``: the deal and the audit entry, in batches, one
+sealer at a time). ``LOUPAN_PICK_SEAL`` says who seals:
+
+* ``inline`` (the default): the request that claimed seals right after its claim is
+  written, every pick still waiting with it, and answers with the deal. Simple, and what
+  an office with a few terminals needs;
+* ``background``: the request answers as soon as its claim is committed, and wakes the
+  process's sealer thread, which seals whatever waits (the claims of every worker and
+  server, one batch per transaction) until nothing does. Opening day's setting: the
+  buyers' picks then wait for no counter and no chain. ``loupan run-due`` seals what a
+  stopped process left.
+
+Nothing here is a rule: the thread only calls ``services.picks_seal``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+log = logging.getLogger(__name__)
+
+
+def in_background() -> bool:
+    return getattr(settings, "LOUPAN_PICK_SEAL", "inline") == "background"
+
+
+class Sealer:
+    """One thread per process, started by the first ``wake``; each ``wake`` makes it
+    run ``seal`` once more (several wakes while it runs: once more)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._due = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self.runs = 0  # how many times it sealed (tests)
+
+    def wake(self, seal) -> None:
+        self._seal = seal
+        self._due.set()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="loupan-pick-sealer", daemon=True
+                )
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self._due.wait()
+            with self._lock:
+                self._due.clear()
+                self._running = True
+            try:
+                close_old_connections()
+                self._seal()
+                self.runs += 1
+            except Exception:  # the thread must live on; run-due seals what is left
+                log.exception("sealing picks failed")
+            finally:
+                with self._lock:
+                    self._running = False
+                    done = not self._due.is_set()
+                if done:
+                    connection.close()  # nothing more to do: its connection goes back
+
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until nothing is due and no run is under way (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._due.is_set() and not self._running:
+                    return True
+            time.sleep(0.01)
+        return False
+
+
+_sealer = Sealer()
+
+
+def wake(seal) -> None:
+    _sealer.wake(seal)
+
+
+def settle(timeout: float = 30.0) -> bool:
+    return _sealer.settle(timeout)
