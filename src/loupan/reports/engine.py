@@ -17,6 +17,7 @@ A builder only reads: it takes the ``Filters`` and returns a ``Report``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class Filters:
     consultant: object | None = None
     channel: Channel | None = None
     own: bool = False
+    # what the figures read once for this report and share between its tables (the
+    # kept traffic's sums, ``figures.traffic_by``); a new period starts empty
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def since(self) -> datetime.datetime:
@@ -71,7 +75,7 @@ class Filters:
         return (self.end - self.start).days + 1
 
     def with_period(self, start, end) -> Filters:
-        return Filters(**{**self.__dict__, "start": start, "end": end})
+        return dataclasses.replace(self, start=start, end=end, memo={})
 
     def as_dict(self) -> dict:
         """The filters as the audit trail and the API show them."""
