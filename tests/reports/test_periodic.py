@@ -839,6 +839,39 @@ def test_the_funnel_reads_both_steps_in_one_pass(office):
             assert expected
 
 
+def test_the_consultants_and_the_deal_flow_read_the_deals_in_one_pass(office):
+    """The daily report's 置业顾问 and 成交与退房 tables take their subscriptions and
+    contracts from one pass over the deals (``figures.sold_by_consultant``): the same
+    as ``figures.subscribed`` and ``figures.contracted`` counted one at a time."""
+    from django.db.models import Count, Sum
+
+    from loupan.reports import daily, figures
+
+    for params in ({"period": "year"}, {"period": "month"}):
+        f = engine.filters_of(user("manager"), office["project"], params)
+        flow = {r["kind"]: r for r in daily.deal_flow(f)}
+        for kind, qs in (("认购", figures.subscribed(f)), ("签约", figures.contracted(f))):
+            assert {k: flow[kind][k] for k in ("count", "area", "amount")} == figures.deal_sums(qs)
+        people = {r["consultant"]: r for r in daily.by_consultant(f)}
+        for step, qs in (
+            ("subscribed", figures.subscribed(f)),
+            ("contracted", figures.contracted(f)),
+        ):
+            expected = {
+                name_of(user_of(r["consultant"])): (r["n"], r["s"])
+                for r in qs.values("consultant").annotate(n=Count("pk"), s=Sum("total")).order_by()
+            }
+            got = {name: (r[step], r[f"{step}_amount"]) for name, r in people.items() if r[step]}
+            assert got == expected
+        assert flow["认购"]["count"] >= 1
+
+
+def user_of(pk):
+    from loupan.accounts.models import User
+
+    return User.objects.get(pk=pk)
+
+
 def test_monthly_of_a_consultant_is_their_own(office):
     consultant = office["consultant"]
     today = office["today"]

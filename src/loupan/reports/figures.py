@@ -263,17 +263,45 @@ def sold(f: Filters):
     return Deal.objects.filter(deal_scope(f)).filter(subscribed_q(f) | contracted_q(f))
 
 
-def sold_sums(f: Filters) -> dict:
+def sold_sums(f: Filters, *, area: bool = False) -> dict:
     """The aggregates of ``sold``: the count and amount of its subscriptions
     (``subscribed``, ``subscribed_amount``) and of its contracts (``contracted``,
     ``contracted_amount``), each step counted as ``subscribed`` and ``contracted``
-    count it."""
+    count it; with ``area``, their priced areas too (``subscribed_area``,
+    ``contracted_area``)."""
     subs, cons = subscribed_q(f), contracted_q(f)
-    return {
+    sums = {
         "subscribed": Count("pk", filter=subs),
         "subscribed_amount": Coalesce(Sum("total", filter=subs), ZERO),
         "contracted": Count("pk", filter=cons),
         "contracted_amount": Coalesce(Sum("total", filter=cons), ZERO),
+    }
+    if area:
+        sums["subscribed_area"] = Coalesce(Sum("area", filter=subs), ZERO)
+        sums["contracted_area"] = Coalesce(Sum("area", filter=cons), ZERO)
+    return sums
+
+
+def sold_by_consultant(f: Filters) -> dict:
+    """``sold`` by consultant with ``sold_sums`` and their areas: {consultant id: sums},
+    read once for a report (``Filters.memo``): the daily report's consultants and its
+    成交 table (the sums of every consultant's) read the deals in one pass."""
+    found = f.memo.get("sold_by_consultant")
+    if found is None:
+        rows = sold(f).values("consultant").annotate(**sold_sums(f, area=True)).order_by()
+        found = f.memo["sold_by_consultant"] = {r.pop("consultant"): r for r in rows}
+    return found
+
+
+def step_sums(f: Filters, step: str) -> dict:
+    """The count, priced area and amount of the period's subscriptions
+    (``step="subscribed"``) or contracts (``"contracted"``), as ``deal_sums`` gives
+    them, summed from ``sold_by_consultant``."""
+    rows = sold_by_consultant(f).values()
+    return {
+        "count": sum(r[step] for r in rows),
+        "area": to_fen(sum((to_fen(r[f"{step}_area"]) for r in rows), ZERO)),
+        "amount": to_fen(sum((to_fen(r[f"{step}_amount"]) for r in rows), ZERO)),
     }
 
 
