@@ -9,6 +9,12 @@ their money, built by ``loupan bench-office``. The budget is one second per repo
     .venv/bin/python bench/reports.py --customers 20000 --follow-ups 100000 --deals 2000
     scripts/pg.sh stop "$PGTMP"
 
+Each report is also exported as the year's xlsx through the API (``POST
+/api/v1/reports/<code>/export/``: the whole file, every line of a long table; the
+period column says "year … xlsx"), and the 成交客户档案 of the year is read as JSON from
+the API (``GET /api/v1/reports/buyers/``, "year … api"): a year's archive is twenty
+thousand lines.
+
 Prints, per report, viewer and period: the median and p99 in milliseconds (after one
 warm-up call), the number of queries and the median time spent in them ("db ms"; the
 rest is Python), and the ratio large / demo of the medians measured side by side in the
@@ -32,6 +38,7 @@ import statistics
 import sys
 import tempfile
 import time
+from urllib.parse import urlencode
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loupan.settings")
 os.environ.setdefault("LOUPAN_VAR_DIR", tempfile.mkdtemp(prefix="loupan-bench-"))
@@ -104,18 +111,57 @@ def main():
 
 
 def cases(spec, today):
-    """(label, params) of the periods to time: the report's default, a month, a year and
-    a range of six weeks across two months (no kept figures are by such a range)."""
+    """(label, params, way) of the periods to time: the report's default, a month, a
+    year and a range of six weeks across two months (no kept figures are by such a
+    range), built as the page builds it (way "build"); then the year's workbook as the
+    API exports it (``POST /api/v1/reports/<code>/export/``, way "xlsx": the whole
+    file, every line of a long table), and for the 成交客户档案 the year's JSON from the
+    API (``GET /api/v1/reports/buyers/``, way "api": every line)."""
     last_month = today.replace(day=1) - datetime.timedelta(days=1)
     last_year = today.replace(month=1, day=1) - datetime.timedelta(days=1)
     start = last_month.replace(day=1) - datetime.timedelta(days=17)
     end = start + datetime.timedelta(days=41)
-    return [
-        (f"{spec.period} (default)", {}),
-        (f"month {last_month:%Y-%m}", {"period": "month", "date": str(last_month)}),
-        (f"year {last_year:%Y}", {"period": "year", "date": str(last_year)}),
-        (f"{start:%m-%d}–{end:%m-%d}", {"start": str(start), "end": str(end)}),
+    year = {"period": "year", "date": str(last_year)}
+    found = [
+        (f"{spec.period} (default)", {}, "build"),
+        (f"month {last_month:%Y-%m}", {"period": "month", "date": str(last_month)}, "build"),
+        (f"year {last_year:%Y}", year, "build"),
+        (f"{start:%m-%d}–{end:%m-%d}", {"start": str(start), "end": str(end)}, "build"),
+        (f"year {last_year:%Y} xlsx", year, "xlsx"),
     ]
+    if spec.code == "buyers":
+        found.append((f"year {last_year:%Y} api", year, "api"))
+    return found
+
+
+def caller(code, user, project, params, way):
+    """A call of one case: the report built (as the page builds it), or the API's
+    answer through the URL, the middleware and the renderer (the xlsx export, the
+    JSON), the status checked."""
+    from loupan.reports import engine
+
+    if way == "build":
+        return lambda: engine.build(code, user, project, params)
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    query = {"project": project.pk, **params}
+    if way == "xlsx":
+
+        def call():
+            response = client.post(f"/api/v1/reports/{code}/export/?" + urlencode(query))
+            assert response.status_code == 200 and response.content[:2] == b"PK", response
+            return response
+
+        return call
+
+    def call():
+        response = client.get(f"/api/v1/reports/{code}/", query)
+        assert response.status_code == 200, response
+        return response.content
+
+    return call
 
 
 def measure(args, project, users, label):
@@ -137,11 +183,8 @@ def measure(args, project, users, label):
         for who, user in users.items():
             if not engine.may_open(user, project, spec):
                 continue
-            for period, params in cases(spec, today):
-
-                def call(params=params, user=user, code=code):
-                    engine.build(code, user, project, params)
-
+            for period, params, way in cases(spec, today):
+                call = caller(code, user, project, params, way)
                 error = None
                 samples, db, queries = [], [], 0
                 try:
@@ -185,10 +228,11 @@ def explain(project, users, keys):
     today = timezone.localdate()
     for code, who, period in keys:
         spec = engine.REPORTS[code]
-        params = dict(cases(spec, today))[period]
+        params, way = {label: (p, w) for label, p, w in cases(spec, today)}[period]
         with CaptureQueriesContext(connection) as ctx:
-            engine.build(code, users[who], project, params)
-        slowest = sorted(ctx.captured_queries, key=lambda q: float(q["time"]), reverse=True)[:3]
+            caller(code, users[who], project, params, way)()
+        reads = [q for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+        slowest = sorted(reads, key=lambda q: float(q["time"]), reverse=True)[:3]
         print(f"\n### {code} · {who} · {period}: {len(ctx.captured_queries)} queries")
         for q in slowest:
             print(f"\n-- {float(q['time']) * 1000:.0f} ms\n{q['sql']}")

@@ -781,6 +781,97 @@ def test_the_dimensions_in_one_query_are_the_dimensions_one_by_one(office):
         assert len(ctx.captured_queries) == 1
 
 
+@pytest.mark.parametrize("params", [{}, {"consultant": "me"}, {"channel": "first"}])
+def test_the_traffic_sets_in_one_query_are_the_traffic_one_key_at_a_time(office, params):
+    """``figures.traffic_by`` by day, channel, consultant and none comes from one
+    ``GROUPING SETS`` query on PostgreSQL (``_traffic_sets``), read once for a report
+    (``Filters.memo``): the same sums as one GROUP BY per key."""
+    from loupan.reports import figures
+
+    p = office["project"]
+    if params.get("consultant"):
+        params = {"consultant": str(office["consultant"].pk)}
+    if params.get("channel"):
+        params = {"channel": str(Channel.objects.filter(project=p).order_by("pk").first().pk)}
+    f = engine.filters_of(user("manager"), p, {"period": "year", **params})
+    with CaptureQueriesContext(connection) as ctx:
+        sets = {key: figures.traffic_by(f, *key) for key in (("day",), ("channel",), ())}
+        sets["consultant"] = figures.traffic_by(f, "consultant")
+    one_by_one = {key: figures._traffic_grouped(f, *key) for key in (("day",), ("channel",), ())}
+    one_by_one["consultant"] = figures._traffic_grouped(f, "consultant")
+    assert sets == one_by_one
+    assert sum(t["calls"] for t in sets[("day",)].values()) == sets[()][()]["calls"] > 0 or params
+    if connection.vendor == "postgresql":
+        assert len(ctx.captured_queries) == 1
+    # another period reads its own sums, not those kept for this one
+    month = f.with_period(f.start, f.start.replace(day=31))
+    assert month.memo == {} and "traffic" in f.memo
+    assert figures.traffic_by(month) == figures._traffic_grouped(month)
+
+
+def test_the_funnel_reads_both_steps_in_one_pass(office):
+    """``funnel_deals``: the subscriptions and contracts of the period in one query by
+    consultant and channel together, summed by either the same as ``figures.subscribed``
+    and ``figures.contracted`` count them one way at a time."""
+    from django.db.models import Count, Sum
+
+    from loupan.reports import figures
+
+    f = engine.filters_of(user("manager"), office["project"], {"period": "year"})
+    with CaptureQueriesContext(connection) as ctx:
+        deals = periodic.funnel_deals(f)
+    assert len(ctx.captured_queries) == 1
+    for by, key in (("consultant", "consultant"), ("channel", "customer__channel")):
+        for step, qs in (
+            ("subscribed", figures.subscribed(f)),
+            ("contracted", figures.contracted(f)),
+        ):
+            expected = {
+                r[key]: (r["n"], r["s"])
+                for r in qs.values(key).annotate(n=Count("pk"), s=Sum("total")).order_by()
+            }
+            got: dict = {}
+            for (who, channel), r in deals.items():
+                k = who if by == "consultant" else channel
+                n, s = got.get(k, (0, ZERO))
+                got[k] = (n + r[step], s + r[f"{step}_amount"])
+            assert {k: v for k, v in got.items() if v[0]} == expected
+            assert expected
+
+
+def test_the_consultants_and_the_deal_flow_read_the_deals_in_one_pass(office):
+    """The daily report's 置业顾问 and 成交与退房 tables take their subscriptions and
+    contracts from one pass over the deals (``figures.sold_by_consultant``): the same
+    as ``figures.subscribed`` and ``figures.contracted`` counted one at a time."""
+    from django.db.models import Count, Sum
+
+    from loupan.reports import daily, figures
+
+    for params in ({"period": "year"}, {"period": "month"}):
+        f = engine.filters_of(user("manager"), office["project"], params)
+        flow = {r["kind"]: r for r in daily.deal_flow(f)}
+        for kind, qs in (("认购", figures.subscribed(f)), ("签约", figures.contracted(f))):
+            assert {k: flow[kind][k] for k in ("count", "area", "amount")} == figures.deal_sums(qs)
+        people = {r["consultant"]: r for r in daily.by_consultant(f)}
+        for step, qs in (
+            ("subscribed", figures.subscribed(f)),
+            ("contracted", figures.contracted(f)),
+        ):
+            expected = {
+                name_of(user_of(r["consultant"])): (r["n"], r["s"])
+                for r in qs.values("consultant").annotate(n=Count("pk"), s=Sum("total")).order_by()
+            }
+            got = {name: (r[step], r[f"{step}_amount"]) for name, r in people.items() if r[step]}
+            assert got == expected
+        assert flow["认购"]["count"] >= 1
+
+
+def user_of(pk):
+    from loupan.accounts.models import User
+
+    return User.objects.get(pk=pk)
+
+
 def test_monthly_of_a_consultant_is_their_own(office):
     consultant = office["consultant"]
     today = office["today"]

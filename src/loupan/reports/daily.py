@@ -19,8 +19,7 @@ from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,42 +108,27 @@ def by_consultant(f: Filters) -> list[dict]:
         pk: t for pk, t in fig.traffic_by(f, "consultant").items() if any(t[k] for k in TRAFFIC)
     }
     reserved = _count_by(fig.reserved(f), "consultant")
-    subs = {
-        r["consultant"]: r
-        for r in fig.subscribed(f).values("consultant").annotate(**_sums()).order_by()
-    }
-    cons = {
-        r["consultant"]: r
-        for r in fig.contracted(f).values("consultant").annotate(**_sums()).order_by()
-    }
+    sold = fig.sold_by_consultant(f)  # subscriptions and contracts in one pass
     cancels = _count_by(fig.cancelled(f), "deal__consultant")
-    ids = set(traffic) | set(reserved) | set(subs) | set(cons) | set(cancels)
+    ids = set(traffic) | set(reserved) | set(sold) | set(cancels)
     ids.discard(None)
     users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
     rows = []
     for pk in sorted(ids, key=lambda pk: fig.consultant_name(users.get(pk))):
-        s, c = subs.get(pk, {}), cons.get(pk, {})
+        s = sold.get(pk, {})
         rows.append(
             {
                 "consultant": fig.consultant_name(users.get(pk)),
                 **{k: traffic.get(pk, {}).get(k, 0) for k in TRAFFIC},
                 "reserved": reserved.get(pk, 0),
-                "subscribed": s.get("count", 0),
-                "subscribed_amount": s.get("amount", fig.ZERO),
-                "contracted": c.get("count", 0),
-                "contracted_amount": c.get("amount", fig.ZERO),
+                "subscribed": s.get("subscribed", 0),
+                "subscribed_amount": s.get("subscribed_amount", fig.ZERO),
+                "contracted": s.get("contracted", 0),
+                "contracted_amount": s.get("contracted_amount", fig.ZERO),
                 "cancelled": cancels.get(pk, 0),
             }
         )
     return rows
-
-
-def _sums():
-    return {
-        "count": Count("pk"),
-        "area": Coalesce(Sum("area"), fig.ZERO),
-        "amount": Coalesce(Sum("total"), fig.ZERO),
-    }
 
 
 def deal_flow(f: Filters) -> list[dict]:
@@ -152,8 +136,8 @@ def deal_flow(f: Filters) -> list[dict]:
     areas and amounts."""
     rows = [
         {"kind": _("预留"), **fig.deal_sums(fig.reserved(f))},
-        {"kind": _("认购"), **fig.deal_sums(fig.subscribed(f))},
-        {"kind": _("签约"), **fig.deal_sums(fig.contracted(f))},
+        {"kind": _("认购"), **fig.step_sums(f, "subscribed")},
+        {"kind": _("签约"), **fig.step_sums(f, "contracted")},
         {"kind": _("换房"), **fig.deal_sums(fig.exchanges(f), "deal__")},
         {"kind": _("退房"), **fig.deal_sums(fig.cancelled(f), "deal__")},
     ]

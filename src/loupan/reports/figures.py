@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 
@@ -132,7 +133,19 @@ def traffic_by(f: Filters, *keys, **expressions) -> dict:
     """The period's traffic summed in one GROUP BY over ``keys`` ("channel",
     "consultant", "day" or names of ``expressions`` on the traffic rows):
     {key: {calls, research, first, returning, new}}, the key a value for one key (None
-    for no channel or person), a tuple for several, () for none."""
+    for no channel or person), a tuple for several, () for none. By one of "day",
+    "channel", "consultant" or by none, the sums come from ``_traffic_sets``: read once
+    for the report (``Filters.memo``), all four at once, and shared by its tables."""
+    if not expressions and (not keys or (len(keys) == 1 and keys[0] in SET_KEYS)):
+        sets = f.memo.get("traffic")
+        if sets is None:
+            sets = f.memo["traffic"] = _traffic_sets(f)
+        return sets[keys[0] if keys else ()]
+    return _traffic_grouped(f, *keys, **expressions)
+
+
+def _traffic_grouped(f: Filters, *keys, **expressions) -> dict:
+    """``traffic_by`` in one GROUP BY over ``keys``."""
     names = [TRAFFIC_KEYS.get(k, k) for k in keys]
     qs = traffic(f).annotate(**expressions).values(*names) if names else traffic(f)
     sums = {name: Coalesce(Sum(field), 0) for name, field in TRAFFIC.items()}
@@ -144,6 +157,59 @@ def traffic_by(f: Filters, *keys, **expressions) -> dict:
         counts = out.setdefault(key, dict.fromkeys(TRAFFIC, 0))
         for name in TRAFFIC:
             counts[name] += r[name]
+    return out
+
+
+# the sums every report of the traffic reads, by one key or none (``traffic_by``)
+SET_KEYS = ("day", "channel", "consultant")
+
+
+def _traffic_sets(f: Filters) -> dict:
+    """``traffic_by`` of each of ``SET_KEYS`` and of none: {"day": …, "channel": …,
+    "consultant": …, (): {(): counts}}. On PostgreSQL one query (``GROUPING SETS``: the
+    period's kept rows read once, not once per table: a year's are a hundred thousand),
+    elsewhere one GROUP BY each; the same sums either way."""
+    qs = traffic(f)
+    connection = connections[qs.db]
+    if connection.vendor != "postgresql":
+        return {key: _traffic_grouped(f, *((key,) if key else ())) for key in (*SET_KEYS, ())}
+    keys = [TRAFFIC_KEYS.get(k, k) for k in SET_KEYS]
+    fields = list(TRAFFIC.values())
+    sql, params = (
+        qs.values_list(*keys, *fields).order_by().query.get_compiler(connection=connection).as_sql()
+    )
+    key_names = [f"k{i}" for i in range(len(keys))]
+    sum_names = [f"s{i}" for i in range(len(fields))]
+    listed = ", ".join(key_names)
+    query = (
+        f"SELECT GROUPING({listed}), {listed}, "
+        + ", ".join(f"COALESCE(SUM({n}), 0)" for n in sum_names)
+        + f" FROM ({sql}) AS kept ({listed}, {', '.join(sum_names)}) GROUP BY GROUPING SETS ("
+        + ", ".join(f"({n})" for n in key_names)
+        + ", ())"
+    )
+    # GROUPING(…) has a bit set for each key the row is not grouped by, the first key
+    # the highest bit: the set of key i leaves every bit but its own set, () all
+    every = (1 << len(keys)) - 1
+    set_of = {every ^ (1 << (len(keys) - 1 - i)): SET_KEYS[i] for i in range(len(keys))}
+    set_of[every] = ()
+    out: dict = {key: {} for key in (*SET_KEYS, ())}
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for row in cursor.fetchall():
+            grouped = set_of[row[0]]
+            counts = dict(zip(TRAFFIC, row[1 + len(keys) :], strict=True))
+            if grouped == ():
+                out[()][()] = counts
+                continue
+            value = row[1 + SET_KEYS.index(grouped)]
+            if grouped != "day":
+                value = value or None  # no channel or person: 0 kept, None shown
+            sums = out[grouped].setdefault(value, dict.fromkeys(TRAFFIC, 0))
+            for name in TRAFFIC:
+                sums[name] += counts[name]
+    if () not in out[()]:
+        out[()][()] = dict.fromkeys(TRAFFIC, 0)
     return out
 
 
@@ -165,19 +231,78 @@ def reserved(f: Filters):
     ).filter(exchanged_from__isnull=True)
 
 
+def subscribed_q(f: Filters, prefix: str = "") -> Q:
+    """What makes a deal a subscription 认购 of the period (``subscribed``)."""
+    return Q(
+        **{
+            f"{prefix}subscribed_at__gte": f.since,
+            f"{prefix}subscribed_at__lt": f.until,
+            f"{prefix}exchanged_from__isnull": True,
+        }
+    )
+
+
+def contracted_q(f: Filters, prefix: str = "") -> Q:
+    """What makes a deal a contract 签约 of the period (``contracted``)."""
+    return Q(**{f"{prefix}signed_on__gte": f.start, f"{prefix}signed_on__lte": f.end})
+
+
 def subscribed(f: Filters):
     """Subscriptions 认购 of the period, an exchange's new deal left out (not a sale)."""
-    return Deal.objects.filter(
-        deal_scope(f),
-        subscribed_at__gte=f.since,
-        subscribed_at__lt=f.until,
-        exchanged_from__isnull=True,
-    )
+    return Deal.objects.filter(deal_scope(f), subscribed_q(f))
 
 
 def contracted(f: Filters):
     """Contracts 签约 signed in the period."""
-    return Deal.objects.filter(deal_scope(f), signed_on__gte=f.start, signed_on__lte=f.end)
+    return Deal.objects.filter(deal_scope(f), contracted_q(f))
+
+
+def sold(f: Filters):
+    """The deals subscribed or signed in the period (``subscribed`` or ``contracted``):
+    both steps read in one pass over the deals, told apart by ``sold_sums``."""
+    return Deal.objects.filter(deal_scope(f)).filter(subscribed_q(f) | contracted_q(f))
+
+
+def sold_sums(f: Filters, *, area: bool = False) -> dict:
+    """The aggregates of ``sold``: the count and amount of its subscriptions
+    (``subscribed``, ``subscribed_amount``) and of its contracts (``contracted``,
+    ``contracted_amount``), each step counted as ``subscribed`` and ``contracted``
+    count it; with ``area``, their priced areas too (``subscribed_area``,
+    ``contracted_area``)."""
+    subs, cons = subscribed_q(f), contracted_q(f)
+    sums = {
+        "subscribed": Count("pk", filter=subs),
+        "subscribed_amount": Coalesce(Sum("total", filter=subs), ZERO),
+        "contracted": Count("pk", filter=cons),
+        "contracted_amount": Coalesce(Sum("total", filter=cons), ZERO),
+    }
+    if area:
+        sums["subscribed_area"] = Coalesce(Sum("area", filter=subs), ZERO)
+        sums["contracted_area"] = Coalesce(Sum("area", filter=cons), ZERO)
+    return sums
+
+
+def sold_by_consultant(f: Filters) -> dict:
+    """``sold`` by consultant with ``sold_sums`` and their areas: {consultant id: sums},
+    read once for a report (``Filters.memo``): the daily report's consultants and its
+    成交 table (the sums of every consultant's) read the deals in one pass."""
+    found = f.memo.get("sold_by_consultant")
+    if found is None:
+        rows = sold(f).values("consultant").annotate(**sold_sums(f, area=True)).order_by()
+        found = f.memo["sold_by_consultant"] = {r.pop("consultant"): r for r in rows}
+    return found
+
+
+def step_sums(f: Filters, step: str) -> dict:
+    """The count, priced area and amount of the period's subscriptions
+    (``step="subscribed"``) or contracts (``"contracted"``), as ``deal_sums`` gives
+    them, summed from ``sold_by_consultant``."""
+    rows = sold_by_consultant(f).values()
+    return {
+        "count": sum(r[step] for r in rows),
+        "area": to_fen(sum((to_fen(r[f"{step}_area"]) for r in rows), ZERO)),
+        "amount": to_fen(sum((to_fen(r[f"{step}_amount"]) for r in rows), ZERO)),
+    }
 
 
 def cancelled(f: Filters):
