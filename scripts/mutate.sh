@@ -14,7 +14,9 @@ if [ "$PY" = .venv/bin/python ]; then
   scripts/bootstrap.sh
 fi
 if ! "$PY" -c "import mutmut" 2>/dev/null; then
-  "$PY" -m pip install --quiet -e ".[mutate]"
+  # the mutate extra's packages only: installing this tree itself (-e .) into another
+  # tree's interpreter (PY=…) would point that tree's loupan here
+  "$PY" -m pip install --quiet $("$PY" -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["mutate"]))')
 fi
 # SQLite, with one test database file kept between mutmut's many pytest runs
 # (--reuse-db in pyproject), in a directory of its own.

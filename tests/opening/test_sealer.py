@@ -43,10 +43,18 @@ def test_the_event_holds_its_units_while_buyers_pick_and_releases_the_rest(demo,
     event, entries = drawn(make_event(unit_count=4), [buyer(i) for i in range(70, 72)])
     event_units = [eu.unit for eu in event.units.order_by("pk")]
     assert {_status(u) for u in event_units} == {UnitStatus.AVAILABLE}
+    # the office holds one back for another reason before selection starts
+    inventory_services.units_hold(
+        actor=user("manager"), project=project(), unit_ids=[event_units[3].pk], reason="二期"
+    )
     event = selecting(event, entries)
     # 销控: held for the event, so no reservation outside it can take one
     assert {_status(u) for u in event_units} == {UnitStatus.HELD}
-    assert EventUnit.objects.filter(event=event, held=True).count() == 4
+    assert EventUnit.objects.filter(event=event, held=True).count() == 3
+    last = max(entries, key=lambda e: e.position)
+    with pytest.raises(DomainError) as err:  # the office's own hold is not the event's
+        s.unit_pick(actor=None, event=event, entry=last, unit=event_units[3], via="phone")
+    assert err.value.code == "unit_taken"
     outsider = customer_of(phone="13700007777", name="场外客户")
     with pytest.raises(DomainError) as err:
         deal_services.deal_reserve(
@@ -58,8 +66,14 @@ def test_the_event_holds_its_units_while_buyers_pick_and_releases_the_rest(demo,
     assert pick.deal_id and _status(event_units[0]) == UnitStatus.RESERVED
     assert _audited(pick)[0]["deal"] == pick.deal_id
     s.event_finish(actor=user("manager"), event=event)
-    # the three nobody picked are on sale again; the picked one stays reserved
-    assert [_status(u) for u in event_units] == [UnitStatus.RESERVED] + [UnitStatus.AVAILABLE] * 3
+    # the two the event held and nobody picked are on sale again; the picked one stays
+    # reserved, the office's own hold stays
+    assert [_status(u) for u in event_units] == [
+        UnitStatus.RESERVED,
+        UnitStatus.AVAILABLE,
+        UnitStatus.AVAILABLE,
+        UnitStatus.HELD,
+    ]
 
 
 def test_a_claim_answers_before_its_reservation_and_run_due_writes_it(demo, settings):

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Exists, Sum
+from django.db.models import Exists, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -839,9 +839,13 @@ def _share_event(event: OpeningEvent) -> str:
         return cursor.fetchone()[0]
 
 
-# the units a pick may claim: still for sale (the event holds its units while buyers
-# pick, ``selection_start``; available ones are those of an event started before that)
-CLAIMABLE = (UnitStatus.HELD, UnitStatus.AVAILABLE)
+def claimable(event: OpeningEvent):
+    """The event's units a pick may claim: held by the event for its buyers
+    (``selection_start``), or available (an event started before it held its units). A
+    unit the office held for another reason, or sold outside the event, is not."""
+    return event.units.filter(
+        Q(held=True, unit__status=UnitStatus.HELD) | Q(unit__status=UnitStatus.AVAILABLE)
+    )
 
 
 def _pick_facts(event: OpeningEvent, unit_id) -> dict:
@@ -854,7 +858,7 @@ def _pick_facts(event: OpeningEvent, unit_id) -> dict:
     return {
         "unit_in_event": Exists(EventUnit.objects.filter(event=event, unit_id=unit_id)),
         "unit_taken": Exists(Pick.objects.filter(event=event, unit_id=unit_id)),
-        "unit_for_sale": Exists(Unit.objects.filter(pk=unit_id, status__in=CLAIMABLE)),
+        "unit_for_sale": Exists(claimable(event).filter(unit_id=unit_id)),
     }
 
 
@@ -987,8 +991,7 @@ def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
 
 def _seal(pick: Pick) -> None:
     unit, event = pick.unit, pick.event
-    held = EventUnit.objects.filter(event=event, unit=unit, held=True).exists()
-    if held and unit.status == UnitStatus.HELD:
+    if claimable(event).filter(unit=unit, held=True, unit__status=UnitStatus.HELD).exists():
         inventory_services.units_unhold(
             actor=None,
             project=unit.project,
