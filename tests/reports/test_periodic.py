@@ -457,6 +457,83 @@ def test_the_archive_costs_the_same_queries_whatever_its_deals(office):
     assert more == lines + 2 and after == before
 
 
+def archive_office(office):
+    """The office with a deal of two buyers (a retired occupation, an education, a
+    second buyer owned by another consultant)."""
+    first = customer_of(phone="13700002276", name="甲买受人")
+    second = customer_of(phone="13700002287", name="乙买受人")
+    Customer.objects.filter(pk=first.pk).update(occupation="教师", education="master")
+    Customer.objects.filter(pk=second.pk).update(occupation="已废职业", income_band="20-30万")
+    consultant = user("consultant")
+    deal = deal_services.deal_reserve(actor=consultant, unit=free_unit(5), customer=first)
+    deal = deal_services.deal_subscribe(
+        actor=consultant,
+        deal=deal,
+        buyers=[(first, "60"), (second, "40")],
+        payment_method="provident",
+        deposit="50000",
+    )
+    deal_services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    # the second buyer now another consultant's: masked for the deal's consultant
+    Customer.objects.filter(pk=second.pk).update(owner=user("consultant2"))
+    return deal
+
+
+@pytest.mark.parametrize(
+    ("code", "username", "language"),
+    [("buyers", "manager", "zh-hans"), ("buyers", "finance", "en"), ("weekly", "consultant", "en")],
+)
+def test_the_archive_is_the_model_based_lines(office, code, username, language):
+    """The 成交客户档案 the reports build from values rows (no model instance) is, line
+    for line and key for key, what ``deals.reports.owner_lines`` gives from the deals as
+    model instances (less the instance the deal pages link to), for the office and for a
+    consultant's own, in either language; and so are its page's first lines, its JSON
+    and its xlsx."""
+    from django.utils import translation
+
+    archive_office(office)
+    start, end = week_of(office["today"])
+    viewer = user(username)
+    mine = viewer if code == "weekly" else None
+    standing = [d.pk for d in sales_deals(office["project"], start, end, mine)]
+    with translation.override(language):
+        report = build(code, username, date=office["today"].isoformat())
+        archive = next(t for t in report.tables if t.columns is deal_reports.OWNER_COLUMNS)
+        lines = archive.rows
+        deals = deal_reports.owners(Deal.objects.filter(pk__in=standing))
+        expected = [
+            {k: v for k, v in line.items() if k != "deal"}
+            for d in deals
+            for line in deal_reports.owner_lines(viewer, d)
+        ]
+        shown = lines[:2]
+        every = list(lines)
+        model_based = engine.Table("成交客户档案", deal_reports.OWNER_COLUMNS, expected)
+        same = engine.Report(code, report.title, report.filters, tables=[model_based])
+        json_of = engine.as_json(
+            engine.Report(code, report.title, report.filters, tables=[archive])
+        )
+        json_expected = engine.as_json(same)
+        files = [
+            engine.workbook(engine.Report(code, "x", report.filters, tables=[t]))[0]
+            for t in (archive, model_based)
+        ]
+    assert len(expected) >= 4 and any(line["span"] == 2 for line in expected)
+    assert every == expected and [list(x) for x in every] == [list(x) for x in expected]
+    assert shown == expected[:2]
+    assert json_of["tables"][0]["rows"] == json_expected["tables"][0]["rows"]
+    assert json_of["tables"][0]["rows"] == [
+        {c.field: engine.cell_json(line[c.field], c.kind) for c in deal_reports.OWNER_COLUMNS}
+        for line in expected
+    ]
+    read = [
+        list(load_workbook(io.BytesIO(f)).worksheets[1].iter_rows(values_only=True)) for f in files
+    ]
+    assert read[0] == read[1] and len(read[0]) == len(expected) + 1
+    if language == "en":
+        assert "Master or higher" in {line["education"] for line in every}
+
+
 @pytest.mark.parametrize("username", ["consultant", "planner", "service"])
 def test_buyers_needs_deal_view(office, username):
     with pytest.raises(DomainError) as caught:

@@ -963,6 +963,9 @@ def _text_xml(value: str) -> str:
 
 
 _SPACES = " \t\r\n"
+# The texts ``rows_xml`` remembers: those met first, which are the repeated ones (status,
+# building, channel, consultant …) whatever the unique ones that follow.
+TEXT_MEMO = 4096
 
 
 def rows_xml(rows, styles: list[tuple[int, int, int]], first: int = 2):
@@ -974,6 +977,7 @@ def rows_xml(rows, styles: list[tuple[int, int, int]], first: int = 2):
     from openpyxl.utils.datetime import to_excel
 
     here = timezone.get_current_timezone()
+    texts: dict[str, str] = {}  # a text's cell end, for the texts that repeat (labels)
     columns = [
         (get_column_letter(i), f' s="{s}', f' s="{d}', f' s="{dt}')
         for i, (s, d, dt) in enumerate(styles, start=1)
@@ -987,7 +991,12 @@ def rows_xml(rows, styles: list[tuple[int, int, int]], first: int = 2):
             kind = type(value)
             if kind is str:
                 if value:
-                    append(f'<c r="{letter}{n}"{style}{_text_xml(value)}')
+                    text = texts.get(value)
+                    if text is None:
+                        text = _text_xml(value)
+                        if len(texts) < TEXT_MEMO:
+                            texts[value] = text
+                    append(f'<c r="{letter}{n}"{style}{text}')
             elif kind is int or kind is Decimal:
                 append(f'<c r="{letter}{n}"{style}" t="n"><v>{value}</v></c>')
             elif kind is datetime.datetime:

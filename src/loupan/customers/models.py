@@ -276,6 +276,13 @@ class Customer(models.Model):
                 include=["id", "channel", "registered_by", "first_contact_at"],
                 name="customers_reg_cover_idx",
             ),
+            # a consultant's registrations of a period (their own compliance report's
+            # 录入超时 and new customers): their rows alone, not the office's of the period
+            models.Index(
+                fields=["project", "registered_by", "registered_at"],
+                include=["id", "channel", "first_contact_at"],
+                name="customers_reg_by_idx",
+            ),
             models.Index(fields=["project", "id"], include=["channel"], name="customers_chan_idx"),
             # the owned customers registered in a period with the answers the office may
             # require (the compliance report's 资料不全), from the index

@@ -178,13 +178,20 @@ class OccupationLabels:
 
     def __init__(self):
         self._listed: dict = {}
+        self._labels: dict = {}  # (project, value): its label, each looked up once
 
     def __call__(self, project_id, value) -> str:
         if not value:
             return ""
+        try:
+            return self._labels[project_id, value]
+        except KeyError:
+            pass
         if project_id not in self._listed:
             self._listed[project_id] = codelists.entries("occupation", project_id)
-        return codelists.label_of("occupation", None, value, listed=self._listed[project_id])
+        label = codelists.label_of("occupation", None, value, listed=self._listed[project_id])
+        self._labels[project_id, value] = label
+        return label
 
 
 def _shown(labels: dict, value):
@@ -230,6 +237,7 @@ def _lines(user, deal, *, unit, building, consultant, buyers, labels, numbers=No
         lines.append(
             {
                 "deal": deal,
+                "deal_id": deal.pk,
                 "first": i == 0,
                 "span": span,
                 "unit": unit,
@@ -304,35 +312,39 @@ OWNER_DEAL_FACTS = (
 )
 
 
-def owner_rows(user, deals, *, chunk_size: int | None = None):
+def owner_rows(user, deals, *, chunk_size: int | None = None, links: bool = True):
     """Every line of ``owner_lines`` for ``owners(deals)``, in the same order, for the
     long lists (a year's 成交客户档案, the xlsx): the deals, then their buyers, read as
     values with only the columns the lines show (two queries; with ``chunk_size``, the
-    buyers a chunk of that many deals at a time, for a file of any size), each deal
-    loaded as a model instance with those fields (as ``.only()`` does: ``_deal_of``)
-    and each buyer as a row of ``OWNER_BUYER``, the labels built once, the numbers
-    masked as ``customers.selectors.contact`` masks them (``shown_numbers``)."""
+    buyers a chunk of that many deals at a time, for a file of any size), each buyer as
+    a row of ``OWNER_BUYER``, the labels built once, the numbers masked as
+    ``customers.selectors.contact`` masks them (``shown_numbers``). With ``links``
+    each line's ``deal`` is the deal as a model instance with those fields (as
+    ``.only()`` loads it: ``_deal_of``), for a page that links to it; without, the
+    lines have its ``deal_id`` alone (the xlsx, the API and the reports, which link
+    nowhere, build no instance)."""
     labels = owner_labels()
     numbers = customer_selectors.shown_numbers(user)
     owned = owners(deals).select_related(None).prefetch_related(None)
     rows = owned.values_list(*OWNER_DEAL, *OWNER_DEAL_FACTS)
+    db = rows.db if links else None
     if chunk_size is None:
         buyers = DealBuyer.objects.filter(deal__in=owned.values("pk"))
-        yield from _chunk_lines(user, list(rows), buyers, labels, rows.db, numbers)
+        yield from _chunk_lines(list(rows), buyers.using(rows.db), labels, db, numbers)
         return
     chunk: list = []
     for row in rows.iterator(chunk_size=chunk_size):
         chunk.append(row)
         if len(chunk) >= chunk_size:
-            buyers = DealBuyer.objects.filter(deal_id__in=[r[0] for r in chunk])
-            yield from _chunk_lines(user, chunk, buyers, labels, rows.db, numbers)
+            buyers = DealBuyer.objects.using(rows.db).filter(deal_id__in=[r[0] for r in chunk])
+            yield from _chunk_lines(chunk, buyers, labels, db, numbers)
             chunk = []
     if chunk:
-        buyers = DealBuyer.objects.filter(deal_id__in=[r[0] for r in chunk])
-        yield from _chunk_lines(user, chunk, buyers, labels, rows.db, numbers)
+        buyers = DealBuyer.objects.using(rows.db).filter(deal_id__in=[r[0] for r in chunk])
+        yield from _chunk_lines(chunk, buyers, labels, db, numbers)
 
 
-def first_owner_rows(user, deals, n: int) -> list[dict]:
+def first_owner_rows(user, deals, n: int, *, links: bool = True) -> list[dict]:
     """The first ``n`` lines of ``owner_rows`` (a page of a long list): those of the
     first ``n`` deals with a buyer, each giving at least one line."""
     firsts = list(
@@ -342,7 +354,7 @@ def first_owner_rows(user, deals, n: int) -> list[dict]:
         .filter(Exists(DealBuyer.objects.filter(deal=OuterRef("pk"))))
         .values_list("pk", flat=True)[:n]
     )
-    return list(islice(owner_rows(user, deals.filter(pk__in=firsts)), n))
+    return list(islice(owner_rows(user, deals.filter(pk__in=firsts), links=links), n))
 
 
 def owner_sums(deals) -> dict:
@@ -356,14 +368,20 @@ def owner_sums(deals) -> dict:
     return {"lines": lines, "deals": sums["deals"], "total": money(sums["total"] or 0)}
 
 
-def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str, numbers):
+def _chunk_lines(chunk: list, buyers, labels: dict, db: str | None, numbers):
     """The lines of ``owner_rows``' deal rows ``chunk`` with their ``buyers`` (one
     query): ``_lines``' lines, built here from the rows as they come (a year's
     archive is twenty thousand lines: each deal's facts once, copied to its buyers'
-    lines; the test keeps the two the same, key for key)."""
+    lines; the test keeps the two the same, key for key). ``db``: the database of the
+    deals as model instances (``_deal_of``) on the lines, None for none."""
     n = len(OWNER_DEAL)
+    at = {name: i for i, name in enumerate(OWNER_DEAL)}
+    pk_at, project_at = at["id"], at["project_id"]
+    status_at, method_at = at["status"], at["payment_method"]
+    area_at, total_at, subscribed_at = at["area"], at["total"], at["subscribed_at"]
+    number_at, contract_at = at["number"], at["contract_number"]
     of: dict[int, list] = {}
-    for buyer in buyers.using(db).order_by("deal_id", "sort_order", "pk").values_list(*OWNER_BUYER):
+    for buyer in buyers.order_by("deal_id", "sort_order", "pk").values_list(*OWNER_BUYER):
         of.setdefault(buyer[0], []).append(buyer)
     status_of, method_of = labels["status"], labels["payment_method"]
     education_of, occupation_of = labels["education"], labels["occupation"]
@@ -371,22 +389,24 @@ def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str, numbers):
         mine = of.get(row[0])
         if not mine:
             continue
-        deal = _deal_of(db, row[:n])
         unit, building_id, building, real_name, username = row[n:]
+        project_id = row[project_at]
         head = {
-            "deal": deal,
+            "deal_id": row[pk_at],
             "first": False,
             "span": len(mine),
             "unit": unit,
             "building": building if building_id else "",
-            "area": deal.area,
-            "total": deal.total,
-            "payment_method": _shown(method_of, deal.payment_method),
-            "status": _shown(status_of, deal.status),
-            "subscribed_at": deal.subscribed_at,
-            "number": deal.number,
-            "contract_number": deal.contract_number,
+            "area": row[area_at],
+            "total": row[total_at],
+            "payment_method": _shown(method_of, row[method_at]),
+            "status": _shown(status_of, row[status_at]),
+            "subscribed_at": row[subscribed_at],
+            "number": row[number_at],
+            "contract_number": row[contract_at],
         }
+        if db is not None:
+            head = {"deal": _deal_of(db, row[:n]), **head}
         consultant = real_name or username
         first = True
         for (
@@ -404,20 +424,22 @@ def _chunk_lines(user, chunk: list, buyers, labels: dict, db: str, numbers):
             motive,
         ) in mine:
             phone, id_number = numbers(owner_id, phone, id_number)
-            line = head.copy()
-            line["first"], first = first, False
-            line["name"] = name
-            line["share"] = share
-            line["phone"] = phone
-            line["id_number"] = id_number or ""
-            line["occupation"] = occupation_of(deal.project_id, occupation)
-            line["education"] = education_of.get(education, education)
-            line["income_band"] = income_band
-            line["residence_district"] = district
-            line["channel"] = channel or ""
-            line["motive"] = motive
-            line["consultant"] = consultant
-            yield line
+            yield {
+                **head,
+                "first": first,
+                "name": name,
+                "share": share,
+                "phone": phone,
+                "id_number": id_number or "",
+                "occupation": occupation_of(project_id, occupation),
+                "education": education_of.get(education, education),
+                "income_band": income_band,
+                "residence_district": district,
+                "channel": channel or "",
+                "motive": motive,
+                "consultant": consultant,
+            }
+            first = False
 
 
 def _deal_of(db: str, values) -> Deal:
@@ -564,7 +586,7 @@ def counts_per_dimension(customers) -> dict[str, list[tuple]]:
 
 def owners_export(*, actor, project, deals, filters) -> bytes:
     def rows():
-        for line in owner_rows(actor, deals, chunk_size=500):
+        for line in owner_rows(actor, deals, chunk_size=500, links=False):
             yield [line[c.field] for c in OWNER_COLUMNS]
 
     return export(

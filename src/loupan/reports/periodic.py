@@ -191,8 +191,8 @@ def archive(f: Filters) -> Rows:
     (``first_owner_rows``), with the number of lines counted by the database."""
     deals = fig.subscribed(f).restrict(f.user, "view")
     return Rows(
-        lambda: deal_reports.owner_rows(f.user, deals),
-        lambda n: deal_reports.first_owner_rows(f.user, deals, n),
+        lambda: deal_reports.owner_rows(f.user, deals, links=False),
+        lambda n: deal_reports.first_owner_rows(f.user, deals, n, links=False),
         lambda: deal_reports.owner_sums(deals)["lines"],
     )
 
