@@ -52,6 +52,28 @@ def test_numbers_follow_one_another_under_their_kinds_prefix(db):
     assert counter.last == 2
 
 
+def test_next_number_refuses_to_run_outside_a_transaction():
+    """No database touched: the refusal comes first (on PostgreSQL the lock would end at
+    once and two writers could take one number)."""
+    project = SimpleNamespace(pk=454545, code="OUT")
+    with pytest.raises(
+        RuntimeError, match=r"^next_number must run inside the writing transaction$"
+    ):
+        numbering.next_number(project, "contract")
+
+
+def test_a_number_after_the_first_costs_one_statement(db, django_assert_num_queries):
+    """The counter's row exists after the first number: the next is the one UPDATE …
+    RETURNING on that project's and kind's row, no lookup first."""
+    project = SimpleNamespace(pk=464646, code="ONE")
+    numbering.register("mutation_kind", "MK")
+    assert numbering.next_number(project, "mutation_kind") == "MK-ONE-000001"
+    with django_assert_num_queries(1):
+        assert numbering.next_number(project, "mutation_kind") == "MK-ONE-000002"
+    with django_assert_num_queries(1):
+        assert numbering.next_number(project, "mutation_kind") == "MK-ONE-000003"
+
+
 def test_due_jobs_run_in_the_apps_order_and_report_in_chinese(demo, capsys):
     names = [job.name for job in due.jobs()]
     # expired reservations free their units before holds, plans and price lists run

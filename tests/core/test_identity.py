@@ -205,3 +205,65 @@ def test_numbers_in_a_search_text_are_masked():
     for kept in ("013812345678", "A13812345678", "138123456789", "单号 1234"):
         assert mask_personal_text(kept) == kept
     assert mask_personal_text("") == "" and mask_personal_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "请填写电话号码"),
+        (None, "请填写电话号码"),
+        ("  - ", "请填写电话号码"),
+        # a number starting with 1 is a mobile: 11 digits, 13… to 19…, nothing else,
+        # though phonenumbers takes some of these as Chinese numbers (Beijing's 10…
+        # without its 0, an 8-digit 16… line) or reads 11…/12… as a carrier prefix
+        ("1381234567", "手机号应为以 1 开头的 11 位数字"),
+        ("1085551234", "手机号应为以 1 开头的 11 位数字"),
+        ("16023673", "手机号应为以 1 开头的 11 位数字"),
+        ("11864003870", "手机号应为以 1 开头的 11 位数字"),
+        ("12981009631", "手机号应为以 1 开头的 11 位数字"),
+        ("+861381234567", "手机号应为以 1 开头的 11 位数字"),
+        ("85551234", "固定电话须带区号，如 028-85551234"),
+        ("abc", "无法识别的电话号码"),
+        ("0002885551234", "无法识别的电话号码"),
+        ("+852123", "无效的电话号码"),
+        ("+1 415 555", "无效的电话号码"),
+    ],
+)
+def test_a_refused_number_names_its_field_and_the_exact_reason(raw, reason):
+    with pytest.raises(DomainError) as exc:
+        normalize_phone(raw, field="phone2")
+    assert exc.value.code == "invalid"
+    assert str(exc.value.message) == reason
+    assert exc.value.fields == {"phone2": [reason]}
+
+
+def test_a_refused_number_names_the_phone_field_unless_told_otherwise():
+    with pytest.raises(DomainError) as exc:
+        normalize_phone("")
+    assert exc.value.fields == {"phone": ["请填写电话号码"]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("0085291234567", "+85291234567"),
+        ("00 1 415 555 2671", "+14155552671"),
+        # letters are read as a keypad's digits, after 00 as after +
+        ("+852 CALL 1234", "+85222551234"),
+        ("00852 CALL 1234", "+85222551234"),
+        ("（028）8555-1234", "+862885551234"),
+    ],
+)
+def test_00_is_the_international_prefix_as_plus(raw, e164):
+    assert normalize_phone(raw) == e164
+
+
+def test_no_number_displays_and_tails_as_nothing():
+    assert display_phone("") == "" and display_phone(None) == ""
+    assert phone_tail("") == "" and phone_tail(None) == ""
+    assert phone_tail("+85291234567") == "4567"
+
+
+def test_no_name_has_no_initials():
+    assert pinyin_initials("") == "" and pinyin_initials(None) == ""
+    assert pinyin_initials("Tom 李-2") == "toml2"

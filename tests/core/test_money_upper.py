@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loupan.core.money import rmb_upper
+from loupan.core.money import money, rmb_upper, to_decimal
 
 
 @pytest.mark.parametrize(
@@ -111,3 +111,24 @@ def test_round_trip_and_form(amount):
 def test_negative_amounts(amount):
     words = rmb_upper(amount)
     assert words.startswith("负") and read_upper(words) == amount
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1,234,567.50", Decimal("1234567.50")),
+        ("1，234.05", Decimal("1234.05")),
+        (" 12,000 ", Decimal("12000")),
+        (3, Decimal("3")),
+    ],
+)
+def test_an_amount_is_read_with_its_thousands_separators(raw, value):
+    assert to_decimal(raw) == value
+    assert money(raw) == value.quantize(Decimal("0.01"))
+
+
+def test_a_float_or_a_word_is_refused_saying_why():
+    with pytest.raises(TypeError, match=r"^money is never a float$"):
+        to_decimal(1.5)
+    with pytest.raises(ValueError, match=r"^not a number: '12 元'$"):
+        to_decimal("12 元")
