@@ -377,3 +377,23 @@ def test_the_subscription_keeps_the_area_the_unit_is_priced_by(demo):
         deal = subscribe(deal)
         assert deal.pricing_basis == basis
         assert deal.area == getattr(unit, field), basis
+
+
+def test_a_discount_of_another_project_or_switched_off_is_refused(demo):
+    """``_discount_steps``: a discount type applies only on its own project and while it
+    is active; either refusal names the field ``discounts`` and the discount."""
+    from loupan.inventory.models import Project
+
+    main, second = project(), Project.objects.get(code="YQF")
+    other = DiscountType.objects.create(
+        project=second, name="乙项目折扣", kind="percent", value=Decimal("1"), is_active=True
+    )
+    off = DiscountType.objects.create(
+        project=main, name="停用折扣", kind="percent", value=Decimal("1"), is_active=False
+    )
+    live = discount("在用折扣", value="0.5")
+    assert services._discount_steps(main, [(live, None)]) == [(live, Decimal("0.5"))]
+    for refused in (other, off):
+        with pytest.raises(DomainError) as exc:
+            services._discount_steps(main, [(live, None), (refused, None)])
+        assert exc.value.fields == {"discounts": [f"折扣「{refused.name}」不适用于本项目"]}
