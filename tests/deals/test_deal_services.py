@@ -397,3 +397,37 @@ def test_a_discount_of_another_project_or_switched_off_is_refused(demo):
         with pytest.raises(DomainError) as exc:
             services._discount_steps(main, [(live, None), (refused, None)])
         assert exc.value.fields == {"discounts": [f"折扣「{refused.name}」不适用于本项目"]}
+
+
+def test_discount_steps_take_the_values_in_the_set_order_and_refuse_each_bad_one(demo):
+    """``_discount_steps``: a fixed type takes its own value, a variable one (特批) the
+    value given, zero included; the steps come in the project's set order (then by
+    creation); each refusal names the field ``discounts`` with its exact reason."""
+    main = project()
+    late = discount("后用折扣", value="2", order=5)
+    first = discount("先用减免", kind="amount", value="3000", order=1)
+    tie = discount("同序折扣", value="1.5", order=1)
+    special = discount("测试特批", value="0", order=9, variable=True)
+    steps = services._discount_steps(
+        main, [(special, "0.5"), (late, None), (tie, "9"), (first, None)]
+    )
+    assert steps == [
+        (first, Decimal("3000")),
+        (tie, Decimal("1.5")),
+        (late, Decimal("2")),
+        (special, Decimal("0.5")),
+    ]
+    assert services._discount_steps(main, [(special, "0")]) == [(special, Decimal("0"))]
+    assert services._discount_steps(main, [(special, " 1.25 ")]) == [(special, Decimal("1.25"))]
+    for value, reason in (
+        (None, "请填写「测试特批」的折扣值"),
+        ("", "请填写「测试特批」的折扣值"),
+        ("一点五", "「测试特批」的折扣值必须是数字"),
+        ("-0.01", "「测试特批」的折扣值不能为负数"),
+    ):
+        with pytest.raises(DomainError) as exc:
+            services._discount_steps(main, [(first, None), (special, value)])
+        assert exc.value.fields == {"discounts": [reason]}, value
+    with pytest.raises(DomainError) as exc:
+        services._discount_steps(main, [(first, None), (late, None), (first, None)])
+    assert exc.value.fields == {"discounts": ["同一折扣只能使用一次"]}
