@@ -431,3 +431,34 @@ def test_discount_steps_take_the_values_in_the_set_order_and_refuse_each_bad_one
     with pytest.raises(DomainError) as exc:
         services._discount_steps(main, [(first, None), (late, None), (first, None)])
     assert exc.value.fields == {"discounts": ["同一折扣只能使用一次"]}
+
+
+def test_quote_takes_each_discount_off_the_running_total_rounded_to_the_fen():
+    """``quote``: a percentage of the running total, an amount as given, each step
+    rounded half up to the fen, an amount beyond what is left takes what is left; every
+    step keeps its name, kind, value, what it took and the total after it."""
+    from loupan.deals.pricing import Step
+
+    q = quote(
+        "1000000.005",
+        [
+            ("一次性付款", "percent", Decimal("1")),
+            ("减免", "amount", "5000.004"),
+            ("特批", "percent", "0.5"),
+            ("清盘", "amount", Decimal("99999999")),
+        ],
+    )
+    assert q.list_total == Decimal("1000000.01")
+    assert q.steps == [
+        Step("一次性付款", "percent", Decimal("1"), Decimal("10000.00"), Decimal("990000.01")),
+        Step("减免", "amount", Decimal("5000.004"), Decimal("5000.00"), Decimal("985000.01")),
+        Step("特批", "percent", Decimal("0.5"), Decimal("4925.00"), Decimal("980075.01")),
+        Step("清盘", "amount", Decimal("99999999"), Decimal("980075.01"), Decimal("0.00")),
+    ]
+    assert q.total == Decimal("0.00")
+    plain = quote(Decimal("500"), [])
+    assert (plain.list_total, plain.steps, plain.total) == (
+        Decimal("500.00"),
+        [],
+        Decimal("500.00"),
+    )
