@@ -132,8 +132,8 @@ def _registered_days_ago(customer, days, **fields):
 def test_existing_owners_reads_every_number_500_a_query(demo, django_assert_num_queries):
     """``existing_owners`` (撞单 for a registration or a whole imported file): each given
     number a live customer of the project holds, as phone, second phone or ID number,
-    with that customer; not an anonymized one, not another project's; 500 numbers a
-    query, none lost at a chunk's edge."""
+    with that customer and its owner; not an anonymized one, not another project's;
+    500 numbers a query, none lost at a chunk's edge."""
     from django.utils import timezone
 
     from loupan.core.identity import id_check_digit
@@ -155,8 +155,11 @@ def test_existing_owners_reads_every_number_500_a_query(demo, django_assert_num_
     above = [f"+86199999{n:05d}" for n in range(600)]
     registered = ["+8619912340001", "+8619912340002", "+8619912340003", "+8619912340004"]
     phones = [*above, *registered, "", *below]  # sorted: A's phone is the 501st number
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(3):  # the owners (a 撞单 names them) come along
         by_phone, by_id = existing_owners(project, phones=phones, id_numbers=["", id_number])
+        assert {c.owner.real_name for c in [*by_phone.values(), *by_id.values()]} == {
+            owner.real_name
+        }
     assert by_phone == {"+8619912340001": a, "+8619912340002": b, "+8619912340003": b}
     assert by_id == {id_number: b}
     with django_assert_num_queries(0):
