@@ -199,3 +199,62 @@ def test_a_decider_counts_on_the_request_s_project_only(demo):
     assert kind.held_levels(elsewhere, main.pk) == []
     assert kind.held_levels(elsewhere, main) == []
     assert kind.held_levels(user("supervisor"), main.pk) == ["supervisor"]
+
+
+def test_holds_final_is_the_final_level_held_on_the_project_asked(demo):
+    """``holds_final``: whether the actor may decide a kind's request at ``final``
+    themselves, on that project only: a supervisor of the second project who is a
+    consultant here holds the supervisor's level there, not here."""
+    from loupan.accounts.models import Membership, Role, User
+
+    main, second = demo["main"], demo["second"]
+    elsewhere = User.objects.create_user(
+        username="supervisor_final", password="x", real_name="乙项目主管"
+    )
+    for project, role in ((second, "supervisor"), (main, "consultant")):
+        Membership.objects.create(user=elsewhere, project=project, role=Role.objects.get(code=role))
+    assert approvals.holds_final(user("supervisor"), main, "discount", "supervisor")
+    assert not approvals.holds_final(user("supervisor"), main, "discount", "manager")
+    assert approvals.holds_final(user("manager"), main, "discount", "manager")
+    assert not approvals.holds_final(user("consultant"), main, "discount", "supervisor")
+    assert approvals.holds_final(elsewhere, second, "discount", "supervisor")
+    assert not approvals.holds_final(elsewhere, main, "discount", "supervisor")
+    assert not approvals.holds_final(elsewhere, main.pk, "discount", "supervisor")
+
+
+def test_a_kind_places_a_user_at_their_highest_level_on_the_project_asked(demo):
+    """``Kind.level_of`` (where a requester stands): the highest of the project's levels
+    the user holds there, -1 for nobody in the chain; read on the project asked (a kind
+    whose levels differ per project; a supervisor of the second project who is a
+    consultant here stands at the consultant's level here)."""
+    from loupan.accounts import access
+    from loupan.accounts.models import Membership, Role, User
+    from loupan.approvals.kinds import Kind
+
+    main, second = demo["main"], demo["second"]
+    kind = Kind(
+        code="test_level_of",
+        label="测试",
+        apply=lambda **kwargs: None,
+        view_perm="deal",
+        decide_perms=("deal.approve",),
+        levels=lambda project: (
+            ["consultant", "supervisor", "manager"]
+            if access.scope_of(project) == main.pk
+            else ["manager"]
+        ),
+    )
+    elsewhere = User.objects.create_user(
+        username="supervisor_level", password="x", real_name="乙项目主管"
+    )
+    for project, role in ((second, "supervisor"), (main, "consultant")):
+        Membership.objects.create(user=elsewhere, project=project, role=Role.objects.get(code=role))
+    assert kind.level_of(user("consultant"), main) == 0
+    assert kind.level_of(user("supervisor"), main) == 1
+    assert kind.level_of(user("manager"), main) == 2
+    assert kind.level_of(user("manager"), second) == -1  # a manager of the main project only
+    assert kind.level_of(elsewhere, main) == 0
+    assert kind.level_of(elsewhere, second) == -1
+    assert kind.level_of(user("finance"), main) == -1
+    assert kind_of("discount").level_of(user("finance"), main) == -1
+    assert kind_of("discount").level_of(user("director"), main) == 3

@@ -281,3 +281,32 @@ def test_a_deals_list_total_counts_a_unit_without_a_price_as_nothing(demo):
     quote, floor = price_units([a, c], [("折扣", "percent", Decimal("1"))])
     assert quote.list_total == Decimal("1020000.00") and quote.total == Decimal("1009800.00")
     assert floor == Decimal("968000.00")
+
+
+def test_a_projects_deal_policy_or_the_defaults(demo):
+    """``rules.policy``: the project's own deal settings (保留时长, 签约期限, 定金上限),
+    else the defaults (24 hours, 7 days, 20%) for that project, unsaved."""
+    from loupan.deals.models import DealPolicy
+
+    main, second = demo["main"], demo["second"]
+    DealPolicy.objects.filter(project__in=[main, second]).delete()
+    own = DealPolicy.objects.create(
+        project=main, reservation_hours=48, signing_days=10, deposit_max_pct=Decimal("15")
+    )
+    found = rules.policy(main)
+    assert found.pk == own.pk
+    assert (found.reservation_hours, found.signing_days, found.deposit_max_pct) == (
+        48,
+        10,
+        Decimal("15"),
+    )
+    default = rules.policy(second)
+    assert default.pk is None
+    assert default.project_id == second.pk
+    assert (default.reservation_hours, default.signing_days, default.deposit_max_pct) == (
+        24,
+        7,
+        Decimal("20"),
+    )
+    assert rules.deposit_cap(main, Decimal("100000")) == Decimal("15000.00")
+    assert rules.deposit_cap(second, Decimal("100000")) == Decimal("20000.00")

@@ -116,3 +116,76 @@ def test_any_form_of_the_number_finds_the_customer(demo, text):
     page = web_client(users["consultant"]).get(f"/projects/{project.pk}/customers/", {"q": text})
     assert page.status_code == 200
     assert found.name in page.content.decode()
+
+
+def _registered_days_ago(customer, days, **fields):
+    import datetime
+
+    from django.utils import timezone
+
+    fields["registered_at"] = timezone.now() - datetime.timedelta(days=days)
+    Customer.objects.filter(pk=customer.pk).update(**fields)
+    customer.refresh_from_db()
+    return customer
+
+
+def test_existing_owners_reads_every_number_500_a_query(demo, django_assert_num_queries):
+    """``existing_owners`` (撞单 for a registration or a whole imported file): each given
+    number a live customer of the project holds, as phone, second phone or ID number,
+    with that customer and its owner; not an anonymized one, not another project's;
+    500 numbers a query, none lost at a chunk's edge."""
+    from django.utils import timezone
+
+    from loupan.core.identity import id_check_digit
+    from loupan.customers.selectors import existing_owners
+
+    project, owner = demo["main"], demo["users"]["consultant"]
+    id_number = "11010519491231002" + id_check_digit("11010519491231002")
+    a = _registered_days_ago(make_customer(project, owner, "+8619912340001", "甲"), 3)
+    b = _registered_days_ago(
+        make_customer(project, owner, "+8619912340002", "乙"),
+        5,
+        phone2="+8619912340003",
+        id_number=id_number,
+    )
+    gone = make_customer(project, owner, "+8619912340004", "丙")
+    Customer.objects.filter(pk=gone.pk).update(anonymized_at=timezone.now())
+    _registered_days_ago(make_customer(demo["second"], owner, "+8619912340001", "丁"), 10)
+    below = [f"+86198{n:08d}" for n in range(500)]
+    above = [f"+86199999{n:05d}" for n in range(600)]
+    registered = ["+8619912340001", "+8619912340002", "+8619912340003", "+8619912340004"]
+    phones = [*above, *registered, "", *below]  # sorted: A's phone is the 501st number
+    with django_assert_num_queries(3):  # the owners (a 撞单 names them) come along
+        by_phone, by_id = existing_owners(project, phones=phones, id_numbers=["", id_number])
+        assert {c.owner.real_name for c in [*by_phone.values(), *by_id.values()]} == {
+            owner.real_name
+        }
+    assert by_phone == {"+8619912340001": a, "+8619912340002": b, "+8619912340003": b}
+    assert by_id == {id_number: b}
+    with django_assert_num_queries(0):
+        assert existing_owners(project) == ({}, {})
+
+
+def test_find_existing_answers_the_earliest_registration_besides_the_one_edited(demo):
+    """``find_existing``: of the customers holding one of the numbers, the one
+    registered first; ``besides`` (the customer being edited) never counts."""
+    from loupan.core.identity import id_check_digit
+    from loupan.customers.selectors import find_existing
+
+    project, owner = demo["main"], demo["users"]["consultant"]
+    id_number = "11010519491231002" + id_check_digit("11010519491231002")
+    later = _registered_days_ago(make_customer(project, owner, "+8619912340011", "后"), 3)
+    first = _registered_days_ago(
+        make_customer(project, owner, "+8619912340012", "先"),
+        5,
+        phone2="+8619912340013",
+        id_number=id_number,
+    )
+    assert find_existing(project, phone="+8619912340011", id_number=id_number) == first
+    assert find_existing(project, "+8619912340011", id_number, besides=first) == later
+    assert find_existing(project, "+8619912340011", besides=later) is None
+    assert find_existing(project, id_number=id_number) == first
+    assert find_existing(project, phone2="+8619912340013") == first
+    assert find_existing(project, phone="+8619912340013") == first
+    assert find_existing(project, "+8619912340019") is None
+    assert find_existing(demo["second"], "+8619912340011", id_number) is None

@@ -232,3 +232,55 @@ def test_without_a_request_a_serializer_drops_no_floor_price(demo):
     serializer = _unit_serializer(None, instance=unit)
     assert "floor_price" in serializer.fields
     assert serializer.data["floor_price"] == f"{unit.floor_price:.2f}"
+
+
+def test_strip_floor_price_keeps_the_data_of_who_may_see_it_on_that_project(demo):
+    """``strip_floor_price`` (an audit entry's changes, a price list's parameters): the
+    data as it is for a manager of the project, without its floor-price keys at any depth
+    for a consultant there, by the project asked: a manager of the second project who is
+    a consultant in the main one sees them there and not here."""
+    from loupan.core.masking import strip_floor_price
+
+    main, second = demo["main"], demo["second"]
+    data = {
+        "name": "一期",
+        "floor_price": "9000.00",
+        "items": [{"unit": 1, "floor_total": "1.00"}, {"unit": 2}],
+    }
+    stripped = {"name": "一期", "items": [{"unit": 1}, {"unit": 2}]}
+    two_hats = _two_hats(demo)
+    assert strip_floor_price(demo["users"]["manager"], main, data) == data
+    assert strip_floor_price(demo["users"]["manager"], main.pk, data) == data
+    assert strip_floor_price(demo["users"]["consultant"], main, data) == stripped
+    assert strip_floor_price(two_hats, main, data) == stripped
+    assert strip_floor_price(two_hats, main.pk, data) == stripped
+    assert strip_floor_price(two_hats, second, data) == data
+    assert data["floor_price"] == "9000.00"  # the caller's data left as it was
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"many": True},
+        {"data": {"name": "无项目"}},
+        {"data": {"project": ""}},
+        {"data": {"project": "不是编号"}},
+        {"data": [{"project": 1}], "many": True},
+    ],
+    ids=["nothing", "a-list", "no-project", "empty-project", "bad-project", "a-list-of-data"],
+)
+def test_a_serializer_naming_no_project_keeps_the_floor_price_for_who_sees_it_anywhere(
+    demo, kwargs
+):
+    """``FloorPriceSerializerMixin._floor_price_fields_project``: for a list, or when
+    nothing names a project, the writable ``floor_price`` is kept for whoever may see
+    floor prices on some project (a manager of the second project) and dropped for
+    whoever may see them nowhere (a consultant)."""
+    if kwargs.get("many") and "data" not in kwargs:
+        kwargs = {**kwargs, "instance": list(Unit.objects.filter(project=demo["main"])[:2])}
+    for viewer, kept in ((_two_hats(demo), True), (demo["users"]["consultant"], False)):
+        serializer = _unit_serializer(viewer, **kwargs)
+        fields = serializer.child.fields if kwargs.get("many") else serializer.fields
+        assert ("floor_price" in fields) is kept, (viewer, kwargs)
+        assert "list_price" in fields

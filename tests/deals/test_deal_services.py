@@ -377,3 +377,88 @@ def test_the_subscription_keeps_the_area_the_unit_is_priced_by(demo):
         deal = subscribe(deal)
         assert deal.pricing_basis == basis
         assert deal.area == getattr(unit, field), basis
+
+
+def test_a_discount_of_another_project_or_switched_off_is_refused(demo):
+    """``_discount_steps``: a discount type applies only on its own project and while it
+    is active; either refusal names the field ``discounts`` and the discount."""
+    from loupan.inventory.models import Project
+
+    main, second = project(), Project.objects.get(code="YQF")
+    other = DiscountType.objects.create(
+        project=second, name="乙项目折扣", kind="percent", value=Decimal("1"), is_active=True
+    )
+    off = DiscountType.objects.create(
+        project=main, name="停用折扣", kind="percent", value=Decimal("1"), is_active=False
+    )
+    live = discount("在用折扣", value="0.5")
+    assert services._discount_steps(main, [(live, None)]) == [(live, Decimal("0.5"))]
+    for refused in (other, off):
+        with pytest.raises(DomainError) as exc:
+            services._discount_steps(main, [(live, None), (refused, None)])
+        assert exc.value.fields == {"discounts": [f"折扣「{refused.name}」不适用于本项目"]}
+
+
+def test_discount_steps_take_the_values_in_the_set_order_and_refuse_each_bad_one(demo):
+    """``_discount_steps``: a fixed type takes its own value, a variable one (特批) the
+    value given, zero included; the steps come in the project's set order (then by
+    creation); each refusal names the field ``discounts`` with its exact reason."""
+    main = project()
+    late = discount("后用折扣", value="2", order=5)
+    first = discount("先用减免", kind="amount", value="3000", order=1)
+    tie = discount("同序折扣", value="1.5", order=1)
+    special = discount("测试特批", value="0", order=9, variable=True)
+    steps = services._discount_steps(
+        main, [(special, "0.5"), (late, None), (tie, "9"), (first, None)]
+    )
+    assert steps == [
+        (first, Decimal("3000")),
+        (tie, Decimal("1.5")),
+        (late, Decimal("2")),
+        (special, Decimal("0.5")),
+    ]
+    assert services._discount_steps(main, [(special, "0")]) == [(special, Decimal("0"))]
+    assert services._discount_steps(main, [(special, " 1.25 ")]) == [(special, Decimal("1.25"))]
+    for value, reason in (
+        (None, "请填写「测试特批」的折扣值"),
+        ("", "请填写「测试特批」的折扣值"),
+        ("一点五", "「测试特批」的折扣值必须是数字"),
+        ("-0.01", "「测试特批」的折扣值不能为负数"),
+    ):
+        with pytest.raises(DomainError) as exc:
+            services._discount_steps(main, [(first, None), (special, value)])
+        assert exc.value.fields == {"discounts": [reason]}, value
+    with pytest.raises(DomainError) as exc:
+        services._discount_steps(main, [(first, None), (late, None), (first, None)])
+    assert exc.value.fields == {"discounts": ["同一折扣只能使用一次"]}
+
+
+def test_quote_takes_each_discount_off_the_running_total_rounded_to_the_fen():
+    """``quote``: a percentage of the running total, an amount as given, each step
+    rounded half up to the fen, an amount beyond what is left takes what is left; every
+    step keeps its name, kind, value, what it took and the total after it."""
+    from loupan.deals.pricing import Step
+
+    q = quote(
+        "1000000.005",
+        [
+            ("一次性付款", "percent", Decimal("1")),
+            ("减免", "amount", "5000.004"),
+            ("特批", "percent", "0.5"),
+            ("清盘", "amount", Decimal("99999999")),
+        ],
+    )
+    assert q.list_total == Decimal("1000000.01")
+    assert q.steps == [
+        Step("一次性付款", "percent", Decimal("1"), Decimal("10000.00"), Decimal("990000.01")),
+        Step("减免", "amount", Decimal("5000.004"), Decimal("5000.00"), Decimal("985000.01")),
+        Step("特批", "percent", Decimal("0.5"), Decimal("4925.00"), Decimal("980075.01")),
+        Step("清盘", "amount", Decimal("99999999"), Decimal("980075.01"), Decimal("0.00")),
+    ]
+    assert q.total == Decimal("0.00")
+    plain = quote(Decimal("500"), [])
+    assert (plain.list_total, plain.steps, plain.total) == (
+        Decimal("500.00"),
+        [],
+        Decimal("500.00"),
+    )
