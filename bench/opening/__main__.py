@@ -345,7 +345,9 @@ def profile(event, entries, units, count: int) -> dict:
     for i in range(1, count):
         total, timeline = one(i, *entries[i], units[i])
         sql_time = sum(end - start for start, end, _ in timeline)
-        lock_at = next((s for s, _e, q in timeline if "pg_advisory_xact_lock" in q), None)
+        lock_at = next(
+            (s for s, _e, q in timeline if q.startswith("SELECT pg_advisory_xact_lock(%s)")), None
+        )
         end = timeline[-1][1]
         first_lock = next((s for s, _e, q in timeline if "FOR UPDATE" in q), None)
         counter_at = next(
