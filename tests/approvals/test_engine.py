@@ -173,27 +173,9 @@ def test_a_decider_counts_on_the_request_s_project_only(demo):
     here, even at a level their role here is named in; the main project's supervisor
     holds the main project's levels (here a kind whose levels differ per project)."""
     from loupan.accounts import access
-    from loupan.accounts.models import Membership, Role, User
-    from loupan.approvals.kinds import Kind
 
     main, second = demo["main"], demo["second"]
-    kind = Kind(
-        code="test_per_project",
-        label="测试",
-        apply=lambda **kwargs: None,
-        view_perm="deal",
-        decide_perms=("deal.approve",),
-        levels=lambda project: (
-            ["consultant", "supervisor", "manager"]
-            if access.scope_of(project) == main.pk
-            else ["manager"]
-        ),
-    )
-    elsewhere = User.objects.create_user(
-        username="supervisor_elsewhere", password="x", real_name="乙项目主管"
-    )
-    for project, role in ((second, "supervisor"), (main, "consultant")):
-        Membership.objects.create(user=elsewhere, project=project, role=Role.objects.get(code=role))
+    kind, elsewhere = _per_project_kind(demo, "test_per_project", "supervisor_elsewhere")
     assert access.has_perm(elsewhere, "deal.approve", second)
     assert not access.has_perm(elsewhere, "deal.approve", main)
     assert kind.held_levels(elsewhere, main.pk) == []
@@ -227,13 +209,30 @@ def test_a_kind_places_a_user_at_their_highest_level_on_the_project_asked(demo):
     the user holds there, -1 for nobody in the chain; read on the project asked (a kind
     whose levels differ per project; a supervisor of the second project who is a
     consultant here stands at the consultant's level here)."""
+    main, second = demo["main"], demo["second"]
+    kind, elsewhere = _per_project_kind(demo, "test_level_of", "supervisor_level")
+    assert kind.level_of(user("consultant"), main) == 0
+    assert kind.level_of(user("supervisor"), main) == 1
+    assert kind.level_of(user("manager"), main) == 2
+    assert kind.level_of(user("manager"), second) == -1  # a manager of the main project only
+    assert kind.level_of(elsewhere, main) == 0
+    assert kind.level_of(elsewhere, second) == -1
+    assert kind.level_of(user("finance"), main) == -1
+    assert kind_of("discount").level_of(user("finance"), main) == -1
+    assert kind_of("discount").level_of(user("director"), main) == 3
+
+
+def _per_project_kind(demo, code, username):
+    """A kind whose levels differ per project (three in the main project, the manager
+    alone elsewhere), and a supervisor of the second project who is a consultant in the
+    main one."""
     from loupan.accounts import access
     from loupan.accounts.models import Membership, Role, User
     from loupan.approvals.kinds import Kind
 
     main, second = demo["main"], demo["second"]
     kind = Kind(
-        code="test_level_of",
+        code=code,
         label="测试",
         apply=lambda **kwargs: None,
         view_perm="deal",
@@ -244,17 +243,7 @@ def test_a_kind_places_a_user_at_their_highest_level_on_the_project_asked(demo):
             else ["manager"]
         ),
     )
-    elsewhere = User.objects.create_user(
-        username="supervisor_level", password="x", real_name="乙项目主管"
-    )
+    elsewhere = User.objects.create_user(username=username, password="x", real_name="乙项目主管")
     for project, role in ((second, "supervisor"), (main, "consultant")):
         Membership.objects.create(user=elsewhere, project=project, role=Role.objects.get(code=role))
-    assert kind.level_of(user("consultant"), main) == 0
-    assert kind.level_of(user("supervisor"), main) == 1
-    assert kind.level_of(user("manager"), main) == 2
-    assert kind.level_of(user("manager"), second) == -1  # a manager of the main project only
-    assert kind.level_of(elsewhere, main) == 0
-    assert kind.level_of(elsewhere, second) == -1
-    assert kind.level_of(user("finance"), main) == -1
-    assert kind_of("discount").level_of(user("finance"), main) == -1
-    assert kind_of("discount").level_of(user("director"), main) == 3
+    return kind, elsewhere
