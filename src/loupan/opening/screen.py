@@ -244,7 +244,10 @@ _chunks: dict[tuple, tuple[dict, bytes]] = {}
 def _changes_chunk(held, since: int) -> tuple[dict, bytes]:
     """The frame of the units picked after ``since`` and its SSE chunk, built once per
     second for all the phones of this process that ask for the same."""
-    key = (held.event.pk, held.generation, since, int(time.time()))
+    ids = held.board["ids"]
+    # the board's last pick too: a hub made anew (a restarted worker, a test) counts its
+    # generations from the start again, and must not get another board's frame
+    key = (held.event.pk, held.generation, ids[-1] if ids else 0, since, int(time.time()))
     hit = _chunks.get(key)
     if hit is None:
         if len(_chunks) > 256:
