@@ -3,11 +3,14 @@ its units while buyers pick, the claim answers at once, the sealer (in the reque
 the process's thread or in ``loupan run-due``) writes the deal and the pick's audit
 entry, and a pick whose deal cannot be made keeps the reason for the office."""
 
+import threading
 import time
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from loupan.audit.models import AuditEntry
 from loupan.audit.services import verify_chain
@@ -16,7 +19,7 @@ from loupan.deals import services as deal_services
 from loupan.deals.models import Deal
 from loupan.inventory import services as inventory_services
 from loupan.inventory.models import Unit, UnitStatus
-from loupan.opening import results, sealer
+from loupan.opening import live, results, sealer
 from loupan.opening import services as s
 from loupan.opening.api.views import PickSerializer
 from loupan.opening.buyer import confirmation_context
@@ -187,3 +190,54 @@ def test_the_sealer_thread_writes_every_reservation_behind_concurrent_claims(dem
     checked, broken, _reason = verify_chain()
     assert broken is None and checked
     assert sealer.settle()  # and its connection is given back
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_board_never_shows_a_pick_while_a_lower_one_is_still_uncommitted(demo, settings):
+    """A phone's cursor is a pick id: a board read between a later pick's commit and an
+    earlier-numbered pick's commit would let the phone pass the earlier one for ever
+    (bench/opening saw 27 picks no phone ever got). The read waits for it instead."""
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    event, entries = drawn(make_event(unit_count=3, max_units=1), [buyer(i) for i in range(93, 95)])
+    event = selecting(event, entries)
+    first, second = entries
+    u1, u2 = [eu.unit for eu in event.units.order_by("pk")][:2]
+    inserted, go = threading.Event(), threading.Event()
+
+    def slow_claim():  # a claim between its INSERT and its commit, as the service holds it
+        try:
+            with transaction.atomic():
+                live.before_pick_insert(event.pk)
+                Pick.objects.create(
+                    event=event, entry=first, seq=1, unit=u1, via="api", at=timezone.now()
+                )
+                inserted.set()
+                go.wait(20)
+        finally:
+            connection.close()
+
+    boards = []
+
+    def read():
+        try:
+            boards.append(live.read_board(event))
+        finally:
+            connection.close()
+
+    slow = threading.Thread(target=slow_claim)
+    slow.start()
+    assert inserted.wait(20)
+    later = s.unit_pick(actor=None, event=event, entry=second, unit=u2, via="api")
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive(), "the board was read with a lower pick still uncommitted"
+    go.set()
+    slow.join(20)
+    reader.join(20)
+    [board] = boards
+    ids = board["ids"]
+    assert len(ids) == 2 and ids[-1] == later.pk and ids[0] < later.pk
+    phone = live.changes(event, board, timezone.now(), ids[0] - 1)
+    assert {u["id"] for u in phone["units"]} == {u1.pk, u2.pk}

@@ -29,11 +29,12 @@ server's clock, the latest picks by unit number — no names, entry numbers or p
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
 import time
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Count, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -77,6 +78,29 @@ def version(event_id: int, using: str = "default") -> int:
 
 def is_postgres(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
+
+
+# The first key of the (key, event) advisory locks that keep the feed's cursor true: a
+# phone's ``since`` is a pick id, and ids are drawn before the commit, so a pick could
+# commit after a later one and fall behind a cursor that already passed it.
+_ORDER_KEY = 0x4C50  # "LP"
+
+
+def before_pick_insert(event_id: int, using: str = "default") -> None:
+    """A claim calls this right before it inserts its pick: it holds the event's order
+    lock in shared mode until its commit (picks do not wait for each other), so that
+    ``read_board``, which takes it exclusively for its read, never sees a pick while a
+    lower id is still between its INSERT and its commit. SQLite commits one writer at a
+    time: nothing to do."""
+    if is_postgres(using):
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_ORDER_KEY, event_id])
+
+
+def _committed_in_order(event_id: int, using: str = "default") -> None:
+    if is_postgres(using):
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ORDER_KEY, event_id])
 
 
 def notify(event_id: int, using: str = "default") -> None:
@@ -378,13 +402,23 @@ def read_board(event: OpeningEvent) -> dict:
         .values("units_n", "entrants_n")
         .get()
     )
-    picks = list(
-        Pick.objects.filter(event=event)
-        .order_by("pk")
-        .values_list(
-            "pk", "unit_id", "unit__number", "unit__building__name", "unit__floor", "at", "entry_id"
+    with transaction.atomic() if is_postgres() else contextlib.nullcontext():
+        # no pick between its INSERT and its commit meanwhile (``before_pick_insert``):
+        # every id up to the last one read is final, so a cursor past it misses nothing
+        _committed_in_order(event.pk)
+        picks = list(
+            Pick.objects.filter(event=event)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "unit_id",
+                "unit__number",
+                "unit__building__name",
+                "unit__floor",
+                "at",
+                "entry_id",
+            )
         )
-    )
     board = {
         "units": counts["units_n"],
         "entrants": counts["entrants_n"],

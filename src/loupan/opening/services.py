@@ -906,6 +906,7 @@ def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now)
             raise DomainError(OpeningError.QUOTA_REACHED)
         if entry.unit_taken or not entry.unit_for_sale:
             raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+        live.before_pick_insert(event.pk)
         try:
             pick = Pick.objects.create(
                 event=event,
