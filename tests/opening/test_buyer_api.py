@@ -165,6 +165,40 @@ def test_an_interval_of_zero_turns_the_address_limit_off(demo, settings):
     assert not PickAddress.objects.exists()
 
 
+def test_a_buyers_pick_is_one_transaction_of_short_statements(demo, settings):
+    """The buyer API's pick (bench/opening's hot path): the event, then one transaction
+    (a savepoint in the test's) with the address's and the buyer's limits, the code,
+    the locks, the facts in one read and the INSERT: no statement compiled per pick by
+    the ORM beyond the event's and the code's, no second transaction for a refusal."""
+    event, entries, codes = open_event(range(90, 92), unit_count=2)
+    units = event_units(event)
+    with CaptureQueriesContext(connection) as queries:
+        answer = pick(APIClient(), event, entries[0], codes[entries[0].number], units[0])
+    assert answer.status_code == 201, answer.json()
+    sql = [q["sql"] for q in queries.captured_queries]
+    insert = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "opening_pick"'))
+    claim = sql[: insert + 1]
+    # on PostgreSQL also the event's share lock and the order lock with the NOTIFY
+    assert len(claim) == (9 if connection.vendor == "postgresql" else 7), claim
+    assert sum(q.startswith("SAVEPOINT") for q in claim) == 1
+    assert "ON CONFLICT (event_id, unit_id) DO NOTHING" in claim[-1]
+    assert answer.json()["unit_number"] == units[0].number and answer.json()["deal"]
+    # refused in the same transaction, the limits' writes kept (committed, not rolled back)
+    again = pick(APIClient(), event, entries[0], codes[entries[0].number], units[1])
+    assert again.status_code == 429 and again.json()["code"] == "address_too_fast"
+    assert PickAddress.objects.filter(event=event).exists()
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    again = pick(APIClient(), event, entries[0], codes[entries[0].number], units[1])
+    assert again.status_code == 429 and again.json()["code"] == "too_fast"
+    assert Entry.objects.get(pk=entries[0].pk).tried_at is not None
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    over = pick(APIClient(), event, entries[0], codes[entries[0].number], units[1])
+    assert over.status_code == 409 and over.json()["code"] == "quota_reached"
+    taken = pick(APIClient(), event, entries[1], codes[entries[1].number], units[0])
+    assert taken.json()["code"] == "unit_taken"
+    assert Pick.objects.filter(event=event).count() == 1
+
+
 def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
     settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0

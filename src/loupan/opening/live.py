@@ -90,11 +90,15 @@ def before_pick_insert(event_id: int, using: str = "default") -> None:
     """A claim calls this right before it inserts its pick: it holds the event's order
     lock in shared mode until its commit (picks do not wait for each other), so that
     ``read_board``, which takes it exclusively for its read, never sees a pick while a
-    lower id is still between its INSERT and its commit. SQLite commits one writer at a
-    time: nothing to do."""
+    lower id is still between its INSERT and its commit; and it queues the event's
+    NOTIFY, which PostgreSQL delivers at the commit (nothing if it rolls back), in the
+    same statement. SQLite commits one writer at a time and has no NOTIFY: nothing to do."""
     if is_postgres(using):
         with connections[using].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_ORDER_KEY, event_id])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_notify(%s, %s)",
+                [_ORDER_KEY, event_id, CHANNEL, str(event_id)],
+            )
 
 
 def _committed_in_order(event_id: int, using: str = "default") -> None:
@@ -103,13 +107,19 @@ def _committed_in_order(event_id: int, using: str = "default") -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ORDER_KEY, event_id])
 
 
+def changed_here(event_id: int) -> None:
+    """This worker's board of ``event_id`` is stale now: its phones read the change at
+    once (the other workers learn it by the NOTIFY)."""
+    hit = _boards.get(int(event_id))
+    if hit:
+        _boards[int(event_id)] = (float("-inf"), hit[1], hit[2])
+
+
 def notify(event_id: int, using: str = "default") -> None:
     """Tell every listener that ``event_id`` changed (PostgreSQL ``NOTIFY``; a no-op on
     other databases, where the waiters poll). Call it after the commit: inside a
     transaction PostgreSQL holds the notification until the commit."""
-    hit = _boards.get(int(event_id))
-    if hit:  # stale now: this worker's phones read the change at once
-        _boards[int(event_id)] = (float("-inf"), hit[1], hit[2])
+    changed_here(event_id)
     if not is_postgres(using):
         return
     with connections[using].cursor() as cursor:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Exists, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +28,7 @@ from loupan.audit.services import audit_batch, audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
+from loupan.core.prepared import Prepared
 from loupan.deals import rules as deal_rules
 from loupan.deals import services as deal_services
 from loupan.deals.errors import DealError
@@ -717,22 +718,29 @@ def _seconds(interval: datetime.timedelta) -> str:
     return f"{interval.total_seconds():g}"
 
 
-def throttle(entry: Entry, now) -> None:
+def throttle(entry: Entry, now) -> bool:
     """One pick request per buyer per ``min_interval``, decided by one conditional
-    UPDATE (shared by every worker and server: the database row, not a process's
-    memory), committed even when the pick itself is then refused. An interval of 0
-    turns it off."""
+    UPDATE of the entry's row (shared by every worker and server: the database row, not
+    a process's memory), which stands even when the pick itself is then refused
+    (``_standing``). True when it passed and so holds the row's lock; False when it is
+    off (an interval of 0)."""
     if min_interval() <= datetime.timedelta(0):
-        return
-    passed = Entry.objects.filter(
-        models.Q(tried_at__isnull=True) | models.Q(tried_at__lte=now - min_interval()),
-        pk=entry.pk,
-    ).update(tried_at=now)
+        return False
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET tried_at = %s "
+            "WHERE id = %s AND (tried_at IS NULL OR tried_at <= %s)",
+            [adapt(now), entry.pk, adapt(now - min_interval())],
+        )
+        passed = cursor.rowcount
     if not passed:
         raise DomainError(
             OpeningError.TOO_FAST,
             _("同一认筹每 %(s)s 秒只能提交一次选房") % {"s": _seconds(min_interval())},
         )
+    return True
 
 
 def throttle_address(event: OpeningEvent, address: str | None, now) -> None:
@@ -773,9 +781,13 @@ def window_of(entry: Entry):
     ).first()
 
 
-def can_pick(entry: Entry, now: datetime.datetime) -> DomainError | None:
+_READ = object()
+
+
+def can_pick(entry: Entry, now: datetime.datetime, batch=_READ) -> DomainError | None:
     """Why ``entry`` may not pick now (None when it may): the event selecting, the
-    entry active, qualified when asked, drawn, inside its batch's window."""
+    entry active, qualified when asked, drawn, inside its batch's window (``batch``:
+    ``window_of(entry)``, read here unless the caller has it)."""
     event = entry.event
     if event.status != EventStatus.SELECTING:
         return DomainError(OpeningError.EVENT_STATUS, _("选房尚未开始或已结束"))
@@ -783,7 +795,8 @@ def can_pick(entry: Entry, now: datetime.datetime) -> DomainError | None:
         return DomainError(OpeningError.NOT_YOUR_TURN, _("该认筹没有选房顺序"))
     if event.requires_qualification and entry.qualified_at is None:
         return DomainError(OpeningError.NOT_QUALIFIED)
-    batch = window_of(entry)
+    if batch is _READ:
+        batch = window_of(entry)
     if batch is None or not batch.starts_at <= now < batch.ends_at:
         when = (
             f"{timezone.localtime(batch.starts_at):%H:%M}–{timezone.localtime(batch.ends_at):%H:%M}"
@@ -810,9 +823,13 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
     if actor is not None:
         _require(actor, PICK, event.project)
     now = timezone.now()
-    if actor is None:
-        throttle_address(event, ip, now)
-    return _pick(actor=actor, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+
+    def claim():
+        if actor is None:
+            throttle_address(event, ip, now)
+        return _claim(actor=actor, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+
+    return _sealed(_standing(claim))
 
 
 def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, ip=None) -> Pick:
@@ -822,51 +839,35 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     (``entry_by_code``: five wrong ones lock the entry), then it is ``unit_pick``'s
     pick."""
     now = timezone.now()
-    throttle_address(event, ip, now)
-    entry = entry_by_code(event, number, code)
-    return _pick(actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+
+    def claim():
+        throttle_address(event, ip, now)
+        entry = entry_by_code(event, number, code)
+        return _claim(actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+
+    return _sealed(_standing(claim))
 
 
-def _share_event(event: OpeningEvent) -> str:
-    """The event's status, its row share-locked until the commit (PostgreSQL): picks do
-    not wait for each other, but finishing the event (``_lock_event``) waits for the
-    picks under way, and a pick that waited for it reads the event finished."""
-    if connection.vendor != "postgresql":
-        return event.status  # SQLite: one writer at a time anyway
-    table = connection.ops.quote_name(OpeningEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status FROM {table} WHERE id = %s FOR SHARE", [event.pk])
-        return cursor.fetchone()[0]
+def _standing(work):
+    """Runs ``work`` in one transaction that is committed even when it refuses (a
+    ``DomainError``): what it counted before the refusal (the address's and the buyer's
+    last request, a wrong code) stands, then the refusal is raised. One transaction and
+    one commit for the whole request: on opening day every round trip counts."""
+    refusal = None
+    with transaction.atomic():
+        try:
+            result = work()
+        except DomainError as exc:
+            refusal = exc
+    if refusal is not None:
+        raise refusal
+    return result
 
 
-def claimable(event: OpeningEvent):
-    """The event's units a pick may claim: held by the event for its buyers
-    (``selection_start``), or available (an event started before it held its units). A
-    unit the office held for another reason, or sold outside the event, is not."""
-    return event.units.filter(
-        Q(held=True, unit__status=UnitStatus.HELD) | Q(unit__status=UnitStatus.AVAILABLE)
-    )
-
-
-def _pick_facts(event: OpeningEvent, unit_id) -> dict:
-    """Whether ``unit_id`` is in the event, already picked and still for sale, read
-    with the entry's row. (Not the entry's own picks: a statement that waited for the
-    row's lock still reads other rows as they were when it began, so they are counted
-    after it.)"""
-    if unit_id is None:
-        return {}
-    return {
-        "unit_in_event": Exists(EventUnit.objects.filter(event=event, unit_id=unit_id)),
-        "unit_taken": Exists(Pick.objects.filter(event=event, unit_id=unit_id)),
-        "unit_for_sale": Exists(claimable(event).filter(unit_id=unit_id)),
-    }
-
-
-def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
-    throttle(entry, now)
-    pick = _claim(actor=actor, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+def _sealed(pick: Pick) -> Pick:
+    """The pick's reservation: written now (``LOUPAN_PICK_SEAL=inline``) or woken in the
+    process's sealer thread (``background``), once the claim is committed."""
     if sealer.in_background():
-        # the process's sealer thread writes the reservation once the claim is committed
         transaction.on_commit(lambda: sealer.wake(picks_seal))
         return pick
     picks_seal()
@@ -874,57 +875,173 @@ def _pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) 
     return pick
 
 
-def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
-    """The pick's own transaction: the entry's row locked, the rules checked
-    (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
-    inserted. No deal, no audit chain, no number counter: nothing every pick of the day
-    would queue for (bench/opening: those were the serial points)."""
-    unit_id = getattr(unit, "pk", unit)
-    unit_ok = str(unit_id).isdigit()
-    with transaction.atomic():
-        # the entry's row only (``of``): locking the joined event row too made every pick
-        # of the event wait for the one before it (bench/opening); the checks below come
-        # with it, in one query
-        entry = (
-            Entry.objects.select_for_update(of=("self",))
-            .select_related("event")
-            .annotate(**_pick_facts(event, unit_id if unit_ok else None))
-            .get(pk=entry.pk)
+def _row_lock(model, pk) -> None:
+    """``model``'s row ``pk`` locked until the commit (PostgreSQL; SQLite has one writer)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])
+
+
+def _share_event(event: OpeningEvent) -> None:
+    """The event's row share-locked until the commit (PostgreSQL): picks do not wait for
+    each other, but finishing the event (``_lock_event``) waits for the picks under way,
+    and a pick that waited for it reads the event finished (``_claim_facts``, after)."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(OpeningEvent._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [event.pk])
+
+
+def claimable(event: OpeningEvent):
+    """The event's units a pick may claim: held by the event for its buyers
+    (``selection_start``), or available (an event started before it held its units). A
+    unit the office held for another reason, or sold outside the event, is not."""
+    return EventUnit.objects.filter(event_id=getattr(event, "pk", event)).filter(
+        Q(held=True, unit__status=UnitStatus.HELD) | Q(unit__status=UnitStatus.AVAILABLE)
+    )
+
+
+def _facts_query(entry: int, unit: int):
+    """What a claim decides on, in one read taken after the entry's row lock (so that
+    the entry's own picks are counted as committed): the entry, its event, its batch
+    (``window_of``), its picks, and whether the unit is in the event, already picked and
+    still for sale (``claimable``)."""
+    mine = {"event_id": OuterRef("event_id")}
+    batch = Batch.objects.filter(
+        **mine, first__lte=OuterRef("position"), last__gte=OuterRef("position")
+    )
+    return (
+        Entry.objects.filter(pk=entry)
+        .order_by()
+        .annotate(
+            picked=Subquery(
+                Pick.objects.filter(entry_id=OuterRef("pk"))
+                .order_by()
+                .values("entry_id")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            batch_pk=Subquery(batch.values("pk")[:1]),
+            batch_starts=Subquery(batch.values("starts_at")[:1]),
+            batch_ends=Subquery(batch.values("ends_at")[:1]),
+            unit_number=Subquery(Unit.objects.filter(pk=unit).values("number")[:1]),
+            unit_in_event=Exists(EventUnit.objects.filter(**mine, unit_id=unit)),
+            unit_taken=Exists(Pick.objects.filter(**mine, unit_id=unit)),
+            unit_for_sale=Exists(claimable(OuterRef("event_id")).filter(unit_id=unit)),
         )
-        if entry.event_id != event.pk:
-            raise invalid("entry", _("认筹不属于本活动"))
-        entry.event.status = _share_event(entry.event)
-        refusal = can_pick(entry, now)
-        if refusal is not None:
-            raise refusal
-        if not unit_ok:
-            raise invalid("unit", _("请选择房间"))
-        if not entry.unit_in_event:
-            raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
-        seq = entry.picks.count() + 1
-        if seq > entry.event.max_units:
-            raise DomainError(OpeningError.QUOTA_REACHED)
-        if entry.unit_taken or not entry.unit_for_sale:
-            raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-        live.before_pick_insert(event.pk)
-        try:
-            pick = Pick.objects.create(
-                event=event,
-                entry=entry,
-                seq=seq,
-                unit_id=unit_id,
-                via=via,
-                actor=actor,
-                ip=ip,
-                at=now,
-            )
-        except IntegrityError as exc:  # another buyer's claim on the unit committed first
-            raise DomainError(
-                OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]}
-            ) from exc
-        # every screen and phone learns of it once it is committed (PostgreSQL NOTIFY)
-        transaction.on_commit(lambda: live.notify(event.pk))
+        .values(
+            "number",
+            "status",
+            "position",
+            "qualified_at",
+            "event__status",
+            "event__requires_qualification",
+            "event__max_units",
+            "picked",
+            "batch_pk",
+            "batch_starts",
+            "batch_ends",
+            "unit_number",
+            "unit_in_event",
+            "unit_taken",
+            "unit_for_sale",
+        )
+    )
+
+
+_CLAIM_FACTS = Prepared(_facts_query, "entry", "unit")
+
+
+def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int):
+    """``_facts_query`` for ``entry`` and ``unit_id``: ``entry`` and ``event`` as they
+    are now, the batch that ``can_pick`` reads, and the rest as a dict."""
+    facts = _CLAIM_FACTS.first(entry=entry.pk, unit=unit_id)
+    # the caller's objects, brought up to what the database holds under the locks
+    event.status = facts["event__status"]
+    event.requires_qualification = facts["event__requires_qualification"]
+    event.max_units = facts["event__max_units"]
+    entry.event = event
+    entry.number = facts["number"]
+    entry.status = facts["status"]
+    entry.position = facts["position"]
+    entry.qualified_at = facts["qualified_at"]
+    batch = (
+        Batch(pk=facts["batch_pk"], starts_at=facts["batch_starts"], ends_at=facts["batch_ends"])
+        if facts["batch_pk"] is not None
+        else None
+    )
+    return entry, batch, facts
+
+
+def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
+    """The pick's own work, in the request's one transaction (``_standing``): the
+    buyer's last request moved on (``throttle``, which locks the entry's row), the rules
+    checked (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
+    inserted. No deal, no audit chain, no number counter: nothing every pick of the day
+    would queue for (bench/opening: those were the serial points). Each step is one
+    short statement compiled once (``core.prepared``): the pick is the day's hot path."""
+    unit_id = getattr(unit, "pk", unit)
+    if entry.event_id != event.pk:
+        raise invalid("entry", _("认筹不属于本活动"))
+    if not throttle(entry, now):
+        _row_lock(Entry, entry.pk)
+    _share_event(event)
+    unit_ok = str(unit_id).isdigit()
+    entry, batch, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0)
+    refusal = can_pick(entry, now, batch=batch)
+    if refusal is not None:
+        raise refusal
+    if not unit_ok:
+        raise invalid("unit", _("请选择房间"))
+    if not facts["unit_in_event"]:
+        raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
+    seq = (facts["picked"] or 0) + 1
+    if seq > entry.event.max_units:
+        raise DomainError(OpeningError.QUOTA_REACHED)
+    if facts["unit_taken"] or not facts["unit_for_sale"]:
+        raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+    live.before_pick_insert(event.pk)
+    pick = Pick(
+        event=event,
+        entry=entry,
+        seq=seq,
+        unit=Unit(pk=int(unit_id), number=facts["unit_number"], project_id=event.project_id),
+        via=via,
+        actor=actor,
+        ip=ip,
+        at=now,
+    )
+    if not _insert_pick(pick):  # another buyer's claim on the unit committed first
+        raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+    # every screen and phone learns of it at the commit (the NOTIFY queued with the
+    # order lock, ``live.before_pick_insert``); this worker's board is stale at once
+    transaction.on_commit(lambda: live.changed_here(event.pk))
     return pick
+
+
+def _insert_pick(pick: Pick) -> bool:
+    """INSERT the pick unless the unit is picked already (``ON CONFLICT DO NOTHING`` on
+    the (event, unit) constraint: a lost race is an answer, not an aborted transaction
+    to roll back); True with ``pick.pk`` set when it went in."""
+    fields = [f for f in Pick._meta.concrete_fields if not f.primary_key]
+    table = connection.ops.quote_name(Pick._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in fields]
+    marks = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+            "ON CONFLICT (event_id, unit_id) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    pick.pk = row[0]
+    pick._state.adding = False
+    pick._state.db = connection.alias
+    return True
 
 
 # Any constant: the key of the PostgreSQL advisory lock that lets one sealer run at a

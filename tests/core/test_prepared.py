@@ -1,0 +1,69 @@
+"""``core.prepared``: a values queryset compiled once and run again with other ids gives
+what the queryset itself gives, with the backend's conversions (SQLite's datetimes and
+booleans), and refuses an argument that does not come out as a parameter."""
+
+import datetime
+
+import pytest
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from loupan.audit.models import AuditEntry
+from loupan.core.prepared import Prepared
+from loupan.inventory.models import Building, Unit
+
+pytestmark = pytest.mark.django_db
+
+
+def _units(building: int, floor: int):
+    return (
+        Unit.objects.filter(building_id=building, floor__gte=floor)
+        .order_by("pk")
+        .annotate(has_building=Exists(Building.objects.filter(pk=OuterRef("building_id"))))
+        .values("pk", "number", "floor", "has_building")
+    )
+
+
+def test_the_compiled_query_gives_what_the_queryset_gives_for_every_argument(demo):
+    prepared = Prepared(_units, "building", "floor")
+    buildings = list(Building.objects.values_list("pk", flat=True))[:3]
+    assert len(buildings) >= 2
+    for building in buildings:
+        for floor in (1, 3, 99):
+            got = prepared.rows(building=building, floor=floor)
+            assert got == list(_units(building, floor))
+    assert prepared.first(building=buildings[0], floor=99) is None
+    # booleans come back as booleans on every database
+    assert {type(row["has_building"]) for row in prepared.rows(building=buildings[0], floor=1)} == {
+        bool
+    }
+
+
+def test_datetimes_come_back_as_the_orm_reads_them(demo):
+    latest = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+    prepared = Prepared(
+        lambda pk: AuditEntry.objects.filter(pk=pk).values("pk", "created_at"), "pk"
+    )
+    row = prepared.first(pk=latest)
+    assert isinstance(row["created_at"], datetime.datetime) and timezone.is_aware(row["created_at"])
+    assert row == AuditEntry.objects.filter(pk=latest).values("pk", "created_at").get()
+
+
+def test_an_argument_folded_into_the_sql_is_refused():
+    # ``floor`` is never used: it cannot come out as a parameter
+    prepared = Prepared(
+        lambda building, floor: Unit.objects.filter(building_id=building).values("pk"),
+        "building",
+        "floor",
+    )
+    with pytest.raises(ValueError, match="floor"):
+        prepared.rows(building=1, floor=2)
+
+
+def test_a_constant_equal_to_a_sentinel_is_not_taken_for_the_argument():
+    prepared = Prepared(
+        lambda building: Unit.objects.filter(building_id=building, floor__lt=32767).values("pk"),
+        "building",
+    )
+    with pytest.raises(ValueError, match="constant"):
+        prepared.rows(building=1)
