@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import json
 import os
 import pstats
 import re
@@ -299,18 +300,28 @@ def pgbench(args) -> dict:
 
 
 def profile(event, entries, units, count: int) -> dict:
-    """``count`` picks through the buyer API in this process (Django's test client:
-    the whole middleware), timed query by query, one of them inside an outer
-    transaction to read the locks it holds before the commit, one under cProfile."""
-    from django.db import connection, transaction
-    from django.test import Client
+    """``count`` picks through the buyer API in this process, called as gunicorn calls
+    it (``loupan.wsgi.application``: the pick's own handler, ``opening.pick_http``),
+    timed query by query, one of them inside an outer transaction to read the locks it
+    holds before the commit, one under cProfile."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections, connection, transaction
+    from django.test import RequestFactory
+
+    from loupan.wsgi import application
 
     url = f"/api/v1/opening-events/{event.pk}/buyer-picks/"
     rows = []
 
     def one(i, number, code, unit, *, keep_open=False):
-        client = Client(REMOTE_ADDR=f"192.0.2.{i + 1}")
+        body = json.dumps({"entry": number, "code": code, "unit": unit})
+        environ = (
+            RequestFactory()
+            .post(url, body, "application/json", REMOTE_ADDR=f"192.0.2.{i + 1}")
+            .environ
+        )
         timeline = []
+        answered = []
 
         def wrapper(execute, sql, params, many, context):
             start = time.perf_counter()
@@ -319,13 +330,20 @@ def profile(event, entries, units, count: int) -> dict:
             finally:
                 timeline.append((start, time.perf_counter(), sql))
 
-        with connection.execute_wrapper(wrapper):
-            start = time.perf_counter()
-            response = client.post(
-                url, {"entry": number, "code": code, "unit": unit}, content_type="application/json"
-            )
-            total = time.perf_counter() - start
-        assert response.status_code == 201, response.content
+        # the connection stays open between requests here (the outer transaction below)
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            with connection.execute_wrapper(wrapper):
+                start = time.perf_counter()
+                response = application(environ, lambda status, headers: answered.append(status))
+                content = b"".join(response)
+                response.close()
+                total = time.perf_counter() - start
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        assert answered[0].startswith("201"), content
         return total, timeline
 
     # the request answers at its claim; the sealing is timed on its own below (as the
@@ -349,7 +367,14 @@ def profile(event, entries, units, count: int) -> dict:
             (s for s, _e, q in timeline if q.startswith("SELECT pg_advisory_xact_lock(%s)")), None
         )
         end = timeline[-1][1]
-        first_lock = next((s for s, _e, q in timeline if "FOR UPDATE" in q), None)
+        first_lock = next(
+            (
+                s
+                for s, _e, q in timeline
+                if "FOR UPDATE" in q or q.startswith('UPDATE "opening_entry"')
+            ),
+            None,
+        )
         counter_at = next(
             (s for s, _e, q in timeline if q.startswith('UPDATE "core_documentcounter"')), None
         )
@@ -432,7 +457,7 @@ def print_profile(result) -> None:
         f"{avg['queries']:.0f} queries + Python {(avg['total'] - avg['sql']) * 1000:.1f} ms"
     )
     print(
-        f"row locks held (first FOR UPDATE → last query): {avg['locked'] * 1000:.1f} ms (the "
+        f"row locks held (the entry's UPDATE or FOR UPDATE → last query): {avg['locked'] * 1000:.1f} ms (the "
         f"entry's row); the audit chain's lock held {avg['chain_held'] * 1000:.1f} ms and the "
         f"reservation number's counter {avg['counter_held'] * 1000:.1f} ms by the pick itself"
     )

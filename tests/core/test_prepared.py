@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from loupan.audit.models import AuditEntry
-from loupan.core.prepared import Prepared
+from loupan.core.prepared import Prepared, fields_of
 from loupan.inventory.models import Building, Unit
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +67,29 @@ def test_a_constant_equal_to_a_sentinel_is_not_taken_for_the_argument():
     )
     with pytest.raises(ValueError, match="constant"):
         prepared.rows(building=1)
+
+
+def test_a_text_argument(demo):
+    prepared = Prepared(
+        lambda building, number: (
+            Unit.objects.filter(building_id=building, number=number).order_by().values("pk")
+        ),
+        "building",
+        text=("number",),
+    )
+    unit = Unit.objects.first()
+    assert prepared.first(building=unit.building_id, number=unit.number) == {"pk": unit.pk}
+    assert prepared.first(building=unit.building_id, number=unit.number + "x") is None
+
+
+def test_an_instance_as_the_orm_loads_it(demo):
+    prepared = Prepared(
+        lambda pk: Unit.objects.filter(pk=pk).order_by().values(*fields_of(Unit)), "pk"
+    )
+    unit = Unit.objects.order_by("pk").last()
+    got = prepared.instance(Unit, pk=unit.pk)
+    assert isinstance(got, Unit) and not got._state.adding and got.pk == unit.pk
+    assert {f.attname: getattr(got, f.attname) for f in Unit._meta.concrete_fields} == {
+        f.attname: getattr(unit, f.attname) for f in Unit._meta.concrete_fields
+    }
+    assert prepared.instance(Unit, pk=unit.pk + 10_000) is None

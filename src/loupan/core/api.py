@@ -62,8 +62,22 @@ def error_response(error: DomainError, headers=None) -> Response:
 
 
 def exception_handler(exc, context):
+    found = api_error(exc)
+    if found is None:
+        return None
+    error, status, headers = found
+    resp = error_response(error, headers=headers)
+    resp.status_code = status
+    return resp
+
+
+def api_error(exc) -> tuple[DomainError, int, dict] | None:
+    """The API's one error shape for ``exc``: the ``DomainError`` to answer with, its
+    HTTP status and the headers to keep (None: not an error the API answers, a 500).
+    DRF's exception handler (``exception_handler``) and the views answered before DRF
+    (``opening.pick_http``) both use it."""
     if isinstance(exc, DomainError):
-        return error_response(exc)
+        return exc, exc.status, {}
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -72,9 +86,10 @@ def exception_handler(exc, context):
         fields = _flatten(exc.detail)
         first_field, reasons = next(iter(fields.items()), ("", [""]))
         label = "" if first_field == "non_field_errors" else f"{_label(exc, first_field)}："
-        return error_response(DomainError(ErrorCode.INVALID, f"{label}{reasons[0]}", fields))
+        error = DomainError(ErrorCode.INVALID, f"{label}{reasons[0]}", fields)
+        return error, error.status, {}
     if isinstance(exc, exceptions.APIException):
-        response = drf_exception_handler(exc, context)
+        response = drf_exception_handler(exc, {})
         code, message = ErrorCode.SERVER_ERROR, _("服务器内部错误")
         for cls, (c, m) in _DRF_CODES.items():
             if isinstance(exc, cls):
@@ -84,15 +99,12 @@ def exception_handler(exc, context):
         # A message the code chose itself (e.g. a permission's label) is kept.
         if detail and any("\u4e00" <= ch <= "\u9fff" for ch in detail):
             message = detail
-        error = DomainError(code, message)
         headers = {
             k: v
             for k, v in (response.headers.items() if response else [])
             if k in ("WWW-Authenticate", "Retry-After", "Allow")
         }
-        resp = error_response(error, headers=headers)
-        resp.status_code = exc.status_code
-        return resp
+        return DomainError(code, message), exc.status_code, headers
     return None
 
 

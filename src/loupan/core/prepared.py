@@ -8,7 +8,7 @@ rules, e.g. ``opening.services.claimable``); only its compiling is kept.
                      "entry", "unit")
     row = facts.first(entry=7, unit=12)      # {"status": …, …} or None
 
-The arguments are integers (ids): ``build`` is called with a distinct sentinel for each,
+The arguments are integers (ids), or texts when named in ``text``: ``build`` is called with a distinct sentinel for each,
 and every place the compiled SQL's parameters hold a sentinel takes the argument at each
 call. It is compiled twice with two sets of sentinels (small positive numbers: Django
 folds a value out of a field's range into the SQL), and the places must agree, so a
@@ -26,21 +26,29 @@ _SENTINELS = (32767, 32567)
 
 
 class Prepared:
-    def __init__(self, build, *names: str):
+    def __init__(self, build, *names: str, text: tuple[str, ...] = ()):
         self._build = build
-        self._names = names
+        self._names = names + text
+        self._text = text
         self._compiled: dict[str, tuple] = {}
         self._lock = threading.Lock()
 
     def _slots(self, using: str, base: int):
-        sentinels = {name: base - i for i, name in enumerate(self._names)}
+        sentinels = {
+            name: f"\x01{name}\x01{base}" if name in self._text else base - i
+            for i, name in enumerate(self._names)
+        }
         query = self._build(**sentinels).query
         compiler = query.get_compiler(using)
         sql, params = compiler.as_sql()
         by_value = {value: name for name, value in sentinels.items()}
-        # an int, or the backend's wrapper of one (psycopg's Int2 for a small field)
+        # an int, or the backend's wrapper of one (psycopg's Int2 for a small field); a text
         slots = [
-            by_value.get(int(p)) if isinstance(p, int) and not isinstance(p, bool) else None
+            by_value.get(p)
+            if isinstance(p, str)
+            else by_value.get(int(p))
+            if isinstance(p, int) and not isinstance(p, bool)
+            else None
             for p in params
         ]
         return query, compiler, sql, params, slots
@@ -82,3 +90,14 @@ class Prepared:
     def first(self, using: str = "default", **args) -> dict | None:
         found = self.rows(using, **args)
         return found[0] if found else None
+
+    def instance(self, model, using: str = "default", **args):
+        """The first row as a ``model`` instance, as the ORM loads one (``from_db``): the
+        queryset's ``values()`` are the model's field attnames (``fields_of``)."""
+        found = self.first(using, **args)
+        return model.from_db(using, list(found), list(found.values())) if found else None
+
+
+def fields_of(model) -> list[str]:
+    """Every concrete field's attname, for ``values()`` and ``Prepared.instance``."""
+    return [field.attname for field in model._meta.concrete_fields]

@@ -3,6 +3,7 @@ public list shows them), its units with who picked them."""
 
 from loupan.accounts import access
 from loupan.core.masking import mask_name
+from loupan.core.prepared import Prepared, fields_of
 
 from .models import Entry, EventStatus, EventUnit, OpeningEvent, Pick
 
@@ -19,7 +20,18 @@ def public_event(pk):
     selecting or finished, else None."""
     if not str(pk).isdigit():
         return None
-    return OpeningEvent.objects.filter(pk=int(pk), status__in=PUBLIC).first()
+    return _PUBLIC_EVENT.instance(OpeningEvent, pk=int(pk))
+
+
+# compiled once (``core.prepared``): every buyer's pick and phone's poll starts with it
+_PUBLIC_EVENT = Prepared(
+    lambda pk: (
+        OpeningEvent.objects.filter(pk=pk, status__in=PUBLIC)
+        .order_by()
+        .values(*fields_of(OpeningEvent))
+    ),
+    "pk",
+)
 
 
 def may_manage(user, project) -> bool:

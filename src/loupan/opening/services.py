@@ -667,11 +667,23 @@ def event_finish(*, actor, event: OpeningEvent) -> OpeningEvent:
 MAX_CODE_FAILURES = 5
 
 
+_ENTRY_BY_NUMBER = Prepared(
+    lambda event, number: (
+        Entry.objects.filter(event_id=event, number=number)
+        .order_by()
+        .values("pk", "number", "code_hash", "code_failures")
+    ),
+    "event",
+    text=("number",),
+)
+
+
 def entry_by_code(event: OpeningEvent, number: str, code: str) -> Entry:
     """The entry a buyer signs in with on a phone: entry number 认筹号 and the one-time
     selection code printed on the 认筹单 (no account). Five wrong codes lock the entry
     until the office checks the buyer's identity on site (``entry_code_reset``)."""
-    entry = Entry.objects.filter(event=event, number=(number or "").strip()).first()
+    found = _ENTRY_BY_NUMBER.first(event=event.pk, number=(number or "").strip())
+    entry = Entry(event=event, **found) if found else None
     if entry is None or not entry.code_hash:
         raise DomainError(OpeningError.CODE_INVALID, fields={"number": [_("认筹号或选房码不正确")]})
     if entry.code_failures >= MAX_CODE_FAILURES:

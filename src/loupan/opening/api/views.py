@@ -214,18 +214,27 @@ class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSe
     def buyer_picks(self, request, pk=None):
         """A buyer picks with the entry number 认筹号 and the selection code (no
         account): at most one request per buyer and per address per second."""
-        event = self._public_event()
-        data = BuyerPickInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        pick = services.buyer_pick(
-            event=event,
-            number=data.validated_data["entry"],
-            code=data.validated_data["code"],
-            unit=data.validated_data["unit"],
-            via=PickVia.API,
-            ip=client_ip(request),
+        return Response(
+            buyer_pick_answer(self._public_event(), request.data, client_ip(request)),
+            status=status.HTTP_201_CREATED,
         )
-        return Response(PickSerializer(pick).data, status=status.HTTP_201_CREATED)
+
+
+def buyer_pick_answer(event: OpeningEvent, data, ip) -> dict:
+    """The buyer API's pick (``POST …/buyer-picks/``): the input checked, the pick made
+    (``services.buyer_pick``), the answer's body. DRF's action and the same path
+    answered before Django's stack on opening day (``opening.pick_http``) both run it."""
+    given = BuyerPickInputSerializer(data=data)
+    given.is_valid(raise_exception=True)
+    pick = services.buyer_pick(
+        event=event,
+        number=given.validated_data["entry"],
+        code=given.validated_data["code"],
+        unit=given.validated_data["unit"],
+        via=PickVia.API,
+        ip=ip,
+    )
+    return PickSerializer(pick).data
 
 
 def register(router) -> None:
