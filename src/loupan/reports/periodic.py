@@ -186,14 +186,16 @@ def archive(f: Filters) -> Rows:
     subscribed in the period that still stand (``deals.reports.owners``: subscribed or
     contracted), among the deals the viewer may see, contacts masked as the viewer may
     see them (``deals.reports.owner_lines``, read for a long list by ``owner_rows``).
-    Every line is there for the xlsx and the API, built when they read them; the page
-    and the paper show the first ``ARCHIVE_PAGE_ROWS``, built alone
-    (``first_owner_rows``), with the number of lines counted by the database."""
+    Every line is there for the xlsx, built when it reads them; the page and the paper
+    show the first ``ARCHIVE_PAGE_ROWS``, built alone (``first_owner_rows``), the API
+    a page of them (``owner_rows_window``), with the number of lines counted by the
+    database."""
     deals = fig.subscribed(f).restrict(f.user, "view")
     return Rows(
         lambda: deal_reports.owner_rows(f.user, deals, links=False),
         lambda n: deal_reports.first_owner_rows(f.user, deals, n, links=False),
         lambda: deal_reports.owner_sums(deals)["lines"],
+        lambda offset, n: deal_reports.owner_rows_window(f.user, deals, offset, n, links=False),
     )
 
 
