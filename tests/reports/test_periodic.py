@@ -457,6 +457,64 @@ def test_the_archive_costs_the_same_queries_whatever_its_deals(office):
     assert more == lines + 2 and after == before
 
 
+def test_the_api_pages_the_archive(office):
+    """``GET /api/v1/reports/buyers/`` answers a page of the 成交客户档案 at a time
+    (``page``, ``page_size``): the pages laid end to end are every line in order (a
+    deal of two buyers cut by a page's end included), each page says the whole period's
+    ``count`` and ``pages``, and the key figures are the period's whatever the page."""
+    archive_office(office)
+    p, day = office["project"], office["today"].isoformat()
+    every = engine.as_json(build("buyers", "manager", date=day))["tables"][0]["rows"]
+    assert len(every) >= 4
+    client = api_client(user("manager"))
+    url = f"/api/v1/reports/buyers/?project={p.pk}&date={day}"
+    whole = client.get(url).json()
+    assert (whole["page"], whole["page_size"], whole["pages"]) == (1, engine.PAGE_SIZE, 1)
+    assert whole["tables"][0]["rows"] == every and whole["tables"][0]["count"] == len(every)
+    for size in (1, 2, 3):
+        pages = -(-len(every) // size)
+        got = []
+        for number in range(1, pages + 2):  # one past the end: no rows
+            body = client.get(f"{url}&page={number}&page_size={size}").json()
+            assert (body["page"], body["page_size"], body["pages"]) == (number, size, pages)
+            assert body["tables"][0]["count"] == len(every)
+            assert body["figures"] == whole["figures"]
+            got.extend(body["tables"][0]["rows"])
+        assert got == every
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        ("page=1.5", "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=x", "page_size"),
+        (f"page_size={engine.MAX_PAGE_SIZE + 1}", "page_size"),
+    ],
+)
+def test_a_bad_page_is_refused_naming_the_field(office, query, field):
+    p = office["project"]
+    answer = api_client(user("manager")).get(f"/api/v1/reports/buyers/?project={p.pk}&{query}")
+    body = answer.json()
+    assert answer.status_code == 400 and body["code"] == "page_invalid", body
+    assert list(body["fields"]) == [field] and body["message"].startswith(f"{field}：")
+
+
+def test_a_later_page_of_the_archive_is_built_alone(office):
+    """A later page's lines come without building every line (``Rows.window``)."""
+    archive_office(office)
+    day = office["today"].isoformat()
+    every = list(build("buyers", "manager", date=day).tables[0].rows)
+    for offset in range(len(every) + 1):
+        for n in (1, 2, 5):
+            rows = build("buyers", "manager", date=day).tables[0].rows
+            assert rows.page(offset, n) == every[offset : offset + n]
+            assert rows._rows is None
+
+
 def archive_office(office):
     """The office with a deal of two buyers (a retired occupation, an education, a
     second buyer owned by another consultant)."""

@@ -963,6 +963,11 @@ def _text_xml(value: str) -> str:
 
 
 _SPACES = " \t\r\n"
+# A text that ``_text_xml`` leaves as it is: printable, no XML markup character, no
+# space at either end (``str.isprintable`` is False for the control characters, tabs
+# and line ends, and for some other characters that the slow path keeps as they are).
+_END = r"[^\s\x00-\x1f\x7f&<>]"
+_PLAIN_TEXT = re.compile(rf"{_END}|{_END}[^\x00-\x1f\x7f&<>]*{_END}")
 # The texts ``rows_xml`` remembers: those met first, which are the repeated ones (status,
 # building, channel, consultant …) whatever the unique ones that follow.
 TEXT_MEMO = 4096
@@ -982,8 +987,10 @@ def rows_xml(rows, styles: list[tuple[int, int, int]], first: int = 2):
         (get_column_letter(i), f' s="{s}', f' s="{d}', f' s="{dt}')
         for i, (s, d, dt) in enumerate(styles, start=1)
     ]
+    plain = _PLAIN_TEXT.fullmatch
     for n, values in enumerate(rows, start=first):
-        parts = [f'<row r="{n}">']
+        row = str(n)
+        parts = [f'<row r="{row}">']
         append = parts.append
         for (letter, style, date_style, datetime_style), value in zip(columns, values, strict=True):
             if value is None:
@@ -993,27 +1000,31 @@ def rows_xml(rows, styles: list[tuple[int, int, int]], first: int = 2):
                 if value:
                     text = texts.get(value)
                     if text is None:
-                        text = _text_xml(value)
+                        # most unique texts (names, numbers) need nothing: one C match
+                        if len(value) <= MAX_CELL_TEXT and plain(value):
+                            text = f'" t="inlineStr"><is><t>{value}</t></is></c>'
+                        else:
+                            text = _text_xml(value)
                         if len(texts) < TEXT_MEMO:
                             texts[value] = text
-                    append(f'<c r="{letter}{n}"{style}{text}')
+                    append(f'<c r="{letter}{row}"{style}{text}')
             elif kind is int or kind is Decimal:
-                append(f'<c r="{letter}{n}"{style}" t="n"><v>{value}</v></c>')
+                append(f'<c r="{letter}{row}"{style}" t="n"><v>{value}</v></c>')
             elif kind is datetime.datetime:
                 if value.tzinfo is not None:
                     value = value.astimezone(here).replace(tzinfo=None)
-                append(f'<c r="{letter}{n}"{datetime_style}" t="n"><v>{to_excel(value)}</v></c>')
+                append(f'<c r="{letter}{row}"{datetime_style}" t="n"><v>{to_excel(value)}</v></c>')
             elif kind is datetime.date:
-                append(f'<c r="{letter}{n}"{date_style}" t="n"><v>{to_excel(value)}</v></c>')
+                append(f'<c r="{letter}{row}"{date_style}" t="n"><v>{to_excel(value)}</v></c>')
             elif kind is bool:
-                append(f'<c r="{letter}{n}"{style}" t="b"><v>{int(value)}</v></c>')
+                append(f'<c r="{letter}{row}"{style}" t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, int | Decimal | float) and not isinstance(value, bool):
                 if isinstance(value, float) and not math.isfinite(value):
-                    append(f'<c r="{letter}{n}"{style}{_text_xml(str(value))}')
+                    append(f'<c r="{letter}{row}"{style}{_text_xml(str(value))}')
                 else:
-                    append(f'<c r="{letter}{n}"{style}" t="n"><v>{value}</v></c>')
+                    append(f'<c r="{letter}{row}"{style}" t="n"><v>{value}</v></c>')
             elif text := str(value):  # a lazy translation or anything else: as text
-                append(f'<c r="{letter}{n}"{style}{_text_xml(text)}')
+                append(f'<c r="{letter}{row}"{style}{_text_xml(text)}')
         append("</row>")
         yield "".join(parts)
 

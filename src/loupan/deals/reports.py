@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import connections
-from django.db.models import Count, Exists, OuterRef, Prefetch, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery, Sum, Window
 from django.db.models.base import ModelState
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
@@ -355,6 +355,35 @@ def first_owner_rows(user, deals, n: int, *, links: bool = True) -> list[dict]:
         .values_list("pk", flat=True)[:n]
     )
     return list(islice(owner_rows(user, deals.filter(pk__in=firsts), links=links), n))
+
+
+def owner_rows_window(user, deals, offset: int, n: int, *, links: bool = True) -> list[dict]:
+    """The ``n`` lines of ``owner_rows`` from line ``offset`` (a later page of a long
+    list): the database counts each deal's buyers and sums them in the list's order
+    (a window), so that only the deals whose lines fall on the page are read."""
+    if offset == 0:
+        return first_owner_rows(user, deals, n, links=links)
+    buyers = (
+        DealBuyer.objects.filter(deal=OuterRef("pk"))
+        .order_by()
+        .values("deal")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    owned = owners(deals).select_related(None).prefetch_related(None)
+    counted = owned.annotate(lines=Subquery(buyers)).filter(lines__gt=0)
+    upto = Window(Sum("lines"), order_by=owned.query.order_by)
+    placed = list(
+        counted.annotate(upto=upto)
+        .filter(upto__gt=offset, upto__lt=offset + n + F("lines"))
+        .values_list("pk", "upto", "lines")
+    )
+    if not placed:
+        return []
+    _pk, upto, lines = placed[0]
+    skip = offset - (upto - lines)  # the first deal's lines on the pages before
+    picked = deals.filter(pk__in=[pk for pk, _upto, _lines in placed])
+    return list(islice(owner_rows(user, picked, links=links), skip, skip + n))
 
 
 def owner_sums(deals) -> dict:

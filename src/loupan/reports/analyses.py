@@ -546,7 +546,8 @@ def sellthrough(f: Filters) -> Report:
     for r in grouped:
         key = (_month(r["m"]), r["unit__building"])
         sold[key] = sold.get(key, 0) + r["n"]
-    shown = [b for b in buildings if any(k[1] == b.pk for k in sold)]
+    selling = {b for _m, b in sold}
+    shown = [b for b in buildings if b.pk in selling]
     month_columns = [col("month", "月份", width=10)] + [
         col(f"b{b.pk}", b.name, "integer", 8) for b in shown
     ]

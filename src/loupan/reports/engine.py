@@ -39,6 +39,8 @@ from loupan.customers import exports as customer_exports
 from loupan.customers.models import Channel
 from loupan.inventory.models import Building
 
+from .errors import ReportError
+
 VIEW = "report.view"
 VIEW_OWN = "report.view_own"
 MAX_DAYS = 3 * 366
@@ -189,14 +191,31 @@ def filters_of(user, project, params, *, period: str = "month") -> Filters:
 
 class Rows(Sequence):
     """The rows of a long table, built when they are needed: all of them (``every()``,
-    once) for the xlsx, the API and whoever iterates them; the page's first ones alone
-    (``first(n)``) and their number (``count()``) when only those are asked for. The
-    rows are the same either way: ``first(n)`` is the first ``n`` of ``every()``."""
+    once) for the xlsx and whoever iterates them; the page's first ones alone
+    (``first(n)``), a page of the API (``window(offset, n)``) and their number
+    (``count()``) when only those are asked for. The rows are the same either way:
+    ``first(n)`` is the first ``n`` of ``every()``, ``window(offset, n)`` the ``n``
+    from ``offset``."""
 
-    def __init__(self, every: Callable, first: Callable, count: Callable):
+    def __init__(
+        self,
+        every: Callable,
+        first: Callable,
+        count: Callable,
+        window: Callable | None = None,
+    ):
         self._every, self._first, self._count = every, first, count
+        self._window = window
         self._rows: list | None = None
         self._len: int | None = None
+
+    def page(self, offset: int, n: int) -> list:
+        """The ``n`` rows from ``offset`` (``rows_page``), built alone when it can."""
+        if self._rows is None and offset == 0:
+            return self[:n]
+        if self._rows is None and self._window is not None:
+            return list(self._window(offset, n))[:n]
+        return self._all()[offset : offset + n]
 
     def _all(self) -> list:
         if self._rows is None:
@@ -399,8 +418,74 @@ def json_rows(columns, rows) -> list[dict]:
     ]
 
 
-def as_json(report: Report) -> dict:
-    """The API's answer: the same figures and tables the page shows."""
+# The API's page of the long tables (``page``, ``page_size``): a year's 成交客户档案 is
+# twenty thousand lines, which took over a second to build and send whole.
+PAGE_SIZE = 500
+MAX_PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of every table the API answers with: the ``size`` rows of page
+    ``number`` (from 1)."""
+
+    number: int = 1
+    size: int = PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+def _positive(params, name: str, default: int, most: int | None = None) -> int:
+    """``params``' ``name`` as a whole number from 1 (to ``most``); ``default`` when it
+    is missing; refused with ``page_invalid`` naming the field otherwise."""
+    raw = params.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return default
+    text = str(raw).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or int(text) < 1:
+        reason = _("应为不小于 1 的整数")
+    elif most is not None and int(text) > most:
+        reason = _("最大为 %(most)s") % {"most": most}
+    else:
+        return int(text)
+    message = _("%(name)s：%(reason)s") % {"name": name, "reason": reason}
+    raise invalid(name, reason, message, code=ReportError.PAGE_INVALID)
+
+
+def page_of(params) -> Page:
+    """The page of ``params``: ``page`` (from 1, default 1) and ``page_size`` (1 to
+    ``MAX_PAGE_SIZE``, default ``PAGE_SIZE``); anything else is refused with
+    ``page_invalid`` naming the field."""
+    params = params or {}
+    return Page(
+        _positive(params, "page", 1),
+        _positive(params, "page_size", PAGE_SIZE, MAX_PAGE_SIZE),
+    )
+
+
+def rows_page(rows, page: Page) -> list:
+    """``page``'s rows of a table's ``rows`` (an ``Rows`` builds only those)."""
+    if isinstance(rows, Rows):
+        return rows.page(page.offset, page.size)
+    return list(rows[page.offset : page.offset + page.size])
+
+
+def as_json(report: Report, page: Page | None = None) -> dict:
+    """The figures and tables the page shows: every row of every table, or with
+    ``page`` (the API's answer) that page's rows of each, with each table's ``count``
+    of rows in the whole period and the number of ``pages`` of the longest (the totals
+    and key figures are the whole period's either way)."""
+    tables = [(t, t.rows if page is None else rows_page(t.rows, page)) for t in report.tables]
+    paging = {}
+    if page is not None:
+        counts = [len(t.rows) for t in report.tables]
+        paging = {
+            "page": page.number,
+            "page_size": page.size,
+            "pages": max([1, *(-(-n // page.size) for n in counts)]),
+        }
     return {
         "code": report.code,
         "title": report.title,
@@ -416,16 +501,18 @@ def as_json(report: Report) -> dict:
                 "columns": [
                     {"key": c.field, "header": c.header, "kind": c.kind} for c in t.columns
                 ],
-                "rows": json_rows(t.columns, t.rows),
+                "rows": json_rows(t.columns, rows),
+                **({"count": len(t.rows)} if page is not None else {}),
                 "total": (
                     {c.field: cell_json(t.total.get(c.field), c.kind) for c in t.columns}
                     if t.total
                     else None
                 ),
             }
-            for t in report.tables
+            for t, rows in tables
         ],
         "notes": report.notes,
+        **paging,
         **({"extra": {k: plain(v) for k, v in report.extra.items()}} if report.extra else {}),
     }
 

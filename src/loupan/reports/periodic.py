@@ -186,15 +186,26 @@ def archive(f: Filters) -> Rows:
     subscribed in the period that still stand (``deals.reports.owners``: subscribed or
     contracted), among the deals the viewer may see, contacts masked as the viewer may
     see them (``deals.reports.owner_lines``, read for a long list by ``owner_rows``).
-    Every line is there for the xlsx and the API, built when they read them; the page
-    and the paper show the first ``ARCHIVE_PAGE_ROWS``, built alone
-    (``first_owner_rows``), with the number of lines counted by the database."""
+    Every line is there for the xlsx, built when it reads them; the page and the paper
+    show the first ``ARCHIVE_PAGE_ROWS``, built alone (``first_owner_rows``), the API
+    a page of them (``owner_rows_window``), with the number of lines counted by the
+    database."""
     deals = fig.subscribed(f).restrict(f.user, "view")
     return Rows(
         lambda: deal_reports.owner_rows(f.user, deals, links=False),
         lambda n: deal_reports.first_owner_rows(f.user, deals, n, links=False),
-        lambda: deal_reports.owner_sums(deals)["lines"],
+        lambda: archive_sums(f)["lines"],
+        lambda offset, n: deal_reports.owner_rows_window(f.user, deals, offset, n, links=False),
     )
+
+
+def archive_sums(f: Filters) -> dict:
+    """``deals.reports.owner_sums`` of the archive's deals, counted once per report (its
+    key figures and its table's number of lines; kept in ``f.memo``)."""
+    if "archive_sums" not in f.memo:
+        deals = fig.subscribed(f).restrict(f.user, "view")
+        f.memo["archive_sums"] = deal_reports.owner_sums(deals)
+    return f.memo["archive_sums"]
 
 
 def may_see_archive(f: Filters) -> bool:
@@ -221,7 +232,7 @@ def buyers_report(f: Filters) -> Report:
     deals subscribed in the period, one line per buyer with the columns of the
     业主登记一览表; phone and ID numbers masked unless the viewer owns the customer."""
     table = _archive_table(f)
-    sums = deal_reports.owner_sums(fig.subscribed(f).restrict(f.user, "view"))
+    sums = archive_sums(f)
     figures = [
         Figure(_("成交套数"), sums["deals"]),
         Figure(_("买受人"), sums["lines"]),

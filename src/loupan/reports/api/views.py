@@ -2,13 +2,17 @@
 
 * ``GET /reports/?project=`` the reports the caller may open on the project;
 * ``GET /reports/{code}/?project=&period=&date=&start=&end=&building=&consultant=&channel=``
-  the report: key figures, tables (columns with Chinese headers and kinds, rows, total)
-  — the same ``Report`` the page draws;
+  ``&page=&page_size=`` the report: key figures, tables (columns with Chinese headers
+  and kinds, the page's rows, the whole period's ``count`` of rows and total) — the
+  same ``Report`` the page draws; a long table (a year's 成交客户档案) comes
+  ``page_size`` rows at a time (``engine.PAGE_SIZE`` by default, at most
+  ``MAX_PAGE_SIZE``), ``pages`` says how many pages the longest table has;
 * ``POST /reports/{code}/export/?project=…`` the xlsx (audited);
 * ``POST /reports/daily/confirm/`` ``{"project", "day", "note"}`` confirms a day;
 * ``GET /reports/company/?period=&date=`` the company roll-up.
 
-Refusals have the one error shape (a bad filter is ``invalid`` naming the field)."""
+Refusals have the one error shape (a bad filter is ``invalid`` naming the field, a bad
+``page`` or ``page_size`` is ``page_invalid``)."""
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +37,18 @@ FILTERS = [
     OpenApiParameter("consultant", OpenApiTypes.INT, description="置业顾问"),
     OpenApiParameter("channel", OpenApiTypes.INT, description="认知途径"),
 ]
+PAGING = [
+    OpenApiParameter(
+        "page",
+        OpenApiTypes.INT,
+        description="页码（从 1 起）：每张表只返回该页的行，合计与关键指标仍为整个周期",
+    ),
+    OpenApiParameter(
+        "page_size",
+        OpenApiTypes.INT,
+        description=f"每页行数（默认 {engine.PAGE_SIZE}，最大 {engine.MAX_PAGE_SIZE}）",
+    ),
+]
 
 
 class CatalogueEntrySerializer(serializers.Serializer):
@@ -52,8 +68,11 @@ class ColumnSerializer(serializers.Serializer):
 class TableSerializer(serializers.Serializer):
     title = serializers.CharField()
     columns = ColumnSerializer(many=True)
-    rows = serializers.ListField(child=serializers.DictField())
-    total = serializers.DictField(allow_null=True)
+    rows = serializers.ListField(
+        child=serializers.DictField(), help_text="本页的行（page、page_size）"
+    )
+    count = serializers.IntegerField(help_text="整个周期的行数")
+    total = serializers.DictField(allow_null=True, help_text="整个周期的合计行")
 
 
 class FigureSerializer(serializers.Serializer):
@@ -71,6 +90,9 @@ class ReportSerializer(serializers.Serializer):
     tables = TableSerializer(many=True)
     notes = serializers.ListField(child=serializers.CharField())
     extra = serializers.DictField(required=False)
+    page = serializers.IntegerField(help_text="页码")
+    page_size = serializers.IntegerField(help_text="每页行数")
+    pages = serializers.IntegerField(help_text="最长的表的页数")
 
 
 class ConfirmSerializer(serializers.Serializer):
@@ -119,13 +141,14 @@ class ReportCatalogueView(APIView):
 class ReportView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=FILTERS, responses=ReportSerializer, tags=["reports"])
+    @extend_schema(parameters=FILTERS + PAGING, responses=ReportSerializer, tags=["reports"])
     def get(self, request, report):
-        """One report with the filters of the query string."""
+        """One report with the filters of the query string; each table's rows a page at a
+        time (``page``, ``page_size``), with its ``count`` and total of the whole period."""
         project = project_param(request)
-        return Response(
-            engine.as_json(engine.build(report, request.user, project, request.query_params))
-        )
+        page = engine.page_of(request.query_params)
+        built = engine.build(report, request.user, project, request.query_params)
+        return Response(engine.as_json(built, page))
 
 
 class ReportExportView(APIView):
