@@ -193,7 +193,10 @@ def start_server(args, database: str, *, asgi: bool = False):
         *(
             ("-k", "uvicorn_worker.UvicornWorker")
             if asgi
-            else ("-k", "gthread", "--threads", str(args.threads))
+            # the generator plays the proxy, whose upstream connections stay open
+            # longer than gunicorn's 2 s default: a connection gunicorn closed as the
+            # proxy reused it was a ServerDisconnectedError at full size
+            else ("-k", "gthread", "--threads", str(args.threads), "--keep-alive", "75")
         ),
         "--log-level",
         "warning",
@@ -451,7 +454,7 @@ def print_profile(result) -> None:
         k: sum(r[k] for r in rows) / n
         for k in ("total", "queries", "sql", "chain_held", "locked", "counter_held")
     }
-    print("\n## One pick, in-process (Django test client, same database), mean of", n)
+    print("\n## One pick, in-process (loupan.wsgi as gunicorn calls it, same database), mean of", n)
     print(
         f"wall {avg['total'] * 1000:.1f} ms = SQL {avg['sql'] * 1000:.1f} ms in "
         f"{avg['queries']:.0f} queries + Python {(avg['total'] - avg['sql']) * 1000:.1f} ms"
@@ -669,7 +672,16 @@ def main() -> int:
 
         cpu0 = (self_cpu(), servers_cpu(), tree_cpu(pg_root) if pg_root else 0.0)
         wall0 = time.perf_counter()
-        run = load.Run(base, event.pk, buyers, bots, free, args, push_base=push_base)
+        marks = {}
+
+        def mark(phase):
+            marks[phase] = (
+                self_cpu(),
+                *(tree_cpu(p.pid) for p in servers),
+                tree_cpu(pg_root) if pg_root else 0.0,
+            )
+
+        run = load.Run(base, event.pk, buyers, bots, free, args, push_base=push_base, mark=mark)
         outcome = asyncio.run(run.run())
         sealed_after = wait_sealed(event)
         wall = time.perf_counter() - wall0
@@ -801,6 +813,16 @@ def main() -> int:
             f"(server + database per pick: {(srv_cpu + pg_cpu) / max(picks, 1) * 1000:.0f} ms "
             f"incl. the phones' polls)"
         )
+        if "picking" in marks and "picked" in marks:
+            spent = [b - a for a, b in zip(marks["picking"], marks["picked"], strict=True)]
+            names = ["load generator", "gunicorn (WSGI: picks, views, sealer)"]
+            names += ["ASGI server (pushed feed)"] * (len(spent) - 3)
+            print(
+                f"  of which while the buyers picked ({outcome['picking_s']:.1f} s): "
+                + ", ".join(
+                    f"{n} {c:.1f}" for n, c in zip([*names, "PostgreSQL"], spent, strict=True)
+                )
+            )
         print_profile(prof)
         print(f"\n(server log: {log}; total {time.perf_counter() - started:.0f} s)")
     finally:

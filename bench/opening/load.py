@@ -91,7 +91,7 @@ async def hammer(base: str, path: str, *, concurrency: int, seconds: float) -> d
 class Run:
     """One opening: buyers, bots and phones against one event."""
 
-    def __init__(self, base, event_id, buyers, bots, unit_ids, args, push_base=None):
+    def __init__(self, base, event_id, buyers, bots, unit_ids, args, push_base=None, mark=None):
         self.base = base
         self.push_base = push_base or base  # where the proxy sends the phones' streams
         self.event = event_id
@@ -101,6 +101,8 @@ class Run:
         self.free_ids = frozenset(unit_ids)
         self.units = len(unit_ids)
         self.args = args
+        # called with "picking" as the batch opens and "picked" when the units are gone
+        self.mark = mark or (lambda phase: None)
         self.picked_at: dict[int, float] = {}  # unit → when its 201 arrived
         self.pick_latency: list[float] = []
         self.request_latency: list[float] = []
@@ -358,6 +360,7 @@ class Run:
             queue: asyncio.Queue = asyncio.Queue()
             for i, buyer in enumerate(self.buyers):
                 queue.put_nowait((i, buyer))
+            self.mark("picking")
             self.started = time.perf_counter()
             gate.set()
             tasks = [
@@ -368,6 +371,7 @@ class Run:
                 for i, (number, code) in enumerate(self.bot_entries)
             ]
             await asyncio.gather(*tasks)
+            self.mark("picked")
             # sold out when the last free unit was answered (a 201, or unit_taken for a
             # pick whose own answer timed out)
             picking = (self.sold_out_at or self.last_pick or time.perf_counter()) - self.started

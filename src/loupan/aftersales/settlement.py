@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import django_filters
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,6 +37,7 @@ from loupan.core import checklist, xlsx
 from loupan.core.dates import PAST_OR_TODAY, parse_date
 from loupan.core.errors import Code, DomainError, ErrorCode, conflict, invalid
 from loupan.core.money import ZERO, money, rmb_upper, to_decimal
+from loupan.core.querysets import per_row
 from loupan.core.snapshot import snapshot
 from loupan.core.xlsx import EXAMPLE_NOTE, CellError, Column, RowProblems
 from loupan.customers import exports as customer_exports
@@ -1241,14 +1242,10 @@ def settlements_export(*, actor, project, queryset, filters: dict) -> bytes:
 def with_item_paid(queryset):
     """Annotate what the ledger holds against each settlement's schedule item (one
     subquery, so a list reads its 已结清 without a query per row)."""
-    paid = (
-        LedgerEntry.objects.filter(item_id=OuterRef("schedule_item_id"))
-        .order_by()
-        .values("item_id")
-        .annotate(s=Sum("amount"))
-        .values("s")
+    paid = per_row(
+        LedgerEntry.objects.filter(item_id=OuterRef("schedule_item_id")), "item_id", Sum("amount")
     )
-    return queryset.annotate(item_paid=Subquery(paid))
+    return queryset.annotate(item_paid=paid)
 
 
 # --- certificates 权证 -----------------------------------------------------------------------------

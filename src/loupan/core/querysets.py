@@ -15,7 +15,8 @@ forbidden object is then simply not found (404), which leaks no ids.
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Subquery
+from django.db.models.functions import Coalesce
 
 from .ports import access
 
@@ -50,3 +51,13 @@ class RestrictedQuerySet(models.QuerySet):
 
 class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
     pass
+
+
+def per_row(queryset, field: str, aggregate, default=None):
+    """A correlated subquery: ``aggregate`` over the rows of ``queryset`` that belong to
+    the outer row (``queryset`` filtered on an ``OuterRef``), grouped by ``field``, the
+    column pointing at it; ``default`` (e.g. 0 for a count) where there are none. One
+    per row of a page, after its ORDER BY … LIMIT, where a JOIN + GROUP BY would count
+    every row of the list first."""
+    value = Subquery(queryset.order_by().values(field).annotate(v=aggregate).values("v")[:1])
+    return value if default is None else Coalesce(value, default)

@@ -4,14 +4,14 @@ import datetime
 import re
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q
 from django.utils import timezone
 
 from loupan.accounts import access
 from loupan.core.errors import DomainError
 from loupan.core.identity import display_phone, normalize_phone
 from loupan.core.masking import mask_id_number, mask_phone
+from loupan.core.querysets import per_row
 
 from .models import Customer, FollowUp
 
@@ -20,18 +20,14 @@ def customer_list(*, user, project):
     # The follow-up count is a correlated subquery, not a JOIN + GROUP BY: PostgreSQL
     # computes it only for the page's rows after ORDER BY … LIMIT, so a search matching
     # 30,000 of a million customers still costs one page (bench/customers.py).
-    follow_ups = (
-        FollowUp.objects.filter(customer=OuterRef("pk"))
-        .order_by()
-        .values("customer")
-        .annotate(n=Count("pk"))
-        .values("n")
+    follow_ups = per_row(
+        FollowUp.objects.filter(customer=OuterRef("pk")), "customer", Count("pk"), default=0
     )
     return (
         Customer.objects.restrict(user, "view")
         .filter(project=project, anonymized_at__isnull=True)
         .select_related("owner", "channel")
-        .annotate(follow_up_count=Coalesce(Subquery(follow_ups), 0))
+        .annotate(follow_up_count=follow_ups)
     )
 
 

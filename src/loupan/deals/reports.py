@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import connections
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Subquery, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Sum, Window
 from django.db.models.base import ModelState
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from loupan.accounts import access
 from loupan.core import codelists, xlsx
 from loupan.core.errors import DomainError, ErrorCode
 from loupan.core.money import money
+from loupan.core.querysets import per_row
 from loupan.customers import exports as customer_exports
 from loupan.customers import selectors as customer_selectors
 from loupan.customers.models import Customer, Education
@@ -363,15 +364,9 @@ def owner_rows_window(user, deals, offset: int, n: int, *, links: bool = True) -
     (a window), so that only the deals whose lines fall on the page are read."""
     if offset == 0:
         return first_owner_rows(user, deals, n, links=links)
-    buyers = (
-        DealBuyer.objects.filter(deal=OuterRef("pk"))
-        .order_by()
-        .values("deal")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    buyers = per_row(DealBuyer.objects.filter(deal=OuterRef("pk")), "deal", Count("pk"))
     owned = owners(deals).select_related(None).prefetch_related(None)
-    counted = owned.annotate(lines=Subquery(buyers)).filter(lines__gt=0)
+    counted = owned.annotate(lines=buyers).filter(lines__gt=0)
     upto = Window(Sum("lines"), order_by=owned.query.order_by)
     placed = list(
         counted.annotate(upto=upto)

@@ -35,9 +35,10 @@ import time
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import Count, Max, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, OuterRef
 from django.utils import timezone
+
+from loupan.core.querysets import per_row
 
 from .models import Batch, Entry, EventStatus, EventUnit, OpeningEvent, Pick
 
@@ -349,10 +350,7 @@ def snapshot(event: OpeningEvent, now=None, since: int | None = None) -> dict:
 
 def _scalar(qs, aggregate):
     """A correlated subquery: ``aggregate`` over ``qs`` (rows of the outer event)."""
-    return Coalesce(
-        Subquery(qs.order_by().values("event").annotate(v=aggregate).values("v")[:1]),
-        0,
-    )
+    return per_row(qs, "event", aggregate, default=0)
 
 
 # event id → (when read, the event as read then, its board): what ``_changes`` serves

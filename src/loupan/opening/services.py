@@ -29,6 +29,7 @@ from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
 from loupan.core.prepared import Prepared
+from loupan.core.querysets import per_row
 from loupan.deals import rules as deal_rules
 from loupan.deals import services as deal_services
 from loupan.deals.errors import DealError
@@ -927,12 +928,8 @@ def _facts_query(entry: int, unit: int):
         Entry.objects.filter(pk=entry)
         .order_by()
         .annotate(
-            picked=Subquery(
-                Pick.objects.filter(entry_id=OuterRef("pk"))
-                .order_by()
-                .values("entry_id")
-                .annotate(n=Count("pk"))
-                .values("n")
+            picked=per_row(
+                Pick.objects.filter(entry_id=OuterRef("pk")), "entry_id", Count("pk"), 0
             ),
             batch_pk=Subquery(batch.values("pk")[:1]),
             batch_starts=Subquery(batch.values("starts_at")[:1]),
@@ -1008,7 +1005,7 @@ def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now)
         raise invalid("unit", _("请选择房间"))
     if not facts["unit_in_event"]:
         raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
-    seq = (facts["picked"] or 0) + 1
+    seq = facts["picked"] + 1
     if seq > entry.event.max_units:
         raise DomainError(OpeningError.QUOTA_REACHED)
     if facts["unit_taken"] or not facts["unit_for_sale"]:
