@@ -427,3 +427,20 @@ def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
     assert outcome == ["event_status"], outcome
     assert Pick.objects.filter(event=event).count() == 1
     del codes
+
+
+def test_a_pick_does_not_read_the_lottery_package(demo, settings):
+    """The published package holds every entrant: a buyer's pick or a phone's poll
+    reads the event without it (deferred; read when asked for)."""
+    event, entries, codes = open_event(range(100, 102), unit_count=2)
+    units = event_units(event)
+    from loupan.opening import selectors
+
+    public = selectors.public_event(event.pk)
+    assert "package" in public.get_deferred_fields()
+    assert public.status == event.status and public.project_id == event.project_id
+    with CaptureQueriesContext(connection) as queries:
+        answer = pick(APIClient(), event, entries[0], codes[entries[0].number], units[0])
+    assert answer.status_code == 201
+    assert not any('"package"' in q["sql"] for q in queries.captured_queries)
+    assert public.package == event.__class__.objects.get(pk=event.pk).package  # on demand

@@ -23,12 +23,15 @@ def public_event(pk):
     return _PUBLIC_EVENT.instance(OpeningEvent, pk=int(pk))
 
 
-# compiled once (``core.prepared``): every buyer's pick and phone's poll starts with it
+# compiled once (``core.prepared``): every buyer's pick and phone's poll starts with it.
+# Without the published lottery package (``package``, deferred: read if asked for): the
+# JSON of every entrant, decoded for each pick, was a third of the server's CPU on
+# opening day (bench/opening, 5,000 entrants, py-spy)
 _PUBLIC_EVENT = Prepared(
     lambda pk: (
         OpeningEvent.objects.filter(pk=pk, status__in=PUBLIC)
         .order_by()
-        .values(*fields_of(OpeningEvent))
+        .values(*(name for name in fields_of(OpeningEvent) if name != "package"))
     ),
     "pk",
 )

@@ -923,7 +923,7 @@ def _facts_query(entry: int, unit: int):
     mine = {"event_id": OuterRef("event_id")}
     batch = Batch.objects.filter(
         **mine, first__lte=OuterRef("position"), last__gte=OuterRef("position")
-    )
+    ).order_by()
     return (
         Entry.objects.filter(pk=entry)
         .order_by()
@@ -934,7 +934,7 @@ def _facts_query(entry: int, unit: int):
             batch_pk=Subquery(batch.values("pk")[:1]),
             batch_starts=Subquery(batch.values("starts_at")[:1]),
             batch_ends=Subquery(batch.values("ends_at")[:1]),
-            unit_number=Subquery(Unit.objects.filter(pk=unit).values("number")[:1]),
+            unit_number=Subquery(Unit.objects.filter(pk=unit).order_by().values("number")[:1]),
             unit_in_event=Exists(EventUnit.objects.filter(**mine, unit_id=unit)),
             unit_taken=Exists(Pick.objects.filter(**mine, unit_id=unit)),
             unit_for_sale=Exists(claimable(OuterRef("event_id")).filter(unit_id=unit)),
@@ -1097,6 +1097,8 @@ def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
                 _unsealed()
                 .select_for_update(of=("self",), skip_locked=True)
                 .select_related("event__operator", "entry__customer__owner", "unit__project")
+                # not the lottery package (every entrant's JSON) once for each pick
+                .defer("event__package")
                 .order_by("pk")
             )
             picks = list(qs.filter(pk=pk) if pk is not None else qs[:limit])
@@ -1156,6 +1158,7 @@ def _seal_failed(pk: int, exc: Exception) -> None:
             _unsealed()
             .select_for_update(of=("self",))
             .select_related("event", "entry", "unit")
+            .defer("event__package")
             .filter(pk=pk)
             .first()
         )
