@@ -1121,13 +1121,15 @@ def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
 def _seal(pick: Pick) -> None:
     unit, event = pick.unit, pick.event
     if claimable(event).filter(unit=unit, held=True, unit__status=UnitStatus.HELD).exists():
-        inventory_services.units_unhold(
+        project = unit.project
+        # the unit as the release left it (its re-read), with the project already read
+        [unit] = inventory_services.units_unhold(
             actor=None,
-            project=unit.project,
+            project=project,
             unit_ids=[unit.pk],
             reason=_("开盘选房 %(e)s 认筹号 %(n)s") % {"e": event.name, "n": pick.entry.number},
         )
-        unit.refresh_from_db()
+        unit.project = project
     pick.entry.event = event
     pick.deal = pick_deal(entry=pick.entry, unit=unit)
     pick.save(update_fields=["deal"])
