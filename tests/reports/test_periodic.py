@@ -17,7 +17,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from loupan.core.errors import DomainError
-from loupan.core.xlsx import col
+from loupan.core.xlsx import col, excel_value
 from loupan.customers.models import CallRecord, Channel, Customer, Visit
 from loupan.deals import reports as deal_reports
 from loupan.deals import services as deal_services
@@ -455,6 +455,59 @@ def test_the_archive_costs_the_same_queries_whatever_its_deals(office):
     deal_of("consultant", 4, "13700002265")
     after, more = queries()
     assert more == lines + 2 and after == before
+
+
+def _cells(content):
+    """Every cell of every sheet of a workbook: (sheet, coordinate, value, number format,
+    bold)."""
+    book = load_workbook(io.BytesIO(content))
+    return [
+        (sheet.title, cell.coordinate, cell.value, cell.number_format, cell.font.b)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+    ]
+
+
+def test_the_archive_workbook_from_cells_is_the_workbook_of_its_lines(office):
+    """A long 成交客户档案's xlsx reads its lines as cells (``deals.reports.owner_cells``:
+    one query, no line dicts, local times from the database on PostgreSQL): the cells
+    are the lines' values column by column, and the workbook is the one its lines make
+    (``Rows`` without ``cells``), cell by cell with the number formats, contacts masked
+    as the viewer may see them."""
+    consultant = user("consultant")
+    first = customer_of("consultant", phone="13700030001", name="甲买受人")
+    second = customer_of("consultant", phone="13700030002", name="乙买受人")
+    Customer.objects.filter(pk=second.pk).update(education="master", occupation="教师")
+    deal = deal_services.deal_reserve(actor=consultant, unit=free_unit(5), customer=first)
+    deal = deal_services.deal_subscribe(
+        actor=consultant,
+        deal=deal,
+        buyers=[(first, "60"), (second, "40")],
+        payment_method="commercial",
+        deposit="50000",
+    )
+    deal_services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    day = office["today"].isoformat()
+    for code, viewer in (("buyers", "finance"), ("buyers", "manager"), ("weekly", "consultant")):
+        report = build(code, viewer, date=day)
+        table = next(t for t in report.tables if t.title == "成交客户档案")
+        lines = list(build(code, viewer, date=day).tables[report.tables.index(table)].rows)
+        cells = list(table.rows.cells(periodic.OWNER_FIELDS))
+        assert len(cells) == len(lines) >= 2
+        assert cells == [
+            tuple(excel_value(line[f]) for f in periodic.OWNER_FIELDS) for line in lines
+        ]
+        if viewer == "finance":
+            assert all("****" in c[11] for c in cells if c[11])
+        fast, _count = engine.workbook(build(code, viewer, date=day))
+        reference = build(code, viewer, date=day)
+        for t in reference.tables:
+            if isinstance(t.rows, engine.Rows):
+                t.rows._cells = None  # the lines as dicts, as before
+        slow, _count = engine.workbook(reference)
+        assert _cells(fast) == _cells(slow)
+        assert any(c[2] == "乙买受人" for c in _cells(fast))
 
 
 def test_the_api_pages_the_archive(office):

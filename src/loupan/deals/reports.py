@@ -9,8 +9,20 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import connections
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Sum, Window
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.base import ModelState
+from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
 
@@ -464,6 +476,120 @@ def _chunk_lines(chunk: list, buyers, labels: dict, db: str | None, numbers):
                 "consultant": consultant,
             }
             first = False
+
+
+# The 成交客户档案's columns (``OWNER_COLUMNS``) as ``owner_cells`` reads them, in one
+# query of the buyers with their deals, the deal's facts repeated on each buyer's line.
+OWNER_CELLS = (
+    "deal__unit__building_id",
+    "deal__unit__building__name",
+    "deal__unit__number",
+    "deal__status",
+    "deal__number",
+    "deal__contract_number",
+    "deal__subscribed_at",
+    "deal__area",
+    "deal__total",
+    "deal__payment_method",
+    "customer__name",
+    "share",
+    "customer__owner_id",
+    "customer__phone",
+    "customer__id_number",
+    "deal__project_id",
+    "customer__occupation",
+    "customer__education",
+    "customer__income_band",
+    "customer__residence_district",
+    "customer__channel__name",
+    "customer__motive",
+    "deal__consultant__real_name",
+    "deal__consultant__username",
+)
+
+
+def owner_cells(user, deals):
+    """The lines of ``owner_rows(user, deals)`` as a workbook writes them, for a long
+    archive's xlsx: for each line, in the same order, the values of ``OWNER_COLUMNS``
+    as a tuple in the columns' order, the subscription time in local time without its
+    zone (``core.xlsx.excel_value``). One query of the buyers joined to their deals,
+    read as values: no line dict, and on PostgreSQL the time converted by the database
+    (its ``AT TIME ZONE``), not by a Python loader per row. The test keeps the cells
+    equal to the lines', column by column."""
+    labels = owner_labels()
+    numbers = customer_selectors.shown_numbers(user)
+    owned = owners(deals).select_related(None).prefetch_related(None)
+    buyers = DealBuyer.objects.using(owned.db).filter(deal__in=owned.values("pk"))
+    names = list(OWNER_CELLS)
+    at = names.index("deal__subscribed_at")
+    local = connections[owned.db].vendor == "postgresql"
+    if local:  # the local time, naive, from the database (psycopg's own loader)
+        zone = timezone.get_current_timezone_name()
+        buyers = buyers.annotate(
+            local_at=Func(
+                F("deal__subscribed_at"),
+                Value(zone),
+                arg_joiner=" AT TIME ZONE ",
+                template="(%(expressions)s)",
+                output_field=DateTimeField(),
+            )
+        )
+        names[at] = "local_at"
+    rows = buyers.order_by(
+        "deal__unit__building__name", "deal__unit__number", "deal_id", "sort_order", "pk"
+    ).values_list(*names)
+    status_of, method_of = labels["status"], labels["payment_method"]
+    education_of, occupation_of = labels["education"], labels["occupation"]
+    excel_value = xlsx.excel_value
+    for (
+        building_id,
+        building,
+        unit,
+        status,
+        number,
+        contract_number,
+        subscribed_at,
+        area,
+        total,
+        method,
+        name,
+        share,
+        owner_id,
+        phone,
+        id_number,
+        project_id,
+        occupation,
+        education,
+        income_band,
+        district,
+        channel,
+        motive,
+        real_name,
+        username,
+    ) in rows:
+        phone, id_number = numbers(owner_id, phone, id_number)
+        yield (
+            building if building_id else "",
+            unit,
+            _shown(status_of, status),
+            number,
+            contract_number,
+            subscribed_at if local else excel_value(subscribed_at),
+            area,
+            total,
+            _shown(method_of, method),
+            name,
+            share,
+            phone,
+            id_number or "",
+            occupation_of(project_id, occupation),
+            education_of.get(education, education),
+            income_band,
+            district,
+            channel or "",
+            motive,
+            real_name or username,
+        )
 
 
 def _deal_of(db: str, values) -> Deal:

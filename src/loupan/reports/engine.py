@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import itemgetter
@@ -195,7 +195,10 @@ class Rows(Sequence):
     (``first(n)``), a page of the API (``window(offset, n)``) and their number
     (``count()``) when only those are asked for. The rows are the same either way:
     ``first(n)`` is the first ``n`` of ``every()``, ``window(offset, n)`` the ``n``
-    from ``offset``."""
+    from ``offset``. ``cells``: (fields, a function giving every row as the tuple of
+    those fields' values, in the same order, as a workbook writes them: local times
+    without their zone), for a workbook of a long table (``workbook``), which builds
+    no row dict then."""
 
     def __init__(
         self,
@@ -203,9 +206,11 @@ class Rows(Sequence):
         first: Callable,
         count: Callable,
         window: Callable | None = None,
+        cells: tuple[tuple[str, ...], Callable] | None = None,
     ):
         self._every, self._first, self._count = every, first, count
         self._window = window
+        self._cells = cells
         self._rows: list | None = None
         self._len: int | None = None
 
@@ -221,6 +226,13 @@ class Rows(Sequence):
         if self._rows is None:
             self._rows = list(self._every())
         return self._rows
+
+    def cells(self, fields) -> Iterable | None:
+        """Every row as the tuple of ``fields``' values for a workbook, when the rows
+        can be read that way and are not built yet (None otherwise)."""
+        if self._rows is None and self._cells is not None and tuple(fields) == self._cells[0]:
+            return self._cells[1]()
+        return None
 
     def __len__(self) -> int:
         if self._rows is not None:
@@ -581,7 +593,9 @@ def workbook(report: Report) -> tuple[bytes, int]:
                     pass
             return [row.get(key) for key in fields]
 
-        values = (cells(row) for row in table.rows)
+        values = table.rows.cells(fields) if isinstance(table.rows, Rows) else None
+        if values is None:
+            values = (cells(row) for row in table.rows)
         written = 0
         for line in xlsx.rows_xml(values, styles):
             written += 1

@@ -54,6 +54,8 @@ from .models import Target
 WEEKDAYS = "一二三四五六日"
 # The 成交客户档案 lines a page (or the paper) shows; the xlsx and the API hold them all.
 ARCHIVE_PAGE_ROWS = 500
+# The fields of its columns, in their order, as ``deals.reports.owner_cells`` gives them.
+OWNER_FIELDS = tuple(c.field for c in deal_reports.OWNER_COLUMNS)
 
 
 # --- one GROUP BY per source ------------------------------------------------------------------
@@ -189,13 +191,14 @@ def archive(f: Filters) -> Rows:
     Every line is there for the xlsx, built when it reads them; the page and the paper
     show the first ``ARCHIVE_PAGE_ROWS``, built alone (``first_owner_rows``), the API
     a page of them (``owner_rows_window``), with the number of lines counted by the
-    database."""
+    database; the xlsx reads them as cells (``owner_cells``: no line dicts)."""
     deals = fig.subscribed(f).restrict(f.user, "view")
     return Rows(
         lambda: deal_reports.owner_rows(f.user, deals, links=False),
         lambda n: deal_reports.first_owner_rows(f.user, deals, n, links=False),
         lambda: archive_sums(f)["lines"],
         lambda offset, n: deal_reports.owner_rows_window(f.user, deals, offset, n, links=False),
+        cells=(OWNER_FIELDS, lambda: deal_reports.owner_cells(f.user, deals)),
     )
 
 
