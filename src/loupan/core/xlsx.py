@@ -851,6 +851,10 @@ def build_workbook(sheet_title: str, columns, rows, *, help=None, template: bool
         cells = []
         for column, value in zip(columns, values, strict=True):
             cell = WriteOnlyCell(sheet, value=excel_value(value))
+            if cell.data_type == "f":
+                # text someone typed ("=HYPERLINK(…)" as a customer's name) stays text: an
+                # export never carries a formula for Excel to run
+                cell.data_type = "s"
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
             cells.append(cell)
