@@ -1102,6 +1102,11 @@ def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
                 .order_by("pk")
             )
             picks = list(qs.filter(pk=pk) if pk is not None else qs[:limit])
+            # one event object (and so one operator) for the batch's picks of an event:
+            # the operator's permissions are read once a batch, not once a pick
+            events: dict[int, OpeningEvent] = {}
+            for pick in picks:
+                pick.event = events.setdefault(pick.event_id, pick.event)
             ids = [pick.pk for pick in picks]
             for pick in picks:
                 _seal(pick)
