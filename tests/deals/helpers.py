@@ -59,6 +59,23 @@ def subscribed(offset=0, phone="13700002222", contract=False, deposit="50000"):
     return deal
 
 
+def subscribed_by_two(unit, first, second, payment_method="commercial"):
+    """A deal of ``unit`` subscribed by ``first`` (60%) and ``second`` (40%), by the
+    consultant, its deposit confirmed by finance (the archive's two lines of one deal)."""
+    from loupan.deals import services
+
+    consultant = user("consultant")
+    deal = services.deal_reserve(actor=consultant, unit=unit, customer=first)
+    deal = services.deal_subscribe(
+        actor=consultant,
+        deal=deal,
+        buyers=[(first, "60"), (second, "40")],
+        payment_method=payment_method,
+        deposit="50000",
+    )
+    return services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+
+
 def reviewed(deal):
     """The contract submitted by the contract desk and approved by finance (计财部审核)."""
     from loupan.approvals import services as approvals

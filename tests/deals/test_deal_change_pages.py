@@ -21,6 +21,7 @@ from tests.deals.helpers import (
     free_unit,
     project,
     subscribed,
+    subscribed_by_two,
     user,
 )
 
@@ -213,21 +214,12 @@ def test_owner_rows_are_the_owner_lines_of_every_deal(demo):
     from django.test.utils import CaptureQueriesContext
     from django.utils import translation
 
-    from loupan.deals import reports, services
+    from loupan.deals import reports
 
-    consultant = user("consultant")
     first = customer_of(phone="13700030001", name="甲买受人")
     second = customer_of(phone="13700030002", name="乙买受人")
     Customer.objects.filter(pk=second.pk).update(education="master", occupation="教师")
-    deal = services.deal_reserve(actor=consultant, unit=free_unit(0), customer=first)
-    deal = services.deal_subscribe(
-        actor=consultant,
-        deal=deal,
-        buyers=[(first, "60"), (second, "40")],
-        payment_method="commercial",
-        deposit="50000",
-    )
-    services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    deal = subscribed_by_two(free_unit(0), first, second)
     subscribed(offset=1, phone="13700030003", contract=True)
     deals = Deal.objects.filter(project=project())
     for viewer, language, master, status in (

@@ -26,7 +26,7 @@ from loupan.payments.models import LedgerEntry
 from loupan.reports import engine, periodic
 from loupan.reports import office as office_services
 from loupan.reports.models import Target
-from tests.deals.helpers import customer_of, free_unit, project, subscribed, user
+from tests.deals.helpers import customer_of, free_unit, project, subscribed, subscribed_by_two, user
 from tests.testing import api_client, web_client
 
 pytestmark = pytest.mark.django_db
@@ -475,19 +475,10 @@ def test_the_archive_workbook_from_cells_is_the_workbook_of_its_lines(office):
     are the lines' values column by column, and the workbook is the one its lines make
     (``Rows`` without ``cells``), cell by cell with the number formats, contacts masked
     as the viewer may see them."""
-    consultant = user("consultant")
     first = customer_of("consultant", phone="13700030001", name="甲买受人")
     second = customer_of("consultant", phone="13700030002", name="乙买受人")
     Customer.objects.filter(pk=second.pk).update(education="master", occupation="教师")
-    deal = deal_services.deal_reserve(actor=consultant, unit=free_unit(5), customer=first)
-    deal = deal_services.deal_subscribe(
-        actor=consultant,
-        deal=deal,
-        buyers=[(first, "60"), (second, "40")],
-        payment_method="commercial",
-        deposit="50000",
-    )
-    deal_services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    subscribed_by_two(free_unit(5), first, second)
     day = office["today"].isoformat()
     for code, viewer in (("buyers", "finance"), ("buyers", "manager"), ("weekly", "consultant")):
         report = build(code, viewer, date=day)
@@ -575,16 +566,7 @@ def archive_office(office):
     second = customer_of(phone="13700002287", name="乙买受人")
     Customer.objects.filter(pk=first.pk).update(occupation="教师", education="master")
     Customer.objects.filter(pk=second.pk).update(occupation="已废职业", income_band="20-30万")
-    consultant = user("consultant")
-    deal = deal_services.deal_reserve(actor=consultant, unit=free_unit(5), customer=first)
-    deal = deal_services.deal_subscribe(
-        actor=consultant,
-        deal=deal,
-        buyers=[(first, "60"), (second, "40")],
-        payment_method="provident",
-        deposit="50000",
-    )
-    deal_services.deal_confirm_deposit(actor=user("finance"), deal=deal)
+    deal = subscribed_by_two(free_unit(5), first, second, payment_method="provident")
     # the second buyer now another consultant's: masked for the deal's consultant
     Customer.objects.filter(pk=second.pk).update(owner=user("consultant2"))
     return deal
