@@ -136,18 +136,10 @@ def test_existing_owners_reads_every_number_500_a_query(demo, django_assert_num_
     500 numbers a query, none lost at a chunk's edge."""
     from django.utils import timezone
 
-    from loupan.core.identity import id_check_digit
     from loupan.customers.selectors import existing_owners
 
     project, owner = demo["main"], demo["users"]["consultant"]
-    id_number = "11010519491231002" + id_check_digit("11010519491231002")
-    a = _registered_days_ago(make_customer(project, owner, "+8619912340001", "甲"), 3)
-    b = _registered_days_ago(
-        make_customer(project, owner, "+8619912340002", "乙"),
-        5,
-        phone2="+8619912340003",
-        id_number=id_number,
-    )
+    a, b, id_number = _two_registered(project, owner, "+86199123400", ("甲", "乙"), 1)
     gone = make_customer(project, owner, "+8619912340004", "丙")
     Customer.objects.filter(pk=gone.pk).update(anonymized_at=timezone.now())
     _registered_days_ago(make_customer(demo["second"], owner, "+8619912340001", "丁"), 10)
@@ -166,21 +158,29 @@ def test_existing_owners_reads_every_number_500_a_query(demo, django_assert_num_
         assert existing_owners(project) == ({}, {})
 
 
+def _two_registered(project, owner, prefix, names, n):
+    """Two customers of ``owner``: the first with phone ``prefix``+``n``, registered 3
+    days ago; the second with the two phones after it and an ID number, 5 days ago."""
+    from loupan.core.identity import id_check_digit
+
+    id_number = "11010519491231002" + id_check_digit("11010519491231002")
+    one = _registered_days_ago(make_customer(project, owner, f"{prefix}{n:02d}", names[0]), 3)
+    two = _registered_days_ago(
+        make_customer(project, owner, f"{prefix}{n + 1:02d}", names[1]),
+        5,
+        phone2=f"{prefix}{n + 2:02d}",
+        id_number=id_number,
+    )
+    return one, two, id_number
+
+
 def test_find_existing_answers_the_earliest_registration_besides_the_one_edited(demo):
     """``find_existing``: of the customers holding one of the numbers, the one
     registered first; ``besides`` (the customer being edited) never counts."""
-    from loupan.core.identity import id_check_digit
     from loupan.customers.selectors import find_existing
 
     project, owner = demo["main"], demo["users"]["consultant"]
-    id_number = "11010519491231002" + id_check_digit("11010519491231002")
-    later = _registered_days_ago(make_customer(project, owner, "+8619912340011", "后"), 3)
-    first = _registered_days_ago(
-        make_customer(project, owner, "+8619912340012", "先"),
-        5,
-        phone2="+8619912340013",
-        id_number=id_number,
-    )
+    later, first, id_number = _two_registered(project, owner, "+86199123400", ("后", "先"), 11)
     assert find_existing(project, phone="+8619912340011", id_number=id_number) == first
     assert find_existing(project, "+8619912340011", id_number, besides=first) == later
     assert find_existing(project, "+8619912340011", besides=later) is None

@@ -16,15 +16,16 @@ not JSON, goes to Django as before (DRF's action answers it the same way).
 
 from __future__ import annotations
 
-import json
+import io
 import re
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
-from django.http import JsonResponse
+from django.http import HttpResponse
 from django.utils.module_loading import import_string
-from rest_framework import exceptions
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 
 from loupan.core.api import api_error
 from loupan.core.context import client_ip
@@ -58,17 +59,13 @@ class AnonymousMiddleware:
         return self.get_response(request)
 
 
-def _strict(constant):
-    raise ValueError(f"{constant} is not JSON")
-
-
-def _answer(body: dict, status: int, headers=None) -> JsonResponse:
-    # as DRF's JSONRenderer writes it: UTF-8, no spaces
-    return JsonResponse(
-        body,
+def _answer(body: dict, status: int, headers=None) -> HttpResponse:
+    # DRF's own renderer: the bytes its action would send
+    return HttpResponse(
+        JSONRenderer().render(body),
         status=status,
         headers=headers,
-        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+        content_type="application/json",
     )
 
 
@@ -79,10 +76,8 @@ def pick_view(request):
         event = selectors.public_event(PATH.match(request.path_info)[1])
         if event is None:
             raise DomainError(ErrorCode.NOT_FOUND)
-        try:
-            data = json.loads(request.body, parse_constant=_strict)
-        except ValueError as exc:
-            raise exceptions.ParseError() from exc
+        # DRF's own parser: the same refusal of bad JSON (NaN included) as its action
+        data = JSONParser().parse(io.BytesIO(request.body))
         return _answer(buyer_pick_answer(event, data, client_ip(request)), 201)
     except Exception as exc:
         found = api_error(exc)

@@ -888,22 +888,20 @@ def _sealed(pick: Pick) -> Pick:
     return pick
 
 
-def _row_lock(model, pk) -> None:
-    """``model``'s row ``pk`` locked until the commit (PostgreSQL; SQLite has one writer)."""
+def _row_lock(model, pk, mode: str = "UPDATE") -> None:
+    """``model``'s row ``pk`` locked (``FOR UPDATE`` or ``FOR SHARE``) until the commit
+    (PostgreSQL; SQLite has one writer)."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR {mode}", [pk])
 
 
 def _share_event(event: OpeningEvent) -> None:
-    """The event's row share-locked until the commit (PostgreSQL): picks do not wait for
-    each other, but finishing the event (``_lock_event``) waits for the picks under way,
-    and a pick that waited for it reads the event finished (``_claim_facts``, after)."""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(OpeningEvent._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR SHARE", [event.pk])
+    """The event's row share-locked until the commit: picks do not wait for each other,
+    but finishing the event (``_lock_event``) waits for the picks under way, and a pick
+    that waited for it reads the event finished (``_claim_facts``, after)."""
+    _row_lock(OpeningEvent, event.pk, "SHARE")
 
 
 def claimable(event: OpeningEvent):
