@@ -22,7 +22,6 @@ unless ``--keep``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
 import json
@@ -86,11 +85,24 @@ def parse_args():
     )
     p.add_argument(
         "--seal",
-        choices=("background", "inline"),
-        default="background",
+        choices=("process", "background", "inline"),
+        default="process",
         help="LOUPAN_PICK_SEAL: who writes a pick's reservation (opening/sealer.py)",
     )
+    p.add_argument(
+        "--seal-nice",
+        type=int,
+        default=10,
+        dest="seal_nice",
+        help="loupan seal-picks --nice (with --seal process)",
+    )
     p.add_argument("--tries", type=int, default=8, help="picks a buyer tries before giving up")
+    p.add_argument(
+        "--server",
+        choices=("granian", "gunicorn"),
+        default="gunicorn",
+        help="the WSGI server of the picks and views (the phones' feed: uvicorn under gunicorn)",
+    )
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--threads", type=int, default=16)
     p.add_argument(
@@ -158,11 +170,9 @@ def db_url(name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def start_server(args, database: str, *, asgi: bool = False):
-    """gunicorn on ``database`` as production runs it: threaded WSGI workers, or (``asgi``)
-    uvicorn's worker for the phones' pushed feed (``loupan.asgi``), as many phones as
-    they come."""
-    port = free_port()
+def server_env(args, database: str, *, asgi: bool = False) -> dict:
+    """The environment of the servers and the sealer process: production's settings on
+    ``database``."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.opening.settings",
@@ -181,26 +191,66 @@ def start_server(args, database: str, *, asgi: bool = False):
         "LOUPAN_LIVE_STREAMS": str(args.phones + 100 if asgi else 64),
     }
     env.pop("TEST_DATABASE_NAME", None)
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "loupan.asgi:application" if asgi else "loupan.wsgi:application",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        str(args.push_workers if asgi else args.workers),
-        *(
-            ("-k", "uvicorn_worker.UvicornWorker")
-            if asgi
-            # the generator plays the proxy, whose upstream connections stay open
-            # longer than gunicorn's 2 s default: a connection gunicorn closed as the
-            # proxy reused it was a ServerDisconnectedError at full size
-            else ("-k", "gthread", "--threads", str(args.threads), "--keep-alive", "75")
-        ),
-        "--log-level",
-        "warning",
-    ]
+    return env
+
+
+def start_sealer(args, database: str):
+    """``loupan seal-picks`` beside the servers (``LOUPAN_PICK_SEAL=process``), as
+    production runs it: a process of its own, ``--seal-nice`` lower in CPU priority."""
+    env = server_env(args, database)
+    log = open(Path(env["LOUPAN_VAR_DIR"]) / "seal-picks.log", "w")  # noqa: SIM115
+    command = [sys.executable, "-m", "loupan", "seal-picks", "--nice", str(args.seal_nice)]
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_server(args, database: str, *, asgi: bool = False):
+    """gunicorn on ``database`` as production runs it: threaded WSGI workers, or (``asgi``)
+    uvicorn's worker for the phones' pushed feed (``loupan.asgi``), as many phones as
+    they come."""
+    port = free_port()
+    env = server_env(args, database, asgi=asgi)
+    if args.server == "granian" and not asgi:
+        # granian: Rust's HTTP/1.1 in front of the same WSGI application, its blocking
+        # threads running Django (keep-alive on: the proxy's pool stays open)
+        command = [
+            str(Path(sys.executable).with_name("granian")),
+            "--interface",
+            "wsgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--blocking-threads",
+            str(args.threads),
+            "--http",
+            "1",
+            "--log-level",
+            "warning",
+            "loupan.wsgi:application",
+        ]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "loupan.asgi:application" if asgi else "loupan.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(args.push_workers if asgi else args.workers),
+            *(
+                ("-k", "uvicorn_worker.UvicornWorker")
+                if asgi
+                # the generator plays the proxy, whose upstream connections stay open
+                # longer than gunicorn's 2 s default: a connection gunicorn closed as
+                # the proxy reused it was a ServerDisconnectedError at full size
+                else ("-k", "gthread", "--threads", str(args.threads), "--keep-alive", "75")
+            ),
+            "--log-level",
+            "warning",
+        ]
     name = "gunicorn-asgi.log" if asgi else "gunicorn.log"
     log = open(Path(env["LOUPAN_VAR_DIR"]) / name, "w")  # noqa: SIM115
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -612,13 +662,14 @@ def main() -> int:
     setup_test_environment()
     started = time.perf_counter()
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    server = pusher = None
+    server = pusher = sealing = None
     try:
         print(
             f"# Opening day under load — {args.buyers} buyers, {args.units} units, "
-            f"{args.clients} clients, {args.bots} bots, {args.phones} phones; gunicorn "
-            f"{args.workers} workers × {args.threads} threads (gthread), DB_CONN_MAX_AGE="
-            f"{args.conn_max_age}; {os.cpu_count()} CPUs; phones {args.phones_mode}"
+            f"{args.clients} clients, {args.bots} bots, {args.phones} phones; {args.server} "
+            f"{args.workers} workers × {args.threads} threads, DB_CONN_MAX_AGE="
+            f"{args.conn_max_age}; {os.cpu_count()} CPUs; phones {args.phones_mode}; sealing "
+            f"{args.seal}"
         )
         from bench.opening.build import build
 
@@ -637,6 +688,7 @@ def main() -> int:
         free = units[used:]
 
         server, base, log = start_server(args, name)
+        sealing = start_sealer(args, name) if args.seal == "process" else None
         push_base = None
         if args.phones_mode == "push":
             pusher, push_base, _push_log = start_server(args, name, asgi=True)
@@ -646,7 +698,7 @@ def main() -> int:
 
         # the ceilings, the server idle otherwise
         conc = args.workers * args.threads
-        bare = asyncio.run(
+        bare = load.run(
             load.hammer(base, "/bench/bare/", concurrency=conc, seconds=args.ceiling_seconds)
         )
         live_path = f"/api/v1/opening-events/{event.pk}/live/"
@@ -654,18 +706,21 @@ def main() -> int:
         from loupan.opening.models import Pick
 
         last = Pick.objects.filter(event=event).order_by("-pk").values_list("pk", flat=True).first()
-        view = asyncio.run(
+        view = load.run(
             load.hammer(
                 base, f"{feed_path}?since={last}", concurrency=conc, seconds=args.ceiling_seconds
             )
         )
-        full = asyncio.run(
+        full = load.run(
             load.hammer(base, live_path, concurrency=conc, seconds=args.ceiling_seconds / 2)
         )
         bench = pgbench(args)
 
-        # the opening
-        servers = [server] + ([pusher] if pusher else [])
+        # the opening: the CPU of each process (tree) by its name
+        servers = [server] + ([pusher] if pusher else []) + ([sealing] if sealing else [])
+        server_names = ["gunicorn (WSGI: picks, views" + (", sealer)" if not sealing else ")")]
+        server_names += ["ASGI server (pushed feed)"] if pusher else []
+        server_names += [f"sealer process (nice {args.seal_nice})"] if sealing else []
 
         def servers_cpu():
             return sum(tree_cpu(p.pid) for p in servers)
@@ -682,7 +737,7 @@ def main() -> int:
             )
 
         run = load.Run(base, event.pk, buyers, bots, free, args, push_base=push_base, mark=mark)
-        outcome = asyncio.run(run.run())
+        outcome = load.run(run.run())
         sealed_after = wait_sealed(event)
         wall = time.perf_counter() - wall0
         cpu1 = (self_cpu(), servers_cpu(), tree_cpu(pg_root) if pg_root else 0.0)
@@ -692,6 +747,9 @@ def main() -> int:
         if pusher is not None:
             stop_server(pusher)
             pusher = None
+        if sealing is not None:
+            stop_server(sealing)
+            sealing = None
 
         picks = Pick.objects.filter(event=event).count() - used  # the database's count
         outcome["sold_out"] = picks >= len(free)
@@ -809,14 +867,14 @@ def main() -> int:
             print(f"{label:<42} ratio {ratio:5.2f} (target {target:g}) {verdict:<7} {detail}")
         print(
             f"\nCPU seconds during the opening ({wall:.1f} s wall): load generator {gen_cpu:.1f}, "
-            f"gunicorn {srv_cpu:.1f}, PostgreSQL {pg_cpu:.1f} "
+            f"servers{' and sealer' if args.seal == 'process' else ''} {srv_cpu:.1f}, "
+            f"PostgreSQL {pg_cpu:.1f} "
             f"(server + database per pick: {(srv_cpu + pg_cpu) / max(picks, 1) * 1000:.0f} ms "
             f"incl. the phones' polls)"
         )
         if "picking" in marks and "picked" in marks:
             spent = [b - a for a, b in zip(marks["picking"], marks["picked"], strict=True)]
-            names = ["load generator", "gunicorn (WSGI: picks, views, sealer)"]
-            names += ["ASGI server (pushed feed)"] * (len(spent) - 3)
+            names = ["load generator", *server_names]
             print(
                 f"  of which while the buyers picked ({outcome['picking_s']:.1f} s): "
                 + ", ".join(
@@ -830,6 +888,8 @@ def main() -> int:
             stop_server(server)
         if pusher is not None:
             stop_server(pusher)
+        if sealing is not None:
+            stop_server(sealing)
         if args.keep:
             print(f"(database {name} kept)")
         else:

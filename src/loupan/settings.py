@@ -267,10 +267,11 @@ LOUPAN_LIVE_CACHE_MS = env_int("LOUPAN_LIVE_CACHE_MS", 250)
 LOUPAN_LIVE_PUSH_MS = env_int("LOUPAN_LIVE_PUSH_MS", 500)
 LOUPAN_LIVE_STREAMS = env_int("LOUPAN_LIVE_STREAMS", 64)
 # who writes a pick's reservation (opening/sealer.py): "inline", the request that picked;
-# "background", the process's sealer thread (opening day: the pick answers at its claim)
+# "background", the process's sealer thread; "process", `loupan seal-picks`, a process of
+# its own at a lower CPU priority (opening day: the pick answers at its claim)
 LOUPAN_PICK_SEAL = os.environ.get("LOUPAN_PICK_SEAL", "inline")
-if LOUPAN_PICK_SEAL not in ("inline", "background"):
-    raise ImproperlyConfigured("LOUPAN_PICK_SEAL: inline or background")
+if LOUPAN_PICK_SEAL not in ("inline", "background", "process"):
+    raise ImproperlyConfigured("LOUPAN_PICK_SEAL: inline, background or process")
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

@@ -209,6 +209,32 @@ class Listener:
                 current = version(event_id, self.using)
         return current
 
+    def heard(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a notification of any event (the sealer
+        process: every pick's commit sends one); True when one came, or, on databases
+        without ``LISTEN``, once the timeout has passed (the caller polls)."""
+        if self.conn is None:
+            _sleep(max(0.0, timeout))
+            return True
+        import psycopg
+
+        try:
+            received = self.conn.notifies(timeout=max(0.0, timeout), stop_after=1)
+            try:
+                came = any(n.channel == CHANNEL for n in received)
+            finally:
+                received.close()
+            if came:  # the ones queued behind it are answered by the same wake-up
+                pending = self.conn.notifies(timeout=0)
+                try:
+                    for _notification in pending:
+                        pass
+                finally:
+                    pending.close()
+        except psycopg.Error as exc:
+            raise ListenerLost(str(exc)) from exc
+        return came
+
 
 def wait_for_change(event_id: int, since: int, timeout: float, using: str = "default") -> int:
     """Block until the event's version differs from ``since`` or ``timeout`` seconds have

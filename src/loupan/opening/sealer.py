@@ -10,9 +10,17 @@ sealer at a time). ``LOUPAN_PICK_SEAL`` says who seals:
   an office with a few terminals needs;
 * ``background``: the request answers as soon as its claim is committed, and wakes the
   process's sealer thread, which seals whatever waits (the claims of every worker and
-  server, one batch per transaction) until nothing does. Opening day's setting: the
-  buyers' picks then wait for no counter and no chain. ``loupan run-due`` seals what a
-  stopped process left.
+  server, one batch per transaction) until nothing does. The buyers' picks then wait
+  for no counter and no chain, but the thread shares its server's CPU (and its
+  interpreter's lock) with the requests: under load the sealing took most of the
+  server's CPU while buyers waited for their answers (bench/opening);
+* ``process``: the request answers at its claim and does nothing more; ``loupan
+  seal-picks``, a process of its own started beside the servers, hears every pick's
+  commit (the feed's NOTIFY, ``live.CHANNEL``) and seals whatever waits, at a lower CPU
+  priority (``nice``): while buyers pick, the sealing gets what their requests leave,
+  and the reservations follow as soon as the rush thins. Opening day's setting.
+
+``loupan run-due`` seals what a stopped process left, in every mode.
 
 Nothing here is a rule: the thread only calls ``services.picks_seal``.
 """
@@ -26,11 +34,23 @@ import time
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from . import live
+
 log = logging.getLogger(__name__)
 
 
+def mode() -> str:
+    return getattr(settings, "LOUPAN_PICK_SEAL", "inline")
+
+
 def in_background() -> bool:
-    return getattr(settings, "LOUPAN_PICK_SEAL", "inline") == "background"
+    """The process's sealer thread seals (``background``)."""
+    return mode() == "background"
+
+
+def inline() -> bool:
+    """The request that claimed seals (``inline``)."""
+    return mode() == "inline"
 
 
 class Sealer:
@@ -93,3 +113,28 @@ def wake(seal) -> None:
 
 def settle(timeout: float = 30.0) -> bool:
     return _sealer.settle(timeout)
+
+
+def follow(seal, *, stop: threading.Event | None = None, interval: float = 1.0) -> None:
+    """The sealer process (``loupan seal-picks``): ``seal`` whatever waits, then wait for
+    the next pick's commit (the feed's NOTIFY on PostgreSQL; elsewhere ``interval``
+    seconds, a poll) or ``interval`` seconds at most, again and again until ``stop`` is
+    set. The listening connection is opened before each sealing, so a pick committed
+    while it seals wakes the next one. A lost connection (the database restarted) is
+    opened again after ``interval``."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            with live.Listener() as listener:
+                while not stop.is_set():
+                    close_old_connections()
+                    seal()
+                    listener.heard(interval)
+        except live.ListenerLost:
+            log.warning("the sealer's listening connection broke: listening again")
+            stop.wait(interval)
+        except Exception:  # the process must live on; run-due seals what is left
+            log.exception("sealing picks failed")
+            stop.wait(interval)
+        finally:
+            connection.close()

@@ -878,10 +878,13 @@ def _standing(work):
 
 
 def _sealed(pick: Pick) -> Pick:
-    """The pick's reservation: written now (``LOUPAN_PICK_SEAL=inline``) or woken in the
-    process's sealer thread (``background``), once the claim is committed."""
+    """The pick's reservation: written now (``LOUPAN_PICK_SEAL=inline``), woken in the
+    process's sealer thread (``background``) once the claim is committed, or left to
+    the sealer process (``process``: ``loupan seal-picks`` hears the commit)."""
     if sealer.in_background():
         transaction.on_commit(lambda: sealer.wake(picks_seal))
+        return pick
+    if not sealer.inline():
         return pick
     picks_seal()
     pick.refresh_from_db(fields=["deal", "seal_error"])
@@ -1106,6 +1109,7 @@ def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
             for pick in picks:
                 pick.event = events.setdefault(pick.event_id, pick.event)
             ids = [pick.pk for pick in picks]
+            _release_held(picks)
             for pick in picks:
                 _seal(pick)
         return len(ids), 0
@@ -1121,20 +1125,39 @@ def _seal_batch(limit: int, pk=None) -> tuple[int, int]:
         return done, bad
 
 
-def _seal(pick: Pick) -> None:
-    unit, event = pick.unit, pick.event
-    if claimable(event).filter(unit=unit, held=True, unit__status=UnitStatus.HELD).exists():
-        project = unit.project
-        # the unit as the release left it (its re-read), with the project already read
-        [unit] = inventory_services.units_unhold(
+def _release_held(picks: list[Pick]) -> None:
+    """The units the event held for its buyers (``selection_start``) go back to
+    available before their deals reserve them: a batch's units of one event in one
+    move (``inventory_services.units_unhold``), not one move a pick. Each pick keeps
+    its unit as the release re-read it, with the project already read."""
+    by_event: dict[int, list[Pick]] = {}
+    for pick in picks:
+        by_event.setdefault(pick.event_id, []).append(pick)
+    for mine in by_event.values():
+        event, project = mine[0].event, mine[0].unit.project
+        held = sorted(
+            claimable(event)
+            .filter(unit__in=[p.unit_id for p in mine], held=True, unit__status=UnitStatus.HELD)
+            .values_list("unit_id", flat=True)
+        )
+        if not held:
+            continue
+        released = inventory_services.units_unhold(
             actor=None,
             project=project,
-            unit_ids=[unit.pk],
-            reason=_("开盘选房 %(e)s 认筹号 %(n)s") % {"e": event.name, "n": pick.entry.number},
+            unit_ids=held,
+            reason=_("开盘选房 %(e)s") % {"e": event.name},
         )
-        unit.project = project
-    pick.entry.event = event
-    pick.deal = pick_deal(entry=pick.entry, unit=unit)
+        by_unit = {unit.pk: unit for unit in released}
+        for pick in mine:
+            if pick.unit_id in by_unit:
+                pick.unit = by_unit[pick.unit_id]
+                pick.unit.project = project
+
+
+def _seal(pick: Pick) -> None:
+    pick.entry.event = pick.event
+    pick.deal = pick_deal(entry=pick.entry, unit=pick.unit)
     pick.save(update_fields=["deal"])
     _audit_pick(pick, deal=pick.deal.pk)
 

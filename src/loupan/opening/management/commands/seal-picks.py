@@ -1,0 +1,42 @@
+"""``loupan seal-picks``: opening day's sealer process (``LOUPAN_PICK_SEAL=process``)."""
+
+import os
+import signal
+import threading
+
+from django.core.management.base import BaseCommand, CommandError
+
+from loupan.opening import sealer, services
+
+
+class Command(BaseCommand):
+    help = (
+        "开盘选房：持续把选房生成保留单或认购（LOUPAN_PICK_SEAL=process 时与服务器一同运行）"
+        "(opening day's sealer: writes every pick's reservation or subscription as soon as "
+        "the pick is committed, at a lower CPU priority than the servers, until stopped)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=10,
+            help="how much lower its CPU priority is than the servers' (0: the same)",
+        )
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help="seconds between two looks without a pick heard (and SQLite's poll)",
+        )
+
+    def handle(self, *args, nice=10, interval=1.0, **options):
+        if interval <= 0:
+            raise CommandError("--interval 必须大于 0")
+        if nice:
+            os.nice(nice)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        self.stdout.write(f"sealing picks (nice {nice}); SIGTERM stops")
+        sealer.follow(services.picks_seal, stop=stop, interval=interval)
