@@ -1,5 +1,5 @@
 """Opening day under load (issue 16 "Load"): 5,000 buyers contending for 1,000 units
-through the buyer API of a gunicorn server on PostgreSQL, run as production runs it,
+through the buyer API of a granian (or gunicorn) server on PostgreSQL, run as production runs it,
 with scripted bots and 2,000 phones watching the free units; the machine's two ceilings
 (pgbench TPC-B and a bare JSON view of the same server) measured in the same run.
 
@@ -100,11 +100,16 @@ def parse_args():
     p.add_argument(
         "--server",
         choices=("granian", "gunicorn"),
-        default="gunicorn",
+        default="granian",
         help="the WSGI server of the picks and views (the phones' feed: uvicorn under gunicorn)",
     )
     p.add_argument("--workers", type=int, default=4)
-    p.add_argument("--threads", type=int, default=16)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads a WSGI worker (granian's blocking threads, gunicorn's gthread)",
+    )
     p.add_argument(
         "--conn-max-age",
         type=int,
@@ -204,7 +209,8 @@ def start_sealer(args, database: str):
 
 
 def start_server(args, database: str, *, asgi: bool = False):
-    """gunicorn on ``database`` as production runs it: threaded WSGI workers, or (``asgi``)
+    """granian or gunicorn (``--server``) on ``database`` as production runs it: threaded
+    WSGI workers, or (``asgi``, gunicorn)
     uvicorn's worker for the phones' pushed feed (``loupan.asgi``), as many phones as
     they come."""
     port = free_port()
@@ -251,7 +257,7 @@ def start_server(args, database: str, *, asgi: bool = False):
             "--log-level",
             "warning",
         ]
-    name = "gunicorn-asgi.log" if asgi else "gunicorn.log"
+    name = "asgi.log" if asgi else f"{args.server}.log"
     log = open(Path(env["LOUPAN_VAR_DIR"]) / name, "w")  # noqa: SIM115
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -267,10 +273,10 @@ def start_server(args, database: str, *, asgi: bool = False):
                     break
         except OSError:
             if proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited: see {log.name}") from None
+                raise SystemExit(f"the server exited: see {log.name}") from None
             time.sleep(0.2)
     else:
-        raise SystemExit(f"gunicorn did not answer: see {log.name}")
+        raise SystemExit(f"the server did not answer: see {log.name}")
     # warm every worker (imports, URL resolvers, first connections)
     return proc, base, log.name
 
@@ -353,7 +359,7 @@ def pgbench(args) -> dict:
 
 
 def profile(event, entries, units, count: int) -> dict:
-    """``count`` picks through the buyer API in this process, called as gunicorn calls
+    """``count`` picks through the buyer API in this process, called as the server calls
     it (``loupan.wsgi.application``: the pick's own handler, ``opening.pick_http``),
     timed query by query, one of them inside an outer transaction to read the locks it
     holds before the commit, one under cProfile."""
@@ -504,7 +510,9 @@ def print_profile(result) -> None:
         k: sum(r[k] for r in rows) / n
         for k in ("total", "queries", "sql", "chain_held", "locked", "counter_held")
     }
-    print("\n## One pick, in-process (loupan.wsgi as gunicorn calls it, same database), mean of", n)
+    print(
+        "\n## One pick, in-process (loupan.wsgi as the server calls it, same database), mean of", n
+    )
     print(
         f"wall {avg['total'] * 1000:.1f} ms = SQL {avg['sql'] * 1000:.1f} ms in "
         f"{avg['queries']:.0f} queries + Python {(avg['total'] - avg['sql']) * 1000:.1f} ms"
@@ -718,7 +726,7 @@ def main() -> int:
 
         # the opening: the CPU of each process (tree) by its name
         servers = [server] + ([pusher] if pusher else []) + ([sealing] if sealing else [])
-        server_names = ["gunicorn (WSGI: picks, views" + (", sealer)" if not sealing else ")")]
+        server_names = [f"{args.server} (WSGI: picks, views" + (")" if sealing else ", sealer)")]
         server_names += ["ASGI server (pushed feed)"] if pusher else []
         server_names += [f"sealer process (nice {args.seal_nice})"] if sealing else []
 

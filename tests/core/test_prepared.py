@@ -93,3 +93,33 @@ def test_an_instance_as_the_orm_loads_it(demo):
         f.attname: getattr(unit, f.attname) for f in Unit._meta.concrete_fields
     }
     assert prepared.instance(Unit, pk=unit.pk + 10_000) is None
+
+
+def test_a_prepared_cursor_has_postgresql_plan_each_statement_once(demo):
+    """PostgreSQL keeps the plan of what runs through ``prepared_cursor`` (Django's
+    cursors bind on the client: nothing kept); the statements still pass Django's
+    wrappers (counted, logged) and give the same rows. Elsewhere it is Django's cursor."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loupan.core.prepared import prepared_cursor
+
+    sql = "SELECT number FROM inventory_unit WHERE id = %s"
+    ids = list(Unit.objects.order_by("pk").values_list("pk", flat=True)[:3])
+    with CaptureQueriesContext(connection) as ctx:
+        got = []
+        for pk in ids:
+            with prepared_cursor() as cursor:
+                cursor.execute(sql, [pk])
+                got.append(cursor.fetchone()[0])
+    assert got == [Unit.objects.get(pk=pk).number for pk in ids]
+    assert len(ctx.captured_queries) == 3
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                ["%FROM inventory_unit WHERE id = $1%"],
+            )
+            assert cursor.fetchone()[0] == 1  # one plan for the three
+        # Django's own cursors stay as they were (bound on the client, nothing prepared)
+        assert connection.connection.cursor_factory.__name__ != "PreparingCursor"

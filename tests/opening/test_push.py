@@ -194,3 +194,30 @@ def test_a_pick_by_another_worker_reaches_every_phone_stream(demo, settings):
         assert [u["id"] for u in data["units"]] == [latest.unit_id]
         assert data["last_pick"] == latest.pk
     assert max(at for _i, _d, at in received) - committed < 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_hub_answers_a_lone_pick_at_once_and_a_rush_once_a_tick():
+    """After a quiet tick the first notification is answered at once; after a read, the
+    notifications are collected until a tick has passed since it (one board read a
+    tick, however many picks)."""
+    from loupan.opening import live
+
+    def notify_later(event_id):
+        try:
+            live.notify(event_id)
+        finally:
+            connection.close()
+
+    mine = push.Hub(autostart=False)
+    with live.Listener() as listener:
+        threading.Timer(0.2, notify_later, args=(42,)).start()
+        start = time.monotonic()
+        assert mine._collect(listener, 5.0, float("-inf")) == {42}
+        assert time.monotonic() - start < 2.5  # not the 5 s tick
+        last_read = time.monotonic()
+        live.notify(43)
+        live.notify(44)
+        assert mine._collect(listener, 1.0, last_read) == {43, 44}
+        assert time.monotonic() - last_read >= 0.95

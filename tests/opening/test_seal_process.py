@@ -106,3 +106,33 @@ def test_the_sealer_process_hears_each_commit_and_seals_at_once(demo, settings):
 def test_seal_picks_refuses_an_interval_of_nothing():
     with pytest.raises(CommandError, match="--interval"):
         call_command("seal-picks", "--interval", "0", "--nice", "0")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_sealer_process_lets_a_rush_pass_but_not_for_ever():
+    """While picks keep coming (a notification every 0.1 s) the sealing waits until
+    ``quiet`` brings none; a rush that does not end holds it ``at_most``."""
+
+    def rush(seconds):
+        end = time.monotonic() + seconds
+        try:
+            while time.monotonic() < end:
+                live.notify(1)
+                time.sleep(0.1)
+        finally:
+            connection.close()
+
+    never = threading.Event()
+    with live.Listener() as listener:
+        start = time.monotonic()
+        threading.Thread(target=rush, args=(0.8,)).start()
+        sealer.after_the_rush(listener, 0.3, 10.0, never)
+        waited = time.monotonic() - start
+        assert 0.8 <= waited < 3, waited  # the rush, then 0.3 s of quiet
+        start = time.monotonic()
+        long_rush = threading.Thread(target=rush, args=(3.0,))
+        long_rush.start()
+        sealer.after_the_rush(listener, 0.3, 1.0, never)
+        assert 0.95 <= time.monotonic() - start < 2
+        long_rush.join()

@@ -78,7 +78,7 @@ class Prepared:
                 self._compiled[key] = compiled
         sql, params, slots, columns, converters = compiled
         values = [type(p)(args[slot]) if slot else p for p, slot in zip(params, slots, strict=True)]
-        with connection.cursor() as cursor:
+        with prepared_cursor(using) as cursor:
             cursor.execute(sql, values)
             found = [list(row) for row in cursor.fetchall()]
         for row in found:
@@ -101,3 +101,49 @@ class Prepared:
 def fields_of(model) -> list[str]:
     """Every concrete field's attname, for ``values()`` and ``Prepared.instance``."""
     return [field.attname for field in model._meta.concrete_fields]
+
+
+def prepared_cursor(using: str = "default"):
+    """A cursor (Django's, with its wrappers) whose statements PostgreSQL parses and
+    plans once per connection: bound on the server and prepared (psycopg's
+    ``prepare=True``), where Django's cursors bind on the client and so have every
+    statement planned again (bench/opening: the pick's short statements cost the
+    database four times what pgbench's do). For the few statements of a hot path run
+    thousands of times with other values; on other databases, Django's cursor."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:  # Django's: psycopg then prepares nothing at all
+        # only what asks (``prepare=True``) is prepared: Django's cursors bind on the
+        # client, which never prepares, and nothing else binds on the server
+        raw.prepare_threshold = 2**31 - 1
+    factory = raw.cursor_factory
+    raw.cursor_factory = _preparing_cursor_class()
+    try:
+        return connection.cursor()  # Django's checks, time zone and wrappers
+    finally:
+        raw.cursor_factory = factory
+
+
+_PREPARING = None
+
+
+def _preparing_cursor_class():
+    global _PREPARING
+    if _PREPARING is None:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class PreparingCursor(ServerBindingCursor):
+            def execute(self, query, params=None, *, prepare=None, binary=None):
+                return super().execute(query, params, prepare=True, binary=binary)
+
+            def _send_query_prepared(self, name, pgq, *, binary=None):
+                # what Django's debug cursor logs (its SQL, with $1 … for the values):
+                # psycopg keeps it only for a statement it did not prepare
+                self._query = pgq
+                return super()._send_query_prepared(name, pgq, binary=binary)
+
+        _PREPARING = PreparingCursor
+    return _PREPARING

@@ -38,6 +38,7 @@ from django.db import connections, transaction
 from django.db.models import Count, Max, OuterRef
 from django.utils import timezone
 
+from loupan.core.prepared import prepared_cursor
 from loupan.core.querysets import per_row
 
 from .models import Batch, Entry, EventStatus, EventUnit, OpeningEvent, Pick
@@ -95,7 +96,7 @@ def before_pick_insert(event_id: int, using: str = "default") -> None:
     NOTIFY, which PostgreSQL delivers at the commit (nothing if it rolls back), in the
     same statement. SQLite commits one writer at a time and has no NOTIFY: nothing to do."""
     if is_postgres(using):
-        with connections[using].cursor() as cursor:
+        with prepared_cursor(using) as cursor:
             cursor.execute(
                 "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_notify(%s, %s)",
                 [_ORDER_KEY, event_id, CHANNEL, str(event_id)],

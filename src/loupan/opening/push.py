@@ -47,9 +47,9 @@ RETRY = 1.0  # seconds before the listener tries again after losing the database
 
 
 def tick_seconds() -> float:
-    """How long the hub collects notifications before reading the boards that changed
-    (``LOUPAN_LIVE_PUSH_MS``, 500 ms): a pick reaches the phones within about this
-    long, and a board is read at most this often however many picks come."""
+    """How often at most the hub reads the boards that changed (``LOUPAN_LIVE_PUSH_MS``,
+    500 ms): a pick reaches the phones within about this long, at once after a quiet
+    tick, and a board is read at most this often however many picks come."""
     return max(10, int(getattr(settings, "LOUPAN_LIVE_PUSH_MS", 500))) / 1000
 
 
@@ -267,9 +267,12 @@ class Hub:
                     due.append((event_id, held))
         return due
 
-    def _collect(self, listener, tick: float) -> set[int]:
-        """The events notified during one tick (PostgreSQL), or those whose version moved
-        (elsewhere)."""
+    def _collect(self, listener, tick: float, last_read: float) -> set[int]:
+        """The events notified (PostgreSQL), or those whose version moved (elsewhere).
+        PostgreSQL: boards are read at most once a ``tick``: until a tick has passed
+        since the last read, the notifications are collected until then; after a quiet
+        tick the first one is answered at once (a lone pick reaches the phones without
+        waiting for a tick, a rush in one read a tick)."""
         if listener.conn is None:
             self._stop.wait(tick)
             with self._cond:
@@ -278,7 +281,12 @@ class Hub:
                 event_id for event_id, held in watched if live.version(event_id) != held.version
             }
         changed: set[int] = set()
-        received = listener.conn.notifies(timeout=tick)
+        wait = last_read + tick - time.monotonic()
+        received = (
+            listener.conn.notifies(timeout=wait)
+            if wait > 0
+            else listener.conn.notifies(timeout=tick, stop_after=1)
+        )
         try:
             for note in received:
                 if note.channel == live.CHANNEL and note.payload.isdigit():
@@ -289,6 +297,7 @@ class Hub:
 
     def _run(self) -> None:
         listener = None
+        last_read = float("-inf")
         try:
             while not self._stop.is_set():
                 try:
@@ -297,8 +306,11 @@ class Hub:
                         with self._cond:  # whatever came while nobody listened
                             for held in self._held.values():
                                 held.stale = True
-                    changed = self._collect(listener, tick_seconds())
-                    for event_id, held in self._due(changed):
+                    changed = self._collect(listener, tick_seconds(), last_read)
+                    due = self._due(changed)
+                    if changed:
+                        last_read = time.monotonic()
+                    for event_id, held in due:
                         self._reread(event_id, held)
                 except Exception as exc:  # the database went away: listen again shortly
                     log.warning("opening live hub: %s", exc)

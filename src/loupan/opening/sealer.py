@@ -115,13 +115,27 @@ def settle(timeout: float = 30.0) -> bool:
     return _sealer.settle(timeout)
 
 
-def follow(seal, *, stop: threading.Event | None = None, interval: float = 1.0) -> None:
+QUIET = 0.2  # seconds without a pick that end a rush (``follow``)
+AT_MOST = 10.0  # seconds a rush may hold the sealing back
+
+
+def follow(
+    seal,
+    *,
+    stop: threading.Event | None = None,
+    interval: float = 1.0,
+    quiet: float = QUIET,
+    at_most: float = AT_MOST,
+) -> None:
     """The sealer process (``loupan seal-picks``): ``seal`` whatever waits, then wait for
     the next pick's commit (the feed's NOTIFY on PostgreSQL; elsewhere ``interval``
     seconds, a poll) or ``interval`` seconds at most, again and again until ``stop`` is
-    set. The listening connection is opened before each sealing, so a pick committed
-    while it seals wakes the next one. A lost connection (the database restarted) is
-    opened again after ``interval``."""
+    set. While picks keep coming it lets the rush pass first (``after_the_rush``: until
+    ``quiet`` seconds bring no pick, ``at_most`` seconds at most), so that the sealing's
+    statements do not take the database from the buyers either. The listening
+    connection is opened before each sealing, so a pick committed while it seals wakes
+    the next one. A lost connection (the database restarted) is opened again after
+    ``interval``."""
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
@@ -129,7 +143,8 @@ def follow(seal, *, stop: threading.Event | None = None, interval: float = 1.0) 
                 while not stop.is_set():
                     close_old_connections()
                     seal()
-                    listener.heard(interval)
+                    if listener.heard(interval):
+                        after_the_rush(listener, quiet, at_most, stop)
         except live.ListenerLost:
             log.warning("the sealer's listening connection broke: listening again")
             stop.wait(interval)
@@ -138,3 +153,15 @@ def follow(seal, *, stop: threading.Event | None = None, interval: float = 1.0) 
             stop.wait(interval)
         finally:
             connection.close()
+
+
+def after_the_rush(listener, quiet: float, at_most: float, stop: threading.Event) -> None:
+    """Return once ``quiet`` seconds have brought no notification, or ``at_most``
+    seconds have passed (PostgreSQL; at once elsewhere or when ``quiet`` is 0)."""
+    if listener.conn is None or quiet <= 0:
+        return
+    deadline = time.monotonic() + at_most
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0 or not listener.heard(min(quiet, left)):
+            return

@@ -28,7 +28,7 @@ from loupan.audit.services import audit_batch, audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
-from loupan.core.prepared import Prepared
+from loupan.core.prepared import Prepared, prepared_cursor
 from loupan.core.querysets import per_row
 from loupan.deals import rules as deal_rules
 from loupan.deals import services as deal_services
@@ -741,7 +741,7 @@ def throttle(entry: Entry, now) -> bool:
         return False
     table = connection.ops.quote_name(Entry._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET tried_at = %s "
             "WHERE id = %s AND (tried_at IS NULL OR tried_at <= %s)",
@@ -770,7 +770,7 @@ def throttle_address(event: OpeningEvent, address: str | None, now) -> None:
         return
     table = connection.ops.quote_name(PickAddress._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (event_id, address, tried_at) VALUES (%s, %s, %s) "
             "ON CONFLICT (event_id, address) DO UPDATE SET tried_at = excluded.tried_at "
@@ -896,7 +896,7 @@ def _row_lock(model, pk, mode: str = "UPDATE") -> None:
     (PostgreSQL; SQLite has one writer)."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR {mode}", [pk])
 
 
@@ -1039,7 +1039,7 @@ def _insert_pick(pick: Pick) -> bool:
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in fields]
     marks = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
             "ON CONFLICT (event_id, unit_id) DO NOTHING RETURNING id",

@@ -30,13 +30,31 @@ class Command(BaseCommand):
             help="seconds between two looks without a pick heard (and SQLite's poll)",
         )
 
-    def handle(self, *args, nice=10, interval=1.0, **options):
+        parser.add_argument(
+            "--quiet",
+            type=float,
+            default=sealer.QUIET,
+            help="while picks keep coming, seal once this many seconds bring none (0: at once)",
+        )
+        parser.add_argument(
+            "--at-most",
+            type=float,
+            default=sealer.AT_MOST,
+            dest="at_most",
+            help="seconds a rush of picks may hold the sealing back at most",
+        )
+
+    def handle(self, *args, nice=10, interval=1.0, quiet=0.2, at_most=10.0, **options):
         if interval <= 0:
             raise CommandError("--interval 必须大于 0")
+        if quiet < 0 or at_most < 0:
+            raise CommandError("--quiet 与 --at-most 不能为负数")
         if nice:
             os.nice(nice)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         self.stdout.write(f"sealing picks (nice {nice}); SIGTERM stops")
-        sealer.follow(services.picks_seal, stop=stop, interval=interval)
+        sealer.follow(
+            services.picks_seal, stop=stop, interval=interval, quiet=quiet, at_most=at_most
+        )
