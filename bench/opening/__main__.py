@@ -68,6 +68,13 @@ def parse_args():
         dest="phones_mode",
         help="phones hold the pushed feed (as the buyer's page does) or poll it",
     )
+    p.add_argument(
+        "--push-server",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        dest="push_server",
+        help="the ASGI server of the phones' streams (uvicorn under gunicorn, or granian)",
+    )
     p.add_argument("--push-ms", type=int, default=500, dest="push_ms", help="LOUPAN_LIVE_PUSH_MS")
     p.add_argument(
         "--push-workers",
@@ -215,26 +222,26 @@ def start_server(args, database: str, *, asgi: bool = False):
     they come."""
     port = free_port()
     env = server_env(args, database, asgi=asgi)
-    if args.server == "granian" and not asgi:
-        # granian: Rust's HTTP/1.1 in front of the same WSGI application, its blocking
-        # threads running Django (keep-alive on: the proxy's pool stays open)
+    if (args.push_server if asgi else args.server) == "granian":
+        # granian: Rust's HTTP/1.1 in front of the same application, its blocking threads
+        # running Django (keep-alive on: the proxy's pool stays open); ASGI without the
+        # lifespan protocol, which Django does not speak
         command = [
             str(Path(sys.executable).with_name("granian")),
             "--interface",
-            "wsgi",
+            "asginl" if asgi else "wsgi",
             "--host",
             "127.0.0.1",
             "--port",
             str(port),
             "--workers",
-            str(args.workers),
-            "--blocking-threads",
-            str(args.threads),
+            str(args.push_workers if asgi else args.workers),
+            *(() if asgi else ("--blocking-threads", str(args.threads))),
             "--http",
             "1",
             "--log-level",
             "warning",
-            "loupan.wsgi:application",
+            "loupan.asgi:application" if asgi else "loupan.wsgi:application",
         ]
     else:
         command = [
@@ -782,6 +789,15 @@ def main() -> int:
             f"{outcome['picking_s']:.1f} s = {rate:,.1f} picks/s; time to sell out "
             f"{outcome['picking_s']:.1f} s"
         )
+        answered = sorted(run.picked_at.values())
+        if answered:
+            nine = answered[max(0, int(len(answered) * 0.9) - 1)] - run.started
+            print(
+                f"the busiest second: {load.busiest(answered):,} picks; 90% of the units "
+                f"answered in {nine:.1f} s; pick requests answered "
+                f"{len(run.request_latency) / outcome['picking_s']:,.0f}/s (each buyer waits "
+                f"{args.interval_ms} ms after a refusal, as the server's limit asks)"
+            )
         print(
             f"pick latency (201): p50 {ms(p50)}, p99 {ms(p99)}; every pick request: "
             f"p50 {ms(r50)}, p99 {ms(r99)} ({len(run.request_latency)} requests)"
@@ -800,8 +816,8 @@ def main() -> int:
             print(
                 f"phones: {run.streams} held the pushed feed ({run.frames} frames, "
                 f"{run.frames / watch:,.0f}/s), {run.streams_refused} refused, "
-                f"{run.fell_back} polled instead; ASGI server {args.push_workers} uvicorn "
-                f"worker(s), "
+                f"{run.fell_back} polled instead; ASGI server {args.push_workers} "
+                f"{args.push_server} worker(s), "
                 f"tick {args.push_ms} ms"
             )
         print(

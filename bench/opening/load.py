@@ -32,6 +32,17 @@ def percentile(samples, p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * p / 100 + 0.999999) - 1))]
 
 
+def busiest(times, window: float = 1.0) -> int:
+    """The most of ``times`` (seconds) that fall within one ``window``."""
+    ordered = sorted(times)
+    most, first = 0, 0
+    for last, at in enumerate(ordered):
+        while at - ordered[first] > window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def buyer_address(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
