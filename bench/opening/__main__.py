@@ -110,7 +110,12 @@ def parse_args():
         default="granian",
         help="the WSGI server of the picks and views (the phones' feed: uvicorn under gunicorn)",
     )
-    p.add_argument("--workers", type=int, default=4)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="WSGI worker processes (one a core: four on two cores lengthened the p99)",
+    )
     p.add_argument(
         "--threads",
         type=int,
@@ -801,6 +806,13 @@ def main() -> int:
         print(
             f"pick latency (201): p50 {ms(p50)}, p99 {ms(p99)}; every pick request: "
             f"p50 {ms(r50)}, p99 {ms(r99)} ({len(run.request_latency)} requests)"
+        )
+        print(
+            "pick requests by the second they were sent in: "
+            + "; ".join(
+                f"{s}–{s + 1} s: {n} p50 {ms(a)} p99 {ms(b)}"
+                for s, n, a, b in load.by_second(run.request_sent, run.request_latency)
+            )
         )
         print(
             "buyers' requests by answer: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from array import array
 from collections import Counter
@@ -41,6 +42,14 @@ def busiest(times, window: float = 1.0) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+def by_second(sent, latency) -> list[tuple[int, int, float, float]]:
+    """(second of the opening, requests sent in it, their p50, p99)."""
+    seconds: dict[int, list[float]] = {}
+    for at, took in zip(sent, latency, strict=True):
+        seconds.setdefault(int(at), []).append(took)
+    return [(s, len(v), percentile(v, 50), percentile(v, 99)) for s, v in sorted(seconds.items())]
 
 
 def buyer_address(i: int) -> str:
@@ -106,6 +115,128 @@ async def hammer(base: str, path: str, *, concurrency: int, seconds: float) -> d
     }
 
 
+def dechunk(buf: bytearray, body: bytearray) -> bool:
+    """Move the complete chunks at the head of ``buf`` (a chunked HTTP body) into
+    ``body``; True once the last (empty) chunk is in."""
+    while (nl := buf.find(b"\r\n")) >= 0:
+        size = int(bytes(buf[:nl]).split(b";")[0], 16)
+        if len(buf) < nl + 4 + size:
+            return False
+        body += buf[nl + 2 : nl + 2 + size]
+        del buf[: nl + 4 + size]
+        if size == 0:
+            return True
+    return False
+
+
+_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)")
+
+
+class Upstream(asyncio.Protocol):
+    """One keep-alive connection of the proxy (the generator) to the server, one request
+    at a time, the answer read by its Content-Length or its chunks: a pick request costs
+    the generator a fraction of aiohttp's client (the generator shares the two cores)."""
+
+    def __init__(self):
+        self.transport = None
+        self.closed = False
+        self._buf = bytearray()
+        self._body = bytearray()
+        self._head = None
+        self._waiter: asyncio.Future | None = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def connection_lost(self, exc):
+        self.closed = True
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_exception(ConnectionResetError("the server closed the connection"))
+
+    def data_received(self, data):
+        buf = self._buf
+        buf += data
+        if self._waiter is None or self._waiter.done():
+            return
+        if self._head is None:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buf[:end]).lower()
+            del buf[: end + 4]
+            length = _LENGTH.search(head)
+            self._head = (
+                int(head[9:12]),
+                int(length[1]) if length else None,
+                b"\r\nconnection: close" in head,
+            )
+        status, length, close = self._head
+        if length is not None:
+            if len(buf) < length:
+                return
+            body = bytes(buf[:length])
+            del buf[:length]
+        else:
+            if not dechunk(buf, self._body):
+                return
+            body = bytes(self._body)
+            self._body.clear()
+        self._head = None
+        if close:
+            self.closed = True
+            self.transport.close()
+        self._waiter.set_result((status, body))
+
+    async def send(self, request: bytes, timeout: float):
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        self.transport.write(request)
+        late = loop.call_later(timeout, self.transport.close)  # connection_lost answers
+        try:
+            return await self._waiter
+        finally:
+            late.cancel()
+
+
+class Upstreams:
+    """The proxy's pool of keep-alive connections to one server (at most ``limit``)."""
+
+    def __init__(self, base: str, limit: int, timeout: float = 60.0):
+        target = urlsplit(base)
+        self.host, self.port, self.netloc = target.hostname, target.port, target.netloc
+        self.idle: list[Upstream] = []
+        self.slots = asyncio.Semaphore(limit)
+        self.timeout = timeout
+
+    async def post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        request = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.netloc}\r\nX-Forwarded-Proto: https\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n"
+        ).encode() + body
+        async with self.slots:
+            if self.idle:
+                upstream = self.idle.pop()
+            else:
+                _transport, upstream = await asyncio.get_running_loop().create_connection(
+                    Upstream, self.host, self.port
+                )
+            try:
+                answer = await upstream.send(request, self.timeout)
+            except BaseException:
+                upstream.transport.close()
+                raise
+            if not upstream.closed:
+                self.idle.append(upstream)
+            return answer
+
+    def close(self) -> None:
+        for upstream in self.idle:
+            upstream.transport.close()
+        self.idle.clear()
+
+
 class FeedReader(asyncio.Protocol):
     """One phone's pushed feed read straight off its socket: the response's head, its
     chunked body and the Server-Sent Events in it, with as little Python a frame as it
@@ -148,15 +279,8 @@ class FeedReader(asyncio.Protocol):
         body = buf
         if self._chunked:
             body = self._body
-            while (nl := buf.find(b"\r\n")) >= 0:
-                size = int(bytes(buf[:nl]).split(b";")[0], 16)
-                if len(buf) < nl + 4 + size:
-                    break
-                body += buf[nl + 2 : nl + 2 + size]
-                del buf[: nl + 4 + size]
-                if size == 0:
-                    self.transport.close()
-                    break
+            if dechunk(buf, body):
+                self.transport.close()
         while (end := body.find(b"\n\n")) >= 0:
             event = bytes(body[:end])
             del body[: end + 2]
@@ -184,6 +308,7 @@ class Run:
         self.picked_at: dict[int, float] = {}  # unit → when its 201 arrived
         self.pick_latency: list[float] = []
         self.request_latency: list[float] = []
+        self.request_sent: list[float] = []  # when each was sent, from the batch's start
         self.refusals: Counter = Counter()
         self.bot_results: Counter = Counter()
         self.sold_out = asyncio.Event()
@@ -224,22 +349,21 @@ class Run:
         """What the buyer's page holds (``phone_stream``): the pushed feed."""
         return f"/opening/{self.event}/feed/stream/"
 
-    async def post_pick(self, session, number, code, unit, address):
-        body = json.dumps({"entry": number, "code": code, "unit": unit})
+    async def post_pick(self, upstreams, number, code, unit, address):
+        body = json.dumps({"entry": number, "code": code, "unit": unit}).encode()
         start = time.perf_counter()
         try:
-            async with session.post(
+            status, payload = await upstreams.post(
                 self.pick_path,
-                data=body,
-                headers={"Content-Type": "application/json", "X-Forwarded-For": address},
-            ) as response:
-                payload = await response.read()
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError) as exc:
+                body,
+                {"Content-Type": "application/json", "X-Forwarded-For": address},
+            )
+        except OSError as exc:
             self.errors[type(exc).__name__] += 1
             return "client_error", time.perf_counter() - start
         elapsed = time.perf_counter() - start
         self.request_latency.append(elapsed)
+        self.request_sent.append(start - self.started)
         if status == 201:
             now = time.perf_counter()
             self.picked_at.setdefault(unit, now)
@@ -264,7 +388,7 @@ class Run:
             self.sold_out_at = time.perf_counter()
             self.sold_out.set()
 
-    async def buyer_client(self, session, queue):
+    async def buyer_client(self, upstreams, queue):
         interval = self.args.interval_ms / 1000 + 0.02
         while not queue.empty() and not self.sold_out.is_set():
             index, (number, code) = queue.get_nowait()
@@ -274,14 +398,14 @@ class Run:
                 if unit is None or self.sold_out.is_set():
                     break
                 sent = time.perf_counter()
-                result, _elapsed = await self.post_pick(session, number, code, unit, address)
+                result, _elapsed = await self.post_pick(upstreams, number, code, unit, address)
                 self.refusals[result] += 1
                 if result not in ("unit_taken", "too_fast", "address_too_fast"):
                     break
                 # a person taps again after a second: so does this client
                 await asyncio.sleep(max(0.0, sent + interval - time.perf_counter()))
 
-    async def bot(self, session, i, number, code):
+    async def bot(self, upstreams, i, number, code):
         """A script firing every 200 ms: even bots from one address, odd ones from a new
         address each time (a pool of proxies); either way one buyer."""
         fired = 0
@@ -294,7 +418,7 @@ class Run:
             fired += 1
 
             async def fire(unit=unit, address=address):
-                result, _ = await self.post_pick(session, number, code, unit, address)
+                result, _ = await self.post_pick(upstreams, number, code, unit, address)
                 self.bot_results[result] += 1
 
             task = asyncio.create_task(fire())
@@ -453,16 +577,11 @@ class Run:
         # the phones' board loads and polls share a proxy's upstream pool; a phone holding
         # the pushed feed holds a connection of its own
         phones_conn = aiohttp.TCPConnector(limit=args.phone_connections)
-        buyers_conn = aiohttp.TCPConnector(limit=args.clients + len(self.bot_entries) * 4)
+        buyers = Upstreams(self.base, args.clients + len(self.bot_entries) * 4)
         timeout = aiohttp.ClientTimeout(total=60)
-        async with (
-            aiohttp.ClientSession(
-                self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
-            ) as phones,
-            aiohttp.ClientSession(
-                self.base, connector=buyers_conn, headers=HTTPS, timeout=timeout
-            ) as buyers,
-        ):
+        async with aiohttp.ClientSession(
+            self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
+        ) as phones:
             gate = asyncio.Event()
             load_start = time.perf_counter()
             phone_tasks = [
@@ -495,6 +614,7 @@ class Run:
             picking = (self.sold_out_at or self.last_pick or time.perf_counter()) - self.started
             await asyncio.gather(*phone_tasks)
             watching = time.perf_counter() - self.started
+        buyers.close()
         self.settle_lags()
         return {
             "phones_loaded_s": phones_loaded,

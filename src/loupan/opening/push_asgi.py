@@ -114,12 +114,10 @@ async def _feed(hub, held, since: int, send, gone) -> None:
     feed = PhoneFeed(held, since)
     await send({"type": "http.response.body", "body": feed.first(), "more_body": True})
     while (wait := feed.wait_seconds()) is not None and not gone.done():
-        changed = asyncio.ensure_future(hub.changed(feed.event_id, feed.held.generation, wait))
-        await asyncio.wait({changed, gone}, return_when=asyncio.FIRST_COMPLETED)
+        current = await hub.changed(feed.event_id, feed.held.generation, wait, gone)
         if gone.done():
-            changed.cancel()
             return
-        chunk = feed.after(changed.result())
+        chunk = feed.after(current)
         if chunk is None:
             return
         await send({"type": "http.response.body", "body": chunk, "more_body": True})

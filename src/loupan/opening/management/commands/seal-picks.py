@@ -33,8 +33,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quiet",
             type=float,
-            default=sealer.QUIET,
-            help="while picks keep coming, seal once this many seconds bring none (0: at once)",
+            default=None,
+            help="while picks keep coming, seal once this many seconds bring none (0: at "
+            "once; by default a buyer's pick interval, LOUPAN_PICK_MIN_INTERVAL_MS: a buyer "
+            "refused tries again after it, so a shorter gap is still the rush)",
         )
         parser.add_argument(
             "--at-most",
@@ -44,9 +46,11 @@ class Command(BaseCommand):
             help="seconds a rush of picks may hold the sealing back at most",
         )
 
-    def handle(self, *args, nice=10, interval=1.0, quiet=0.2, at_most=10.0, **options):
+    def handle(self, *args, nice=10, interval=1.0, quiet=None, at_most=10.0, **options):
         if interval <= 0:
             raise CommandError("--interval 必须大于 0")
+        if quiet is None:
+            quiet = max(sealer.QUIET, services.min_interval().total_seconds())
         if quiet < 0 or at_most < 0:
             raise CommandError("--quiet 与 --at-most 不能为负数")
         if nice:
