@@ -104,7 +104,9 @@ class PickSerializer(serializers.Serializer):
     deal = serializers.IntegerField(
         source="deal_id",
         allow_null=True,
-        help_text=_("选房生成的保留单或认购；空：正在生成（LOUPAN_PICK_SEAL=background）"),
+        help_text=_(
+            "选房生成的保留单或认购；空：正在生成（LOUPAN_PICK_SEAL=background 或 process）"
+        ),
     )
     at = serializers.DateTimeField()
 
