@@ -221,10 +221,10 @@ def start_sealer(args, database: str):
 
 
 def start_server(args, database: str, *, asgi: bool = False):
-    """granian or gunicorn (``--server``) on ``database`` as production runs it: threaded
-    WSGI workers, or (``asgi``, gunicorn)
-    uvicorn's worker for the phones' pushed feed (``loupan.asgi``), as many phones as
-    they come."""
+    """The server on ``database`` as production runs it: the WSGI side (``--server``:
+    granian's or gunicorn's threaded workers), or (``asgi``) the phones' pushed feed
+    (``loupan.asgi``, ``--push-server``: uvicorn's worker under gunicorn, or granian),
+    as many phones as they come."""
     port = free_port()
     env = server_env(args, database, asgi=asgi)
     if (args.push_server if asgi else args.server) == "granian":

@@ -132,6 +132,23 @@ def dechunk(buf: bytearray, body: bytearray) -> bool:
 _LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)")
 
 
+def response_head(buf: bytearray):
+    """The head of the HTTP response at the start of ``buf``, taken off it: (status,
+    Content-Length or None, chunked, closing); None while it is incomplete."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buf[:end]).lower()
+    del buf[: end + 4]
+    length = _LENGTH.search(head)
+    return (
+        int(head[9:12]),
+        int(length[1]) if length else None,
+        b"\r\ntransfer-encoding: chunked" in head,
+        b"\r\nconnection: close" in head,
+    )
+
+
 class Upstream(asyncio.Protocol):
     """One keep-alive connection of the proxy (the generator) to the server, one request
     at a time, the answer read by its Content-Length or its chunks: a pick request costs
@@ -159,18 +176,10 @@ class Upstream(asyncio.Protocol):
         if self._waiter is None or self._waiter.done():
             return
         if self._head is None:
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
+            self._head = response_head(buf)
+            if self._head is None:
                 return
-            head = bytes(buf[:end]).lower()
-            del buf[: end + 4]
-            length = _LENGTH.search(head)
-            self._head = (
-                int(head[9:12]),
-                int(length[1]) if length else None,
-                b"\r\nconnection: close" in head,
-            )
-        status, length, close = self._head
+        status, length, _chunked, close = self._head
         if length is not None:
             if len(buf) < length:
                 return
@@ -269,13 +278,11 @@ class FeedReader(asyncio.Protocol):
         buf = self._buf
         buf += data
         if not self.status.done():
-            end = buf.find(b"\r\n\r\n")
-            if end < 0:
+            head = response_head(buf)
+            if head is None:
                 return
-            head = bytes(buf[:end]).lower()
-            del buf[: end + 4]
-            self._chunked = b"transfer-encoding: chunked" in head
-            self.status.set_result(int(head.split(b" ", 2)[1]))
+            status, _length, self._chunked, _close = head
+            self.status.set_result(status)
         body = buf
         if self._chunked:
             body = self._body

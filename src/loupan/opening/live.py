@@ -184,12 +184,24 @@ class Listener:
             finally:
                 self.conn = None
 
+    def received(self, timeout: float, stop_after: int | None = None) -> list[str]:
+        """The payloads (event ids) of the notifications on ``CHANNEL`` that come within
+        ``timeout`` seconds, or as soon as ``stop_after`` have (PostgreSQL only)."""
+        import psycopg
+
+        try:
+            notes = self.conn.notifies(timeout=max(0.0, timeout), stop_after=stop_after)
+            try:
+                return [n.payload for n in notes if n.channel == CHANNEL]
+            finally:
+                notes.close()
+        except psycopg.Error as exc:
+            raise ListenerLost(str(exc)) from exc
+
     def wait(self, event_id: int, since: int, timeout: float) -> int:
         """The event's version once it differs from ``since``, or after ``timeout``."""
         if self.conn is None:
             return poll_for_change(event_id, since, timeout, self.using)
-        import psycopg
-
         current = version(event_id, self.using)
         deadline = time.monotonic() + max(0.0, timeout)
         wanted = str(event_id)
@@ -197,15 +209,7 @@ class Listener:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            try:
-                received = self.conn.notifies(timeout=left, stop_after=1)
-                try:
-                    woke = any(n.channel == CHANNEL and n.payload == wanted for n in received)
-                finally:
-                    received.close()
-            except psycopg.Error as exc:
-                raise ListenerLost(str(exc)) from exc
-            if woke:
+            if wanted in self.received(left, stop_after=1):
                 # a notification may be for a change already read: keep waiting then
                 current = version(event_id, self.using)
         return current
@@ -217,23 +221,9 @@ class Listener:
         if self.conn is None:
             _sleep(max(0.0, timeout))
             return True
-        import psycopg
-
-        try:
-            received = self.conn.notifies(timeout=max(0.0, timeout), stop_after=1)
-            try:
-                came = any(n.channel == CHANNEL for n in received)
-            finally:
-                received.close()
-            if came:  # the ones queued behind it are answered by the same wake-up
-                pending = self.conn.notifies(timeout=0)
-                try:
-                    for _notification in pending:
-                        pass
-                finally:
-                    pending.close()
-        except psycopg.Error as exc:
-            raise ListenerLost(str(exc)) from exc
+        came = bool(self.received(timeout, stop_after=1))
+        if came:  # the ones queued behind it are answered by the same wake-up
+            self.received(0)
         return came
 
 

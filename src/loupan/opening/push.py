@@ -286,20 +286,9 @@ class Hub:
             return {
                 event_id for event_id, held in watched if live.version(event_id) != held.version
             }
-        changed: set[int] = set()
         wait = last_read + tick - time.monotonic()
-        received = (
-            listener.conn.notifies(timeout=wait)
-            if wait > 0
-            else listener.conn.notifies(timeout=tick, stop_after=1)
-        )
-        try:
-            for note in received:
-                if note.channel == live.CHANNEL and note.payload.isdigit():
-                    changed.add(int(note.payload))
-        finally:
-            received.close()
-        return changed
+        payloads = listener.received(wait) if wait > 0 else listener.received(tick, stop_after=1)
+        return {int(payload) for payload in payloads if payload.isdigit()}
 
     def _run(self) -> None:
         listener = None

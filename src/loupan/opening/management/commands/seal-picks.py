@@ -29,7 +29,6 @@ class Command(BaseCommand):
             default=1.0,
             help="seconds between two looks without a pick heard (and SQLite's poll)",
         )
-
         parser.add_argument(
             "--quiet",
             type=float,
