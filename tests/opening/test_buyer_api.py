@@ -92,6 +92,35 @@ def test_a_buyer_picks_with_the_entry_number_and_code(demo, settings):
     assert ok.status_code == 201 and Pick.objects.get(pk=ok.json()["id"]).actor is None
 
 
+def test_the_code_and_the_buyers_limit_in_one_update_and_each_refusal_said(demo, settings):
+    """A buyer's pick signs in and moves the buyer's limit on in one UPDATE
+    (``services._signed_in``); when that finds no row, the code and the limit are read
+    on their own and the refusal says which: a wrong code (counted), the lock-out after
+    five, a request too soon. A right code clears the wrong ones."""
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 60_000
+    event, entries, codes = open_event(range(40, 42), unit_count=3)
+    first, second = entries
+    units = event_units(event)
+    phone = APIClient()
+    wrong = pick(phone, event, first, "00000000", units[0])
+    assert wrong.status_code == 400 and wrong.json()["code"] == "code_invalid"
+    assert Entry.objects.get(pk=first.pk).code_failures == 1
+    assert Entry.objects.get(pk=first.pk).tried_at is None  # a wrong code is no request
+    done = pick(phone, event, first, f" {codes[first.number]} ", units[0])
+    assert done.status_code == 201, done.json()
+    signed = Entry.objects.get(pk=first.pk)
+    assert signed.code_failures == 0 and signed.tried_at is not None
+    soon = pick(phone, event, first, codes[first.number], units[1])
+    assert soon.status_code == 429 and soon.json()["code"] == "too_fast"
+    for _ in range(5):
+        assert pick(phone, event, second, "00000000", units[1]).json()["code"] == "code_invalid"
+    locked = pick(phone, event, second, codes[second.number], units[1])
+    assert locked.status_code == 429 and locked.json()["code"] == "code_locked"
+    assert Entry.objects.get(pk=second.pk).tried_at is None
+    assert list(Pick.objects.filter(event=event).values_list("unit_id", flat=True)) == [units[0].pk]
+
+
 def test_outside_the_window_and_before_the_draw(demo, settings):
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
     settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
@@ -167,19 +196,25 @@ def test_an_interval_of_zero_turns_the_address_limit_off(demo, settings):
 
 def test_a_buyers_pick_is_one_transaction_of_short_statements(demo, settings):
     """The buyer API's pick (bench/opening's hot path): the event, then one transaction
-    (a savepoint in the test's) with the address's and the buyer's limits, the code,
-    the locks, the facts in one read and the INSERT: no statement compiled per pick by
-    the ORM beyond the event's and the code's, no second transaction for a refusal."""
+    (a savepoint in the test's) with the address's limit, the code and the buyer's limit
+    in one UPDATE, the locks, the facts in one read and the INSERT: no statement
+    compiled per pick by the ORM beyond the event's, no second transaction for a
+    refusal."""
     event, entries, codes = open_event(range(90, 92), unit_count=2)
     units = event_units(event)
     with CaptureQueriesContext(connection) as queries:
         answer = pick(APIClient(), event, entries[0], codes[entries[0].number], units[0])
     assert answer.status_code == 201, answer.json()
     sql = [q["sql"] for q in queries.captured_queries]
-    insert = next(i for i, q in enumerate(sql) if q.startswith('INSERT INTO "opening_pick"'))
+    insert = next(i for i, q in enumerate(sql) if 'INSERT INTO "opening_pick"' in q)
     claim = sql[: insert + 1]
-    # on PostgreSQL also the event's share lock and the order lock with the NOTIFY
-    assert len(claim) == (9 if connection.vendor == "postgresql" else 7), claim
+    # on PostgreSQL also the event held (live.hold_event); the NOTIFY is the INSERT's
+    assert len(claim) == (7 if connection.vendor == "postgresql" else 6), claim
+    assert sum(q.startswith('UPDATE "opening_entry"') for q in claim) == 1
+    if connection.vendor == "postgresql":
+        assert "RETURNING id, pg_notify" in claim[-1]
+        assert sum("pg_advisory_xact_lock_shared" in q for q in claim) == 1
+        assert not any("FOR SHARE" in q or "FOR UPDATE" in q for q in claim)
     assert sum(q.startswith("SAVEPOINT") for q in claim) == 1
     assert "ON CONFLICT (event_id, unit_id) DO NOTHING" in claim[-1]
     assert answer.json()["unit_number"] == units[0].number and answer.json()["deal"]
@@ -233,7 +268,7 @@ def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     with CaptureQueriesContext(connection) as queries:
         delta = phone.get(url(event, "live"), {"since": since}).json()
     # the event, counts, picks, batches; on PostgreSQL the picks are read under the
-    # event's order lock (live.before_pick_insert), in a transaction of their own
+    # event held alone (live.hold_event_alone), in a transaction of their own
     extra = 3 if connection.vendor == "postgresql" else 0
     assert len(queries.captured_queries) == 4 + extra
     assert [u["id"] for u in delta["units"]] == [units[1].pk] and delta["units"][0]["picked"]
@@ -360,11 +395,16 @@ def test_a_burst_from_one_address_gets_one_request_through(demo, settings):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
+def test_picks_hold_the_event_together_and_a_change_of_it_waits_for_them(demo, settings):
+    """A pick holds its event in shared mode (``live.hold_event``: an advisory lock, no
+    row lock on the event written): another pick does not wait, nor does a lock of the
+    event's row; a change of the event (``services._lock_event``) waits for the picks
+    under way, and a pick that waited for it reads the event as it left it."""
     import threading
 
     from django.db import transaction
 
+    from loupan.opening import live
     from loupan.opening.models import OpeningEvent
 
     settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
@@ -374,10 +414,10 @@ def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
     table = OpeningEvent._meta.db_table
     held, release = threading.Event(), threading.Event()
 
-    def hold(mode, then=None):
+    def hold(take, then=None):
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR {mode}", [event.pk])
+            with transaction.atomic():
+                take()
                 held.set()
                 release.wait(10)
                 if then:
@@ -385,8 +425,9 @@ def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
         finally:
             connection.close()
 
-    # a pick under way holds the event row in share mode: another pick does not wait
-    holder = threading.Thread(target=hold, args=("SHARE",))
+    # a pick under way holds the event: another pick does not wait, and the event's row
+    # is not locked by it
+    holder = threading.Thread(target=hold, args=(lambda: live.hold_event(event.pk),))
     holder.start()
     assert held.wait(10)
     started = time.monotonic()
@@ -395,16 +436,26 @@ def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
         lambda i: s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="api"),
     )
     assert results == ["ok"] and time.monotonic() - started < 5
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [event.pk])
+    changing = []
+    changer = threading.Thread(target=hold, args=(lambda: changing.append(s._lock_event(event)),))
+    held.clear()
+    changer.start()
+    time.sleep(0.5)
+    assert not changing  # the change waits for the pick under way
     release.set()
     holder.join()
-    # finishing the event locks the row: a pick waits for it, then reads it finished
+    changer.join(10)
+    assert changing and not changer.is_alive()
+    # a change of the event holds it alone: a pick waits for it, then reads it finished
     held.clear()
     release.clear()
 
     def finish():
         OpeningEvent.objects.filter(pk=event.pk).update(status="finished")
 
-    holder = threading.Thread(target=hold, args=("UPDATE", finish))
+    holder = threading.Thread(target=hold, args=(lambda: s._lock_event(event), finish))
     holder.start()
     assert held.wait(10)
     outcome = []
@@ -420,7 +471,7 @@ def test_picks_share_the_event_row_and_finishing_waits_for_them(demo, settings):
     )
     picker.start()
     time.sleep(0.5)
-    assert picker.is_alive()  # waiting for the event's row
+    assert picker.is_alive()  # waiting for the change of the event
     release.set()
     holder.join()
     picker.join(10)

@@ -208,9 +208,9 @@ def test_the_board_never_shows_a_pick_while_a_lower_one_is_still_uncommitted(dem
     def slow_claim():  # a claim between its INSERT and its commit, as the service holds it
         try:
             with transaction.atomic():
-                live.before_pick_insert(event.pk)
-                Pick.objects.create(
-                    event=event, entry=first, seq=1, unit=u1, via="api", at=timezone.now()
+                live.hold_event(event.pk)
+                assert s._insert_pick(
+                    Pick(event=event, entry=first, seq=1, unit=u1, via="api", at=timezone.now())
                 )
                 inserted.set()
                 go.wait(20)

@@ -1,7 +1,10 @@
 """The API's one error shape: ``{"code", "message", "fields"}`` (ENGINEERING.md)."""
 
+import threading
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import extend_schema_field
@@ -119,6 +122,26 @@ class StrictInputMixin:
             if unknown:
                 raise serializers.ValidationError({name: [_("未知字段")] for name in unknown})
         return super().to_internal_value(data)
+
+
+_fields_once = threading.local()
+
+
+class FieldsOnce:
+    """A serializer of a hot path (opening day's pick) whose fields are built once per
+    class and thread, bound to a blank instance of its own, where DRF deep-copies every
+    declared field for every instance (bench/opening: a tenth of a pick's Python). Only
+    for plain fields, which read nothing of their serializer but the value they are
+    handed: no context, no ``SerializerMethodField``, no field changed per instance."""
+
+    @cached_property
+    def fields(self):
+        built = _fields_once.__dict__.setdefault("fields", {})
+        fields = built.get(type(self))
+        if fields is None:
+            blank = type(self)()
+            fields = built[type(self)] = super(FieldsOnce, blank).fields  # DRF's own
+        return fields
 
 
 def named_choices(name: str, choices, blank: bool = False):

@@ -82,31 +82,45 @@ def is_postgres(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
 
 
-# The first key of the (key, event) advisory locks that keep the feed's cursor true: a
-# phone's ``since`` is a pick id, and ids are drawn before the commit, so a pick could
-# commit after a later one and fall behind a cursor that already passed it.
-_ORDER_KEY = 0x4C50  # "LP"
+# The first key of the (key, event) advisory lock by which the picks hold their event
+# (``hold_event``).
+_HOLD_KEY = 0x4C50  # "LP"
 
 
-def before_pick_insert(event_id: int, using: str = "default") -> None:
-    """A claim calls this right before it inserts its pick: it holds the event's order
-    lock in shared mode until its commit (picks do not wait for each other), so that
-    ``read_board``, which takes it exclusively for its read, never sees a pick while a
-    lower id is still between its INSERT and its commit; and it queues the event's
-    NOTIFY, which PostgreSQL delivers at the commit (nothing if it rolls back), in the
-    same statement. SQLite commits one writer at a time and has no NOTIFY: nothing to do."""
+def hold_event(event_id: int, using: str = "default") -> None:
+    """A pick holds its event in shared mode from before it reads what it decides on to
+    its commit (PostgreSQL: the advisory lock (key, event), kept in the server's memory,
+    so picks neither wait for each other nor write a row lock, as the event row's
+    ``FOR SHARE`` did: bench/opening). What takes it alone (``hold_event_alone``) waits
+    for the picks under way and holds new ones off meanwhile:
+
+    * a change of the event (``services._lock_event``): a pick that waited for it
+      reads the event as it left it (finished, say);
+    * ``read_board``: a phone's cursor is a pick id, and ids are drawn at the INSERT,
+      not the commit, so a board read while a lower id is still uncommitted would let
+      the phone pass that pick for ever.
+
+    SQLite commits one writer at a time: nothing to hold."""
     if is_postgres(using):
         with prepared_cursor(using) as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_notify(%s, %s)",
-                [_ORDER_KEY, event_id, CHANNEL, str(event_id)],
-            )
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [_HOLD_KEY, event_id])
 
 
-def _committed_in_order(event_id: int, using: str = "default") -> None:
+def hold_event_alone(event_id: int, using: str = "default") -> None:
+    """The event held alone until the commit (``hold_event``): no pick under way."""
     if is_postgres(using):
         with connections[using].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ORDER_KEY, event_id])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_HOLD_KEY, event_id])
+
+
+def notify_returning(event_id: int, using: str = "default") -> tuple[str, list]:
+    """What a pick's ``INSERT … RETURNING`` adds (PostgreSQL; ``("", [])`` elsewhere),
+    and its parameters: the event's NOTIFY, queued only when the row goes in and
+    delivered by PostgreSQL at the commit (nothing if it rolls back). In the INSERT's
+    own statement: on opening day every round trip counts."""
+    if not is_postgres(using):
+        return "", []
+    return ", pg_notify(%s, %s)", [CHANNEL, str(event_id)]
 
 
 def changed_here(event_id: int) -> None:
@@ -428,9 +442,9 @@ def read_board(event: OpeningEvent) -> dict:
         .get()
     )
     with transaction.atomic() if is_postgres() else contextlib.nullcontext():
-        # no pick between its INSERT and its commit meanwhile (``before_pick_insert``):
-        # every id up to the last one read is final, so a cursor past it misses nothing
-        _committed_in_order(event.pk)
+        # no pick between its INSERT and its commit meanwhile (``hold_event``): every
+        # id up to the last one read is final, so a cursor past it misses nothing
+        hold_event_alone(event.pk)
         picks = list(
             Pick.objects.filter(event=event)
             .order_by("pk")

@@ -67,6 +67,9 @@ def _require(actor, code: str, event_or_project) -> None:
 
 
 def _lock_event(event: OpeningEvent) -> OpeningEvent:
+    """The event's row locked for a change, once the picks under way are committed (and
+    new ones wait for the commit: ``live.hold_event``)."""
+    live.hold_event_alone(event.pk)
     return OpeningEvent.objects.select_for_update().get(pk=event.pk)
 
 
@@ -263,7 +266,13 @@ def _audit(actor, obj, action: str, **extra) -> None:
 def new_code() -> tuple[str, str]:
     """A buyer's one-time selection code (printed on the 认筹单) and its SHA-256."""
     code = f"{secrets.randbelow(10**8):08d}"
-    return code, hashlib.sha256(code.encode()).hexdigest()
+    return code, code_digest(code)
+
+
+def code_digest(code: str | None) -> str:
+    """What the entry keeps of a selection code (``Entry.code_hash``): its SHA-256, the
+    code as typed without the spaces around it."""
+    return hashlib.sha256((code or "").strip().encode()).hexdigest()
 
 
 def entry_register(
@@ -689,8 +698,7 @@ def entry_by_code(event: OpeningEvent, number: str, code: str) -> Entry:
         raise DomainError(OpeningError.CODE_INVALID, fields={"number": [_("认筹号或选房码不正确")]})
     if entry.code_failures >= MAX_CODE_FAILURES:
         raise DomainError(OpeningError.CODE_LOCKED)
-    digest = hashlib.sha256((code or "").strip().encode()).hexdigest()
-    if not secrets.compare_digest(digest, entry.code_hash):
+    if not secrets.compare_digest(code_digest(code), entry.code_hash):
         Entry.objects.filter(pk=entry.pk).update(code_failures=models.F("code_failures") + 1)
         raise DomainError(OpeningError.CODE_INVALID, fields={"code": [_("认筹号或选房码不正确")]})
     if entry.code_failures:
@@ -731,6 +739,11 @@ def _seconds(interval: datetime.timedelta) -> str:
     return f"{interval.total_seconds():g}"
 
 
+# the buyer's limit on the entry's row: its last pick request at least
+# ``min_interval`` old (the parameter: now - min_interval), or none yet
+_LIMIT_PASSED = "(tried_at IS NULL OR tried_at <= %s)"
+
+
 def throttle(entry: Entry, now) -> bool:
     """One pick request per buyer per ``min_interval``, decided by one conditional
     UPDATE of the entry's row (shared by every worker and server: the database row, not
@@ -743,8 +756,7 @@ def throttle(entry: Entry, now) -> bool:
     adapt = connection.ops.adapt_datetimefield_value
     with prepared_cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET tried_at = %s "
-            "WHERE id = %s AND (tried_at IS NULL OR tried_at <= %s)",
+            f"UPDATE {table} SET tried_at = %s WHERE id = %s AND {_LIMIT_PASSED}",
             [adapt(now), entry.pk, adapt(now - min_interval())],
         )
         passed = cursor.rowcount
@@ -855,10 +867,41 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
 
     def claim():
         throttle_address(event, ip, now)
-        entry = entry_by_code(event, number, code)
-        return _claim(actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
+        entry = _signed_in(event, number, code, now)
+        return _claim(
+            actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now, locked=True
+        )
 
     return _sealed(_standing(claim))
+
+
+def _signed_in(event: OpeningEvent, number: str, code: str, now) -> Entry:
+    """``entry_by_code`` then ``throttle`` (or the row's lock when the limit is off), in
+    the one statement of a buyer's usual pick: the UPDATE of the entry's row that moves
+    its last request on and clears its wrong codes where the number, the code, the
+    lock-out and the buyer's limit all let it, which takes the row's lock. When it
+    finds no row, the two run on their own and say why (a wrong code is counted)."""
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    where = "event_id = %s AND number = %s AND code_hash = %s AND code_failures < %s"
+    params = [event.pk, (number or "").strip(), code_digest(code), MAX_CODE_FAILURES]
+    sets = "code_failures = 0"
+    if min_interval() > datetime.timedelta(0):
+        sets = "tried_at = %s, " + sets
+        where += f" AND {_LIMIT_PASSED}"
+        params = [adapt(now), *params, adapt(now - min_interval())]
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {sets} WHERE {where} RETURNING id, number, code_hash", params
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        pk, number, code_hash = row
+        return Entry(pk=pk, event=event, number=number, code_hash=code_hash, code_failures=0)
+    entry = entry_by_code(event, number, code)
+    if not throttle(entry, now):
+        _row_lock(Entry, entry.pk)
+    return entry
 
 
 def _standing(work):
@@ -891,20 +934,13 @@ def _sealed(pick: Pick) -> Pick:
     return pick
 
 
-def _row_lock(model, pk, mode: str = "UPDATE") -> None:
-    """``model``'s row ``pk`` locked (``FOR UPDATE`` or ``FOR SHARE``) until the commit
-    (PostgreSQL; SQLite has one writer)."""
+def _row_lock(model, pk) -> None:
+    """``model``'s row ``pk`` locked (``FOR UPDATE``) until the commit (PostgreSQL;
+    SQLite has one writer)."""
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
         with prepared_cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR {mode}", [pk])
-
-
-def _share_event(event: OpeningEvent) -> None:
-    """The event's row share-locked until the commit: picks do not wait for each other,
-    but finishing the event (``_lock_event``) waits for the picks under way, and a pick
-    that waited for it reads the event finished (``_claim_facts``, after)."""
-    _row_lock(OpeningEvent, event.pk, "SHARE")
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])
 
 
 def claimable(event: OpeningEvent):
@@ -984,9 +1020,12 @@ def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int):
     return entry, batch, facts
 
 
-def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now) -> Pick:
+def _claim(
+    *, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now, locked=False
+) -> Pick:
     """The pick's own work, in the request's one transaction (``_standing``): the
-    buyer's last request moved on (``throttle``, which locks the entry's row), the rules
+    buyer's last request moved on (``throttle``, which locks the entry's row; done
+    already when ``locked``, by ``_signed_in``), the rules
     checked (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
     inserted. No deal, no audit chain, no number counter: nothing every pick of the day
     would queue for (bench/opening: those were the serial points). Each step is one
@@ -994,9 +1033,9 @@ def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now)
     unit_id = getattr(unit, "pk", unit)
     if entry.event_id != event.pk:
         raise invalid("entry", _("认筹不属于本活动"))
-    if not throttle(entry, now):
+    if not locked and not throttle(entry, now):
         _row_lock(Entry, entry.pk)
-    _share_event(event)
+    live.hold_event(event.pk)
     unit_ok = str(unit_id).isdigit()
     entry, batch, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0)
     refusal = can_pick(entry, now, batch=batch)
@@ -1011,7 +1050,6 @@ def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now)
         raise DomainError(OpeningError.QUOTA_REACHED)
     if facts["unit_taken"] or not facts["unit_for_sale"]:
         raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-    live.before_pick_insert(event.pk)
     pick = Pick(
         event=event,
         entry=entry,
@@ -1024,26 +1062,30 @@ def _claim(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now)
     )
     if not _insert_pick(pick):  # another buyer's claim on the unit committed first
         raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-    # every screen and phone learns of it at the commit (the NOTIFY queued with the
-    # order lock, ``live.before_pick_insert``); this worker's board is stale at once
+    # every screen and phone learns of it at the commit (the NOTIFY queued by the
+    # INSERT); this worker's board is stale at once
     transaction.on_commit(lambda: live.changed_here(event.pk))
     return pick
+
+
+_PICK_FIELDS = [f for f in Pick._meta.concrete_fields if not f.primary_key]
 
 
 def _insert_pick(pick: Pick) -> bool:
     """INSERT the pick unless the unit is picked already (``ON CONFLICT DO NOTHING`` on
     the (event, unit) constraint: a lost race is an answer, not an aborted transaction
-    to roll back); True with ``pick.pk`` set when it went in."""
-    fields = [f for f in Pick._meta.concrete_fields if not f.primary_key]
+    to roll back); True with ``pick.pk`` set when it went in, the event's NOTIFY then
+    queued by the same statement (``live.notify_returning``)."""
     table = connection.ops.quote_name(Pick._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in fields]
-    marks = ", ".join(["%s"] * len(fields))
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in _PICK_FIELDS)
+    values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in _PICK_FIELDS]
+    marks = ", ".join(["%s"] * len(_PICK_FIELDS))
+    notify, params = live.notify_returning(pick.event_id)
     with prepared_cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
-            "ON CONFLICT (event_id, unit_id) DO NOTHING RETURNING id",
-            values,
+            f"ON CONFLICT (event_id, unit_id) DO NOTHING RETURNING id{notify}",
+            values + params,
         )
         row = cursor.fetchone()
     if row is None:

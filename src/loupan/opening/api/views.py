@@ -27,7 +27,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from loupan.core.api import named_choices
+from loupan.core.api import FieldsOnce, named_choices
 from loupan.core.context import client_ip
 from loupan.core.errors import DomainError, ErrorCode, invalid
 from loupan.core.viewsets import ReadOnlyRestrictedViewSet
@@ -90,13 +90,13 @@ class PickInputSerializer(serializers.Serializer):
     unit = serializers.IntegerField(label=_("房间"), min_value=1)
 
 
-class BuyerPickInputSerializer(serializers.Serializer):
+class BuyerPickInputSerializer(FieldsOnce, serializers.Serializer):
     entry = serializers.CharField(label=_("认筹号"), max_length=20)
     code = serializers.CharField(label=_("选房码"), max_length=20)
     unit = serializers.IntegerField(label=_("房间"), min_value=1)
 
 
-class PickSerializer(serializers.Serializer):
+class PickSerializer(FieldsOnce, serializers.Serializer):
     id = serializers.IntegerField()
     entry = serializers.CharField(source="entry.number")
     unit = serializers.IntegerField(source="unit_id")
