@@ -177,3 +177,38 @@ def test_behind_the_proxy_the_buyers_address_is_counted(demo, settings):
         HTTP_X_FORWARDED_FOR="10.1.1.2",
     )
     assert other.status_code == 201
+
+
+def test_the_lean_path_reads_the_event_once_per_cache_interval(demo, settings):
+    """``live.event_to_pick``: the event a lean pick is in is read once per
+    ``LOUPAN_LIVE_CACHE_MS`` by a process, again once it saved the event; 0 reads it for
+    every pick. An event not public is not found, whatever was read before."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loupan.opening import live
+
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    settings.LOUPAN_LIVE_CACHE_MS = 60_000
+    event, entries, codes = open_event(range(110, 114), unit_count=4)
+    units = event_units(event)
+    table = '"opening_openingevent"'
+
+    def reads_of_the_event(entry, unit) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            answer = wsgi(url(event), body(entry, codes[entry.number], unit))
+        assert answer.status_code == 201, answer.json()
+        return sum(
+            q["sql"].startswith("SELECT") and f"FROM {table}" in q["sql"]
+            for q in queries.captured_queries
+        )
+
+    reads_of_the_event(entries[0], units[0])  # read now, if not before
+    assert reads_of_the_event(entries[1], units[1]) == 0
+    event.save(update_fields=["name"])  # this process saved it: read again
+    assert reads_of_the_event(entries[2], units[2]) == 1
+    settings.LOUPAN_LIVE_CACHE_MS = 0
+    assert reads_of_the_event(entries[3], units[3]) == 1
+    assert live.event_to_pick("x") is None and live.event_to_pick(0) is None
+    assert Pick.objects.filter(event=event).count() == 4

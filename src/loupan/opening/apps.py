@@ -50,3 +50,12 @@ class OpeningConfig(AppConfig):
         from loupan.core import navigation as nav
 
         nav.register("opening:event_list", _("开盘"), order=70, dom_id="nav-opening")
+
+        # the lean pick path's copy of the event (``live.event_to_pick``)
+        from django.db.models.signals import post_delete, post_save
+
+        from . import live
+        from .models import OpeningEvent
+
+        post_save.connect(live.forget_event, sender=OpeningEvent)
+        post_delete.connect(live.forget_event, sender=OpeningEvent)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import copy
 import threading
 import time
 
@@ -483,6 +484,37 @@ def public_changes(event_id: int, since: int, now=None) -> dict | None:
     if event is None:
         return None
     return snapshot(event, now=now, since=since)
+
+
+# this process's copies of the public events buyers pick in: {id: (read at, event)}
+_to_pick: dict[int, tuple[float, OpeningEvent]] = {}
+
+
+def event_to_pick(event_id) -> OpeningEvent | None:
+    """``selectors.public_event`` for a buyer's pick on opening day's lean path
+    (``pick_http``), one query fewer a pick: a copy of this process's, read again after
+    ``cache_seconds`` or once this process saved the event (``forget_event``). The pick
+    takes only the event's id and project from it (the status and the rules it decides
+    on are read again under the event's hold: ``services._claim_facts``), and an event
+    public once stays public (drawn, selecting, finished)."""
+    from .selectors import public_event
+
+    if not str(event_id).isdigit():
+        return None
+    pk = int(event_id)
+    hit = _to_pick.get(pk)
+    if hit is None or time.monotonic() - hit[0] >= cache_seconds():
+        event = public_event(pk)
+        if event is None:
+            return None
+        hit = _to_pick[pk] = (time.monotonic(), event)
+    return copy.copy(hit[1])  # the pick's own: it brings it up to date
+
+
+def forget_event(sender=None, instance=None, **kwargs) -> None:
+    """``event_to_pick`` reads the event again (``post_save`` and ``post_delete`` of an
+    event in this process)."""
+    _to_pick.pop(getattr(instance, "pk", None), None)
 
 
 def board_version(event: OpeningEvent, board: dict) -> int:

@@ -31,7 +31,7 @@ from loupan.core.api import api_error
 from loupan.core.context import client_ip
 from loupan.core.errors import DomainError, ErrorCode
 
-from . import selectors
+from . import live
 
 PATH = re.compile(r"^/api/v1/opening-events/(\d+)/buyer-picks/$")
 
@@ -73,7 +73,7 @@ def pick_view(request):
     from .api.views import buyer_pick_answer  # DRF's module, loaded once Django is
 
     try:
-        event = selectors.public_event(PATH.match(request.path_info)[1])
+        event = live.event_to_pick(PATH.match(request.path_info)[1])
         if event is None:
             raise DomainError(ErrorCode.NOT_FOUND)
         # DRF's own parser: the same refusal of bad JSON (NaN included) as its action
