@@ -2,6 +2,7 @@
 by a handler with a short middleware chain (``opening.pick_http``); every other request
 by Django's."""
 
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -12,3 +13,7 @@ django_application = get_wsgi_application()
 from loupan.opening.pick_http import wrap  # noqa: E402  (after Django's setup)
 
 application = wrap(django_application)
+
+# What Django set up stays out of the garbage collector's way for good (its full
+# collections went through all of it again, the GIL held, while the buyers picked).
+gc.freeze()
