@@ -118,7 +118,15 @@ def test_the_code_and_the_buyers_limit_in_one_update_and_each_refusal_said(demo,
     locked = pick(phone, event, second, codes[second.number], units[1])
     assert locked.status_code == 429 and locked.json()["code"] == "code_locked"
     assert Entry.objects.get(pk=second.pk).tried_at is None
-    assert list(Pick.objects.filter(event=event).values_list("unit_id", flat=True)) == [units[0].pk]
+    # the address's limit first: refused, the entry is not touched, its code not read
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 60_000
+    Entry.objects.filter(pk=second.pk).update(code_failures=0)
+    assert pick(phone, event, second, codes[second.number], units[1]).status_code == 201
+    refused = pick(APIClient(), event, first, "00000000", units[2])  # the same address
+    assert refused.status_code == 429 and refused.json()["code"] == "address_too_fast"
+    assert Entry.objects.get(pk=first.pk).code_failures == 0
+    picked = Pick.objects.filter(event=event).order_by("pk").values_list("unit_id", flat=True)
+    assert list(picked) == [units[0].pk, units[1].pk]
 
 
 def test_outside_the_window_and_before_the_draw(demo, settings):
@@ -208,9 +216,11 @@ def test_a_buyers_pick_is_one_transaction_of_short_statements(demo, settings):
     sql = [q["sql"] for q in queries.captured_queries]
     insert = next(i for i, q in enumerate(sql) if 'INSERT INTO "opening_pick"' in q)
     claim = sql[: insert + 1]
-    # on PostgreSQL also the event held (live.hold_event); the NOTIFY is the INSERT's
-    assert len(claim) == (7 if connection.vendor == "postgresql" else 6), claim
-    assert sum(q.startswith('UPDATE "opening_entry"') for q in claim) == 1
+    # on PostgreSQL the address's upsert is the entry's UPDATE's WITH clause, the event
+    # is held (live.hold_event), and the NOTIFY is the INSERT's
+    assert len(claim) == 6, claim
+    assert sum('UPDATE "opening_entry"' in q for q in claim) == 1
+    assert sum('INTO "opening_pickaddress"' in q for q in claim) == 1
     if connection.vendor == "postgresql":
         assert "RETURNING id, pg_notify" in claim[-1]
         assert sum("pg_advisory_xact_lock_shared" in q for q in claim) == 1

@@ -777,24 +777,37 @@ def throttle_address(event: OpeningEvent, address: str | None, now) -> None:
     the row's lock in the database, so exactly one of a burst gets through, whichever
     worker or server holds it. Committed at once, like ``throttle``; an interval of 0
     (or no known address) turns it off."""
-    interval = address_interval()
-    if interval <= datetime.timedelta(0) or not address:
+    limit = _address_limit(event, address, now)
+    if limit is None:
         return
-    table = connection.ops.quote_name(PickAddress._meta.db_table)
-    adapt = connection.ops.adapt_datetimefield_value
     with prepared_cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (event_id, address, tried_at) VALUES (%s, %s, %s) "
-            "ON CONFLICT (event_id, address) DO UPDATE SET tried_at = excluded.tried_at "
-            f"WHERE {table}.tried_at <= %s RETURNING 1",
-            [event.pk, str(address)[:45], adapt(now), adapt(now - interval)],
-        )
+        cursor.execute(*limit)
         passed = cursor.fetchone() is not None
     if not passed:
-        raise DomainError(
-            OpeningError.ADDRESS_TOO_FAST,
-            _("同一网络地址每 %(s)s 秒只能提交一次选房") % {"s": _seconds(interval)},
-        )
+        raise _address_refusal()
+
+
+def _address_limit(event: OpeningEvent, address: str | None, now) -> tuple[str, list] | None:
+    """``throttle_address``'s upsert (``RETURNING 1`` when the request passes) and its
+    parameters; None when the limit is off."""
+    interval = address_interval()
+    if interval <= datetime.timedelta(0) or not address:
+        return None
+    table = connection.ops.quote_name(PickAddress._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    return (
+        f"INSERT INTO {table} (event_id, address, tried_at) VALUES (%s, %s, %s) "
+        "ON CONFLICT (event_id, address) DO UPDATE SET tried_at = excluded.tried_at "
+        f"WHERE {table}.tried_at <= %s RETURNING 1",
+        [event.pk, str(address)[:45], adapt(now), adapt(now - interval)],
+    )
+
+
+def _address_refusal() -> DomainError:
+    return DomainError(
+        OpeningError.ADDRESS_TOO_FAST,
+        _("同一网络地址每 %(s)s 秒只能提交一次选房") % {"s": _seconds(address_interval())},
+    )
 
 
 def window_of(entry: Entry):
@@ -866,8 +879,7 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     now = timezone.now()
 
     def claim():
-        throttle_address(event, ip, now)
-        entry = _signed_in(event, number, code, now)
+        entry = _signed_in(event, number, code, now, ip)
         return _claim(
             actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now, locked=True
         )
@@ -875,12 +887,15 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     return _sealed(_standing(claim))
 
 
-def _signed_in(event: OpeningEvent, number: str, code: str, now) -> Entry:
-    """``entry_by_code`` then ``throttle`` (or the row's lock when the limit is off), in
-    the one statement of a buyer's usual pick: the UPDATE of the entry's row that moves
-    its last request on and clears its wrong codes where the number, the code, the
-    lock-out and the buyer's limit all let it, which takes the row's lock. When it
-    finds no row, the two run on their own and say why (a wrong code is counted)."""
+def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
+    """``throttle_address``, ``entry_by_code`` then ``throttle`` (or the row's lock when
+    the buyer's limit is off), in the one statement of a buyer's usual pick: the
+    UPDATE of the entry's row that moves its last request on and clears its wrong codes
+    where the number, the code, the lock-out and the buyer's limit all let it, which
+    takes the row's lock; on PostgreSQL with the address's upsert before it in the same
+    statement, the entry untouched when the address is refused. When it finds no row,
+    the code and the buyer's limit are checked on their own and say why (a wrong code
+    is counted)."""
     table = connection.ops.quote_name(Entry._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     where = "event_id = %s AND number = %s AND code_hash = %s AND code_failures < %s"
@@ -890,11 +905,28 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now) -> Entry:
         sets = "tried_at = %s, " + sets
         where += f" AND {_LIMIT_PASSED}"
         params = [adapt(now), *params, adapt(now - min_interval())]
+    returning = "RETURNING id, number, code_hash"
+    address = _address_limit(event, ip, now)
+    if address is not None and connection.vendor != "postgresql":
+        throttle_address(event, ip, now)  # no UPDATE in a WITH clause there
+        address = None
     with prepared_cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {sets} WHERE {where} RETURNING id, number, code_hash", params
-        )
-        row = cursor.fetchone()
+        if address is None:
+            cursor.execute(f"UPDATE {table} SET {sets} WHERE {where} {returning}", params)
+            row = cursor.fetchone()
+        else:
+            upsert, before = address
+            cursor.execute(
+                f"WITH address AS ({upsert}), signed AS (UPDATE {table} SET {sets} "
+                f"WHERE {where} AND EXISTS (SELECT 1 FROM address) {returning}) "
+                "SELECT EXISTS (SELECT 1 FROM address), signed.id, signed.number, "
+                "signed.code_hash FROM (SELECT 1) AS one LEFT JOIN signed ON TRUE",
+                before + params,
+            )
+            passed, *row = cursor.fetchone()
+            if not passed:
+                raise _address_refusal()
+            row = row if row[0] is not None else None
     if row is not None:
         pk, number, code_hash = row
         return Entry(pk=pk, event=event, number=number, code_hash=code_hash, code_failures=0)
