@@ -757,11 +757,12 @@ def main() -> int:
             )
 
         run = load.Run(base, event.pk, buyers, bots, free, args, push_base=push_base, mark=mark)
-        outcome = load.run(run.run())
+        outcome = run.execute()
         sealed_after = wait_sealed(event)
         wall = time.perf_counter() - wall0
         cpu1 = (self_cpu(), servers_cpu(), tree_cpu(pg_root) if pg_root else 0.0)
         gen_cpu, srv_cpu, pg_cpu = (b - a for a, b in zip(cpu0, cpu1, strict=True))
+        gen_cpu += run.phones_cpu[1]  # the generator's phones' process
         stop_server(server)
         server = None
         if pusher is not None:
@@ -910,6 +911,7 @@ def main() -> int:
         )
         if "picking" in marks and "picked" in marks:
             spent = [b - a for a, b in zip(marks["picking"], marks["picked"], strict=True)]
+            spent[0] += run.phones_cpu[0]
             names = ["load generator", *server_names]
             print(
                 f"  of which while the buyers picked ({outcome['picking_s']:.1f} s): "

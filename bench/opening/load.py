@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import gc
 import json
+import multiprocessing
 import random
 import re
+import threading
 import time
 from array import array
 from collections import Counter
@@ -339,6 +341,7 @@ class Run:
         self.streams_refused = 0
         self.fell_back = 0  # phones polling after their stream was refused or ended
         self.frames = 0
+        self.phones_cpu = (0.0, 0.0)  # the phones' process: while the buyers picked, in all
 
     @property
     def pick_path(self):
@@ -585,60 +588,157 @@ class Run:
             next_at += period
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
-    async def run(self) -> dict:
+    def execute(self) -> dict:
+        """The opening. The phones watch from a process of their own (``watch``, forked
+        before either event loop starts), as they are other devices on the day: in one
+        loop with the buyers, each time 2,000 phones got a frame the buyers' answers
+        waited in the generator, up to 190 ms (its loop's lag, measured)."""
+        if not self.args.phones:
+            return run(self.run(None))
+        context = multiprocessing.get_context("fork")
+        mine, theirs = context.Pipe()
+        watcher = context.Process(target=_watch, args=(self, theirs), daemon=True)
+        watcher.start()
+        theirs.close()
+        try:
+            return run(self.run(mine))
+        finally:
+            watcher.join(60)
+            if watcher.is_alive():
+                watcher.kill()
+
+    async def run(self, phones) -> dict:
+        """The buyers and the bots pick; ``phones`` is the pipe to the phones' process
+        (``watch``), None without phones."""
         args = self.args
-        # the phones' board loads and polls share a proxy's upstream pool; a phone holding
-        # the pushed feed holds a connection of its own
-        phones_conn = aiohttp.TCPConnector(limit=args.phone_connections)
+        heard = _messages(phones) if phones else None
         buyers = Upstreams(self.base, args.clients + len(self.bot_entries) * 4)
-        timeout = aiohttp.ClientTimeout(total=60)
-        async with aiohttp.ClientSession(
-            self.base, connector=phones_conn, headers=HTTPS, timeout=timeout
-        ) as phones:
-            gate = asyncio.Event()
-            load_start = time.perf_counter()
-            phone_tasks = [
-                asyncio.create_task(self.phone(phones, i, gate)) for i in range(args.phones)
-            ]
-            # the phones open the board before the batch starts
-            while self.phones_ready < args.phones:
-                await asyncio.sleep(0.1)
-                for task in phone_tasks:
-                    if task.done() and task.exception():
-                        raise task.exception()
-            phones_loaded = time.perf_counter() - load_start
-            queue: asyncio.Queue = asyncio.Queue()
-            for i, buyer in enumerate(self.buyers):
-                queue.put_nowait((i, buyer))
-            # the generator's garbage collector rests while the buyers pick: it went
-            # through every phone's units again and again (py-spy: 8% of its CPU)
-            gc.collect()
-            gc.freeze()
-            gc.disable()
-            self.mark("picking")
-            self.started = time.perf_counter()
-            gate.set()
-            tasks = [
-                asyncio.create_task(self.buyer_client(buyers, queue)) for _ in range(args.clients)
-            ]
-            tasks += [
-                asyncio.create_task(self.bot(buyers, i, number, code))
-                for i, (number, code) in enumerate(self.bot_entries)
-            ]
-            await asyncio.gather(*tasks)
-            self.mark("picked")
-            gc.enable()
-            gc.unfreeze()
-            # sold out when the last free unit was answered (a 201, or unit_taken for a
-            # pick whose own answer timed out)
-            picking = (self.sold_out_at or self.last_pick or time.perf_counter()) - self.started
-            await asyncio.gather(*phone_tasks)
-            watching = time.perf_counter() - self.started
+        phones_loaded = 0.0
+        if phones:  # the phones open the board before the batch starts
+            _ready, phones_loaded = await heard.get()
+        queue: asyncio.Queue = asyncio.Queue()
+        for i, buyer in enumerate(self.buyers):
+            queue.put_nowait((i, buyer))
+        # the generator's garbage collector rests while the buyers pick
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self.mark("picking")
+        self.started = time.perf_counter()
+        if phones:
+            phones.send(("go", self.started))
+        tasks = [asyncio.create_task(self.buyer_client(buyers, queue)) for _ in range(args.clients)]
+        tasks += [
+            asyncio.create_task(self.bot(buyers, i, number, code))
+            for i, (number, code) in enumerate(self.bot_entries)
+        ]
+        await asyncio.gather(*tasks)
+        self.mark("picked")
+        gc.enable()
+        gc.unfreeze()
+        # sold out when the last free unit was answered (a 201, or unit_taken for a
+        # pick whose own answer timed out)
+        picking = (self.sold_out_at or self.last_pick or time.perf_counter()) - self.started
+        watching = time.perf_counter() - self.started
+        if phones:
+            phones.send(("picked", self.last_pick, self.picked_at))
+            _done, seen = await heard.get()
+            watching = seen["finished_at"] - self.started
+            self.take(seen)
         buyers.close()
-        self.settle_lags()
         return {
             "phones_loaded_s": phones_loaded,
             "picking_s": picking,
             "watching_s": watching,
             "answered": len(self.picked_at),
         }
+
+    async def watch(self, buyers) -> dict:
+        """The phones' process: each phone loads the board, then holds the pushed feed
+        (or polls) until it has seen every unit of the run; ``buyers`` is the pipe to
+        the buyers' process (``run``), whose batch opens once every phone is ready and
+        whose 201s the lags are measured from. Returns what ``take`` takes in."""
+        args = self.args
+        heard = _messages(buyers)
+        connector = aiohttp.TCPConnector(limit=args.phone_connections)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(
+            self.base, connector=connector, headers=HTTPS, timeout=timeout
+        ) as session:
+            gate = asyncio.Event()
+            load_start = time.perf_counter()
+            tasks = [asyncio.create_task(self.phone(session, i, gate)) for i in range(args.phones)]
+            while self.phones_ready < args.phones:
+                await asyncio.sleep(0.1)
+                for task in tasks:
+                    if task.done() and task.exception():
+                        raise task.exception()
+            buyers.send(("ready", time.perf_counter() - load_start))
+            _go, self.started = await heard.get()
+            cpu = time.process_time()
+            gc.collect()
+            gc.freeze()
+            gc.disable()
+            gate.set()
+
+            async def picked():
+                nonlocal cpu
+                _picked, self.last_pick, self.picked_at = await heard.get()
+                cpu = time.process_time() - cpu
+                self.sold_out.set()  # the polling phones stop three polls after it
+
+            hear = asyncio.create_task(picked())
+            await asyncio.gather(*tasks)
+            finished_at = time.perf_counter()
+            await hear
+            gc.enable()
+            gc.unfreeze()
+        self.settle_lags()
+        return {
+            "finished_at": finished_at,
+            "lags": self.lags.tobytes(),
+            "cpu_picking": cpu,
+            "cpu": time.process_time(),
+            **{
+                name: getattr(self, name)
+                for name in (
+                    "seen_early",
+                    "frames",
+                    "streams",
+                    "streams_refused",
+                    "fell_back",
+                    "polls",
+                    "poll_latency",
+                    "phone_misses",
+                    "phones_done",
+                )
+            },
+        }
+
+    def take(self, seen: dict) -> None:
+        """What the phones' process saw (``watch``), into this run's figures."""
+        self.lags.frombytes(seen.pop("lags"))
+        self.phones_cpu = (seen.pop("cpu_picking"), seen.pop("cpu"))
+        seen.pop("finished_at")
+        for name, value in seen.items():
+            setattr(self, name, value)
+
+
+def _messages(pipe) -> asyncio.Queue:
+    """What comes through ``pipe``, as a queue of the running loop (read by a thread of
+    its own: the phones' answer is megabytes, more than a pipe holds at once)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def read():
+        with contextlib.suppress(EOFError, OSError, RuntimeError):  # closed, or the loop
+            while True:
+                loop.call_soon_threadsafe(queue.put_nowait, pipe.recv())
+
+    threading.Thread(target=read, daemon=True).start()
+    return queue
+
+
+def _watch(opening: Run, pipe) -> None:
+    """The phones' process (forked by ``Run.execute``): ``Run.watch``, its answer sent."""
+    pipe.send(("done", run(opening.watch(pipe))))
