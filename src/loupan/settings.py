@@ -261,7 +261,8 @@ if "LOUPAN_TRUST_X_FORWARDED_FOR" in os.environ:
 # an account, per interval (milliseconds; 0 turns the limit off).
 LOUPAN_PICK_MIN_INTERVAL_MS = env_int("LOUPAN_PICK_MIN_INTERVAL_MS", 1000)
 LOUPAN_PICK_ADDRESS_INTERVAL_MS = env_int("LOUPAN_PICK_ADDRESS_INTERVAL_MS", 1000)
-# How old (ms) the picks a worker serves to the phones' live view may be (0 = none).
+# How old (ms) the picks a worker serves to the phones' live view, and the event a
+# buyer's pick is in (live.event_to_pick), may be (0 = read for every request).
 LOUPAN_LIVE_CACHE_MS = env_int("LOUPAN_LIVE_CACHE_MS", 250)
 # opening day's phones held by push (opening/push.py): the hub's tick, the streams a process holds
 LOUPAN_LIVE_PUSH_MS = env_int("LOUPAN_LIVE_PUSH_MS", 500)
