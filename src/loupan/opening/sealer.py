@@ -133,9 +133,9 @@ def follow(
     set. While picks keep coming it lets the rush pass first (``after_the_rush``: until
     ``quiet`` seconds bring no pick, ``at_most`` seconds at most), so that the sealing's
     statements do not take the database from the buyers either. The listening
-    connection is opened before each sealing, so a pick committed while it seals wakes
-    the next one. A lost connection (the database restarted) is opened again after
-    ``interval``."""
+    connection is opened before the first sealing and stays open, so a pick committed
+    while it seals wakes the next one. A lost connection (the database restarted) is
+    opened again after ``interval``."""
     stop = stop or threading.Event()
     while not stop.is_set():
         try:

@@ -777,7 +777,12 @@ def throttle_address(event: OpeningEvent, address: str | None, now) -> None:
     the row's lock in the database, so exactly one of a burst gets through, whichever
     worker or server holds it. Committed at once, like ``throttle``; an interval of 0
     (or no known address) turns it off."""
-    limit = _address_limit(event, address, now)
+    _address_passed(_address_limit(event, address, now))
+
+
+def _address_passed(limit: tuple[str, list] | None) -> None:
+    """Run the address's upsert ``limit`` (``_address_limit``; None: off), refused with
+    ``address_too_fast`` when the address's last request is too recent."""
     if limit is None:
         return
     with prepared_cursor() as cursor:
@@ -908,7 +913,7 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
     returning = "RETURNING id, number, code_hash"
     address = _address_limit(event, ip, now)
     if address is not None and connection.vendor != "postgresql":
-        throttle_address(event, ip, now)  # no UPDATE in a WITH clause there
+        _address_passed(address)  # no UPDATE in a WITH clause there
         address = None
     with prepared_cursor() as cursor:
         if address is None:
@@ -1101,6 +1106,21 @@ def _claim(
 
 
 _PICK_FIELDS = [f for f in Pick._meta.concrete_fields if not f.primary_key]
+_INSERT_PICK: dict[str, str] = {}
+
+
+def _insert_pick_sql() -> str:
+    """``_insert_pick``'s statement up to its ``RETURNING id``, built once a database."""
+    sql = _INSERT_PICK.get(connection.vendor)
+    if sql is None:
+        table = connection.ops.quote_name(Pick._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in _PICK_FIELDS)
+        marks = ", ".join(["%s"] * len(_PICK_FIELDS))
+        sql = _INSERT_PICK[connection.vendor] = (
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
+            "ON CONFLICT (event_id, unit_id) DO NOTHING RETURNING id"
+        )
+    return sql
 
 
 def _insert_pick(pick: Pick) -> bool:
@@ -1108,17 +1128,10 @@ def _insert_pick(pick: Pick) -> bool:
     the (event, unit) constraint: a lost race is an answer, not an aborted transaction
     to roll back); True with ``pick.pk`` set when it went in, the event's NOTIFY then
     queued by the same statement (``live.notify_returning``)."""
-    table = connection.ops.quote_name(Pick._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _PICK_FIELDS)
     values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in _PICK_FIELDS]
-    marks = ", ".join(["%s"] * len(_PICK_FIELDS))
     notify, params = live.notify_returning(pick.event_id)
     with prepared_cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT (event_id, unit_id) DO NOTHING RETURNING id{notify}",
-            values + params,
-        )
+        cursor.execute(_insert_pick_sql() + notify, values + params)
         row = cursor.fetchone()
     if row is None:
         return False
