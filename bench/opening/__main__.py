@@ -911,13 +911,15 @@ def main() -> int:
         )
         if "picking" in marks and "picked" in marks:
             spent = [b - a for a, b in zip(marks["picking"], marks["picked"], strict=True)]
+            buyers_cpu = spent[0]
             spent[0] += run.phones_cpu[0]
             names = ["load generator", *server_names]
             print(
                 f"  of which while the buyers picked ({outcome['picking_s']:.1f} s): "
                 + ", ".join(
-                    f"{n} {c:.1f}" for n, c in zip([*names, "PostgreSQL"], spent, strict=True)
+                    f"{n} {c:.2f}" for n, c in zip([*names, "PostgreSQL"], spent, strict=True)
                 )
+                + f" (the generator: buyers {buyers_cpu:.2f}, phones {run.phones_cpu[0]:.2f})"
             )
         print_profile(prof)
         print(f"\n(server log: {log}; total {time.perf_counter() - started:.0f} s)")

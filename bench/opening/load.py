@@ -330,7 +330,8 @@ class Run:
         # phones
         self.lags = array("d")  # (phone, pick) pairs: worked out after the run
         self.seen_early = 0
-        self.received: list[tuple[float, frozenset]] = []  # (when, new units) per answer
+        self.received: list[tuple[float, Seen, frozenset]] = []  # (when, phone, ids) an answer
+        self.phones_seen: list[Seen] = []
         self._frames: dict[bytes, tuple[int, frozenset]] = {}
         self.polls = 0
         self.poll_latency: list[float] = []
@@ -460,6 +461,7 @@ class Run:
         since = data["last_pick"]
         seen = Seen(u["id"] for u in data["units"] if u["picked"])
         seen.run = sum(1 for u in seen if u in self.free_ids)
+        self.phones_seen.append(seen)
         if self.args.phones_mode == "push":
             await self.phone_stream(session, since, seen, start_gate)
             return
@@ -467,25 +469,29 @@ class Run:
         await start_gate.wait()
         await self.phone_poll(session, since, seen)
 
-    def _saw(self, units: frozenset, seen, now) -> bool:
-        """Take in the unit ids of one answer of the feed (``seen``: the units the phone
-        holds as picked, the run's counted in ``seen.run``); True once the phone has
-        seen every unit of the run. What it saw when is kept as it came (set operations
-        in C: 2,000 phones see ~2 million (phone, pick) pairs); the lags are worked out
-        after the run (``settle_lags``)."""
-        new = units if seen.isdisjoint(units) else units - seen
-        if new:
-            seen |= new
-            seen.run += len(new & self.free_ids)
-            self.received.append((now, new))
+    def _saw(self, units: frozenset, run_units: int, seen, now) -> bool:
+        """Take in the unit ids of one answer of the feed, as it came (the phone's
+        ``seen``, when, the ids): ``settle_lags`` works out after the run which of them
+        were new to the phone and their lags, with set operations the buyers do not wait
+        for (2,000 phones get ~10,000 frames of a few hundred ids). Here only the count
+        of the run's units the phone was sent moves on (``run_units``, counted once per
+        distinct frame); True once that is every unit of the run. A feed sends a unit
+        once; one sent twice would end the phone early and ``settle_lags`` would not
+        count it as having seen every pick."""
+        seen.run += run_units
+        self.received.append((now, seen, units))
         return seen.run >= self.units
 
     def settle_lags(self) -> None:
         """Each (phone, pick) pair's lag from the buyer's 201 to the phone, from what
-        the phones received (``_saw``); a pick seen before its 201 arrived counts 0."""
+        the phones received (``_saw``), a unit counted the first time its phone got it;
+        a pick seen before its 201 arrived counts 0. Then the phones that saw every unit
+        of the run."""
         picked_at = self.picked_at
-        for now, units in self.received:
-            for unit in units:
+        for now, seen, units in self.received:
+            new = units if seen.isdisjoint(units) else units - seen
+            seen |= new
+            for unit in new:
                 committed = picked_at.get(unit)
                 if committed is None or committed > now:
                     self.seen_early += 1
@@ -493,6 +499,7 @@ class Run:
                 else:
                     self.lags.append(now - committed)
         self.received.clear()
+        self.phones_done = sum(1 for seen in self.phones_seen if self.free_ids <= seen)
 
     def _frame(self, payload: bytes):
         """One pushed frame's cursor and unit ids, decoded once for every phone that
@@ -500,7 +507,8 @@ class Run:
         frame = self._frames.get(payload)
         if frame is None:
             data = json.loads(payload)
-            frame = (data["last_pick"], frozenset(u["id"] for u in data["units"]))
+            units = frozenset(data["picked_units"])
+            frame = (data["last_pick"], units, len(units & self.free_ids))
             self._frames[payload] = frame
         return frame
 
@@ -515,12 +523,12 @@ class Run:
         def on_data(payload: bytes) -> bool:
             now = time.perf_counter()
             try:
-                cursor[0], units = self._frame(payload)
+                cursor[0], units, run_units = self._frame(payload)
             except (ValueError, KeyError, TypeError):
                 self.phone_misses += 1
                 return True
             self.frames += 1
-            if self._saw(units, seen, now):
+            if self._saw(units, run_units, seen, now):
                 done.append(True)
                 return True
             return False
@@ -552,7 +560,6 @@ class Run:
         except OSError:
             pass
         if done:
-            self.phones_done += 1
             return
         if not ready:
             self.phones_ready += 1
@@ -578,8 +585,8 @@ class Run:
                 self.polls += 1
                 self.poll_latency.append(now - start)
                 since = data["last_pick"]
-                if self._saw(frozenset(u["id"] for u in data["units"]), seen, now):
-                    self.phones_done += 1
+                units = frozenset(data["picked_units"])
+                if self._saw(units, len(units & self.free_ids), seen, now):
                     return
             elif data is not None:
                 self.phone_misses += 1

@@ -273,7 +273,7 @@ def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
         assert entry.customer.phone[-8:] not in text
     # nothing new since: no units; one pick later, only that unit
     since = data["last_pick"]
-    assert phone.get(url(event, "live"), {"since": since}).json()["units"] == []
+    assert phone.get(url(event, "live"), {"since": since}).json()["picked_units"] == []
     assert pick(phone, event, entries[0], codes[entries[0].number], units[1]).status_code == 201
     with CaptureQueriesContext(connection) as queries:
         delta = phone.get(url(event, "live"), {"since": since}).json()
@@ -281,7 +281,7 @@ def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     # event held alone (live.hold_event_alone), in a transaction of their own
     extra = 3 if connection.vendor == "postgresql" else 0
     assert len(queries.captured_queries) == 4 + extra
-    assert [u["id"] for u in delta["units"]] == [units[1].pk] and delta["units"][0]["picked"]
+    assert delta["picked_units"] == [units[1].pk] and "units" not in delta
     assert delta["counts"]["picked"] == 1 and delta["counts"]["free"] == 2
     assert delta["last_pick"] > since and delta["version"] != data["version"]
     assert delta["latest"][0]["number"] == units[1].number
@@ -305,14 +305,14 @@ def test_a_worker_reads_the_board_at_most_once_per_interval(demo, settings):
     with CaptureQueriesContext(connection) as queries:
         again = phone.get(url(event, "live"), {"since": 0}).json()
     assert not queries.captured_queries  # the event and the board are this worker's
-    assert again["counts"] == first["counts"] and again["units"] == []
+    assert again["counts"] == first["counts"] and again["picked_units"] == []
     # a pick committed elsewhere shows once the interval has passed; one committed by
     # this worker at once (the pick's on_commit calls notify)
     s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="phone")
-    assert phone.get(url(event, "live"), {"since": 0}).json()["units"] == []
+    assert phone.get(url(event, "live"), {"since": 0}).json()["picked_units"] == []
     live.notify(event.pk)
     fresh = phone.get(url(event, "live"), {"since": 0}).json()
-    assert [u["id"] for u in fresh["units"]] == [units[0].pk]
+    assert fresh["picked_units"] == [units[0].pk]
     assert fresh["counts"]["picked"] == 1
     del codes
 

@@ -67,14 +67,14 @@ def test_a_stream_starts_with_the_picks_and_sends_each_change(demo, hub, monkeyp
     chunks = response.streaming_content
     data, fields = frame(next(chunks))
     picked = set(event.picks.values_list("unit_id", flat=True))
-    assert {u["id"] for u in data["units"]} == picked and data["counts"]["picked"] == 2
+    assert set(data["picked_units"]) == picked and data["counts"]["picked"] == 2
     assert fields["id"] == str(data["last_pick"]) and fields["retry"] == "3000"
     # nothing new: a comment, not a frame
     assert next(chunks) == b": keep-alive\n\n"
     pick = pick_next(event)
     hub.reread(event.pk)
     data, fields = frame(next(chunks))
-    assert [u["id"] for u in data["units"]] == [pick.unit_id]
+    assert data["picked_units"] == [pick.unit_id]
     assert fields["id"] == str(pick.pk) and data["counts"]["picked"] == 3
     names = {pick.entry.customer.name, pick.entry.number, pick.entry.customer.phone}
     assert not names & set(strings(data))
@@ -87,11 +87,11 @@ def test_reconnecting_resumes_from_the_last_event_id(demo, hub):
     client = web_client()
     resumed = client.get(stream_url(event), HTTP_LAST_EVENT_ID=str(last))
     data, _fields = frame(next(resumed.streaming_content))
-    assert data["units"] == [] and data["last_pick"] == last
+    assert data["picked_units"] == [] and data["last_pick"] == last
     hang_up(resumed)
     # the header wins over the query the page opened the stream with
     again = client.get(stream_url(event), {"since": "0"}, HTTP_LAST_EVENT_ID=str(last))
-    assert frame(next(again.streaming_content))[0]["units"] == []
+    assert frame(next(again.streaming_content))[0]["picked_units"] == []
     hang_up(again)
 
 
@@ -191,7 +191,7 @@ def test_a_pick_by_another_worker_reaches_every_phone_stream(demo, settings):
     assert len(received) == phones and set(queries) == {0}
     latest = event.picks.latest("pk")
     for _i, data, _at in received:
-        assert [u["id"] for u in data["units"]] == [latest.unit_id]
+        assert data["picked_units"] == [latest.unit_id]
         assert data["last_pick"] == latest.pk
     assert max(at for _i, _d, at in received) - committed < 5
 

@@ -72,7 +72,7 @@ def test_a_phone_holds_the_feed_on_the_asgi_server(demo, hub):
         pick = await sync_to_async(pick_next)(event)
         await sync_to_async(hub.reread)(event.pk)
         data, fields = frame((await phone.receive_output(timeout=10))["body"])
-        assert [u["id"] for u in data["units"]] == [pick.unit_id]
+        assert data["picked_units"] == [pick.unit_id]
         assert fields["id"] == str(pick.pk)
         # the phone goes: the stream ends and gives its slot back
         await phone.send_input({"type": "http.disconnect"})
@@ -91,7 +91,7 @@ def test_a_phone_holds_the_feed_on_the_asgi_server(demo, hub):
         await phone.wait(timeout=10)
         return data
 
-    assert async_to_sync(resumed)()["units"] == []
+    assert async_to_sync(resumed)()["picked_units"] == []
 
 
 def test_refusals_in_the_error_shape(demo, hub, settings):

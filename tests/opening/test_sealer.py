@@ -240,4 +240,4 @@ def test_the_board_never_shows_a_pick_while_a_lower_one_is_still_uncommitted(dem
     ids = board["ids"]
     assert len(ids) == 2 and ids[-1] == later.pk and ids[0] < later.pk
     phone = live.changes(event, board, timezone.now(), ids[0] - 1)
-    assert {u["id"] for u in phone["units"]} == {u1.pk, u2.pk}
+    assert set(phone["picked_units"]) == {u1.pk, u2.pk}

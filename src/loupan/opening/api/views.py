@@ -177,7 +177,10 @@ class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSe
         auth=[],
         parameters=[
             OpenApiParameter(
-                "since", OpenApiTypes.INT, description="上次读到的 last_pick：只返回其后被选的房间"
+                "since",
+                OpenApiTypes.INT,
+                description="上次读到的 last_pick：只返回其后被选的房间编号（picked_units，"
+                "按选定顺序；房间详情见不带 since 的整盘）",
             )
         ],
         responses={200: OpenApiTypes.OBJECT},
@@ -193,7 +196,8 @@ class OpeningEventViewSet(ManageActions, ResultActions, ReadOnlyRestrictedViewSe
     )
     def live(self, request, pk=None):
         """What is picked and free now, for anyone (no account, no personal data): the
-        buyers' phones poll it, passing back ``last_pick`` as ``since``."""
+        whole board, or with ``since`` (the ``last_pick`` read before) the ids of the
+        units picked after it (``picked_units``, ``live.changes``)."""
         since = request.query_params.get("since")
         if since in (None, ""):
             data = live.snapshot(self._public_event())
