@@ -893,14 +893,16 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
 
 
 def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
-    """``throttle_address``, ``entry_by_code`` then ``throttle`` (or the row's lock when
-    the buyer's limit is off), in the one statement of a buyer's usual pick: the
-    UPDATE of the entry's row that moves its last request on and clears its wrong codes
-    where the number, the code, the lock-out and the buyer's limit all let it, which
-    takes the row's lock; on PostgreSQL with the address's upsert before it in the same
-    statement, the entry untouched when the address is refused. When it finds no row,
-    the code and the buyer's limit are checked on their own and say why (a wrong code
-    is counted)."""
+    """``throttle_address``, ``entry_by_code``, then ``throttle`` (or the row's lock
+    when the buyer's limit is off) and ``live.hold_event``, in the one statement of a
+    buyer's usual pick: the UPDATE of the entry's row that moves its last request on and
+    clears its wrong codes where the number, the code, the lock-out and the buyer's
+    limit all let it, which takes the row's lock; on PostgreSQL with the address's
+    upsert (the entry untouched when the address is refused) and the event's hold as
+    its ``WITH`` queries, the hold taken before the row's lock (a change of the event
+    takes the hold first too). When it finds no row, the code and the buyer's limit are
+    checked on their own and say why (a wrong code is counted). The entry comes back
+    locked and its event held."""
     table = connection.ops.quote_name(Entry._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     where = "event_id = %s AND number = %s AND code_hash = %s AND code_failures < %s"
@@ -915,15 +917,24 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
     if address is not None and connection.vendor != "postgresql":
         _address_passed(address)  # no UPDATE in a WITH clause there
         address = None
+    # the WITH queries, each the UPDATE's condition: PostgreSQL runs them before it
+    # reads the entry's row
+    queries, before = [], []
+    for name, query in (("hold", live.holding(event.pk)), ("address", address)):
+        if query is not None:
+            queries.append(f"{name} AS ({query[0]})")
+            before += query[1]
+            where += f" AND EXISTS (SELECT 1 FROM {name})"
+    update = f"UPDATE {table} SET {sets} WHERE {where} {returning}"
     with prepared_cursor() as cursor:
         if address is None:
-            cursor.execute(f"UPDATE {table} SET {sets} WHERE {where} {returning}", params)
+            cursor.execute(
+                f"WITH {', '.join(queries)} {update}" if queries else update, before + params
+            )
             row = cursor.fetchone()
         else:
-            upsert, before = address
             cursor.execute(
-                f"WITH address AS ({upsert}), signed AS (UPDATE {table} SET {sets} "
-                f"WHERE {where} AND EXISTS (SELECT 1 FROM address) {returning}) "
+                f"WITH {', '.join(queries)}, signed AS ({update}) "
                 "SELECT EXISTS (SELECT 1 FROM address), signed.id, signed.number, "
                 "signed.code_hash FROM (SELECT 1) AS one LEFT JOIN signed ON TRUE",
                 before + params,
@@ -938,6 +949,7 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
     entry = entry_by_code(event, number, code)
     if not throttle(entry, now):
         _row_lock(Entry, entry.pk)
+    live.hold_event(event.pk)
     return entry
 
 
@@ -1061,8 +1073,9 @@ def _claim(
     *, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now, locked=False
 ) -> Pick:
     """The pick's own work, in the request's one transaction (``_standing``): the
-    buyer's last request moved on (``throttle``, which locks the entry's row; done
-    already when ``locked``, by ``_signed_in``), the rules
+    buyer's last request moved on (``throttle``, which locks the entry's row) and the
+    event held (``live.hold_event``), both done already when ``locked``
+    (``_signed_in``), the rules
     checked (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
     inserted. No deal, no audit chain, no number counter: nothing every pick of the day
     would queue for (bench/opening: those were the serial points). Each step is one
@@ -1070,9 +1083,10 @@ def _claim(
     unit_id = getattr(unit, "pk", unit)
     if entry.event_id != event.pk:
         raise invalid("entry", _("认筹不属于本活动"))
-    if not locked and not throttle(entry, now):
-        _row_lock(Entry, entry.pk)
-    live.hold_event(event.pk)
+    if not locked:
+        if not throttle(entry, now):
+            _row_lock(Entry, entry.pk)
+        live.hold_event(event.pk)
     unit_ok = str(unit_id).isdigit()
     entry, batch, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0)
     refusal = can_pick(entry, now, batch=batch)
