@@ -280,10 +280,16 @@ def test_the_free_unit_view_is_public_and_writes_nothing(demo, settings):
     assert pick(phone, event, entries[0], codes[entries[0].number], units[1]).status_code == 201
     with CaptureQueriesContext(connection) as queries:
         delta = phone.get(url(event, "live"), {"since": since}).json()
-    # the event, counts, picks, batches; on PostgreSQL the picks are read under the
-    # event held alone (live.hold_event_alone), in a transaction of their own
+    # the event, counts, the last settled pick, the picks up to it, batches; on
+    # PostgreSQL the last settled pick is read with the event held alone
+    # (live.hold_event_alone), in a transaction of its own that ends before the picks
+    sql = [q["sql"] for q in queries.captured_queries]
     extra = 3 if connection.vendor == "postgresql" else 0
-    assert len(queries.captured_queries) == 4 + extra
+    assert len(sql) == 5 + extra, sql
+    if extra:
+        lock = next(i for i, q in enumerate(sql) if "pg_advisory_xact_lock(" in q)
+        assert "max(id)" in sql[lock + 1] and sql[lock + 2].startswith("RELEASE SAVEPOINT")
+        assert 'FROM "opening_pick"' in sql[lock + 3]
     assert delta["picked_units"] == [units[1].pk] and "units" not in delta
     assert delta["counts"]["picked"] == 1 and delta["counts"]["free"] == 2
     assert delta["last_pick"] > since and delta["version"] != data["version"]

@@ -97,9 +97,8 @@ def hold_event(event_id: int, using: str = "default") -> None:
 
     * a change of the event (``services._lock_event``): a pick that waited for it
       reads the event as it left it (finished, say);
-    * ``read_board``: a phone's cursor is a pick id, and ids are drawn at the INSERT,
-      not the commit, so a board read while a lower id is still uncommitted would let
-      the phone pass that pick for ever.
+    * ``settled``: the last pick id up to which the board may be read (a phone's
+      cursor is a pick id, drawn at the INSERT, not the commit).
 
     SQLite commits one writer at a time: nothing to hold."""
     held = holding(event_id, using)
@@ -438,9 +437,29 @@ def _board(event: OpeningEvent) -> dict:
         return read_board(event)
 
 
+def settled(event_id: int) -> int:
+    """The id of the event's last pick up to which every pick is final (0 when there is
+    none): read with the event held alone (``hold_event_alone``: no pick between its
+    INSERT and its commit meanwhile), for one short statement. Ids are drawn at the
+    INSERT, in order, not at the commit: a board that showed a pick while a lower id was
+    still uncommitted would let a phone's cursor pass that pick for ever; up to this id
+    none is missing, and the ids drawn after it are higher. The board is read after the
+    hold, up to this id, while the picks go on (bench/opening: the board's read under
+    the hold, a thousand picks with their units, held every pick up each tick)."""
+    with transaction.atomic() if is_postgres() else contextlib.nullcontext():
+        hold_event_alone(event_id)
+        with prepared_cursor() as cursor:
+            cursor.execute(_SETTLED_SQL, [event_id])
+            return cursor.fetchone()[0] or 0
+
+
+_SETTLED_SQL = f'SELECT max(id) FROM "{Pick._meta.db_table}" WHERE event_id = %s'
+
+
 def read_board(event: OpeningEvent) -> dict:
-    """The event's board read from the database now (three queries): its picks in order,
-    counts and batches; kept as this worker's (``_boards``) while caching is on."""
+    """The event's board read from the database now: its picks in order up to the last
+    settled one (``settled``), counts and batches; kept as this worker's (``_boards``)
+    while caching is on."""
     now = time.monotonic()
     mine = {"event": OuterRef("pk")}
     counts = (
@@ -452,23 +471,19 @@ def read_board(event: OpeningEvent) -> dict:
         .values("units_n", "entrants_n")
         .get()
     )
-    with transaction.atomic() if is_postgres() else contextlib.nullcontext():
-        # no pick between its INSERT and its commit meanwhile (``hold_event``): every
-        # id up to the last one read is final, so a cursor past it misses nothing
-        hold_event_alone(event.pk)
-        picks = list(
-            Pick.objects.filter(event=event)
-            .order_by("pk")
-            .values_list(
-                "pk",
-                "unit_id",
-                "unit__number",
-                "unit__building__name",
-                "unit__floor",
-                "at",
-                "entry_id",
-            )
+    picks = list(
+        Pick.objects.filter(event=event, pk__lte=settled(event.pk))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "unit_id",
+            "unit__number",
+            "unit__building__name",
+            "unit__floor",
+            "at",
+            "entry_id",
         )
+    )
     board = {
         "units": counts["units_n"],
         "entrants": counts["entrants_n"],
