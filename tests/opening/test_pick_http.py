@@ -212,3 +212,24 @@ def test_the_lean_path_reads_the_event_once_per_cache_interval(demo, settings):
     assert reads_of_the_event(entries[3], units[3]) == 1
     assert live.event_to_pick("x") is None and live.event_to_pick(0) is None
     assert Pick.objects.filter(event=event).count() == 4
+
+
+def test_a_server_process_compiles_the_picks_reads_before_its_first_request():
+    """``wrap`` (``loupan.wsgi``) warms the pick's path (``pick_http.warm``): every read
+    compiled once per process (``core.prepared.compile_all``) is compiled before the
+    first request, and no query is run for it (the database may not be up yet)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loupan.core.prepared import Prepared
+    from loupan.opening import selectors, services
+
+    for prepared in Prepared.defined:
+        prepared._compiled.clear()
+    with CaptureQueriesContext(connection) as queries:
+        pick_http.wrap(lambda environ, start_response: [])
+    assert queries.captured_queries == []
+    key = f"default:{connection.vendor}"
+    hot = (selectors._PUBLIC_EVENT, services._ENTRY_BY_NUMBER, services._CLAIM_FACTS)
+    assert all(key in prepared._compiled for prepared in hot)
+    assert set(hot) <= set(Prepared.defined)

@@ -26,12 +26,15 @@ _SENTINELS = (32767, 32567)
 
 
 class Prepared:
+    defined: list[Prepared] = []  # every one, for ``compile_all``
+
     def __init__(self, build, *names: str, text: tuple[str, ...] = ()):
         self._build = build
         self._names = names + text
         self._text = text
         self._compiled: dict[str, tuple] = {}
         self._lock = threading.Lock()
+        Prepared.defined.append(self)
 
     def _slots(self, using: str, base: int):
         sentinels = {
@@ -68,15 +71,19 @@ class Prepared:
         converters = list(compiler.get_converters([col for col, _, _ in compiler.select]).items())
         return sql, list(params), slots, columns, converters
 
-    def rows(self, using: str = "default", **args) -> list[dict]:
-        connection = connections[using]
-        key = f"{using}:{connection.vendor}"
+    def compile(self, using: str = "default") -> tuple:
+        """The query compiled for ``using``'s database, once (no connection needed)."""
+        key = f"{using}:{connections[using].vendor}"
         compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.get(key) or self._compile(using)
                 self._compiled[key] = compiled
-        sql, params, slots, columns, converters = compiled
+        return compiled
+
+    def rows(self, using: str = "default", **args) -> list[dict]:
+        connection = connections[using]
+        sql, params, slots, columns, converters = self.compile(using)
         values = [type(p)(args[slot]) if slot else p for p, slot in zip(params, slots, strict=True)]
         with prepared_cursor(using) as cursor:
             cursor.execute(sql, values)
@@ -96,6 +103,14 @@ class Prepared:
         queryset's ``values()`` are the model's field attnames (``fields_of``)."""
         found = self.first(using, **args)
         return model.from_db(using, list(found), list(found.values())) if found else None
+
+
+def compile_all(using: str = "default") -> None:
+    """Every ``Prepared`` of the modules imported so far compiled for ``using``: at a
+    server process's start, so that its first requests do not wait for it
+    (``opening.pick_http.warm``)."""
+    for prepared in Prepared.defined:
+        prepared.compile(using)
 
 
 def fields_of(model) -> list[str]:
