@@ -233,3 +233,6 @@ def test_a_server_process_compiles_the_picks_reads_before_its_first_request():
     hot = (selectors._PUBLIC_EVENT, services._ENTRY_BY_NUMBER, services._CLAIM_FACTS)
     assert all(key in prepared._compiled for prepared in hot)
     assert set(hot) <= set(Prepared.defined)
+    # one a test makes is not the project's: compile_all leaves it alone
+    made_here = Prepared(lambda pk: selectors.OpeningEvent.objects.filter(pk=pk).values("pk"), "x")
+    assert made_here not in Prepared.defined

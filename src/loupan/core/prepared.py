@@ -17,6 +17,7 @@ argument that does not come out as a parameter is refused."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 from django.db import connections
@@ -26,7 +27,7 @@ _SENTINELS = (32767, 32567)
 
 
 class Prepared:
-    defined: list[Prepared] = []  # every one, for ``compile_all``
+    defined: list[Prepared] = []  # those of the project's modules, for ``compile_all``
 
     def __init__(self, build, *names: str, text: tuple[str, ...] = ()):
         self._build = build
@@ -34,7 +35,9 @@ class Prepared:
         self._text = text
         self._compiled: dict[str, tuple] = {}
         self._lock = threading.Lock()
-        Prepared.defined.append(self)
+        # a query of one of the project's modules (not one a test or a shell makes)
+        if sys._getframe(1).f_globals.get("__name__", "").startswith("loupan."):
+            Prepared.defined.append(self)
 
     def _slots(self, using: str, base: int):
         sentinels = {
@@ -106,7 +109,8 @@ class Prepared:
 
 
 def compile_all(using: str = "default") -> None:
-    """Every ``Prepared`` of the modules imported so far compiled for ``using``: at a
+    """Every ``Prepared`` of the project's modules imported so far compiled for
+    ``using``: at a
     server process's start, so that its first requests do not wait for it
     (``opening.pick_http.warm``)."""
     for prepared in Prepared.defined:
