@@ -123,3 +123,63 @@ def test_a_prepared_cursor_has_postgresql_plan_each_statement_once(demo):
             assert cursor.fetchone()[0] == 1  # one plan for the three
         # Django's own cursors stay as they were (bound on the client, nothing prepared)
         assert connection.connection.cursor_factory.__name__ != "PreparingCursor"
+
+
+def test_a_prepared_cursor_without_listeners_is_psycopgs_with_djangos_errors(demo):
+    """With nothing counting or logging queries, ``prepared_cursor`` skips Django's
+    cursor wrapper: the same rows (timestamps aware, in UTC, as the ORM reads them,
+    though sent in binary), the same plan kept, and a database error raised as Django's
+    (what callers catch)."""
+    from django.db import DataError, connection, transaction
+
+    from loupan.core.prepared import prepared_cursor
+
+    latest = AuditEntry.objects.order_by("-pk").first()
+    sql = "SELECT id, created_at FROM audit_auditentry WHERE id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [latest.pk])
+        djangos = cursor.fetchone()
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [latest.pk])
+        assert cursor.fetchone() == djangos
+        cursor.execute("SELECT id FROM audit_auditentry WHERE id <= %s", [latest.pk])
+        assert len(cursor.fetchall()) == AuditEntry.objects.count()
+    if connection.vendor != "postgresql":
+        return
+    assert djangos == (latest.pk, latest.created_at)  # aware, UTC
+    assert type(prepared_cursor()).__name__ == "_Cursor"
+    with prepared_cursor() as cursor:
+        ids = list(Unit.objects.order_by("pk").values_list("pk", flat=True)[:3])
+        cursor.execute("UPDATE inventory_unit SET number = number WHERE id <= %s", [ids[-1]])
+        assert cursor.rowcount == 3
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%FROM audit_auditentry WHERE id = $1%"],
+        )
+        assert cursor.fetchone()[0] == 1
+    with pytest.raises(DataError):  # not psycopg's own DivisionByZero
+        with transaction.atomic():
+            with prepared_cursor() as cursor:
+                cursor.execute("SELECT 1 / %s", [0])
+
+
+def test_loaded_makes_the_instance_the_orm_would_load(demo, django_assert_num_queries):
+    """``loaded``: the fields given set, the others deferred, the related objects given
+    read without a query; ``adding``: the fields not given take their defaults."""
+    from loupan.core.prepared import loaded
+    from loupan.opening.models import Pick
+
+    unit = Unit.objects.select_related("building").order_by("pk").first()
+    with django_assert_num_queries(0):
+        got = loaded(Unit, {"id": unit.pk, "number": "X-1"}, {"building": unit.building})
+        assert (got.pk, got.number, got.building) == (unit.pk, "X-1", unit.building)
+        assert not got._state.adding
+    assert "floor" in got.get_deferred_fields() and "number" not in got.get_deferred_fields()
+    with django_assert_num_queries(1):
+        assert got.floor == unit.floor  # deferred: read when asked
+    with django_assert_num_queries(0):
+        new = loaded(Pick, {"seq": 2, "unit_id": unit.pk}, {"unit": unit}, adding=True)
+        assert new._state.adding and new.pk is None and new.deal_id is None
+        assert new.seal_error == Pick._meta.get_field("seal_error").get_default() == ""
+        assert new.unit is unit and not new.get_deferred_fields()

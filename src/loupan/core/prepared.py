@@ -117,18 +117,52 @@ def compile_all(using: str = "default") -> None:
         prepared.compile(using)
 
 
+def loaded(model, values: dict, related: dict | None = None, *, adding: bool = False):
+    """A ``model`` instance made as the ORM loads one (``from_db``: no field's default
+    computed, no descriptor run; ``Model(**kwargs)`` does both for every field, which
+    on opening day's pick cost more than its queries' Python), from ``values`` by
+    attname (a field not given is deferred: reading it queries), with the related
+    objects at hand in ``related`` by field name (reading them queries nothing).
+    ``adding``: a row not saved yet, whose fields not given take their defaults, as
+    with ``Model(...)``."""
+    if adding:
+        missing = [f for f in model._meta.concrete_fields if f.attname not in values]
+        values = {**values, **{f.attname: f.get_default() for f in missing}}
+    names = [name for name in _attnames(model) if name in values]
+    instance = model.from_db("default", names, [values[name] for name in names])
+    instance._state.adding = adding
+    for name, value in (related or {}).items():
+        model._meta.get_field(name).set_cached_value(instance, value)
+    return instance
+
+
+_ATTNAMES: dict = {}
+
+
+def _attnames(model) -> list[str]:
+    found = _ATTNAMES.get(model)
+    if found is None:
+        found = _ATTNAMES[model] = fields_of(model)
+    return found
+
+
 def fields_of(model) -> list[str]:
     """Every concrete field's attname, for ``values()`` and ``Prepared.instance``."""
     return [field.attname for field in model._meta.concrete_fields]
 
 
 def prepared_cursor(using: str = "default"):
-    """A cursor (Django's, with its wrappers) whose statements PostgreSQL parses and
-    plans once per connection: bound on the server and prepared (psycopg's
-    ``prepare=True``), where Django's cursors bind on the client and so have every
-    statement planned again (bench/opening: the pick's short statements cost the
-    database four times what pgbench's do). For the few statements of a hot path run
-    thousands of times with other values; on other databases, Django's cursor."""
+    """A cursor whose statements PostgreSQL parses and plans once per connection: bound
+    on the server and prepared (psycopg's ``prepare=True``), where Django's cursors bind
+    on the client and so have every statement planned again (bench/opening: the pick's
+    short statements cost the database four times what pgbench's do), the rows sent in
+    binary (no timestamp parsed from text in Python). For the few statements of a hot
+    path run thousands of times with other values; on other databases, Django's cursor.
+
+    Django's own cursor (its checks, its execute wrappers and its query log) when
+    something listens: a test counting queries, ``connection.execute_wrapper``, DEBUG.
+    Otherwise psycopg's, its errors raised as Django's (``wrap_database_errors``): the
+    wrapper cost a third of each statement's Python on opening day's pick."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return connection.cursor()
@@ -138,12 +172,47 @@ def prepared_cursor(using: str = "default"):
         # only what asks (``prepare=True``) is prepared: Django's cursors bind on the
         # client, which never prepares, and nothing else binds on the server
         raw.prepare_threshold = 2**31 - 1
+    if not connection.execute_wrappers and not connection.queries_logged:
+        connection.validate_no_broken_transaction()
+        return _Cursor(_preparing_cursor_class()(raw), connection.wrap_database_errors)
     factory = raw.cursor_factory
     raw.cursor_factory = _preparing_cursor_class()
     try:
         return connection.cursor()  # Django's checks, time zone and wrappers
     finally:
         raw.cursor_factory = factory
+
+
+class _Cursor:
+    """psycopg's cursor with the database's errors raised as Django's, what
+    ``prepared_cursor``'s callers use of a cursor."""
+
+    __slots__ = ("cursor", "errors")
+
+    def __init__(self, cursor, errors):
+        self.cursor, self.errors = cursor, errors
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cursor.close()
+
+    def execute(self, sql, params=None):
+        with self.errors:
+            return self.cursor.execute(sql, params)
+
+    def fetchone(self):
+        with self.errors:
+            return self.cursor.fetchone()
+
+    def fetchall(self):
+        with self.errors:
+            return self.cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
 
 
 _PREPARING = None
@@ -156,7 +225,7 @@ def _preparing_cursor_class():
 
         class PreparingCursor(ServerBindingCursor):
             def execute(self, query, params=None, *, prepare=None, binary=None):
-                return super().execute(query, params, prepare=True, binary=binary)
+                return super().execute(query, params, prepare=True, binary=True)
 
             def _send_query_prepared(self, name, pgq, *, binary=None):
                 # what Django's debug cursor logs (its SQL, with $1 … for the values):

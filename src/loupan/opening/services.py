@@ -28,7 +28,7 @@ from loupan.audit.services import audit_batch, audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
-from loupan.core.prepared import Prepared, prepared_cursor
+from loupan.core.prepared import Prepared, loaded, prepared_cursor
 from loupan.core.querysets import per_row
 from loupan.deals import rules as deal_rules
 from loupan.deals import services as deal_services
@@ -945,7 +945,17 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
             row = row if row[0] is not None else None
     if row is not None:
         pk, number, code_hash = row
-        return Entry(pk=pk, event=event, number=number, code_hash=code_hash, code_failures=0)
+        return loaded(
+            Entry,
+            {
+                "id": pk,
+                "event_id": event.pk,
+                "number": number,
+                "code_hash": code_hash,
+                "code_failures": 0,
+            },
+            {"event": event},
+        )
     entry = entry_by_code(event, number, code)
     if not throttle(entry, now):
         _row_lock(Entry, entry.pk)
@@ -1004,8 +1014,9 @@ def claimable(event: OpeningEvent):
 def _facts_query(entry: int, unit: int):
     """What a claim decides on, in one read taken after the entry's row lock (so that
     the entry's own picks are counted as committed): the entry, its event, its batch
-    (``window_of``), its picks, and whether the unit is in the event, already picked and
-    still for sale (``claimable``)."""
+    (``window_of``), its picks, and whether the unit is in the event and still for sale
+    (``claimable``). Whether another pick has it already, the pick's INSERT finds out
+    (its conflict on the (event, unit) constraint), as it must for a race anyway."""
     mine = {"event_id": OuterRef("event_id")}
     batch = Batch.objects.filter(
         **mine, first__lte=OuterRef("position"), last__gte=OuterRef("position")
@@ -1022,7 +1033,6 @@ def _facts_query(entry: int, unit: int):
             batch_ends=Subquery(batch.values("ends_at")[:1]),
             unit_number=Subquery(Unit.objects.filter(pk=unit).order_by().values("number")[:1]),
             unit_in_event=Exists(EventUnit.objects.filter(**mine, unit_id=unit)),
-            unit_taken=Exists(Pick.objects.filter(**mine, unit_id=unit)),
             unit_for_sale=Exists(claimable(OuterRef("event_id")).filter(unit_id=unit)),
         )
         .values(
@@ -1039,7 +1049,6 @@ def _facts_query(entry: int, unit: int):
             "batch_ends",
             "unit_number",
             "unit_in_event",
-            "unit_taken",
             "unit_for_sale",
         )
     )
@@ -1062,7 +1071,14 @@ def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int):
     entry.position = facts["position"]
     entry.qualified_at = facts["qualified_at"]
     batch = (
-        Batch(pk=facts["batch_pk"], starts_at=facts["batch_starts"], ends_at=facts["batch_ends"])
+        loaded(
+            Batch,
+            {
+                "id": facts["batch_pk"],
+                "starts_at": facts["batch_starts"],
+                "ends_at": facts["batch_ends"],
+            },
+        )
         if facts["batch_pk"] is not None
         else None
     )
@@ -1099,17 +1115,25 @@ def _claim(
     seq = facts["picked"] + 1
     if seq > entry.event.max_units:
         raise DomainError(OpeningError.QUOTA_REACHED)
-    if facts["unit_taken"] or not facts["unit_for_sale"]:
+    if not facts["unit_for_sale"]:  # a unit picked already: the INSERT's conflict below
         raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-    pick = Pick(
-        event=event,
-        entry=entry,
-        seq=seq,
-        unit=Unit(pk=int(unit_id), number=facts["unit_number"], project_id=event.project_id),
-        via=via,
-        actor=actor,
-        ip=ip,
-        at=now,
+    unit = loaded(
+        Unit, {"id": int(unit_id), "number": facts["unit_number"], "project_id": event.project_id}
+    )
+    pick = loaded(
+        Pick,
+        {
+            "event_id": event.pk,
+            "entry_id": entry.pk,
+            "seq": seq,
+            "unit_id": unit.pk,
+            "via": via,
+            "actor_id": getattr(actor, "pk", None),
+            "ip": ip,
+            "at": now,
+        },
+        {"event": event, "entry": entry, "unit": unit, "actor": actor},
+        adding=True,
     )
     if not _insert_pick(pick):  # another buyer's claim on the unit committed first
         raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
