@@ -174,12 +174,13 @@ def test_loaded_makes_the_instance_the_orm_would_load(demo, django_assert_num_qu
     with django_assert_num_queries(0):
         got = loaded(Unit, {"id": unit.pk, "number": "X-1"}, {"building": unit.building})
         assert (got.pk, got.number, got.building) == (unit.pk, "X-1", unit.building)
-        assert not got._state.adding
+        assert not got._state.adding and got._state.db == "default"
     assert "floor" in got.get_deferred_fields() and "number" not in got.get_deferred_fields()
     with django_assert_num_queries(1):
         assert got.floor == unit.floor  # deferred: read when asked
     with django_assert_num_queries(0):
         new = loaded(Pick, {"seq": 2, "unit_id": unit.pk}, {"unit": unit}, adding=True)
-        assert new._state.adding and new.pk is None and new.deal_id is None
+        assert new._state.adding and new._state.db is None
+        assert new.pk is None and new.deal_id is None
         assert new.seal_error == Pick._meta.get_field("seal_error").get_default() == ""
         assert new.unit is unit and not new.get_deferred_fields()
