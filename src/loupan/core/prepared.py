@@ -111,15 +111,19 @@ class Prepared:
 
 def compile_all(using: str = "default") -> None:
     """Every ``Prepared`` of the project's modules imported so far compiled for
-    ``using``: at a
-    server process's start, so that its first requests do not wait for it
-    (``opening.pick_http.warm``)."""
+    ``using``: at a server process's start, so that its first requests do not wait for
+    it (``opening.pick_http.warm``)."""
     for prepared in Prepared.defined:
         prepared.compile(using)
 
 
 def loaded(
-    model, values: dict, related: dict | None = None, *, adding: bool = False, using="default"
+    model,
+    values: dict,
+    related: dict | None = None,
+    *,
+    adding: bool = False,
+    using: str = "default",
 ):
     """A ``model`` instance made as the ORM loads one (``from_db``: no field's default
     computed, no descriptor run; ``Model(**kwargs)`` does both for every field, which
