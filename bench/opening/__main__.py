@@ -921,6 +921,15 @@ def main() -> int:
                 )
                 + f" (the generator: buyers {buyers_cpu:.2f}, phones {run.phones_cpu[0]:.2f})"
             )
+            # what the database alone would take, its servers' Python elsewhere (several
+            # application servers behind one address, issue 16)
+            per_pick = spent[-1] / max(picks, 1)
+            alone = (os.cpu_count() or 1) / per_pick if per_pick else float("nan")
+            print(
+                f"  PostgreSQL's CPU a pick while the buyers picked: {per_pick * 1000:.2f} ms; "
+                f"at that cost the database alone on {os.cpu_count()} cores would take "
+                f"{alone:,.0f} picks/s ({alone / tps if tps else float('nan'):.2f} × pgbench)"
+            )
         print_profile(prof)
         print(f"\n(server log: {log}; total {time.perf_counter() - started:.0f} s)")
     finally:
