@@ -131,6 +131,25 @@ def test_a_group_that_fails_runs_each_work_again_alone():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_callback_that_fails_after_the_commit_leaves_the_outcomes_standing(caplog):
+    runs = []
+
+    def work(i):
+        runs.append(i)
+        _day(i)
+        if i == 2:
+            transaction.on_commit(lambda: 1 / 0)
+        return i
+
+    results = _grouped(4, work)
+    # committed once each: nothing ran again alone (it would have found its row taken)
+    assert results == [0, 1, 2, 3] and sorted(runs) == [0, 1, 2, 3]
+    assert _days() == {0, 1, 2, 3}
+    assert "a callback after a group commit failed" in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_work_runs_in_its_callers_context_on_the_leaders_connection():
     def work(i):
         return (

@@ -9,24 +9,26 @@ On PostgreSQL, concurrent callers of one server process share their transactions
 first caller to find none running becomes the leader, takes every work queued by then
 (``LOUPAN_GROUP_COMMIT`` of them at most) and runs them one after the other in one
 transaction on its own connection, each in its caller's context (``contextvars``: the
-request's address; the language and the time zone), each refusal kept for its caller; the callers
-that queued meanwhile wait, and one of them leads the next group. One ``BEGIN`` and one
-``COMMIT`` for the group instead of one each, and a NOTIFY the works share is delivered
-once (PostgreSQL folds identical ones in a transaction): on opening day
-(bench/opening, issue 16) a pick's transaction overhead was a fifth of its cost.
+request's address; the language and the time zone), each refusal kept for its caller;
+the callers that queued meanwhile wait, and one of them leads the next group. One
+``BEGIN`` and one ``COMMIT`` for the group instead of one each, and a NOTIFY the works
+share is delivered once (PostgreSQL folds identical ones in a transaction): on opening
+day (bench/opening, issue 16) a pick's BEGIN and COMMIT were about a fifth of its cost.
 
 What each caller sees is what it would alone: its work's result or its refusal, after
 the commit. Only the caller's transaction is shared, never its outcome: a work that
-raises anything else (a bug, a lost connection, a deadlock between two groups) rolls the
-group back, and every work of the group runs again alone in its caller's thread. A
-caller inside a transaction of its own (``atomic``) runs alone, inside it, as before, so
-that nobody else's work is committed or rolled back with it. ``order`` sorts a group
-(the pick: its unit) so that two groups take the rows they share in the same order.
+raises anything else (a bug, a lost connection, a deadlock between two groups) rolls
+the group back, and every work of the group runs again alone in its caller's thread (a
+callback of the commit that raises is logged: what was committed stands). A caller
+inside a transaction of its own (``atomic``) runs alone, inside it, as before, so that
+nobody else's work is committed or rolled back with it. ``order`` sorts a group (the
+pick: its unit) so that two groups take the rows they share in the same order.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +38,8 @@ from django.db import connections, transaction
 from django.utils import timezone, translation
 
 from .errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def _alone(work: Callable[[], Any], using: str) -> Any:
@@ -129,18 +133,24 @@ class Group:
 
     def _commit(self, group: list[_Work]) -> None:
         group.sort(key=lambda item: item.order)
+        committed = []
         try:
             with transaction.atomic(using=self.using):
+                # the first of the commit's callbacks: any raising after it finds the
+                # group committed
+                transaction.on_commit(lambda: committed.append(True), using=self.using)
                 for item in group:
                     try:
                         item.result = item.context.run(self._as_caller, item)
                     except DomainError as exc:
                         item.refusal = exc
         except Exception:
-            # the group is rolled back: each work again, alone, in its caller's thread
-            for item in group:
-                item.alone = True
-                item.result = item.refusal = None
+            if committed:  # a work's callback after the commit: the outcomes stand
+                logger.exception("a callback after a group commit failed")
+            else:  # the group is rolled back: each work again, alone, in its caller's thread
+                for item in group:
+                    item.alone = True
+                    item.result = item.refusal = None
         self.groups += 1
         self.works += len(group)
 
