@@ -1086,10 +1086,11 @@ def _claim(
     (``core.group_commit.standing``, shared with the other picks the process is making):
     the buyer's last request moved on (``throttle``, which locks the entry's row) and
     the event held (``live.hold_event``), both done already when ``locked``
-    (``_signed_in``), the rules checked (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
-    inserted. No deal, no audit chain, no number counter: nothing every pick of the day
-    would queue for (bench/opening: those were the serial points). Each step is one
-    short statement compiled once (``core.prepared``): the pick is the day's hot path."""
+    (``_signed_in``), the rules checked (``can_pick``, the unit in the event and free,
+    the quota), the ``Pick`` row inserted. No deal, no audit chain, no number counter:
+    nothing every pick of the day would queue for (bench/opening: those were the serial
+    points). Each step is one short statement compiled once (``core.prepared``): the
+    pick is the day's hot path."""
     unit_id = _unit_id(unit)
     if entry.event_id != event.pk:
         raise invalid("entry", _("认筹不属于本活动"))
