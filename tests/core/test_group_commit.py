@@ -52,8 +52,9 @@ def test_a_refusal_stands_and_is_raised_after_the_commit(settings):
 
 
 def _grouped(n, work):
-    """``n`` threads call ``standing``: the first one's work holds the group it leads until the ``n - 1`` others are queued, so that they make
-    the next group together. Each thread's result or exception, by index."""
+    """``n`` threads call ``standing``: the first one's work holds the group it leads
+    until the ``n - 1`` others are queued, so that they make the next group together.
+    Each thread's result or exception, by index."""
     leading = threading.Event()
     results: list = [None] * n
     shared = group()
