@@ -273,9 +273,6 @@ LOUPAN_LIVE_STREAMS = env_int("LOUPAN_LIVE_STREAMS", 64)
 LOUPAN_PICK_SEAL = os.environ.get("LOUPAN_PICK_SEAL", "inline")
 if LOUPAN_PICK_SEAL not in ("inline", "background", "process"):
     raise ImproperlyConfigured("LOUPAN_PICK_SEAL: inline, background or process")
-# group commit (core/group_commit.py, PostgreSQL): the most short standing transactions
-# (opening day's picks) a server process commits as one; 1 commits each alone
-LOUPAN_GROUP_COMMIT = env_int("LOUPAN_GROUP_COMMIT", 32)
 
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"

@@ -26,7 +26,6 @@ from loupan.accounts import access
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_batch, audit_create, audit_record
 from loupan.core.errors import DomainError, invalid
-from loupan.core.group_commit import standing
 from loupan.core.masking import mask_name
 from loupan.core.money import money
 from loupan.core.prepared import Prepared, loaded, prepared_cursor
@@ -749,8 +748,8 @@ def throttle(entry: Entry, now) -> bool:
     """One pick request per buyer per ``min_interval``, decided by one conditional
     UPDATE of the entry's row (shared by every worker and server: the database row, not
     a process's memory), which stands even when the pick itself is then refused
-    (``core.group_commit.standing``). True when it passed and so holds the row's lock;
-    False when it is off (an interval of 0)."""
+    (``_standing``). True when it passed and so holds the row's lock; False when it is
+    off (an interval of 0)."""
     if min_interval() <= datetime.timedelta(0):
         return False
     table = connection.ops.quote_name(Entry._meta.db_table)
@@ -873,7 +872,7 @@ def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=No
             throttle_address(event, ip, now)
         return _claim(actor=actor, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now)
 
-    return _sealed(standing(claim, order=_unit_id(unit) or 0))
+    return _sealed(_standing(claim))
 
 
 def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, ip=None) -> Pick:
@@ -890,16 +889,7 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
             actor=None, event=event, entry=entry, unit=unit, via=via, ip=ip, now=now, locked=True
         )
 
-    return _sealed(standing(claim, order=_unit_id(unit) or 0))
-
-
-def _unit_id(unit) -> int | None:
-    """The unit a pick asks for (a ``Unit`` or its id as given), None when it names
-    none. A group commit (``core.group_commit.standing``) orders its picks by it, so
-    that two groups insert the picks of the units they share in the same order (each
-    may wait for the other's insert of a unit, never in a circle)."""
-    unit_id = getattr(unit, "pk", unit)
-    return int(unit_id) if str(unit_id).isdigit() else None
+    return _sealed(_standing(claim))
 
 
 def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
@@ -971,6 +961,22 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
         _row_lock(Entry, entry.pk)
     live.hold_event(event.pk)
     return entry
+
+
+def _standing(work):
+    """Runs ``work`` in one transaction that is committed even when it refuses (a
+    ``DomainError``): what it counted before the refusal (the address's and the buyer's
+    last request, a wrong code) stands, then the refusal is raised. One transaction and
+    one commit for the whole request: on opening day every round trip counts."""
+    refusal = None
+    with transaction.atomic():
+        try:
+            result = work()
+        except DomainError as exc:
+            refusal = exc
+    if refusal is not None:
+        raise refusal
+    return result
 
 
 def _sealed(pick: Pick) -> Pick:
@@ -1082,27 +1088,27 @@ def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int):
 def _claim(
     *, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip, now, locked=False
 ) -> Pick:
-    """The pick's own work, in the request's one transaction
-    (``core.group_commit.standing``, shared with the other picks the process is making):
-    the buyer's last request moved on (``throttle``, which locks the entry's row) and
-    the event held (``live.hold_event``), both done already when ``locked``
-    (``_signed_in``), the rules checked (``can_pick``, the unit in the event and free,
-    the quota), the ``Pick`` row inserted. No deal, no audit chain, no number counter:
-    nothing every pick of the day would queue for (bench/opening: those were the serial
-    points). Each step is one short statement compiled once (``core.prepared``): the
-    pick is the day's hot path."""
-    unit_id = _unit_id(unit)
+    """The pick's own work, in the request's one transaction (``_standing``): the
+    buyer's last request moved on (``throttle``, which locks the entry's row) and the
+    event held (``live.hold_event``), both done already when ``locked``
+    (``_signed_in``), the rules
+    checked (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
+    inserted. No deal, no audit chain, no number counter: nothing every pick of the day
+    would queue for (bench/opening: those were the serial points). Each step is one
+    short statement compiled once (``core.prepared``): the pick is the day's hot path."""
+    unit_id = getattr(unit, "pk", unit)
     if entry.event_id != event.pk:
         raise invalid("entry", _("认筹不属于本活动"))
     if not locked:
         if not throttle(entry, now):
             _row_lock(Entry, entry.pk)
         live.hold_event(event.pk)
-    entry, batch, facts = _claim_facts(event, entry, unit_id or 0)
+    unit_ok = str(unit_id).isdigit()
+    entry, batch, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0)
     refusal = can_pick(entry, now, batch=batch)
     if refusal is not None:
         raise refusal
-    if unit_id is None:
+    if not unit_ok:
         raise invalid("unit", _("请选择房间"))
     if not facts["unit_in_event"]:
         raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
@@ -1112,7 +1118,7 @@ def _claim(
     if not facts["unit_for_sale"]:  # a unit picked already: the INSERT's conflict below
         raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
     unit = loaded(
-        Unit, {"id": unit_id, "number": facts["unit_number"], "project_id": event.project_id}
+        Unit, {"id": int(unit_id), "number": facts["unit_number"], "project_id": event.project_id}
     )
     pick = loaded(
         Pick,
