@@ -17,6 +17,7 @@ argument that does not come out as a parameter is refused."""
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 
@@ -146,14 +147,9 @@ def loaded(
     return instance
 
 
-_ATTNAMES: dict = {}
-
-
-def _attnames(model) -> list[str]:
-    found = _ATTNAMES.get(model)
-    if found is None:
-        found = _ATTNAMES[model] = fields_of(model)
-    return found
+@functools.cache
+def _attnames(model) -> tuple[str, ...]:
+    return tuple(fields_of(model))
 
 
 def fields_of(model) -> list[str]:
