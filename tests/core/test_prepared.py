@@ -82,6 +82,23 @@ def test_a_text_argument(demo):
     assert prepared.first(building=unit.building_id, number=unit.number + "x") is None
 
 
+def test_a_moment_argument(demo):
+    # an aware datetime, bound as the backend binds it (SQLite: a text), microseconds kept
+    prepared = Prepared(
+        lambda since: AuditEntry.objects.filter(created_at__gte=since).order_by().values("pk"),
+        moments=("since",),
+    )
+    entries = list(AuditEntry.objects.order_by("created_at").values_list("pk", "created_at"))
+    assert len(entries) >= 2
+    for pk, at in entries[-2:]:
+        got = {row["pk"] for row in prepared.rows(since=at)}
+        assert pk in got and got == set(
+            AuditEntry.objects.filter(created_at__gte=at).values_list("pk", flat=True)
+        )
+        later = at + datetime.timedelta(microseconds=1)
+        assert pk not in {row["pk"] for row in prepared.rows(since=later)}
+
+
 def test_an_instance_as_the_orm_loads_it(demo):
     prepared = Prepared(
         lambda pk: Unit.objects.filter(pk=pk).order_by().values(*fields_of(Unit)), "pk"

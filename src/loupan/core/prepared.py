@@ -8,7 +8,8 @@ rules, e.g. ``opening.services.claimable``); only its compiling is kept.
                      "entry", "unit")
     row = facts.first(entry=7, unit=12)      # {"status": …, …} or None
 
-The arguments are integers (ids), or texts when named in ``text``: ``build`` is called with a distinct sentinel for each,
+The arguments are integers (ids), texts when named in ``text``, or moments (aware
+datetimes) when named in ``moments``: ``build`` is called with a distinct sentinel for each,
 and every place the compiled SQL's parameters hold a sentinel takes the argument at each
 call. It is compiled twice with two sets of sentinels (small positive numbers: Django
 folds a value out of a field's range into the SQL), and the places must agree, so a
@@ -17,6 +18,7 @@ argument that does not come out as a parameter is refused."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import sys
 import threading
@@ -26,34 +28,47 @@ from django.db.models import DEFERRED
 
 # inside every integer field's range, even a PositiveSmallIntegerField's
 _SENTINELS = (32767, 32567)
+# a moment's sentinel: this, plus as many seconds as an integer's
+_EPOCH = datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC)
 
 
 class Prepared:
     defined: list[Prepared] = []  # those of the project's modules, for ``compile_all``
 
-    def __init__(self, build, *names: str, text: tuple[str, ...] = ()):
+    def __init__(
+        self, build, *names: str, text: tuple[str, ...] = (), moments: tuple[str, ...] = ()
+    ):
         self._build = build
-        self._names = names + text
+        self._names = names + text + moments
         self._text = text
+        self._moments = moments
         self._compiled: dict[str, tuple] = {}
         self._lock = threading.Lock()
         # a query of one of the project's modules (not one a test or a shell makes)
         if sys._getframe(1).f_globals.get("__name__", "").startswith("loupan."):
             Prepared.defined.append(self)
 
+    def _sentinel(self, name: str, value: int):
+        if name in self._text:
+            return f"\x01{name}\x01{value}"
+        if name in self._moments:
+            return _EPOCH + datetime.timedelta(seconds=value)
+        return value
+
     def _slots(self, using: str, base: int):
-        sentinels = {
-            name: f"\x01{name}\x01{base}" if name in self._text else base - i
-            for i, name in enumerate(self._names)
-        }
+        sentinels = {name: self._sentinel(name, base - i) for i, name in enumerate(self._names)}
         query = self._build(**sentinels).query
         compiler = query.get_compiler(using)
         sql, params = compiler.as_sql()
         by_value = {value: name for name, value in sentinels.items()}
-        # an int, or the backend's wrapper of one (psycopg's Int2 for a small field); a text
+        for name in self._moments:  # as the backend binds it (SQLite: a text)
+            adapted = connections[using].ops.adapt_datetimefield_value(sentinels[name])
+            by_value[adapted] = name
+        # an int, or the backend's wrapper of one (psycopg's Int2 for a small field); a
+        # text; a moment
         slots = [
             by_value.get(p)
-            if isinstance(p, str)
+            if isinstance(p, str | datetime.datetime)
             else by_value.get(int(p))
             if isinstance(p, int) and not isinstance(p, bool)
             else None
@@ -89,7 +104,14 @@ class Prepared:
     def rows(self, using: str = "default", **args) -> list[dict]:
         connection = connections[using]
         sql, params, slots, columns, converters = self.compile(using)
-        values = [type(p)(args[slot]) if slot else p for p, slot in zip(params, slots, strict=True)]
+        values = [
+            p
+            if not slot
+            else connection.ops.adapt_datetimefield_value(args[slot])
+            if slot in self._moments
+            else type(p)(args[slot])
+            for p, slot in zip(params, slots, strict=True)
+        ]
         with prepared_cursor(using) as cursor:
             cursor.execute(sql, values)
             found = [list(row) for row in cursor.fetchall()]

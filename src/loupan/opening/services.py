@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -824,33 +824,65 @@ def window_of(entry: Entry):
     ).first()
 
 
-_READ = object()
+# Why a pick is refused (``_refusal``), as the claim's facts read decides it: the
+# entry's own reasons (before any unit is looked at), then the unit's.
+_ENTRY_REFUSALS = ("event_status", "no_position", "not_qualified", "window")
 
 
-def can_pick(entry: Entry, now: datetime.datetime, batch=_READ) -> DomainError | None:
-    """Why ``entry`` may not pick now (None when it may): the event selecting, the
-    entry active, qualified when asked, drawn, inside its batch's window (``batch``:
-    ``window_of(entry)``, read here unless the caller has it)."""
-    event = entry.event
-    if event.status != EventStatus.SELECTING:
+def _refusal(now):
+    """选房 is refused when (in this order): the event is not selecting; the entry is
+    not active or has no place in the order; the event asks for 购房资格 and the entry's
+    is not confirmed; ``now`` is outside its batch's window; the unit is not in the
+    event; the entry has its quota of picks; the unit is not for sale any more
+    (``claimable``). One expression over the facts of ``_facts_query``, read in the
+    same statement as they are: the pick's one decision, in Python's path and in the
+    database's (``opening.pick_sql``), and the pages' ``can_pick``."""
+    return Case(
+        When(~Q(event__status=EventStatus.SELECTING), then=Value("event_status")),
+        When(~Q(status=EntryStatus.ACTIVE) | Q(position__isnull=True), then=Value("no_position")),
+        When(
+            Q(event__requires_qualification=True, qualified_at__isnull=True),
+            then=Value("not_qualified"),
+        ),
+        When(
+            Q(batch_pk__isnull=True) | Q(batch_starts__gt=now) | Q(batch_ends__lte=now),
+            then=Value("window"),
+        ),
+        When(unit_in_event=False, then=Value("not_in_event")),
+        When(picked__gte=F("event__max_units"), then=Value("quota_reached")),
+        When(unit_for_sale=False, then=Value("unit_taken")),
+        default=None,
+        output_field=models.CharField(),
+    )
+
+
+def _refused(code: str, facts: dict) -> DomainError:
+    """The buyer's answer to ``_refusal``'s ``code`` (``facts``: the batch's window)."""
+    if code == "event_status":
         return DomainError(OpeningError.EVENT_STATUS, _("选房尚未开始或已结束"))
-    if entry.status != EntryStatus.ACTIVE or entry.position is None:
+    if code == "no_position":
         return DomainError(OpeningError.NOT_YOUR_TURN, _("该认筹没有选房顺序"))
-    if event.requires_qualification and entry.qualified_at is None:
+    if code == "not_qualified":
         return DomainError(OpeningError.NOT_QUALIFIED)
-    if batch is _READ:
-        batch = window_of(entry)
-    if batch is None or not batch.starts_at <= now < batch.ends_at:
-        when = (
-            f"{timezone.localtime(batch.starts_at):%H:%M}–{timezone.localtime(batch.ends_at):%H:%M}"
-            if batch
-            else ""
-        )
-        return DomainError(
-            OpeningError.NOT_YOUR_TURN,
-            _("您的选房时间为 %(w)s") % {"w": when} if when else None,
-        )
-    return None
+    if code == "window":
+        starts, ends = facts.get("batch_starts"), facts.get("batch_ends")
+        if starts is None:
+            return DomainError(OpeningError.NOT_YOUR_TURN)
+        when = f"{timezone.localtime(starts):%H:%M}–{timezone.localtime(ends):%H:%M}"
+        return DomainError(OpeningError.NOT_YOUR_TURN, _("您的选房时间为 %(w)s") % {"w": when})
+    if code == "not_in_event":
+        return DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
+    if code == "quota_reached":
+        return DomainError(OpeningError.QUOTA_REACHED)
+    return DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+
+
+def can_pick(entry: Entry, now: datetime.datetime) -> DomainError | None:
+    """Why ``entry`` may not pick now, whichever unit (None when it may): ``_refusal``'s
+    entry reasons, read from the database."""
+    facts = _CLAIM_FACTS.first(entry=entry.pk, unit=0, now=now)
+    code = facts["refusal"] if facts else "no_position"
+    return _refused(code, facts or {}) if code in _ENTRY_REFUSALS else None
 
 
 def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=None) -> Pick:
@@ -1011,12 +1043,13 @@ def claimable(event: OpeningEvent):
     )
 
 
-def _facts_query(entry: int, unit: int):
+def _facts_query(entry: int, unit: int, now):
     """What a claim decides on, in one read taken after the entry's row lock (so that
     the entry's own picks are counted as committed): the entry, its event, its batch
-    (``window_of``), its picks, and whether the unit is in the event and still for sale
-    (``claimable``). Whether another pick has it already, the pick's INSERT finds out
-    (its conflict on the (event, unit) constraint), as it must for a race anyway."""
+    (``window_of``), its picks, whether the unit is in the event and still for sale
+    (``claimable``), and the decision on them at ``now`` (``_refusal``). Whether
+    another pick has the unit already, the pick's INSERT finds out (its conflict on the
+    (event, unit) constraint), as it must for a race anyway."""
     mine = {"event_id": OuterRef("event_id")}
     batch = Batch.objects.filter(
         **mine, first__lte=OuterRef("position"), last__gte=OuterRef("position")
@@ -1035,6 +1068,7 @@ def _facts_query(entry: int, unit: int):
             unit_in_event=Exists(EventUnit.objects.filter(**mine, unit_id=unit)),
             unit_for_sale=Exists(claimable(OuterRef("event_id")).filter(unit_id=unit)),
         )
+        .annotate(refusal=_refusal(now))
         .values(
             "number",
             "status",
@@ -1050,18 +1084,18 @@ def _facts_query(entry: int, unit: int):
             "unit_number",
             "unit_in_event",
             "unit_for_sale",
+            "refusal",
         )
     )
 
 
-_CLAIM_FACTS = Prepared(_facts_query, "entry", "unit")
+_CLAIM_FACTS = Prepared(_facts_query, "entry", "unit", moments=("now",))
 
 
-def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int):
-    """``_facts_query`` for ``entry`` and ``unit_id``: ``entry`` and ``event`` as they
-    are now, the batch that ``can_pick`` reads, and the rest as a dict."""
-    facts = _CLAIM_FACTS.first(entry=entry.pk, unit=unit_id)
-    # the caller's objects, brought up to what the database holds under the locks
+def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int, now):
+    """``_facts_query`` for ``entry``, ``unit_id`` and ``now``: ``entry`` and ``event``
+    brought up to what the database holds under the locks, and the facts as a dict."""
+    facts = _CLAIM_FACTS.first(entry=entry.pk, unit=unit_id, now=now)
     event.status = facts["event__status"]
     event.requires_qualification = facts["event__requires_qualification"]
     event.max_units = facts["event__max_units"]
@@ -1070,19 +1104,7 @@ def _claim_facts(event: OpeningEvent, entry: Entry, unit_id: int):
     entry.status = facts["status"]
     entry.position = facts["position"]
     entry.qualified_at = facts["qualified_at"]
-    batch = (
-        loaded(
-            Batch,
-            {
-                "id": facts["batch_pk"],
-                "starts_at": facts["batch_starts"],
-                "ends_at": facts["batch_ends"],
-            },
-        )
-        if facts["batch_pk"] is not None
-        else None
-    )
-    return entry, batch, facts
+    return entry, facts
 
 
 def _claim(
@@ -1091,9 +1113,8 @@ def _claim(
     """The pick's own work, in the request's one transaction (``_standing``): the
     buyer's last request moved on (``throttle``, which locks the entry's row) and the
     event held (``live.hold_event``), both done already when ``locked``
-    (``_signed_in``), the rules
-    checked (``can_pick``, the unit in the event and free, the quota), the ``Pick`` row
-    inserted. No deal, no audit chain, no number counter: nothing every pick of the day
+    (``_signed_in``), the rules checked (``_refusal``, read with the facts), the
+    ``Pick`` row inserted. No deal, no audit chain, no number counter: nothing every pick of the day
     would queue for (bench/opening: those were the serial points). Each step is one
     short statement compiled once (``core.prepared``): the pick is the day's hot path."""
     unit_id = getattr(unit, "pk", unit)
@@ -1104,19 +1125,15 @@ def _claim(
             _row_lock(Entry, entry.pk)
         live.hold_event(event.pk)
     unit_ok = str(unit_id).isdigit()
-    entry, batch, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0)
-    refusal = can_pick(entry, now, batch=batch)
-    if refusal is not None:
-        raise refusal
+    entry, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0, now)
+    refusal = facts["refusal"]
+    if refusal in _ENTRY_REFUSALS:
+        raise _refused(refusal, facts)
     if not unit_ok:
         raise invalid("unit", _("请选择房间"))
-    if not facts["unit_in_event"]:
-        raise DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
+    if refusal is not None:  # a unit picked already: also the INSERT's conflict below
+        raise _refused(refusal, facts)
     seq = facts["picked"] + 1
-    if seq > entry.event.max_units:
-        raise DomainError(OpeningError.QUOTA_REACHED)
-    if not facts["unit_for_sale"]:  # a unit picked already: the INSERT's conflict below
-        raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
     unit = loaded(
         Unit, {"id": int(unit_id), "number": facts["unit_number"], "project_id": event.project_id}
     )
