@@ -5,13 +5,15 @@ per-buyer one, with its own code, shared through the database (a burst from one 
 on PostgreSQL gets exactly one request through per interval); the client address read
 from X-Forwarded-For only behind a trusted proxy."""
 
+import datetime
 import json
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loupan.audit.models import AuditEntry
@@ -203,33 +205,32 @@ def test_an_interval_of_zero_turns_the_address_limit_off(demo, settings):
 
 
 def test_a_buyers_pick_is_one_transaction_of_short_statements(demo, settings):
-    """The buyer API's pick (bench/opening's hot path): the event, then one transaction
-    (a savepoint in the test's) with the address's limit, the code and the buyer's limit
-    in one UPDATE, the locks, the facts in one read and the INSERT: no statement
-    compiled per pick by the ORM beyond the event's, no second transaction for a
-    refusal."""
+    """The buyer API's pick (bench/opening's hot path): the event, then on PostgreSQL one
+    call of the pick's database function; elsewhere one transaction (a savepoint in the
+    test's) with the address's limit, the code and the buyer's limit in one UPDATE, the
+    facts in one read and the INSERT. No statement compiled per pick by the ORM beyond
+    the event's, no second transaction for a refusal."""
     event, entries, codes = open_event(range(90, 92), unit_count=2)
     units = event_units(event)
     with CaptureQueriesContext(connection) as queries:
         answer = pick(APIClient(), event, entries[0], codes[entries[0].number], units[0])
     assert answer.status_code == 201, answer.json()
     sql = [q["sql"] for q in queries.captured_queries]
-    insert = next(i for i, q in enumerate(sql) if 'INSERT INTO "opening_pick"' in q)
-    claim = sql[: insert + 1]
-    # on PostgreSQL the event's hold (live.hold_event) and the address's upsert are the
-    # entry's UPDATE's WITH queries, and the NOTIFY is the INSERT's
-    postgres = connection.vendor == "postgresql"
-    assert len(claim) == (5 if postgres else 6), claim
-    assert sum('UPDATE "opening_entry"' in q for q in claim) == 1
-    assert sum('INTO "opening_pickaddress"' in q for q in claim) == 1
-    if postgres:
-        assert "RETURNING id, pg_notify" in claim[-1]
-        [update] = [q for q in claim if 'UPDATE "opening_entry"' in q]
-        assert "pg_advisory_xact_lock_shared" in update and "opening_pickaddress" in update
-        assert sum("pg_advisory_xact_lock_shared" in q for q in claim) == 1
-        assert not any("FOR SHARE" in q or "FOR UPDATE" in q for q in claim)
-    assert sum(q.startswith("SAVEPOINT") for q in claim) == 1
-    assert "ON CONFLICT (event_id, unit_id) DO NOTHING" in claim[-1]
+    if connection.vendor == "postgresql":
+        # the event's read, then the pick: one call of the database function made of
+        # the Python path's statements (services._pick_function), one round trip
+        call = next(i for i, q in enumerate(sql) if "loupan_opening_pick_" in q)
+        claim = sql[: call + 1]
+        assert len(claim) == 2 and claim[-1].startswith("SELECT * FROM loupan_opening_pick_")
+        assert not any(q.startswith("SAVEPOINT") for q in claim)
+    else:
+        insert = next(i for i, q in enumerate(sql) if 'INSERT INTO "opening_pick"' in q)
+        claim = sql[: insert + 1]
+        assert len(claim) == 6, claim
+        assert sum('UPDATE "opening_entry"' in q for q in claim) == 1
+        assert sum('INTO "opening_pickaddress"' in q for q in claim) == 1
+        assert sum(q.startswith("SAVEPOINT") for q in claim) == 1
+        assert "ON CONFLICT (event_id, unit_id) DO NOTHING" in claim[-1]
     assert answer.json()["unit_number"] == units[0].number and answer.json()["deal"]
     # refused in the same transaction, the limits' writes kept (committed, not rolled back)
     again = pick(APIClient(), event, entries[0], codes[entries[0].number], units[1])
@@ -533,3 +534,61 @@ def test_a_pick_does_not_read_the_lottery_package(demo, settings):
     assert answer.status_code == 201
     assert not any('"package"' in q["sql"] for q in queries.captured_queries)
     assert public.package == event.__class__.objects.get(pk=event.pk).package  # on demand
+
+
+@pytest.mark.postgres
+def test_the_database_function_refuses_as_the_python_path_does(demo, settings):
+    """On PostgreSQL a buyer's pick is one call of the pick's database function, made
+    of the Python path's statements and its one decision (``services._refusal``): each
+    refusal comes out the same as from the Python path (``services._claim``, which the
+    office's picks take), with the same code, message and fields."""
+    settings.LOUPAN_PICK_MIN_INTERVAL_MS = 0
+    settings.LOUPAN_PICK_ADDRESS_INTERVAL_MS = 0
+    event, entries, codes = open_event(range(60, 64), unit_count=3, max_units=1)
+    first, second, third, late = entries
+    units = event_units(event)
+    outside = free_unit()  # a unit of the project, not in the event
+    now = timezone.now()
+
+    def both(entry, unit):
+        answers = []
+        for way in ("database", "python"):
+            try:
+                with transaction.atomic():
+                    if way == "database":
+                        s._picked_by_database(
+                            event, entry.number, codes[entry.number], unit.pk, "api", None, now
+                        )
+                    else:
+                        s._claim(
+                            actor=None,
+                            event=event,
+                            entry=Entry.objects.get(pk=entry.pk),
+                            unit=unit.pk,
+                            via="api",
+                            ip=None,
+                            now=now,
+                        )
+                    transaction.set_rollback(True)  # the pick undone: the other way tries
+                answers.append("ok")
+            except s.DomainError as refusal:
+                answers.append(refusal.as_dict())
+        assert answers[0] == answers[1], answers
+        return answers[0] if answers[0] == "ok" else answers[0]["code"]
+
+    assert both(first, outside) == "not_in_event"
+    assert both(first, units[0]) == "ok"
+    s.buyer_pick(
+        event=event, number=first.number, code=codes[first.number], unit=units[0], via="api"
+    )
+    assert both(first, units[1]) == "quota_reached"
+    assert both(second, units[0]) == "unit_taken"
+    Entry.objects.filter(pk=third.pk).update(position=None)
+    assert both(third, units[1]) == "not_your_turn"
+    s.Batch.objects.filter(event=event).update(starts_at=now + datetime.timedelta(minutes=5))
+    assert both(late, units[2]) == "not_your_turn"
+    s.OpeningEvent.objects.filter(pk=event.pk).update(requires_qualification=True)
+    Entry.objects.filter(pk=late.pk).update(qualified_at=None)
+    assert both(late, units[2]) == "not_qualified"
+    s.OpeningEvent.objects.filter(pk=event.pk).update(status="finished")
+    assert both(late, units[2]) == "event_status"

@@ -39,6 +39,7 @@ from django.db import connections, transaction
 from django.db.models import Count, Max, OuterRef
 from django.utils import timezone
 
+from loupan.core import dbfunction
 from loupan.core.prepared import prepared_cursor
 from loupan.core.querysets import per_row
 
@@ -152,15 +153,7 @@ def notify(event_id: int, using: str = "default") -> None:
         cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(event_id)])
 
 
-def connection_params(using: str = "default") -> dict:
-    """psycopg's connection parameters for ``settings.DATABASES[using]``, built by
-    Django's backend itself (name, user, password, host, port and OPTIONS such as
-    ``sslmode``), without the Python objects Django adds for its own connections."""
-    params = connections[using].get_connection_params()
-    for key in ("cursor_factory", "context", "prepare_threshold"):
-        params.pop(key, None)
-    params.setdefault("connect_timeout", 10)
-    return params
+connection_params = dbfunction.connection_params  # a listener's own connection
 
 
 def poll_for_change(event_id: int, since: int, timeout: float, using: str = "default") -> int:

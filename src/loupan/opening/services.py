@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+import types
 from decimal import Decimal
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from loupan.accounts import access
 from loupan.audit.models import AuditAction
 from loupan.audit.services import audit_batch, audit_create, audit_record
+from loupan.core import dbfunction
 from loupan.core.errors import DomainError, invalid
 from loupan.core.masking import mask_name
 from loupan.core.money import money
@@ -688,11 +690,16 @@ _ENTRY_BY_NUMBER = Prepared(
 )
 
 
+def _number(number: str | None) -> str:
+    """An entry number as the buyer typed it, without the spaces around it."""
+    return (number or "").strip()
+
+
 def entry_by_code(event: OpeningEvent, number: str, code: str) -> Entry:
     """The entry a buyer signs in with on a phone: entry number 认筹号 and the one-time
     selection code printed on the 认筹单 (no account). Five wrong codes lock the entry
     until the office checks the buyer's identity on site (``entry_code_reset``)."""
-    found = _ENTRY_BY_NUMBER.first(event=event.pk, number=(number or "").strip())
+    found = _ENTRY_BY_NUMBER.first(event=event.pk, number=_number(number))
     entry = Entry(event=event, **found) if found else None
     if entry is None or not entry.code_hash:
         raise DomainError(OpeningError.CODE_INVALID, fields={"number": [_("认筹号或选房码不正确")]})
@@ -804,8 +811,13 @@ def _address_limit(event: OpeningEvent, address: str | None, now) -> tuple[str, 
         f"INSERT INTO {table} (event_id, address, tried_at) VALUES (%s, %s, %s) "
         "ON CONFLICT (event_id, address) DO UPDATE SET tried_at = excluded.tried_at "
         f"WHERE {table}.tried_at <= %s RETURNING 1",
-        [event.pk, str(address)[:45], adapt(now), adapt(now - interval)],
+        [event.pk, _address_key(address), adapt(now), adapt(now - interval)],
     )
+
+
+def _address_key(address) -> str:
+    """What ``PickAddress`` keeps of a client address."""
+    return str(address)[:45]
 
 
 def _address_refusal() -> DomainError:
@@ -914,6 +926,10 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     (``entry_by_code``: five wrong ones lock the entry), then it is ``unit_pick``'s
     pick."""
     now = timezone.now()
+    if live.is_postgres() and str(getattr(unit, "pk", unit)).isdigit():
+        return _sealed(
+            _picked_by_database(event, number, code, int(getattr(unit, "pk", unit)), via, ip, now)
+        )
 
     def claim():
         entry = _signed_in(event, number, code, now, ip)
@@ -922,6 +938,184 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
         )
 
     return _sealed(_standing(claim))
+
+
+# the database function's arguments, by the sentinel each builder is handed for it
+_SENTINEL_EVENT = 2_000_000_011
+_SENTINEL_UNIT = 2_000_000_013
+_SENTINEL_NOW = datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC)
+_SENTINEL_NUMBER = "\x01number"
+_SENTINEL_HASH = "\x01hash"
+_SENTINEL_ADDRESS = "\x01address"
+_PICK_FUNCTIONS: dict[tuple, tuple[str, str]] = {}
+
+
+def _pick_function(with_address: bool) -> str:
+    """The PostgreSQL function that is a buyer's pick (``_picked_by_database``), made of
+    the Python path's own statements (``core.dbfunction``): ``_sign_in`` (the event's
+    hold, the address's limit when ``with_address``, the code and the buyer's limit),
+    ``_facts_query`` with its decision ``_refusal``, ``_insert_pick`` and the event's
+    NOTIFY. It answers an outcome: ``ok`` with the pick, a refusal's code of
+    ``_refusal``, ``address_too_fast``, or ``sign_in`` when the entry's UPDATE found no
+    row (``_signed_in_slowly`` says why). Built once a process for the settings it was
+    built with (the limits shape the statements)."""
+    key = (with_address, min_interval(), address_interval())
+    found = _PICK_FUNCTIONS.get(key)
+    if found is None:
+        found = _PICK_FUNCTIONS[key] = _pick_function_text(with_address)
+    return dbfunction.ensure(*found)
+
+
+def _pick_function_text(with_address: bool) -> tuple[str, str]:
+    V = dbfunction.Variable
+    now = _SENTINEL_NOW
+    adapt = connection.ops.adapt_datetimefield_value
+    variables = {
+        _SENTINEL_EVENT: V("p_event"),
+        str(_SENTINEL_EVENT): V("p_event::text"),
+        _SENTINEL_UNIT: V("p_unit"),
+        _SENTINEL_NUMBER: V("p_number"),
+        _SENTINEL_HASH: V("p_code_hash"),
+        _SENTINEL_ADDRESS: V("p_address"),
+        adapt(now - address_interval()): V("p_address_since"),
+        adapt(now - min_interval()): V("p_entry_since"),
+        adapt(now): V("p_now"),  # last: a limit of 0 is now itself
+    }
+
+    def render(sql, params, more=None):
+        found = {**variables, **(more or {})}
+        return dbfunction.render(sql, [_variable(found, p) for p in params])
+
+    event = types.SimpleNamespace(pk=_SENTINEL_EVENT)
+    address = _address_limit(event, _SENTINEL_ADDRESS, now) if with_address else None
+    sign_in = render(*_sign_in(_SENTINEL_EVENT, _SENTINEL_NUMBER, _SENTINEL_HASH, now, address))
+    facts_sql, facts_params, slots, _columns, _converters = _CLAIM_FACTS.compile()
+    slot_names = {"entry": V("v_entry"), "unit": V("p_unit"), "now": V("p_now")}
+    facts = dbfunction.render(
+        facts_sql,
+        [slot_names[slot] if slot else p for p, slot in zip(facts_params, slots, strict=True)],
+    )
+    pick_values = {
+        "event_id": V("p_event"),
+        "entry_id": V("v_entry"),
+        "seq": V("o_seq"),
+        "unit_id": V("p_unit"),
+        "via": V("p_via"),
+        "ip": V("p_ip"),
+        "at": V("p_now"),
+    }
+    insert = dbfunction.render(
+        _insert_pick_sql(),
+        [
+            pick_values.get(f.attname) or f.get_db_prep_save(f.get_default(), connection)
+            for f in _PICK_FIELDS
+        ],
+    )
+    notify, notify_params = live.notify_returning(_SENTINEL_EVENT)
+    notify = render(notify.lstrip(", "), notify_params)
+    passed = "v_passed, " if with_address else ""
+    return dbfunction.named(
+        "loupan_opening_pick",
+        "(p_event integer, p_number text, p_code_hash text, p_unit bigint, p_now timestamptz, "
+        "p_entry_since timestamptz, p_address text, p_address_since timestamptz, p_via text, "
+        "p_ip inet) RETURNS TABLE (o_outcome text, o_pick bigint, o_entry bigint, "
+        "o_seq integer, o_unit_number text, o_batch_starts timestamptz, "
+        "o_batch_ends timestamptz)",
+        f"""DECLARE
+  v_passed boolean := true;
+  v_entry bigint;
+  v_number text;
+  v_hash text;
+  v_pick bigint;
+  f record;
+BEGIN
+  {sign_in}
+  INTO {passed}v_entry, v_number, v_hash;
+  IF NOT v_passed THEN
+    o_outcome := 'address_too_fast'; RETURN NEXT; RETURN;
+  END IF;
+  IF v_entry IS NULL THEN
+    o_outcome := 'sign_in'; RETURN NEXT; RETURN;
+  END IF;
+  o_entry := v_entry;
+  SELECT q.refusal, q.picked, q.unit_number, q.batch_starts, q.batch_ends INTO f
+  FROM ({facts}) AS q;
+  o_unit_number := f.unit_number;
+  o_batch_starts := f.batch_starts;
+  o_batch_ends := f.batch_ends;
+  IF f.refusal IS NOT NULL THEN
+    o_outcome := f.refusal; RETURN NEXT; RETURN;
+  END IF;
+  o_seq := f.picked + 1;
+  {insert}
+  INTO v_pick;
+  IF v_pick IS NULL THEN
+    o_outcome := 'unit_taken'; RETURN NEXT; RETURN;
+  END IF;
+  PERFORM {notify};
+  o_outcome := 'ok';
+  o_pick := v_pick;
+  RETURN NEXT;
+END""",
+    )
+
+
+def _variable(variables: dict, value):
+    try:
+        return variables.get(value, value)
+    except TypeError:  # not hashable
+        return value
+
+
+def _picked_by_database(
+    event: OpeningEvent, number: str, code: str, unit_id: int, via: str, ip, now
+) -> Pick:
+    """A buyer's pick on PostgreSQL: one call of ``_pick_function``, its own transaction
+    (or part of the caller's), one round trip. What it refuses is refused as the Python
+    path refuses it; a sign-in it could not make goes to ``_signed_in_slowly`` (a wrong
+    code is counted there) and, if that lets the buyer in after all, to ``_claim``."""
+    address = _address_limit(event, ip, now)
+    name = _pick_function(address is not None)
+    args = [
+        event.pk,
+        _number(number),
+        code_digest(code),
+        unit_id,
+        now,
+        now - min_interval(),
+        _address_key(ip) if address is not None else None,
+        now - address_interval(),
+        via,
+        ip,
+    ]
+    with prepared_cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {name}({', '.join(['%s'] * len(args))})", args)
+        outcome, pick_pk, entry_pk, seq, unit_number, starts, ends = cursor.fetchone()
+    if outcome == "address_too_fast":
+        raise _address_refusal()
+    if outcome == "sign_in":
+
+        def claim():
+            entry = _signed_in_slowly(event, number, code, now)
+            return _claim(
+                actor=None,
+                event=event,
+                entry=entry,
+                unit=unit_id,
+                via=via,
+                ip=ip,
+                now=now,
+                locked=True,
+            )
+
+        return _standing(claim)
+    if outcome != "ok":
+        raise _refused(outcome, {"batch_starts": starts, "batch_ends": ends})
+    entry = loaded(
+        Entry, {"id": entry_pk, "event_id": event.pk, "number": _number(number)}, {"event": event}
+    )
+    pick = _new_pick(event, entry, unit_id, unit_number, seq, via, None, ip, now)
+    return _inserted(pick, pick_pk)
 
 
 def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
@@ -935,42 +1129,16 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
     takes the hold first too). When it finds no row, the code and the buyer's limit are
     checked on their own and say why (a wrong code is counted). The entry comes back
     locked and its event held."""
-    table = connection.ops.quote_name(Entry._meta.db_table)
-    adapt = connection.ops.adapt_datetimefield_value
-    where = "event_id = %s AND number = %s AND code_hash = %s AND code_failures < %s"
-    params = [event.pk, (number or "").strip(), code_digest(code), MAX_CODE_FAILURES]
-    sets = "code_failures = 0"
-    if min_interval() > datetime.timedelta(0):
-        sets = "tried_at = %s, " + sets
-        where += f" AND {_LIMIT_PASSED}"
-        params = [adapt(now), *params, adapt(now - min_interval())]
-    returning = "RETURNING id, number, code_hash"
     address = _address_limit(event, ip, now)
     if address is not None and connection.vendor != "postgresql":
         _address_passed(address)  # no UPDATE in a WITH clause there
         address = None
-    # the WITH queries, each the UPDATE's condition: PostgreSQL runs them before it
-    # reads the entry's row
-    queries, before = [], []
-    for name, query in (("hold", live.holding(event.pk)), ("address", address)):
-        if query is not None:
-            queries.append(f"{name} AS ({query[0]})")
-            before += query[1]
-            where += f" AND EXISTS (SELECT 1 FROM {name})"
-    update = f"UPDATE {table} SET {sets} WHERE {where} {returning}"
+    sql, params = _sign_in(event.pk, number, code_digest(code), now, address)
     with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
         if address is None:
-            cursor.execute(
-                f"WITH {', '.join(queries)} {update}" if queries else update, before + params
-            )
             row = cursor.fetchone()
         else:
-            cursor.execute(
-                f"WITH {', '.join(queries)}, signed AS ({update}) "
-                "SELECT EXISTS (SELECT 1 FROM address), signed.id, signed.number, "
-                "signed.code_hash FROM (SELECT 1) AS one LEFT JOIN signed ON TRUE",
-                before + params,
-            )
             passed, *row = cursor.fetchone()
             if not passed:
                 raise _address_refusal()
@@ -988,6 +1156,47 @@ def _signed_in(event: OpeningEvent, number: str, code: str, now, ip) -> Entry:
             },
             {"event": event},
         )
+    return _signed_in_slowly(event, number, code, now)
+
+
+def _sign_in(event_pk: int, number: str, code_hash: str, now, address) -> tuple[str, list]:
+    """``_signed_in``'s statement and its parameters (``address``: ``_address_limit``'s
+    upsert, or None): the entry's UPDATE, with the event's hold and the address's
+    upsert as its ``WITH`` queries on PostgreSQL. It returns the entry's id, number and
+    code hash (none when it found no row), after whether the address passed when
+    ``address``."""
+    table = connection.ops.quote_name(Entry._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    where = "event_id = %s AND number = %s AND code_hash = %s AND code_failures < %s"
+    params = [event_pk, _number(number), code_hash, MAX_CODE_FAILURES]
+    sets = "code_failures = 0"
+    if min_interval() > datetime.timedelta(0):
+        sets = "tried_at = %s, " + sets
+        where += f" AND {_LIMIT_PASSED}"
+        params = [adapt(now), *params, adapt(now - min_interval())]
+    returning = "RETURNING id, number, code_hash"
+    # the WITH queries, each the UPDATE's condition: PostgreSQL runs them before it
+    # reads the entry's row
+    queries, before = [], []
+    for name, query in (("hold", live.holding(event_pk)), ("address", address)):
+        if query is not None:
+            queries.append(f"{name} AS ({query[0]})")
+            before += query[1]
+            where += f" AND EXISTS (SELECT 1 FROM {name})"
+    update = f"UPDATE {table} SET {sets} WHERE {where} {returning}"
+    if address is None:
+        return (f"WITH {', '.join(queries)} {update}" if queries else update), before + params
+    return (
+        f"WITH {', '.join(queries)}, signed AS ({update}) "
+        "SELECT EXISTS (SELECT 1 FROM address), signed.id, signed.number, "
+        "signed.code_hash FROM (SELECT 1) AS one LEFT JOIN signed ON TRUE",
+        before + params,
+    )
+
+
+def _signed_in_slowly(event: OpeningEvent, number: str, code: str, now) -> Entry:
+    """When ``_sign_in`` found no row: the code and the buyer's limit checked on their
+    own, saying why (a wrong code is counted); else the entry locked and its event held."""
     entry = entry_by_code(event, number, code)
     if not throttle(entry, now):
         _row_lock(Entry, entry.pk)
@@ -1134,16 +1343,23 @@ def _claim(
     if refusal is not None:  # a unit picked already: also the INSERT's conflict below
         raise _refused(refusal, facts)
     seq = facts["picked"] + 1
-    unit = loaded(
-        Unit, {"id": int(unit_id), "number": facts["unit_number"], "project_id": event.project_id}
-    )
-    pick = loaded(
+    pick = _new_pick(event, entry, int(unit_id), facts["unit_number"], seq, via, actor, ip, now)
+    pk = _insert_pick(pick)
+    if pk is None:  # another buyer's claim on the unit committed first
+        raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+    return _inserted(pick, pk)
+
+
+def _new_pick(event, entry, unit_id: int, unit_number, seq: int, via, actor, ip, now) -> Pick:
+    """The ``Pick`` a claim makes (not saved), with its unit and entry at hand."""
+    unit = loaded(Unit, {"id": unit_id, "number": unit_number, "project_id": event.project_id})
+    return loaded(
         Pick,
         {
             "event_id": event.pk,
             "entry_id": entry.pk,
             "seq": seq,
-            "unit_id": unit.pk,
+            "unit_id": unit_id,
             "via": via,
             "actor_id": getattr(actor, "pk", None),
             "ip": ip,
@@ -1152,11 +1368,16 @@ def _claim(
         {"event": event, "entry": entry, "unit": unit, "actor": actor},
         adding=True,
     )
-    if not _insert_pick(pick):  # another buyer's claim on the unit committed first
-        raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
-    # every screen and phone learns of it at the commit (the NOTIFY queued by the
-    # INSERT); this worker's board is stale at once
-    transaction.on_commit(lambda: live.changed_here(event.pk))
+
+
+def _inserted(pick: Pick, pk: int) -> Pick:
+    """``pick`` as the row ``pk`` the INSERT made. Every screen and phone learns of it at
+    the commit (the NOTIFY queued with the INSERT); this worker's board is stale at
+    once."""
+    pick.pk = pk
+    pick._state.adding = False
+    pick._state.db = connection.alias
+    transaction.on_commit(lambda: live.changed_here(pick.event_id))
     return pick
 
 
@@ -1178,22 +1399,17 @@ def _insert_pick_sql() -> str:
     return sql
 
 
-def _insert_pick(pick: Pick) -> bool:
+def _insert_pick(pick: Pick) -> int | None:
     """INSERT the pick unless the unit is picked already (``ON CONFLICT DO NOTHING`` on
     the (event, unit) constraint: a lost race is an answer, not an aborted transaction
-    to roll back); True with ``pick.pk`` set when it went in, the event's NOTIFY then
-    queued by the same statement (``live.notify_returning``)."""
+    to roll back); its id when it went in, the event's NOTIFY then queued by the same
+    statement (``live.notify_returning``)."""
     values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in _PICK_FIELDS]
     notify, params = live.notify_returning(pick.event_id)
     with prepared_cursor() as cursor:
         cursor.execute(_insert_pick_sql() + notify, values + params)
         row = cursor.fetchone()
-    if row is None:
-        return False
-    pick.pk = row[0]
-    pick._state.adding = False
-    pick._state.db = connection.alias
-    return True
+    return row[0] if row else None
 
 
 # Any constant: the key of the PostgreSQL advisory lock that lets one sealer run at a
