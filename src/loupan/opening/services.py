@@ -841,14 +841,14 @@ def window_of(entry: Entry):
 _ENTRY_REFUSALS = ("event_status", "no_position", "not_qualified", "window")
 
 
-def _refusal(now):
+def _refusal():
     """选房 is refused when (in this order): the event is not selecting; the entry is
     not active or has no place in the order; the event asks for 购房资格 and the entry's
-    is not confirmed; ``now`` is outside its batch's window; the unit is not in the
-    event; the entry has its quota of picks; the unit is not for sale any more
+    is not confirmed; the claim's moment is outside its batch's window; the unit is not
+    in the event; the entry has its quota of picks; the unit is not for sale any more
     (``claimable``). One expression over the facts of ``_facts_query``, read in the
     same statement as they are: the pick's one decision, in Python's path and in the
-    database's (``opening.pick_sql``), and the pages' ``can_pick``."""
+    database's (``_pick_function``), and the pages' ``can_pick``."""
     return Case(
         When(~Q(event__status=EventStatus.SELECTING), then=Value("event_status")),
         When(~Q(status=EntryStatus.ACTIVE) | Q(position__isnull=True), then=Value("no_position")),
@@ -856,10 +856,7 @@ def _refusal(now):
             Q(event__requires_qualification=True, qualified_at__isnull=True),
             then=Value("not_qualified"),
         ),
-        When(
-            Q(batch_pk__isnull=True) | Q(batch_starts__gt=now) | Q(batch_ends__lte=now),
-            then=Value("window"),
-        ),
+        When(in_window=False, then=Value("window")),
         When(unit_in_event=False, then=Value("not_in_event")),
         When(picked__gte=F("event__max_units"), then=Value("quota_reached")),
         When(unit_for_sale=False, then=Value("unit_taken")),
@@ -868,8 +865,9 @@ def _refusal(now):
     )
 
 
-def _refused(code: str, facts: dict) -> DomainError:
-    """The buyer's answer to ``_refusal``'s ``code`` (``facts``: the batch's window)."""
+def _refused(code: str, entry) -> DomainError:
+    """The buyer's answer to ``_refusal``'s ``code`` for ``entry`` (or its id: the
+    window's refusal names its batch's times)."""
     if code == "event_status":
         return DomainError(OpeningError.EVENT_STATUS, _("选房尚未开始或已结束"))
     if code == "no_position":
@@ -877,10 +875,13 @@ def _refused(code: str, facts: dict) -> DomainError:
     if code == "not_qualified":
         return DomainError(OpeningError.NOT_QUALIFIED)
     if code == "window":
-        starts, ends = facts.get("batch_starts"), facts.get("batch_ends")
-        if starts is None:
+        found = Entry.objects.filter(pk=getattr(entry, "pk", entry)).only("event", "position")
+        batch = window_of(found.get())
+        if batch is None:
             return DomainError(OpeningError.NOT_YOUR_TURN)
-        when = f"{timezone.localtime(starts):%H:%M}–{timezone.localtime(ends):%H:%M}"
+        when = (
+            f"{timezone.localtime(batch.starts_at):%H:%M}–{timezone.localtime(batch.ends_at):%H:%M}"
+        )
         return DomainError(OpeningError.NOT_YOUR_TURN, _("您的选房时间为 %(w)s") % {"w": when})
     if code == "not_in_event":
         return DomainError(OpeningError.NOT_IN_EVENT, fields={"unit": [_("不在本次开盘房源中")]})
@@ -894,7 +895,7 @@ def can_pick(entry: Entry, now: datetime.datetime) -> DomainError | None:
     entry reasons, read from the database."""
     facts = _CLAIM_FACTS.first(entry=entry.pk, unit=0, now=now)
     code = facts["refusal"] if facts else "no_position"
-    return _refused(code, facts or {}) if code in _ENTRY_REFUSALS else None
+    return _refused(code, entry) if code in _ENTRY_REFUSALS else None
 
 
 def unit_pick(*, actor, event: OpeningEvent, entry: Entry, unit, via: str, ip=None) -> Pick:
@@ -1019,8 +1020,7 @@ def _pick_function_text(with_address: bool) -> tuple[str, str]:
         "(p_event integer, p_number text, p_code_hash text, p_unit bigint, p_now timestamptz, "
         "p_entry_since timestamptz, p_address text, p_address_since timestamptz, p_via text, "
         "p_ip inet) RETURNS TABLE (o_outcome text, o_pick bigint, o_entry bigint, "
-        "o_seq integer, o_unit_number text, o_batch_starts timestamptz, "
-        "o_batch_ends timestamptz)",
+        "o_seq integer, o_unit_number text)",
         f"""DECLARE
   v_passed boolean := true;
   v_entry bigint;
@@ -1038,11 +1038,8 @@ BEGIN
     o_outcome := 'sign_in'; RETURN NEXT; RETURN;
   END IF;
   o_entry := v_entry;
-  SELECT q.refusal, q.picked, q.unit_number, q.batch_starts, q.batch_ends INTO f
-  FROM ({facts}) AS q;
+  SELECT q.refusal, q.picked, q.unit_number INTO f FROM ({facts}) AS q;
   o_unit_number := f.unit_number;
-  o_batch_starts := f.batch_starts;
-  o_batch_ends := f.batch_ends;
   IF f.refusal IS NOT NULL THEN
     o_outcome := f.refusal; RETURN NEXT; RETURN;
   END IF;
@@ -1090,7 +1087,7 @@ def _picked_by_database(
     ]
     with prepared_cursor() as cursor:
         cursor.execute(f"SELECT * FROM {name}({', '.join(['%s'] * len(args))})", args)
-        outcome, pick_pk, entry_pk, seq, unit_number, starts, ends = cursor.fetchone()
+        outcome, pick_pk, entry_pk, seq, unit_number = cursor.fetchone()
     if outcome == "address_too_fast":
         raise _address_refusal()
     if outcome == "sign_in":
@@ -1110,7 +1107,7 @@ def _picked_by_database(
 
         return _standing(claim)
     if outcome != "ok":
-        raise _refused(outcome, {"batch_starts": starts, "batch_ends": ends})
+        raise _refused(outcome, entry_pk)
     entry = loaded(
         Entry, {"id": entry_pk, "event_id": event.pk, "number": _number(number)}, {"event": event}
     )
@@ -1254,15 +1251,20 @@ def claimable(event: OpeningEvent):
 
 def _facts_query(entry: int, unit: int, now):
     """What a claim decides on, in one read taken after the entry's row lock (so that
-    the entry's own picks are counted as committed): the entry, its event, its batch
-    (``window_of``), its picks, whether the unit is in the event and still for sale
-    (``claimable``), and the decision on them at ``now`` (``_refusal``). Whether
-    another pick has the unit already, the pick's INSERT finds out (its conflict on the
-    (event, unit) constraint), as it must for a race anyway."""
+    the entry's own picks are counted as committed): the entry, its event, its picks,
+    whether its batch's window holds ``now`` (``window_of``), whether the unit is in the
+    event and still for sale (``claimable``), and the decision on them (``_refusal``).
+    Whether another pick has the unit already, the pick's INSERT finds out (its
+    conflict on the (event, unit) constraint), as it must for a race anyway. The facts
+    only the decision reads are not selected: each subquery runs once."""
     mine = {"event_id": OuterRef("event_id")}
-    batch = Batch.objects.filter(
-        **mine, first__lte=OuterRef("position"), last__gte=OuterRef("position")
-    ).order_by()
+    window = Batch.objects.filter(
+        **mine,
+        first__lte=OuterRef("position"),
+        last__gte=OuterRef("position"),
+        starts_at__lte=now,
+        ends_at__gt=now,
+    )
     return (
         Entry.objects.filter(pk=entry)
         .order_by()
@@ -1270,14 +1272,12 @@ def _facts_query(entry: int, unit: int, now):
             picked=per_row(
                 Pick.objects.filter(entry_id=OuterRef("pk")), "entry_id", Count("pk"), 0
             ),
-            batch_pk=Subquery(batch.values("pk")[:1]),
-            batch_starts=Subquery(batch.values("starts_at")[:1]),
-            batch_ends=Subquery(batch.values("ends_at")[:1]),
+            in_window=Exists(window),
             unit_number=Subquery(Unit.objects.filter(pk=unit).order_by().values("number")[:1]),
             unit_in_event=Exists(EventUnit.objects.filter(**mine, unit_id=unit)),
             unit_for_sale=Exists(claimable(OuterRef("event_id")).filter(unit_id=unit)),
         )
-        .annotate(refusal=_refusal(now))
+        .annotate(refusal=_refusal())
         .values(
             "number",
             "status",
@@ -1287,12 +1287,7 @@ def _facts_query(entry: int, unit: int, now):
             "event__requires_qualification",
             "event__max_units",
             "picked",
-            "batch_pk",
-            "batch_starts",
-            "batch_ends",
             "unit_number",
-            "unit_in_event",
-            "unit_for_sale",
             "refusal",
         )
     )
@@ -1337,11 +1332,11 @@ def _claim(
     entry, facts = _claim_facts(event, entry, int(unit_id) if unit_ok else 0, now)
     refusal = facts["refusal"]
     if refusal in _ENTRY_REFUSALS:
-        raise _refused(refusal, facts)
+        raise _refused(refusal, entry)
     if not unit_ok:
         raise invalid("unit", _("请选择房间"))
     if refusal is not None:  # a unit picked already: also the INSERT's conflict below
-        raise _refused(refusal, facts)
+        raise _refused(refusal, entry)
     seq = facts["picked"] + 1
     pick = _new_pick(event, entry, int(unit_id), facts["unit_number"], seq, via, actor, ip, now)
     pk = _insert_pick(pick)
