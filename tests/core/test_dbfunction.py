@@ -4,7 +4,7 @@ the statements Python runs (their parameters as its arguments, or literals)."""
 import datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import ProgrammingError, connection, transaction
 
 from loupan.core import dbfunction
 from loupan.core.dbfunction import Variable
@@ -52,6 +52,14 @@ def test_ensure_creates_it_once_committed_whatever_the_callers_transaction_does(
             assert cursor.fetchone() == (1,)
         # asked again: known to this process, no second CREATE
         assert dbfunction.ensure(name, "SELECT broken") == name
+        assert dbfunction.call((name, create), [5]) == (10,)
+        # dropped under this process (its database made again): made again at the call,
+        # outside a transaction; inside one the error stands (the transaction is aborted)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP FUNCTION {name}(integer)")
+        with pytest.raises(ProgrammingError), transaction.atomic():
+            dbfunction.call((name, create), [5])
+        assert dbfunction.call((name, create), [6]) == (12,)
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP FUNCTION IF EXISTS {name}(integer)")

@@ -20,7 +20,9 @@ import re
 import threading
 
 import psycopg
-from django.db import connections
+from django.db import ProgrammingError, connections
+
+from .prepared import prepared_cursor
 
 _PLACEHOLDER = re.compile(r"%(%|s)")
 _created: set[tuple[str, str]] = set()
@@ -74,6 +76,30 @@ def ensure(name: str, create: str, using: str = "default") -> str:
             _create(connection, name, create)
             _created.add(key)
     return name
+
+
+def call(function: tuple[str, str], args: list, using: str = "default") -> tuple | None:
+    """The first row of ``SELECT * FROM name(args)`` (``function``: ``named``'s name and
+    statement), the function ``ensure``d first. When it is gone all the same (the
+    database made again under the same name while this process ran), it is made again
+    and called once more, if the caller's transaction lets it (not inside ``atomic``:
+    the failed statement aborted it)."""
+    name, create = function
+    ensure(name, create, using)
+    sql = f"SELECT * FROM {name}({', '.join(['%s'] * len(args))})"
+    try:
+        with prepared_cursor(using) as cursor:
+            cursor.execute(sql, args)
+            return cursor.fetchone()
+    except ProgrammingError as exc:
+        gone = isinstance(exc.__cause__, psycopg.errors.UndefinedFunction)
+        if not gone or connections[using].in_atomic_block:
+            raise
+    forget(name, using)
+    ensure(name, create, using)
+    with prepared_cursor(using) as cursor:
+        cursor.execute(sql, args)
+        return cursor.fetchone()
 
 
 def forget(name: str, using: str = "default") -> None:

@@ -951,20 +951,21 @@ _SENTINEL_ADDRESS = "\x01address"
 _PICK_FUNCTIONS: dict[tuple, tuple[str, str]] = {}
 
 
-def _pick_function(with_address: bool) -> str:
+def _pick_function(with_address: bool) -> tuple[str, str]:
     """The PostgreSQL function that is a buyer's pick (``_picked_by_database``), made of
     the Python path's own statements (``core.dbfunction``): ``_sign_in`` (the event's
     hold, the address's limit when ``with_address``, the code and the buyer's limit),
     ``_facts_query`` with its decision ``_refusal``, ``_insert_pick`` and the event's
     NOTIFY. It answers an outcome: ``ok`` with the pick, a refusal's code of
     ``_refusal``, ``address_too_fast``, or ``sign_in`` when the entry's UPDATE found no
-    row (``_signed_in_slowly`` says why). Built once a process for the settings it was
-    built with (the limits shape the statements)."""
+    row (``_signed_in_slowly`` says why). Its name and ``CREATE`` statement
+    (``dbfunction.named``), built once a process for the settings it was built with
+    (the limits shape the statements)."""
     key = (with_address, min_interval(), address_interval())
     found = _PICK_FUNCTIONS.get(key)
     if found is None:
         found = _PICK_FUNCTIONS[key] = _pick_function_text(with_address)
-    return dbfunction.ensure(*found)
+    return found
 
 
 def _pick_function_text(with_address: bool) -> tuple[str, str]:
@@ -1072,7 +1073,7 @@ def _picked_by_database(
     path refuses it; a sign-in it could not make goes to ``_signed_in_slowly`` (a wrong
     code is counted there) and, if that lets the buyer in after all, to ``_claim``."""
     address = _address_limit(event, ip, now)
-    name = _pick_function(address is not None)
+    function = _pick_function(address is not None)
     args = [
         event.pk,
         _number(number),
@@ -1085,9 +1086,7 @@ def _picked_by_database(
         via,
         ip,
     ]
-    with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {name}({', '.join(['%s'] * len(args))})", args)
-        outcome, pick_pk, entry_pk, seq, unit_number = cursor.fetchone()
+    outcome, pick_pk, entry_pk, seq, unit_number = dbfunction.call(function, args)
     if outcome == "address_too_fast":
         raise _address_refusal()
     if outcome == "sign_in":
