@@ -925,12 +925,12 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     no account and no session (the buyer API): the request counts against its address
     first (so that guessing codes is as slow as picking), then the code is checked
     (``entry_by_code``: five wrong ones lock the entry), then it is ``unit_pick``'s
-    pick."""
+    pick. On PostgreSQL all of it is one call of the pick's database function
+    (``_picked_by_database``), made of these same statements."""
     now = timezone.now()
-    if live.is_postgres() and str(getattr(unit, "pk", unit)).isdigit():
-        return _sealed(
-            _picked_by_database(event, number, code, int(getattr(unit, "pk", unit)), via, ip, now)
-        )
+    unit_id = getattr(unit, "pk", unit)
+    if live.is_postgres() and str(unit_id).isdigit():
+        return _sealed(_picked_by_database(event, number, code, int(unit_id), via, ip, now))
 
     def claim():
         entry = _signed_in(event, number, code, now, ip)
@@ -943,7 +943,6 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
 
 # the database function's arguments, by the sentinel each builder is handed for it
 _SENTINEL_EVENT = 2_000_000_011
-_SENTINEL_UNIT = 2_000_000_013
 _SENTINEL_NOW = datetime.datetime(1901, 1, 1, tzinfo=datetime.UTC)
 _SENTINEL_NUMBER = "\x01number"
 _SENTINEL_HASH = "\x01hash"
@@ -969,13 +968,14 @@ def _pick_function(with_address: bool) -> tuple[str, str]:
 
 
 def _pick_function_text(with_address: bool) -> tuple[str, str]:
+    """``_pick_function``'s name and statement: each builder handed a sentinel for each
+    of the function's arguments, which ``dbfunction.render`` turns back into it."""
     V = dbfunction.Variable
     now = _SENTINEL_NOW
     adapt = connection.ops.adapt_datetimefield_value
     variables = {
         _SENTINEL_EVENT: V("p_event"),
         str(_SENTINEL_EVENT): V("p_event::text"),
-        _SENTINEL_UNIT: V("p_unit"),
         _SENTINEL_NUMBER: V("p_number"),
         _SENTINEL_HASH: V("p_code_hash"),
         _SENTINEL_ADDRESS: V("p_address"),
@@ -984,9 +984,8 @@ def _pick_function_text(with_address: bool) -> tuple[str, str]:
         adapt(now): V("p_now"),  # last: a limit of 0 is now itself
     }
 
-    def render(sql, params, more=None):
-        found = {**variables, **(more or {})}
-        return dbfunction.render(sql, [_variable(found, p) for p in params])
+    def render(sql, params):  # each sentinel as its argument, anything else a literal
+        return dbfunction.render(sql, [variables.get(p, p) for p in params])
 
     event = types.SimpleNamespace(pk=_SENTINEL_EVENT)
     address = _address_limit(event, _SENTINEL_ADDRESS, now) if with_address else None
@@ -1056,13 +1055,6 @@ BEGIN
   RETURN NEXT;
 END""",
     )
-
-
-def _variable(variables: dict, value):
-    try:
-        return variables.get(value, value)
-    except TypeError:  # not hashable
-        return value
 
 
 def _picked_by_database(
