@@ -64,3 +64,28 @@ def test_ensure_creates_it_once_committed_whatever_the_callers_transaction_does(
         with connection.cursor() as cursor:
             cursor.execute(f"DROP FUNCTION IF EXISTS {name}(integer)")
         dbfunction.forget(name)
+
+
+@postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_role_that_may_not_create_functions_gets_unavailable():
+    # production's application role does not own the schema (docs/operations.md): the
+    # functions come from ``migrate``; one missing is ``Unavailable`` to the caller,
+    # which runs its Python path
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+            "'loupan_no_ddl') THEN CREATE ROLE loupan_no_ddl; END IF; END $$"
+        )
+        cursor.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    body = f"BEGIN RETURN 1; END -- {datetime.datetime.now().isoformat()}"
+    name, create = dbfunction.named("demo_no_ddl", "() RETURNS integer", body)
+    as_that_role = f"SET ROLE loupan_no_ddl; {create}"
+    try:
+        with pytest.raises(dbfunction.Unavailable):
+            dbfunction.ensure(name, as_that_role)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = %s", [name])
+            assert cursor.fetchone() == (0,)
+    finally:
+        dbfunction.forget(name)

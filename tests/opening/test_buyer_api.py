@@ -592,3 +592,23 @@ def test_the_database_function_refuses_as_the_python_path_does(demo, settings):
     assert both(late, units[2]) == "not_qualified"
     s.OpeningEvent.objects.filter(pk=event.pk).update(status="finished")
     assert both(late, units[2]) == "event_status"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_migrate_installs_the_pick_functions():
+    """``migrate`` (as the tables' owner) creates the pick's database functions, so that
+    an application role that may not create functions finds them (docs/operations.md)."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    from loupan.core import dbfunction
+
+    names = [s._pick_function(with_address)[0] for with_address in (True, False)]
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP FUNCTION IF EXISTS {name}")
+            dbfunction.forget(name)
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname = ANY(%s)", [names])
+        assert sorted(row[0] for row in cursor.fetchall()) == sorted(names)

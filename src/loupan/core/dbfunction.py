@@ -9,7 +9,9 @@ runs too. Its name carries the SHA-256 of its text: a changed body is a new func
 created the first time a process needs it (``ensure``), by a connection of its own
 that commits at once (a transaction that rolls back, a test's, does not take it away
 from the processes that saw it); the old one stays until the database is rebuilt, and
-nothing calls it any more.
+nothing calls it any more. An app installs its functions at ``migrate`` too (run as the
+tables' owner); a role that may not create functions (production's, docs/operations.md)
+gets ``Unavailable`` for one that is missing, and the caller runs its Python path.
 
 PostgreSQL only: elsewhere the Python path runs its statements itself."""
 
@@ -27,6 +29,10 @@ from .prepared import prepared_cursor
 _PLACEHOLDER = re.compile(r"%(%|s)")
 _created: set[tuple[str, str]] = set()
 _lock = threading.Lock()
+
+
+class Unavailable(Exception):
+    """The function is missing and this database role may not create it."""
 
 
 class Variable(str):
@@ -126,6 +132,8 @@ def _create(connection, name: str, create: str) -> None:
             return
         try:
             own.execute(create)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise Unavailable(name) from exc
         except psycopg.errors.DatabaseError:
             # another process created it at the same moment ("tuple concurrently updated")
             if not own.execute("SELECT 1 FROM pg_proc WHERE proname = %s", [name]).fetchone():

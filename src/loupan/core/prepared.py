@@ -24,10 +24,7 @@ import sys
 import threading
 
 from django.db import connections
-from django.db.models import DEFERRED, signals
-from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query_utils import DeferredAttribute
+from django.db.models import DEFERRED
 
 # inside every integer field's range, even a PositiveSmallIntegerField's
 _SENTINELS = (32767, 32567)
@@ -160,18 +157,9 @@ def loaded(
     with ``Model(...)``."""
     if adding:
         values = {**values, **{f.attname: f.get_default() for f in _missing(model, tuple(values))}}
-    if _plain(model):
-        # what ``Model.__init__`` comes to for such a model, without its loop over every
-        # field: the values given in the instance's dict (a field not there is deferred)
-        instance = model.__new__(model)
-        instance._state = ModelState()
-        instance.__dict__.update(
-            (name, values[name]) for name in _attnames(model) if name in values
-        )
-    else:
-        # what ``from_db`` does: every field by position (Django's fast path), DEFERRED
-        # for those not given
-        instance = model(*[values.get(name, DEFERRED) for name in _attnames(model)])
+    # what ``from_db`` does: every field by position (Django's fast path), DEFERRED
+    # for those not given
+    instance = model(*[values.get(name, DEFERRED) for name in _attnames(model)])
     if not adding:  # as loaded from ``using`` (a new row is nobody's until saved)
         instance._state.adding = False
         instance._state.db = using
@@ -184,18 +172,6 @@ def loaded(
 def _missing(model, given: tuple[str, ...]) -> tuple:
     """``model``'s concrete fields whose attname is not in ``given``."""
     return tuple(f for f in model._meta.concrete_fields if f.attname not in given)
-
-
-@functools.cache
-def _plain(model) -> bool:
-    """Whether setting ``model``'s fields is only putting them in the instance's dict:
-    each field's class attribute is Django's plain one (no ``__set__`` of its own, as a
-    file's has) and nothing listens for its instances being made (``pre_init``,
-    ``post_init``). Asked once a process, after the apps are ready."""
-    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
-        return False
-    plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
-    return all(type(model.__dict__.get(f.attname)) in plain for f in model._meta.concrete_fields)
 
 
 @functools.cache

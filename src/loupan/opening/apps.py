@@ -59,3 +59,15 @@ class OpeningConfig(AppConfig):
 
         post_save.connect(live.forget_event, sender=OpeningEvent)
         post_delete.connect(live.forget_event, sender=OpeningEvent)
+
+        # the buyer's pick as one database function, installed by ``migrate`` (run as
+        # the tables' owner): ``services.install_pick_functions``
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_install_pick_functions, sender=self)
+
+
+def _install_pick_functions(sender=None, using="default", **kwargs) -> None:
+    from . import services
+
+    services.install_pick_functions(using)

@@ -930,7 +930,10 @@ def buyer_pick(*, event: OpeningEvent, number: str, code: str, unit, via: str, i
     now = timezone.now()
     unit_id = getattr(unit, "pk", unit)
     if live.is_postgres() and str(unit_id).isdigit():
-        return _sealed(_picked_by_database(event, number, code, int(unit_id), via, ip, now))
+        try:
+            return _sealed(_picked_by_database(event, number, code, int(unit_id), via, ip, now))
+        except dbfunction.Unavailable:
+            pass  # not installed, and this role may not: the Python path below
 
     def claim():
         entry = _signed_in(event, number, code, now, ip)
@@ -965,6 +968,16 @@ def _pick_function(with_address: bool) -> tuple[str, str]:
     if found is None:
         found = _PICK_FUNCTIONS[key] = _pick_function_text(with_address)
     return found
+
+
+def install_pick_functions(using: str = "default") -> None:
+    """The pick's database functions for the settings of now, with and without the
+    address's limit, created if missing: at ``migrate`` (``apps.py``: run as the tables'
+    owner, which may create functions where the application's role may not)."""
+    if not live.is_postgres(using):
+        return
+    for with_address in (True, False):
+        dbfunction.ensure(*_pick_function(with_address), using=using)
 
 
 def _pick_function_text(with_address: bool) -> tuple[str, str]:
