@@ -1027,7 +1027,7 @@ def _pick_function_text(with_address: bool) -> tuple[str, str]:
     )
     notify, notify_params = live.notify_returning(_SENTINEL_EVENT)
     notify = render(notify.lstrip(", "), notify_params)
-    passed = "v_passed, " if with_address else ""
+    passed = "v_passed, " if address is not None else ""  # an interval of 0: no limit
     return dbfunction.named(
         "loupan_opening_pick",
         "(p_event integer, p_number text, p_code_hash text, p_unit bigint, p_now timestamptz, "
