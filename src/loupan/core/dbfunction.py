@@ -91,21 +91,19 @@ def call(function: tuple[str, str], args: list, using: str = "default") -> tuple
     and called once more, if the caller's transaction lets it (not inside ``atomic``:
     the failed statement aborted it)."""
     name, create = function
-    ensure(name, create, using)
     sql = f"SELECT * FROM {name}({', '.join(['%s'] * len(args))})"
-    try:
-        with prepared_cursor(using) as cursor:
-            cursor.execute(sql, args)
-            return cursor.fetchone()
-    except ProgrammingError as exc:
-        gone = isinstance(exc.__cause__, psycopg.errors.UndefinedFunction)
-        if not gone or connections[using].in_atomic_block:
-            raise
-    forget(name, using)
-    ensure(name, create, using)
-    with prepared_cursor(using) as cursor:
-        cursor.execute(sql, args)
-        return cursor.fetchone()
+    for last in (False, True):
+        ensure(name, create, using)
+        try:
+            with prepared_cursor(using) as cursor:
+                cursor.execute(sql, args)
+                return cursor.fetchone()
+        except ProgrammingError as exc:
+            gone = isinstance(exc.__cause__, psycopg.errors.UndefinedFunction)
+            if last or not gone or connections[using].in_atomic_block:
+                raise
+            forget(name, using)
+    return None  # not reached: the second try returns or raises
 
 
 def forget(name: str, using: str = "default") -> None:
@@ -127,8 +125,12 @@ def connection_params(using: str = "default") -> dict:
 
 def _create(connection, name: str, create: str) -> None:
     with psycopg.connect(**connection_params(connection.alias), autocommit=True) as own:
-        exists = own.execute("SELECT 1 FROM pg_proc WHERE proname = %s", [name]).fetchone()
-        if exists:
+
+        def exists() -> bool:
+            found = own.execute("SELECT 1 FROM pg_proc WHERE proname = %s", [name])
+            return found.fetchone() is not None
+
+        if exists():
             return
         try:
             own.execute(create)
@@ -136,5 +138,5 @@ def _create(connection, name: str, create: str) -> None:
             raise Unavailable(name) from exc
         except psycopg.errors.DatabaseError:
             # another process created it at the same moment ("tuple concurrently updated")
-            if not own.execute("SELECT 1 FROM pg_proc WHERE proname = %s", [name]).fetchone():
+            if not exists():
                 raise

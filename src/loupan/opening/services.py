@@ -801,10 +801,10 @@ def _address_passed(limit: tuple[str, list] | None) -> None:
 
 def _address_limit(event: OpeningEvent, address: str | None, now) -> tuple[str, list] | None:
     """``throttle_address``'s upsert (``RETURNING 1`` when the request passes) and its
-    parameters; None when the limit is off."""
-    interval = address_interval()
-    if interval <= datetime.timedelta(0) or not address:
+    parameters; None when the limit is off (``_address_limited``)."""
+    if not _address_limited(address):
         return None
+    interval = address_interval()
     table = connection.ops.quote_name(PickAddress._meta.db_table)
     adapt = connection.ops.adapt_datetimefield_value
     return (
@@ -813,6 +813,12 @@ def _address_limit(event: OpeningEvent, address: str | None, now) -> tuple[str, 
         f"WHERE {table}.tried_at <= %s RETURNING 1",
         [event.pk, _address_key(address), adapt(now), adapt(now - interval)],
     )
+
+
+def _address_limited(address) -> bool:
+    """Whether a pick request from ``address`` counts against it: not with an interval
+    of 0, nor without a known address."""
+    return bool(address) and address_interval() > datetime.timedelta(0)
 
 
 def _address_key(address) -> str:
@@ -1077,8 +1083,8 @@ def _picked_by_database(
     (or part of the caller's), one round trip. What it refuses is refused as the Python
     path refuses it; a sign-in it could not make goes to ``_signed_in_slowly`` (a wrong
     code is counted there) and, if that lets the buyer in after all, to ``_claim``."""
-    address = _address_limit(event, ip, now)
-    function = _pick_function(address is not None)
+    limited = _address_limited(ip)
+    function = _pick_function(limited)
     args = [
         event.pk,
         _number(number),
@@ -1086,7 +1092,7 @@ def _picked_by_database(
         unit_id,
         now,
         now - min_interval(),
-        _address_key(ip) if address is not None else None,
+        _address_key(ip) if limited else None,
         now - address_interval(),
         via,
         ip,
