@@ -310,17 +310,17 @@ def test_a_worker_reads_the_board_at_most_once_per_interval(demo, settings):
     event, entries, codes = open_event(range(97, 99), unit_count=2)
     units = event_units(event)
     phone = APIClient()
-    live.notify(event.pk)  # nothing cached from an earlier test
+    live.changed_here(event.pk)  # nothing cached from an earlier test
     first = phone.get(url(event, "live"), {"since": 0}).json()
     with CaptureQueriesContext(connection) as queries:
         again = phone.get(url(event, "live"), {"since": 0}).json()
     assert not queries.captured_queries  # the event and the board are this worker's
     assert again["counts"] == first["counts"] and again["picked_units"] == []
     # a pick committed elsewhere shows once the interval has passed; one committed by
-    # this worker at once (the pick's on_commit calls notify)
+    # this worker at once (the pick's on_commit calls changed_here)
     s.unit_pick(actor=None, event=event, entry=entries[0], unit=units[0], via="phone")
     assert phone.get(url(event, "live"), {"since": 0}).json()["picked_units"] == []
-    live.notify(event.pk)
+    live.changed_here(event.pk)
     fresh = phone.get(url(event, "live"), {"since": 0}).json()
     assert fresh["picked_units"] == [units[0].pk]
     assert fresh["counts"]["picked"] == 1

@@ -1,9 +1,9 @@
 """The buyers' phones held by push (issue 16, ``opening/push.py``): a phone's stream starts
 with what it lacks, resumes from the id EventSource sends back, learns of a pick when
 the hub reads it; a process holds no more streams than it may and gives a slot back when
-a stream closes; no personal data. On PostgreSQL the hub's own thread listens, and a
-pick committed by another thread (another worker) reaches every phone stream within a
-second or so, with no query in the streams' threads."""
+a stream closes; no personal data. The hub's own thread reads the events' versions once
+a tick, and a pick committed by another thread (another worker) reaches every phone
+stream within a second or so, with no query in the streams' threads."""
 
 import json
 import threading
@@ -143,9 +143,9 @@ def test_the_buyer_page_holds_the_stream(demo):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_pick_by_another_worker_reaches_every_phone_stream(demo, settings):
-    """The hub's thread listens (PostgreSQL NOTIFY); twenty phone streams in their own
-    threads wait on it; a pick committed in another thread (another worker) reaches
-    each of them, and the streams' threads run no query while they wait."""
+    """The hub's thread reads the event's version every tick; twenty phone streams in
+    their own threads wait on it; a pick committed in another thread (another worker)
+    reaches each of them, and the streams' threads run no query while they wait."""
     settings.LOUPAN_LIVE_PUSH_MS = 100
     hub = push.Hub()
     original = push.hub
@@ -196,28 +196,14 @@ def test_a_pick_by_another_worker_reaches_every_phone_stream(demo, settings):
     assert max(at for _i, _d, at in received) - committed < 5
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_the_hub_answers_a_lone_pick_at_once_and_a_rush_once_a_tick():
-    """After a quiet tick the first notification is answered at once; after a read, the
-    notifications are collected until a tick has passed since it (one board read a
-    tick, however many picks)."""
-    from loupan.opening import live
-
-    def notify_later(event_id):
-        try:
-            live.notify(event_id)
-        finally:
-            connection.close()
-
+def test_the_hub_reads_which_watched_events_changed(demo):
+    """Once a tick the hub reads the version of each event its streams watch: a pick
+    moves its event's, and the board read again brings it level."""
+    event = running()
     mine = push.Hub(autostart=False)
-    with live.Listener() as listener:
-        threading.Timer(0.2, notify_later, args=(42,)).start()
-        start = time.monotonic()
-        assert mine._collect(listener, 5.0, float("-inf")) == {42}
-        assert time.monotonic() - start < 2.5  # not the 5 s tick
-        last_read = time.monotonic()
-        live.notify(43)
-        live.notify(44)
-        assert mine._collect(listener, 1.0, last_read) == {43, 44}
-        assert time.monotonic() - last_read >= 0.95
+    assert mine.held(event.pk) is not None
+    assert mine._changed() == set()
+    pick_next(event)
+    assert mine._changed() == {event.pk}
+    mine.reread(event.pk)
+    assert mine._changed() == set()

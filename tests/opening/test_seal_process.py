@@ -1,6 +1,7 @@
 """The sealer process (``LOUPAN_PICK_SEAL=process``, ``loupan seal-picks``): a pick
-answers at its claim and nothing in the server seals it; the process hears each pick's
-commit (PostgreSQL's NOTIFY) and writes its reservation."""
+answers at its claim and nothing in the server seals it; the process sees the picks come
+(the latest pick id, read every ``quiet`` seconds) and writes their reservations once
+the rush has passed."""
 
 import threading
 import time
@@ -60,7 +61,7 @@ def test_a_pick_in_process_mode_is_left_to_the_sealer_process(demo, settings):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_sealer_process_hears_each_commit_and_seals_at_once(demo, settings):
+def test_the_sealer_process_sees_the_picks_and_seals_them_soon(demo, settings):
     event, entries = _event(settings, 130, 8, 4)
     targets = [eu.unit for eu in event.units.order_by("pk")]
     stop = threading.Event()
@@ -69,9 +70,9 @@ def test_the_sealer_process_hears_each_commit_and_seals_at_once(demo, settings):
     def seal():
         rounds.append(s.picks_seal())
 
-    # a long interval: only the picks' NOTIFY can wake it in time
+    # a long interval: only its look for new picks every ``quiet`` seals them in time
     follower = threading.Thread(
-        target=sealer.follow, args=(seal,), kwargs={"stop": stop, "interval": 30}
+        target=sealer.follow, args=(seal,), kwargs={"stop": stop, "interval": 30, "quiet": 0.2}
     )
     follower.start()
     try:
@@ -89,11 +90,10 @@ def test_the_sealer_process_hears_each_commit_and_seals_at_once(demo, settings):
         assert outcome.count("ok") == 4, outcome
         deadline = time.monotonic() + 20
         while Pick.objects.filter(event=event, deal__isnull=True).exists():
-            assert time.monotonic() < deadline, "the sealer process did not hear the picks"
+            assert time.monotonic() < deadline, "the sealer process did not see the picks"
             time.sleep(0.02)
     finally:
         stop.set()
-        live.notify(event.pk)  # any notification wakes it to see the stop
         follower.join(10)
     assert not follower.is_alive()
     assert sum(r["picks_sealed"] for r in rounds) == 4
@@ -110,29 +110,37 @@ def test_seal_picks_refuses_an_interval_of_nothing():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_sealer_process_lets_a_rush_pass_but_not_for_ever():
-    """While picks keep coming (a notification every 0.1 s) the sealing waits until
-    ``quiet`` brings none; a rush that does not end holds it ``at_most``."""
+def test_the_sealer_process_lets_a_rush_pass_but_not_for_ever(demo, settings):
+    """While picks keep coming (one every 0.1 s, by another thread) the sealing waits
+    until ``quiet`` seconds bring none; a rush that does not end holds it ``at_most``."""
+    event, entries = _event(settings, 140, 40, 40)
+    targets = iter([eu.unit for eu in event.units.order_by("pk")])
+    buyers = iter(entries)
 
     def rush(seconds):
         end = time.monotonic() + seconds
         try:
             while time.monotonic() < end:
-                live.notify(1)
+                s.unit_pick(
+                    actor=None, event=event, entry=next(buyers), unit=next(targets), via="api"
+                )
                 time.sleep(0.1)
         finally:
             connection.close()
 
     never = threading.Event()
-    with live.Listener() as listener:
-        start = time.monotonic()
-        threading.Thread(target=rush, args=(0.8,)).start()
-        sealer.after_the_rush(listener, 0.3, 10.0, never)
-        waited = time.monotonic() - start
-        assert 0.8 <= waited < 3, waited  # the rush, then 0.3 s of quiet
-        start = time.monotonic()
-        long_rush = threading.Thread(target=rush, args=(3.0,))
-        long_rush.start()
-        sealer.after_the_rush(listener, 0.3, 1.0, never)
-        assert 0.95 <= time.monotonic() - start < 2
-        long_rush.join()
+    start = time.monotonic()
+    threading.Thread(target=rush, args=(0.8,)).start()
+    time.sleep(0.05)
+    sealer.after_the_rush(0.3, 10.0, never, live.latest_pick())
+    waited = time.monotonic() - start
+    assert 0.8 <= waited < 3, waited  # the rush, then 0.3 s without a pick
+    start = time.monotonic()
+    long_rush = threading.Thread(target=rush, args=(2.5,))
+    long_rush.start()
+    time.sleep(0.05)
+    sealer.after_the_rush(0.3, 1.0, never, live.latest_pick())
+    assert 0.95 <= time.monotonic() - start < 2
+    long_rush.join()
+    assert sealer.after_the_rush(0, 10.0, never, 7) == 7  # no quiet asked: at once
+    connection.close()

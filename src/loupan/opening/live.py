@@ -7,15 +7,15 @@ the same thing:
 * ``version(event_id)`` is one indexed query over the event's picks and its status; it
   changes whenever a unit is picked (or the event moves on), so "is there something new"
   is a comparison of two numbers;
-* ``notify(event_id)`` wakes the waiting screens at once: on PostgreSQL it sends
-  ``NOTIFY loupan_opening, '<event_id>'``, which the server hands to every connection
-  that listens, whichever worker or machine holds it; elsewhere (SQLite, one machine) it
-  does nothing and the waiters poll. The pick service calls it after its commit
-  (``transaction.on_commit``); PostgreSQL delivers a NOTIFY only at commit anyway;
-* ``wait_for_change(event_id, since, timeout)`` returns the version once it differs from
-  ``since`` or when ``timeout`` has passed: on PostgreSQL by listening on a dedicated
-  connection (``Listener``: one per streaming request, closed at its end), elsewhere by
-  reading ``version`` every half second.
+* every waiter reads it again at its own pace: the big screen's stream every half
+  second (``poll_for_change``), each server process's phone hub once a tick
+  (``push``), the sealer process to see whether picks are still coming
+  (``latest_pick``). Picks send no signal of their own: a PostgreSQL ``NOTIFY`` in a
+  pick's transaction takes the server's one notification-queue lock at every commit,
+  which serialises the commits (pgbench's TPC-B with a NOTIFY in each transaction ran
+  at half its rate with 8 clients, and the pick's function alone lost 10–25 %:
+  bench/README), and woke every listening process once a pick;
+* ``changed_here(event_id)`` marks this worker's copy stale after a change it made.
 
 Nothing here is kept in a process's memory between requests but a read cache: the
 phones' view (``snapshot(event, since=…)``) is served from the event's picks as this
@@ -39,23 +39,16 @@ from django.db import connections, transaction
 from django.db.models import Count, Max, OuterRef
 from django.utils import timezone
 
-from loupan.core import dbfunction
 from loupan.core.prepared import prepared_cursor
 from loupan.core.querysets import per_row
 
 from .models import Batch, Entry, EventStatus, EventUnit, OpeningEvent, Pick
 
-CHANNEL = "loupan_opening"
 POLL_INTERVAL = 0.5
 LATEST = 8  # picks shown as "房间 X 已选"
 
 _STATUS_INDEX = {status: i for i, status in enumerate(EventStatus.values)}
 _sleep = time.sleep  # tests replace it to act between two polls
-
-
-class ListenerLost(Exception):
-    """The listening connection broke (the database restarted): the stream ends and the
-    browser's EventSource reconnects by itself."""
 
 
 def _combine(picks: int, max_pick_id: int | None, status: str) -> int:
@@ -124,41 +117,24 @@ def hold_event_alone(event_id: int, using: str = "default") -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_HOLD_KEY, event_id])
 
 
-def notify_returning(event_id: int, using: str = "default") -> tuple[str, list]:
-    """What a pick's ``INSERT … RETURNING`` adds (PostgreSQL; ``("", [])`` elsewhere),
-    and its parameters: the event's NOTIFY, queued only when the row goes in and
-    delivered by PostgreSQL at the commit (nothing if it rolls back). In the INSERT's
-    own statement: on opening day every round trip counts."""
-    if not is_postgres(using):
-        return "", []
-    return ", pg_notify(%s, %s)", [CHANNEL, str(event_id)]
-
-
 def changed_here(event_id: int) -> None:
     """This worker's board of ``event_id`` is stale now: its phones read the change at
-    once (the other workers learn it by the NOTIFY)."""
+    once (the other workers see it at their next read of ``version``)."""
     hit = _boards.get(int(event_id))
     if hit:
         _boards[int(event_id)] = (float("-inf"), hit[1], hit[2])
 
 
-def notify(event_id: int, using: str = "default") -> None:
-    """Tell every listener that ``event_id`` changed (PostgreSQL ``NOTIFY``; a no-op on
-    other databases, where the waiters poll). Call it after the commit: inside a
-    transaction PostgreSQL holds the notification until the commit."""
-    changed_here(event_id)
-    if not is_postgres(using):
-        return
-    with connections[using].cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(event_id)])
-
-
-connection_params = dbfunction.connection_params  # a listener's own connection
+def latest_pick(using: str = "default") -> int:
+    """The id of the last pick of any event (0 before the first): the sealer process
+    reads it to see whether picks are still coming (one index read)."""
+    return Pick.objects.using(using).aggregate(m=Max("id"))["m"] or 0
 
 
 def poll_for_change(event_id: int, since: int, timeout: float, using: str = "default") -> int:
     """Read ``version`` every ``POLL_INTERVAL`` seconds until it differs from ``since``
-    or ``timeout`` seconds have passed; returns the version last read."""
+    or ``timeout`` seconds have passed; returns the version last read. How every waiter
+    learns of a change: the database is what every worker and server shares."""
     deadline = time.monotonic() + max(0.0, timeout)
     current = version(event_id, using)
     while current == since:
@@ -168,88 +144,6 @@ def poll_for_change(event_id: int, since: int, timeout: float, using: str = "def
         _sleep(min(POLL_INTERVAL, left))
         current = version(event_id, using)
     return current
-
-
-class Listener:
-    """A dedicated connection that ``LISTEN``s on ``CHANNEL`` for as long as it is open
-    (PostgreSQL); on other databases it holds nothing and ``wait`` polls. Open it before
-    reading the state you compare against, so that no change falls between the two."""
-
-    def __init__(self, using: str = "default"):
-        self.using = using
-        self.conn = None
-        if is_postgres(using):
-            import psycopg
-
-            try:
-                self.conn = psycopg.connect(autocommit=True, **connection_params(using))
-                self.conn.execute(f"LISTEN {CHANNEL}")
-            except psycopg.Error as exc:
-                self.close()
-                raise ListenerLost(str(exc)) from exc
-
-    def __enter__(self) -> Listener:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            finally:
-                self.conn = None
-
-    def received(self, timeout: float, stop_after: int | None = None) -> list[str]:
-        """The payloads (event ids) of the notifications on ``CHANNEL`` that come within
-        ``timeout`` seconds, or as soon as ``stop_after`` have (PostgreSQL only)."""
-        import psycopg
-
-        try:
-            notes = self.conn.notifies(timeout=max(0.0, timeout), stop_after=stop_after)
-            try:
-                return [n.payload for n in notes if n.channel == CHANNEL]
-            finally:
-                notes.close()
-        except psycopg.Error as exc:
-            raise ListenerLost(str(exc)) from exc
-
-    def wait(self, event_id: int, since: int, timeout: float) -> int:
-        """The event's version once it differs from ``since``, or after ``timeout``."""
-        if self.conn is None:
-            return poll_for_change(event_id, since, timeout, self.using)
-        current = version(event_id, self.using)
-        deadline = time.monotonic() + max(0.0, timeout)
-        wanted = str(event_id)
-        while current == since:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            if wanted in self.received(left, stop_after=1):
-                # a notification may be for a change already read: keep waiting then
-                current = version(event_id, self.using)
-        return current
-
-    def heard(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for a notification of any event (the sealer
-        process: every pick's commit sends one); True when one came, or, on databases
-        without ``LISTEN``, once the timeout has passed (the caller polls)."""
-        if self.conn is None:
-            _sleep(max(0.0, timeout))
-            return True
-        came = bool(self.received(timeout, stop_after=1))
-        if came:  # the ones queued behind it are answered by the same wake-up
-            self.received(0)
-        return came
-
-
-def wait_for_change(event_id: int, since: int, timeout: float, using: str = "default") -> int:
-    """Block until the event's version differs from ``since`` or ``timeout`` seconds have
-    passed, and return the current version. PostgreSQL: a dedicated connection listens
-    for ``notify`` for the call's duration; elsewhere: ``poll_for_change``."""
-    with Listener(using) as listener:
-        return listener.wait(event_id, since, timeout)
 
 
 # --- what the screen and the phones read -------------------------------------------------
@@ -419,7 +313,7 @@ def _cached(event_id: int):
 def _board(event: OpeningEvent) -> dict:
     """The event's picks in order, its counts and batches, read from the database (three
     queries) at most once per ``cache_seconds`` by this process, and again at once after
-    a pick this process committed (``notify``)."""
+    a pick this process committed (``changed_here``)."""
     hit = _cached(event.pk)
     if hit and hit[1].status == event.status:
         return hit[2]

@@ -1,22 +1,21 @@
 """The buyers' phones held up to date by push (issue 16: "a pick seen by every phone within
-2 s"): one listener per server process feeds every phone stream that process holds.
+2 s"): one reader per server process feeds every phone stream that process holds.
 
 Polling every 2 s cannot show a pick within 2 s (the poll's period plus the board's
 age), and 2,000 phones polling take most of a 2-core server. Here a phone holds one
 Server-Sent Events stream (``screen.phone_stream``) and the process's ``Hub`` does the
 database work for all of them:
 
-* one thread per process, started by the first stream, listens on the pick channel
-  (``live.CHANNEL``: PostgreSQL ``LISTEN``, shared by every worker and server; on SQLite
-  it reads ``live.version`` every tick instead) and collects the events that changed
-  during a tick (``LOUPAN_LIVE_PUSH_MS``, 500 ms);
+* one thread per process, started by the first stream, reads the version of each
+  event its streams watch once a tick (``LOUPAN_LIVE_PUSH_MS``, 500 ms; ``live.version``,
+  one indexed query: the database is what every worker and server shares);
 * at the end of the tick it reads each changed event's board once (``live.read_board``,
   three queries, in its own connection) and wakes the streams waiting on it, which
   send their phone the units picked since the phone's last one from that board: no
   query per phone, and none at all in a stream's thread once the event is held;
-* a watched event is read again every ``REFRESH`` seconds even without a notification
-  (one lost while the database restarted); an event no stream has asked for during
-  ``IDLE`` seconds is dropped.
+* a watched event's board is read again every ``REFRESH`` seconds even when its version
+  stayed (the batch's clock); an event no stream has asked for during ``IDLE`` seconds
+  is dropped.
 
 A stream holds one of the server's threads for as long as it lasts, so a process takes
 at most ``LOUPAN_LIVE_STREAMS`` of them (``slots``; the server's threads per process must
@@ -43,13 +42,13 @@ log = logging.getLogger(__name__)
 
 REFRESH = 5.0  # seconds: a watched event is read again at least this often
 IDLE = 60.0  # seconds: an event no stream asked for is dropped after this long
-RETRY = 1.0  # seconds before the listener tries again after losing the database
+RETRY = 1.0  # seconds before the hub reads again after losing the database
 
 
 def tick_seconds() -> float:
-    """How often at most the hub reads the boards that changed (``LOUPAN_LIVE_PUSH_MS``,
-    500 ms): a pick reaches the phones within about this long, at once after a quiet
-    tick, and a board is read at most this often however many picks come."""
+    """How often the hub reads the versions of its events (``LOUPAN_LIVE_PUSH_MS``,
+    500 ms): a pick reaches the phones within about this long, and a board is read at
+    most this often however many picks come."""
     return max(10, int(getattr(settings, "LOUPAN_LIVE_PUSH_MS", 500))) / 1000
 
 
@@ -82,10 +81,10 @@ class Held:
 
 
 class Hub:
-    """The process's listener and the events its phone streams watch (see the module)."""
+    """The process's reader thread and the events its phone streams watch (see the module)."""
 
     def __init__(self, *, autostart: bool = True):
-        self.autostart = autostart  # False: no listener thread (tests drive ``reread``)
+        self.autostart = autostart  # False: no reader thread (tests drive ``reread``)
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._held: dict[int, Held] = {}
@@ -174,7 +173,7 @@ class Hub:
     ) -> Held | None:
         """``wait`` for a task of an ASGI server, or until ``gone`` (the phone hung up) is
         done: the tasks of one event loop share one future per event, resolved from the
-        listener's thread (no task of its own per phone and change: 2,000 phones wake
+        reader's thread (no task of its own per phone and change: 2,000 phones wake
         twice a second on opening day)."""
         loop = asyncio.get_running_loop()
         with self._cond:
@@ -212,7 +211,7 @@ class Hub:
         if signal is not None and not signal.done():
             signal.set_result(None)
 
-    # --- the listener's side --------------------------------------------------------------
+    # --- the reader's side ------------------------------------------------------------------
 
     def _start(self) -> None:
         if not self.autostart or (self._thread is not None and self._thread.is_alive()):
@@ -234,7 +233,7 @@ class Hub:
         return Held(event, board, live.board_version(event, board), read_at=time.monotonic())
 
     def stop(self, timeout: float = 10.0) -> None:
-        """End the listener thread and close its connections (tests, before the test
+        """End the reader thread and close its connections (tests, before the test
         database goes)."""
         self._stop.set()
         if self._thread is not None:
@@ -273,50 +272,27 @@ class Hub:
                     due.append((event_id, held))
         return due
 
-    def _collect(self, listener, tick: float, last_read: float) -> set[int]:
-        """The events notified (PostgreSQL), or those whose version moved (elsewhere).
-        PostgreSQL: boards are read at most once a ``tick``: until a tick has passed
-        since the last read, the notifications are collected until then; after a quiet
-        tick the first one is answered at once (a lone pick reaches the phones without
-        waiting for a tick, a rush in one read a tick)."""
-        if listener.conn is None:
-            self._stop.wait(tick)
-            with self._cond:
-                watched = list(self._held.items())
-            return {
-                event_id for event_id, held in watched if live.version(event_id) != held.version
-            }
-        wait = last_read + tick - time.monotonic()
-        payloads = listener.received(wait) if wait > 0 else listener.received(tick, stop_after=1)
-        return {int(payload) for payload in payloads if payload.isdigit()}
+    def _changed(self) -> set[int]:
+        """The watched events whose version moved since the hub read them (one indexed
+        query each: ``live.version``)."""
+        with self._cond:
+            watched = list(self._held.items())
+        return {event_id for event_id, held in watched if live.version(event_id) != held.version}
 
     def _run(self) -> None:
-        listener = None
-        last_read = float("-inf")
         try:
-            while not self._stop.is_set():
+            while not self._stop.wait(tick_seconds()):
                 try:
-                    if listener is None:
-                        listener = live.Listener()
-                        with self._cond:  # whatever came while nobody listened
-                            for held in self._held.values():
-                                held.stale = True
-                    changed = self._collect(listener, tick_seconds(), last_read)
-                    due = self._due(changed)
-                    if changed:
-                        last_read = time.monotonic()
-                    for event_id, held in due:
+                    for event_id, held in self._due(self._changed()):
                         self._reread(event_id, held)
-                except Exception as exc:  # the database went away: listen again shortly
+                except Exception as exc:  # the database went away: read again shortly
                     log.warning("opening live hub: %s", exc)
-                    if listener is not None:
-                        listener.close()
-                        listener = None
                     self._close_connection()
+                    with self._cond:  # whatever came meanwhile
+                        for held in self._held.values():
+                            held.stale = True
                     self._stop.wait(RETRY)
         finally:
-            if listener is not None:
-                listener.close()
             self._close_connection()
 
     @staticmethod

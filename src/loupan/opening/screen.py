@@ -8,8 +8,8 @@
   signed in on their phone with the entry number and code (no account);
 * ``feed``: what the buyers' pages poll, the units picked since the last poll, public;
 * ``stream``: Server-Sent Events — the snapshot at once, then a new one whenever the
-  event's version changes (``live.Listener``: PostgreSQL ``LISTEN``, shared by every
-  worker and server; polling on SQLite) or a batch starts or ends, a comment as a
+  event's version changes (``live.poll_for_change``: read from the database, which
+  every worker and server shares, every half second) or a batch starts or ends, a comment as a
   keep-alive, and an end after a few minutes: the browser's ``EventSource`` reconnects
   by itself, to whichever worker or server answers, so a restart loses nothing.
 
@@ -315,8 +315,9 @@ def _fresh(event) -> dict:
 
 
 def _rest_database() -> None:
-    """Let go of Django's own connection while the stream waits (the listener has its
-    own), as at the end of a request: closed unless ``CONN_MAX_AGE`` keeps it."""
+    """Let go of Django's connection after the stream's reads, as at the end of a
+    request: closed unless ``CONN_MAX_AGE`` keeps it (a big screen's stream reads every
+    half second, so it keeps one then; the phones' streams read nothing: ``push``)."""
     if not connection.in_atomic_block:
         connection.close_if_unusable_or_obsolete()
 
@@ -329,21 +330,20 @@ def events(event, *, keepalive: float | None = None, lifetime: float | None = No
     keepalive = KEEPALIVE if keepalive is None else keepalive
     ends = time.monotonic() + (LIFETIME if lifetime is None else lifetime)
     try:
-        with live.Listener() as listener:  # listening before the first read: no gap
-            data = _fresh(event)
-            yield _sse(data, retry=RETRY_MS)
-            while (left := ends - time.monotonic()) > 0:
-                boundary = _next_boundary(data)
-                wait = min(keepalive, left)
-                if boundary is not None:
-                    wait = max(0.0, min(wait, boundary - time.time() + 0.2))
-                _rest_database()
-                current = listener.wait(event.pk, data["version"], wait)
-                if current != data["version"] or (boundary and time.time() >= boundary):
-                    data = _fresh(event)
-                    yield _sse(data)
-                else:
-                    yield b": keep-alive\n\n"
-    except (live.ListenerLost, DatabaseError) as exc:
+        data = _fresh(event)
+        yield _sse(data, retry=RETRY_MS)
+        while (left := ends - time.monotonic()) > 0:
+            boundary = _next_boundary(data)
+            wait = min(keepalive, left)
+            if boundary is not None:
+                wait = max(0.0, min(wait, boundary - time.time() + 0.2))
+            current = live.poll_for_change(event.pk, data["version"], wait)
+            _rest_database()
+            if current != data["version"] or (boundary and time.time() >= boundary):
+                data = _fresh(event)
+                yield _sse(data)
+            else:
+                yield b": keep-alive\n\n"
+    except DatabaseError as exc:
         # the database restarted or went away: end here, EventSource comes back
         log.warning("opening stream of event %s ended: %s", event.pk, exc)

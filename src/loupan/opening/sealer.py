@@ -15,9 +15,9 @@ sealer at a time). ``LOUPAN_PICK_SEAL`` says who seals:
   interpreter's lock) with the requests: under load the sealing took most of the
   server's CPU while buyers waited for their answers (bench/opening);
 * ``process``: the request answers at its claim and does nothing more; ``loupan
-  seal-picks``, a process of its own started beside the servers, hears every pick's
-  commit (the feed's NOTIFY, ``live.CHANNEL``) and seals whatever waits, at a lower CPU
-  priority (``nice``): while buyers pick, the sealing gets what their requests leave,
+  seal-picks``, a process of its own started beside the servers, sees the picks come
+  (``live.latest_pick``, read every ``QUIET`` seconds) and seals whatever waits, at a
+  lower CPU priority (``nice``): while buyers pick, the sealing gets what their requests leave,
   and the reservations follow as soon as the rush thins. Opening day's setting.
 
 ``loupan run-due`` seals what a stopped process left, in every mode.
@@ -127,41 +127,60 @@ def follow(
     quiet: float = QUIET,
     at_most: float = AT_MOST,
 ) -> None:
-    """The sealer process (``loupan seal-picks``): ``seal`` whatever waits, then wait for
-    the next pick's commit (the feed's NOTIFY on PostgreSQL; elsewhere ``interval``
-    seconds, a poll) or ``interval`` seconds at most, again and again until ``stop`` is
-    set. While picks keep coming it lets the rush pass first (``after_the_rush``: until
-    ``quiet`` seconds bring no pick, ``at_most`` seconds at most), so that the sealing's
-    statements do not take the database from the buyers either. The listening
-    connection is opened before the first sealing and stays open, so a pick committed
-    while it seals wakes the next one. A lost connection (the database restarted) is
-    opened again after ``interval``."""
+    """The sealer process (``loupan seal-picks``): ``seal`` whatever waits, then look for
+    a new pick every ``quiet`` seconds (``live.latest_pick``, one index read) for
+    ``interval`` seconds at most, again and again until ``stop`` is set. While picks
+    keep coming it lets the rush pass first (``after_the_rush``: until ``quiet`` seconds
+    bring no pick, ``at_most`` seconds at most), so that the sealing's statements do not
+    take the database from the buyers either. A failure (the database restarted) is
+    logged and the loop goes on after ``interval``."""
     stop = stop or threading.Event()
+    seen = None
     while not stop.is_set():
         try:
-            with live.Listener() as listener:
-                while not stop.is_set():
-                    close_old_connections()
-                    seal()
-                    if listener.heard(interval):
-                        after_the_rush(listener, quiet, at_most, stop)
-        except live.ListenerLost:
-            log.warning("the sealer's listening connection broke: listening again")
-            stop.wait(interval)
+            close_old_connections()
+            if seen is None:
+                seen = live.latest_pick()
+            seal()
+            seen, came = _next_pick(seen, quiet, interval, stop)
+            if came:
+                seen = after_the_rush(quiet, at_most, stop, seen)
         except Exception:  # the process must live on; run-due seals what is left
             log.exception("sealing picks failed")
-            stop.wait(interval)
-        finally:
+            seen = None
             connection.close()
+            stop.wait(interval)
 
 
-def after_the_rush(listener, quiet: float, at_most: float, stop: threading.Event) -> None:
-    """Return once ``quiet`` seconds have brought no notification, or ``at_most``
-    seconds have passed (PostgreSQL; at once elsewhere or when ``quiet`` is 0)."""
-    if listener.conn is None or quiet <= 0:
-        return
+def _next_pick(seen: int, quiet: float, interval: float, stop: threading.Event):
+    """Look every ``quiet`` seconds until a pick after ``seen`` is there or ``interval``
+    seconds have passed: the latest pick id, and whether it moved."""
+    deadline = time.monotonic() + interval
+    step = quiet if quiet > 0 else interval
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        stop.wait(min(step, left))
+        latest = live.latest_pick()
+        if latest != seen:
+            return latest, True
+    return seen, False
+
+
+def after_the_rush(quiet: float, at_most: float, stop: threading.Event, seen: int) -> int:
+    """Return once ``quiet`` seconds have brought no pick after ``seen``, or ``at_most``
+    seconds have passed (at once when ``quiet`` is 0); the latest pick id then."""
+    if quiet <= 0:
+        return seen
     deadline = time.monotonic() + at_most
     while not stop.is_set():
         left = deadline - time.monotonic()
-        if left <= 0 or not listener.heard(min(quiet, left)):
-            return
+        if left <= 0:
+            break
+        stop.wait(min(quiet, left))
+        latest = live.latest_pick()
+        if latest == seen:
+            break
+        seen = latest
+    return seen

@@ -645,7 +645,7 @@ def selection_start(*, actor, event: OpeningEvent) -> OpeningEvent:
             )
             event.units.filter(unit_id__in=free).update(held=True)
         _audit(actor, event, "selection_start", held=len(free))
-        transaction.on_commit(lambda: live.notify(event.pk))
+        transaction.on_commit(lambda: live.changed_here(event.pk))
     return event
 
 
@@ -672,7 +672,7 @@ def event_finish(*, actor, event: OpeningEvent) -> OpeningEvent:
                 reason=_("开盘活动「%(e)s」结束，未选房间释放") % {"e": event.name},
             )
         _audit(actor, event, "event_finish", picks=event.picks.count(), released=len(left))
-        transaction.on_commit(lambda: live.notify(event.pk))
+        transaction.on_commit(lambda: live.changed_here(event.pk))
     return event
 
 
@@ -963,10 +963,10 @@ def _pick_function(with_address: bool) -> tuple[str, str]:
     """The PostgreSQL function that is a buyer's pick (``_picked_by_database``), made of
     the Python path's own statements (``core.dbfunction``): ``_sign_in`` (the event's
     hold, the address's limit when ``with_address``, the code and the buyer's limit),
-    ``_facts_query`` with its decision ``_refusal``, ``_insert_pick`` and the event's
-    NOTIFY. It answers an outcome: ``ok`` with the pick, a refusal's code of
-    ``_refusal``, ``address_too_fast``, or ``sign_in`` when the entry's UPDATE found no
-    row (``_signed_in_slowly`` says why). Its name and ``CREATE`` statement
+    ``_facts_query`` with its decision ``_refusal`` and ``_insert_pick``. It answers an
+    outcome: ``ok`` with the pick, a refusal's code of ``_refusal``,
+    ``address_too_fast``, or ``sign_in`` when the entry's UPDATE found no row
+    (``_signed_in_slowly`` says why). Its name and ``CREATE`` statement
     (``dbfunction.named``), built once a process for the settings it was built with
     (the limits shape the statements)."""
     key = (with_address, min_interval(), address_interval())
@@ -994,7 +994,6 @@ def _pick_function_text(with_address: bool) -> tuple[str, str]:
     adapt = connection.ops.adapt_datetimefield_value
     variables = {
         _SENTINEL_EVENT: V("p_event"),
-        str(_SENTINEL_EVENT): V("p_event::text"),
         _SENTINEL_NUMBER: V("p_number"),
         _SENTINEL_HASH: V("p_code_hash"),
         _SENTINEL_ADDRESS: V("p_address"),
@@ -1031,8 +1030,6 @@ def _pick_function_text(with_address: bool) -> tuple[str, str]:
             for f in _PICK_FIELDS
         ],
     )
-    notify, notify_params = live.notify_returning(_SENTINEL_EVENT)
-    notify = render(notify.lstrip(", "), notify_params)
     passed = "v_passed, " if address is not None else ""  # an interval of 0: no limit
     return dbfunction.named(
         "loupan_opening_pick",
@@ -1068,7 +1065,6 @@ BEGIN
   IF v_pick IS NULL THEN
     o_outcome := 'unit_taken'; RETURN NEXT; RETURN;
   END IF;
-  PERFORM {notify};
   o_outcome := 'ok';
   o_pick := v_pick;
   RETURN NEXT;
@@ -1376,9 +1372,9 @@ def _new_pick(event, entry, unit_id: int, unit_number, seq: int, via, actor, ip,
 
 
 def _inserted(pick: Pick, pk: int) -> Pick:
-    """``pick`` as the row ``pk`` the INSERT made. Every screen and phone learns of it at
-    the commit (the NOTIFY queued with the INSERT); this worker's board is stale at
-    once."""
+    """``pick`` as the row ``pk`` the INSERT made. Every screen and phone learns of it
+    at its next read of the event's version (``live``); this worker's board is stale at
+    the commit."""
     pick.pk = pk
     pick._state.adding = False
     pick._state.db = connection.alias
@@ -1407,12 +1403,10 @@ def _insert_pick_sql() -> str:
 def _insert_pick(pick: Pick) -> int | None:
     """INSERT the pick unless the unit is picked already (``ON CONFLICT DO NOTHING`` on
     the (event, unit) constraint: a lost race is an answer, not an aborted transaction
-    to roll back); its id when it went in, the event's NOTIFY then queued by the same
-    statement (``live.notify_returning``)."""
+    to roll back); its id when it went in."""
     values = [f.get_db_prep_save(f.pre_save(pick, True), connection) for f in _PICK_FIELDS]
-    notify, params = live.notify_returning(pick.event_id)
     with prepared_cursor() as cursor:
-        cursor.execute(_insert_pick_sql() + notify, values + params)
+        cursor.execute(_insert_pick_sql(), values)
         row = cursor.fetchone()
     return row[0] if row else None
 

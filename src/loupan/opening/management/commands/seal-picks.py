@@ -27,7 +27,7 @@ class Command(BaseCommand):
             "--interval",
             type=float,
             default=1.0,
-            help="seconds between two looks without a pick heard (and SQLite's poll)",
+            help="seconds at most between two sealings while no new pick comes",
         )
         parser.add_argument(
             "--quiet",
