@@ -17,8 +17,8 @@ sealer at a time). ``LOUPAN_PICK_SEAL`` says who seals:
 * ``process``: the request answers at its claim and does nothing more; ``loupan
   seal-picks``, a process of its own started beside the servers, sees the picks come
   (``live.latest_pick``, read every ``QUIET`` seconds) and seals whatever waits, at a
-  lower CPU priority (``nice``): while buyers pick, the sealing gets what their requests leave,
-  and the reservations follow as soon as the rush thins. Opening day's setting.
+  lower CPU priority (``nice``): while buyers pick, the sealing gets what their
+  requests leave, and the reservations follow as soon as the rush thins. Opening day's setting.
 
 ``loupan run-due`` seals what a stopped process left, in every mode.
 
@@ -142,7 +142,8 @@ def follow(
             if seen is None:
                 seen = live.latest_pick()
             seal()
-            seen, came = _next_pick(seen, quiet, interval, stop)
+            # a new pick, looked for every ``quiet`` seconds, ``interval`` at most
+            seen, came = _look(seen, quiet or interval, interval, stop, until_moved=True)
             if came:
                 seen = after_the_rush(quiet, at_most, stop, seen)
         except Exception:  # the process must live on; run-due seals what is left
@@ -152,20 +153,19 @@ def follow(
             stop.wait(interval)
 
 
-def _next_pick(seen: int, quiet: float, interval: float, stop: threading.Event):
-    """Look every ``quiet`` seconds until a pick after ``seen`` is there or ``interval``
-    seconds have passed: the latest pick id, and whether it moved."""
-    deadline = time.monotonic() + interval
-    step = quiet if quiet > 0 else interval
-    while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
+def _look(seen: int, step: float, within: float, stop: threading.Event, *, until_moved: bool):
+    """Read the latest pick id every ``step`` seconds, ``within`` seconds at most, until
+    a read finds it moved since the one before (``until_moved``) or not: the latest
+    id, and whether the last read found it moved."""
+    deadline = time.monotonic() + within
+    moved = False
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
         stop.wait(min(step, left))
         latest = live.latest_pick()
-        if latest != seen:
-            return latest, True
-    return seen, False
+        moved, seen = latest != seen, latest
+        if moved == until_moved:
+            break
+    return seen, moved
 
 
 def after_the_rush(quiet: float, at_most: float, stop: threading.Event, seen: int) -> int:
@@ -173,14 +173,4 @@ def after_the_rush(quiet: float, at_most: float, stop: threading.Event, seen: in
     seconds have passed (at once when ``quiet`` is 0); the latest pick id then."""
     if quiet <= 0:
         return seen
-    deadline = time.monotonic() + at_most
-    while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        stop.wait(min(quiet, left))
-        latest = live.latest_pick()
-        if latest == seen:
-            break
-        seen = latest
-    return seen
+    return _look(seen, quiet, at_most, stop, until_moved=False)[0]
