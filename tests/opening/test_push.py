@@ -197,13 +197,16 @@ def test_a_pick_by_another_worker_reaches_every_phone_stream(demo, settings):
 
 
 def test_the_hub_reads_which_watched_events_changed(demo):
-    """Once a tick the hub reads the version of each event its streams watch: a pick
-    moves its event's, and the board read again brings it level."""
+    """Once a tick the hub reads the version of each event a stream waits on: a pick
+    moves its event's, and the board read again brings it level; an event no stream
+    waits on is not read at all."""
     event = running()
     mine = push.Hub(autostart=False)
-    assert mine.held(event.pk) is not None
-    assert mine._changed() == set()
+    held = mine.held(event.pk)
+    assert held is not None and mine._changed() == set()
     pick_next(event)
+    assert mine._changed() == set() and mine._due(set()) == []  # nobody waits: not read
+    held.waiting = 1  # a stream waits (``Hub.wait``)
     assert mine._changed() == {event.pk}
     mine.reread(event.pk)
     assert mine._changed() == set()

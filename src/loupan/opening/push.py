@@ -267,16 +267,19 @@ class Hub:
             for event_id, held in list(self._held.items()):
                 if not held.waiting and now - held.asked_at > IDLE:
                     del self._held[event_id]
-                elif event_id in changed or held.stale or now - held.read_at > REFRESH:
+                elif held.waiting and (
+                    event_id in changed or held.stale or now - held.read_at > REFRESH
+                ):
                     held.stale = False
                     due.append((event_id, held))
         return due
 
     def _changed(self) -> set[int]:
-        """The watched events whose version moved since the hub read them (one indexed
-        query each: ``live.version``)."""
+        """The events a stream waits on whose version moved since the hub read them (one
+        indexed query each: ``live.version``). An event no stream waits on is not read:
+        a stream that comes for it later is brought up to date at the next tick."""
         with self._cond:
-            watched = list(self._held.items())
+            watched = [(event_id, held) for event_id, held in self._held.items() if held.waiting]
         return {event_id for event_id, held in watched if live.version(event_id) != held.version}
 
     def _run(self) -> None:
