@@ -7,7 +7,7 @@ Server-Sent Events stream (``screen.phone_stream``) and the process's ``Hub`` do
 database work for all of them:
 
 * one thread per process, started by the first stream, reads the version of each
-  event its streams watch once a tick (``LOUPAN_LIVE_PUSH_MS``, 500 ms; ``live.version``,
+  event a stream waits on once a tick (``LOUPAN_LIVE_PUSH_MS``, 500 ms; ``live.version``,
   one indexed query: the database is what every worker and server shares);
 * at the end of the tick it reads each changed event's board once (``live.read_board``,
   three queries, in its own connection) and wakes the streams waiting on it, which
