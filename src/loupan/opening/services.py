@@ -873,7 +873,8 @@ def _refusal():
 
 def _refused(code: str, entry) -> DomainError:
     """The buyer's answer to ``_refusal``'s ``code`` for ``entry`` (or its id: the
-    window's refusal names its batch's times)."""
+    window's refusal names its batch's times, read again only when the entry's place
+    is not at hand)."""
     if code == "event_status":
         return DomainError(OpeningError.EVENT_STATUS, _("选房尚未开始或已结束"))
     if code == "no_position":
@@ -881,8 +882,9 @@ def _refused(code: str, entry) -> DomainError:
     if code == "not_qualified":
         return DomainError(OpeningError.NOT_QUALIFIED)
     if code == "window":
-        found = Entry.objects.filter(pk=getattr(entry, "pk", entry)).only("event", "position")
-        batch = window_of(found.get())
+        if not isinstance(entry, Entry) or {"event_id", "position"} & entry.get_deferred_fields():
+            entry = Entry.objects.only("event", "position").get(pk=getattr(entry, "pk", entry))
+        batch = window_of(entry)
         if batch is None:
             return DomainError(OpeningError.NOT_YOUR_TURN)
         when = (
@@ -1347,7 +1349,7 @@ def _claim(
     pick = _new_pick(event, entry, int(unit_id), facts["unit_number"], seq, via, actor, ip, now)
     pk = _insert_pick(pick)
     if pk is None:  # another buyer's claim on the unit committed first
-        raise DomainError(OpeningError.UNIT_TAKEN, fields={"unit": [_("该房间已被选")]})
+        raise _refused("unit_taken", entry)
     return _inserted(pick, pk)
 
 
